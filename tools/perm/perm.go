@@ -1,0 +1,353 @@
+// Package perm is spellhost's permission model: which files tools may read
+// and write, which hosts they may reach, which programs they may run and
+// which environment variables they may see. It follows Deno's flags
+// (--allow-read, --allow-write, --allow-net, --allow-run, --allow-env,
+// --allow-all).
+//
+// Containment is real: a path is made absolute, cleaned, and its symlinks
+// resolved (for a path that does not exist yet, those of its nearest
+// existing ancestor) before it is compared with the allowed folders element
+// by element, so /tmp never admits /tmpfoo and a link out of an allowed
+// folder is refused. Network access is checked on the name before a
+// connection and on every resolved address when dialling, so redirects and
+// DNS answers cannot lead outside the allow list.
+package perm
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Sentinels. tools.TypeOf maps ErrDenied to permission_denied and
+// ErrInvalid to validation_error.
+var (
+	ErrDenied  = errors.New("permission denied")
+	ErrInvalid = errors.New("invalid argument")
+)
+
+type permError struct {
+	kind error
+	msg  string
+}
+
+func (e *permError) Error() string        { return e.msg }
+func (e *permError) Is(target error) bool { return target == e.kind }
+
+func invalid(format string, args ...any) error {
+	return &permError{ErrInvalid, fmt.Sprintf(format, args...)}
+}
+
+// Limits on what tools may move. Zero fields take the defaults.
+type Limits struct {
+	// MaxFileBytes caps a file a tool reads or writes (default 64 MiB).
+	MaxFileBytes int64
+	// MaxResponseBytes caps an HTTP response body (default 16 MiB).
+	MaxResponseBytes int64
+	// MaxOutputBytes caps a process's stdout and stderr, each (default 1 MiB).
+	MaxOutputBytes int64
+}
+
+// Default limits.
+const (
+	DefaultMaxFileBytes     = 64 << 20
+	DefaultMaxResponseBytes = 16 << 20
+	DefaultMaxOutputBytes   = 1 << 20
+)
+
+// Set is a resolved set of permissions. The zero value allows nothing; use
+// New. A Set is immutable after New and safe for concurrent use.
+type Set struct {
+	all   bool
+	base  string   // folder that relative paths resolve against
+	read  []string // resolved folders
+	write []string
+	net   netRules
+	run   []string
+	env   []string
+	lim   Limits
+
+	trOnce sync.Once
+	tr     *http.Transport
+}
+
+// Config is what the command line asked for.
+type Config struct {
+	// Base resolves relative paths (the script's folder).
+	Base string
+	// Read and Write list allowed folders or files. Write implies read.
+	Read, Write []string
+	// Net lists allowed hosts: "host", "host:port", an IP, or a CIDR
+	// ("10.0.0.0/8"); "*" allows any. Loopback is always allowed.
+	Net []string
+	// Run lists programs, by bare name (looked up in PATH) or path; "*"
+	// allows any program.
+	Run []string
+	// Env lists variable names; a trailing * matches a prefix ("APP_*").
+	Env []string
+	// All allows everything (--allow-all).
+	All    bool
+	Limits Limits
+}
+
+// New resolves cfg. Folders that do not exist are an error, so a typo in a
+// flag is reported instead of silently allowing nothing.
+func New(cfg Config) (*Set, error) {
+	s := &Set{all: cfg.All, lim: cfg.Limits, run: slices.Clone(cfg.Run)}
+	if s.lim.MaxFileBytes <= 0 {
+		s.lim.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if s.lim.MaxResponseBytes <= 0 {
+		s.lim.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if s.lim.MaxOutputBytes <= 0 {
+		s.lim.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	base := cfg.Base
+	if base == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("permissions: %w", err)
+		}
+		base = wd
+	}
+	b, err := resolveDir(base, "")
+	if err != nil {
+		return nil, fmt.Errorf("permissions: base folder: %w", err)
+	}
+	s.base = b
+	for _, d := range cfg.Read {
+		r, err := resolveDir(d, s.base)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-read=%s: %w", d, err)
+		}
+		s.read = append(s.read, r)
+	}
+	for _, d := range cfg.Write {
+		r, err := resolveDir(d, s.base)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-write=%s: %w", d, err)
+		}
+		s.write = append(s.write, r)
+	}
+	for _, v := range cfg.Env {
+		if v == "" || strings.ContainsAny(v, "=\x00") || strings.Contains(strings.TrimSuffix(v, "*"), "*") {
+			return nil, fmt.Errorf("--allow-env=%s: want a variable name, or a prefix ending in *", v)
+		}
+		s.env = append(s.env, v)
+	}
+	for _, c := range cfg.Run {
+		if c == "" || strings.ContainsAny(c, "\x00") {
+			return nil, fmt.Errorf("--allow-run: empty program name")
+		}
+	}
+	if s.net, err = parseNet(cfg.Net); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func resolveDir(p, base string) (string, error) {
+	if p == "" {
+		return "", errors.New("empty path")
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	r, err := filepath.EvalSymlinks(filepath.Clean(p))
+	if err != nil {
+		return "", err
+	}
+	return r, nil
+}
+
+// Limits returns the size limits.
+func (s *Set) Limits() Limits { return s.lim }
+
+// Base returns the folder relative paths resolve against.
+func (s *Set) Base() string { return s.base }
+
+// AllowsAll reports whether --allow-all is in force.
+func (s *Set) AllowsAll() bool { return s.all }
+
+// Read checks that path may be read and returns it resolved. Folders
+// allowed for writing are readable too.
+func (s *Set) Read(path string) (string, error) {
+	r, err := s.resolve(path)
+	if err != nil {
+		return "", err
+	}
+	if s.all || within(r, s.read) || within(r, s.write) {
+		return r, nil
+	}
+	return "", denied("read %s: outside the readable folders; allow it with --allow-read=%s", path, suggestDir(r))
+}
+
+// Write checks that path may be written (created, changed or removed) and
+// returns it resolved.
+func (s *Set) Write(path string) (string, error) {
+	r, err := s.resolve(path)
+	if err != nil {
+		return "", err
+	}
+	if s.all || within(r, s.write) {
+		return r, nil
+	}
+	return "", denied("write %s: outside the writable folders; allow it with --allow-write=%s", path, suggestDir(r))
+}
+
+// Env checks that the variable may be read.
+func (s *Set) Env(name string) error {
+	if s.all {
+		return nil
+	}
+	for _, v := range s.env {
+		if v == name || strings.HasSuffix(v, "*") && strings.HasPrefix(name, strings.TrimSuffix(v, "*")) {
+			return nil
+		}
+	}
+	return denied("environment variable %s: not allowed; allow it with --allow-env=%s", name, name)
+}
+
+// EnvAllowed reports whether the variable may be read, without an error.
+func (s *Set) EnvAllowed(name string) bool { return s.Env(name) == nil }
+
+// Run checks that the program may be started and returns the path to run.
+// A bare name is looked up in PATH; the allow list matches the name as
+// given or the resolved path.
+func (s *Set) Run(program string) (string, error) {
+	if program == "" {
+		return "", invalid("empty program name")
+	}
+	if strings.ContainsAny(program, "\x00\n") {
+		return "", invalid("program name %q contains a control character", program)
+	}
+	path, err := lookPath(program, s.base)
+	if err != nil {
+		return "", fmt.Errorf("program %q: %w", program, err)
+	}
+	if s.all || slices.Contains(s.run, "*") {
+		return path, nil
+	}
+	for _, a := range s.run {
+		if a == program || a == path {
+			return path, nil
+		}
+		if ap, err := lookPath(a, s.base); err == nil && ap == path {
+			return path, nil
+		}
+	}
+	return "", denied("run %s: not allowed; allow it with --allow-run=%s", program, program)
+}
+
+func lookPath(program, base string) (string, error) {
+	if strings.ContainsRune(program, filepath.Separator) {
+		p := program
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(base, p)
+		}
+		r, err := filepath.EvalSymlinks(filepath.Clean(p))
+		if err != nil {
+			return "", err
+		}
+		return r, nil
+	}
+	p, err := execLookPath(program)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r, nil
+	}
+	return p, nil
+}
+
+// resolve makes path absolute and clean and resolves symlinks in its
+// longest existing prefix, so a path that does not exist yet (a file to be
+// written) is judged by where it would land.
+func (s *Set) resolve(path string) (string, error) { return s.resolveDepth(path, 0) }
+
+func (s *Set) resolveDepth(path string, depth int) (string, error) {
+	if depth > 40 {
+		return "", fmt.Errorf("resolve %s: too many levels of symbolic links", path)
+	}
+	if path == "" {
+		return "", invalid("empty path")
+	}
+	if strings.ContainsRune(path, 0) {
+		return "", invalid("path %q contains a NUL byte", path)
+	}
+	p := path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.base, p)
+	}
+	p = filepath.Clean(p)
+	var rest []string
+	cur := p
+	for {
+		r, err := filepath.EvalSymlinks(cur)
+		if err == nil {
+			parts := append([]string{r}, rest...)
+			return filepath.Join(parts...), nil
+		}
+		if !os.IsNotExist(err) {
+			// A dangling link or an unreadable folder: judge the link's
+			// target if it is a link, else refuse.
+			if t, lerr := os.Readlink(cur); lerr == nil {
+				if !filepath.IsAbs(t) {
+					t = filepath.Join(filepath.Dir(cur), t)
+				}
+				return s.resolveDepth(filepath.Join(append([]string{t}, rest...)...), depth+1)
+			}
+			return "", fmt.Errorf("resolve %s: %w", path, err)
+		}
+		if fi, lerr := os.Lstat(cur); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			// A dangling symlink: follow where it points.
+			t, _ := os.Readlink(cur)
+			if !filepath.IsAbs(t) {
+				t = filepath.Join(filepath.Dir(cur), t)
+			}
+			return s.resolveDepth(filepath.Join(append([]string{t}, rest...)...), depth+1)
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return filepath.Join(append([]string{cur}, rest...)...), nil
+		}
+		rest = append([]string{filepath.Base(cur)}, rest...)
+		cur = parent
+	}
+}
+
+// within reports whether p is one of dirs or below one, comparing whole
+// path elements.
+func within(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if p == d {
+			return true
+		}
+		prefix := d
+		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+			prefix += string(filepath.Separator)
+		}
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func suggestDir(p string) string {
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		return p
+	}
+	return filepath.Dir(p)
+}
+
+func denied(format string, args ...any) error {
+	return &permError{ErrDenied, fmt.Sprintf(format, args...)}
+}
