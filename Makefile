@@ -1,0 +1,39 @@
+# spellhost. `make run` builds and runs the shipped stress scenario;
+# `make test` runs every test with the race detector.
+
+GO      ?= go
+BIN     := bin/spellhost
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test bench lint docs fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
+
+run: build
+	./$(BIN) tools list
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 9m ./...
+
+# Go benchmarks (figures per operation), then scenario runs that print ops/s.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+# Regenerate docs/tools.md from the tool specs (a test fails when it is stale).
+docs: build
+	./$(BIN) tools docs --out docs/tools.md
+
+# Longer fuzzing than the seed corpus that `make test` runs.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDoJSON -fuzztime 60s ./host/kernel
+	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./tools
+
+clean:
+	rm -rf bin

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/pflag"
+
+	"spellhost/tools"
+	"spellhost/tools/perm"
+)
+
+// permFlags are the permission and limit flags shared by run and tools invoke.
+type permFlags struct {
+	read, write, net, run, env  []string
+	all                         bool
+	maxFile, maxResp, maxOutput string
+	searchEndpoint              string
+}
+
+func (p *permFlags) register(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&p.read, "allow-read", nil, "folders or files tools may read, as --allow-read=DIR,DIR; bare --allow-read allows all (default: the script's folder)")
+	fs.StringSliceVar(&p.write, "allow-write", nil, "folders tools may write; bare --allow-write allows all (default: a scratch folder removed at exit)")
+	fs.StringSliceVar(&p.net, "allow-net", nil, "hosts tools may reach: host, host:port, IP or CIDR; bare --allow-net allows all (default: loopback only)")
+	fs.StringSliceVar(&p.run, "allow-run", nil, "programs process_executor may run, by name or path (default: none)")
+	fs.StringSliceVar(&p.env, "allow-env", nil, "environment variables scripts and tools may read; PREFIX_* matches a prefix (default: none)")
+	fs.BoolVarP(&p.all, "allow-all", "A", false, "allow everything above")
+	fs.StringVar(&p.maxFile, "max-file-size", humanize.IBytes(perm.DefaultMaxFileBytes), "largest file a tool may read or write")
+	fs.StringVar(&p.maxResp, "max-response-size", humanize.IBytes(perm.DefaultMaxResponseBytes), "largest HTTP response body a tool may read")
+	fs.StringVar(&p.maxOutput, "max-process-output", humanize.IBytes(perm.DefaultMaxOutputBytes), "largest stdout or stderr process_executor keeps")
+	fs.StringVar(&p.searchEndpoint, "search-endpoint", "", "web_search backend, a SearXNG-style JSON endpoint (env SPELLHOST_SEARCH_ENDPOINT)")
+	for _, name := range []string{"allow-read", "allow-write"} {
+		fs.Lookup(name).NoOptDefVal = "/"
+	}
+	for _, name := range []string{"allow-net", "allow-run", "allow-env"} {
+		fs.Lookup(name).NoOptDefVal = "*"
+	}
+}
+
+// session is what a command needs to build a kernel: the tool config and a
+// cleanup for the scratch folder.
+type session struct {
+	cfg     tools.Config
+	scratch string
+}
+
+func (s *session) close() {
+	if s.cfg.Perm != nil {
+		s.cfg.Perm.CloseIdle()
+	}
+	if s.scratch != "" {
+		os.RemoveAll(s.scratch)
+	}
+}
+
+// build resolves the flags. base is the folder that relative paths resolve
+// against and that is readable by default.
+func (p *permFlags) build(gs *globalState, base string) (*session, error) {
+	var lim perm.Limits
+	for _, f := range []struct {
+		name, val string
+		dst       *int64
+	}{
+		{"--max-file-size", p.maxFile, &lim.MaxFileBytes},
+		{"--max-response-size", p.maxResp, &lim.MaxResponseBytes},
+		{"--max-process-output", p.maxOutput, &lim.MaxOutputBytes},
+	} {
+		n, err := humanize.ParseBytes(f.val)
+		if err != nil || n == 0 || n > 1<<40 {
+			return nil, usageErr("%s=%s: want a size such as 64MiB or 500KB", f.name, f.val)
+		}
+		*f.dst = int64(n)
+	}
+	scratch, err := os.MkdirTemp("", "spellhost-scratch-")
+	if err != nil {
+		return nil, fmt.Errorf("scratch folder: %w", err)
+	}
+	s := &session{scratch: scratch}
+	set, err := perm.New(perm.Config{
+		Base:   base,
+		Read:   append([]string{base}, p.read...),
+		Write:  append([]string{scratch}, p.write...),
+		Net:    p.net,
+		Run:    p.run,
+		Env:    p.env,
+		All:    p.all,
+		Limits: lim,
+	})
+	if err != nil {
+		s.close()
+		return nil, usageErr("%v", err)
+	}
+	endpoint := p.searchEndpoint
+	if endpoint == "" {
+		endpoint, _ = gs.lookupEnv("SPELLHOST_SEARCH_ENDPOINT")
+	}
+	s.cfg = tools.Config{Perm: set, SearchEndpoint: endpoint}
+	return s, nil
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// globalState is everything spellhost takes from the process: streams,
+// environment, working folder and signals. Only newOSState touches os;
+// tests build their own with buffers.
+type globalState struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lookupEnv      func(string) (string, bool)
+	getwd          func() (string, error)
+	// stderrTTY: stderr is a terminal, so a live progress display is
+	// wanted there.
+	stderrTTY bool
+	// notify and stop subscribe to and release SIGINT and SIGTERM.
+	notify func(chan<- os.Signal)
+	stop   func(chan<- os.Signal)
+}
+
+func newOSState() *globalState {
+	return &globalState{
+		stdin:     os.Stdin,
+		stdout:    os.Stdout,
+		stderr:    os.Stderr,
+		lookupEnv: os.LookupEnv,
+		getwd:     os.Getwd,
+		stderrTTY: isTerminal(os.Stderr),
+		notify:    func(c chan<- os.Signal) { signal.Notify(c, os.Interrupt, syscall.SIGTERM) },
+		stop:      func(c chan<- os.Signal) { signal.Stop(c) },
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
