@@ -26,6 +26,15 @@ func Builtin(cfg Config) []Tool {
 	}
 	return []Tool{
 		Calculator(),
+		Base64Encoder(cfg),
+		HashCalculator(cfg),
+		UUIDGenerator(),
+		DataValidation(),
+		DiffCalculator(cfg),
+		URLAnalyzer(cfg),
+		GraphBuilder(),
+		TextManipulator(),
+		DateTimeHandler(),
 	}
 }
 

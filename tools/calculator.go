@@ -27,9 +27,10 @@ func calculatorSpec() Spec {
 			{Name: "input", Type: String, Description: "the expression, e.g. \"2 * (3 + x)\"; required for evaluate and validate"},
 			{Name: "variables", Type: Object, Description: "numeric values for names used in the expression, e.g. {\"x\": 4}"},
 		},
-		Returns: "evaluate: {input, result, result_type (integer|float), variables}; " +
+		Returns: "evaluate: {input, result, result_type (integer|float), variables (when given)}; " +
 			"validate: {input, valid, error}; functions: {functions: [{name, arity, description}], constants: {name: value}}",
 		Example: map[string]any{"input": "2 * (3 + x) ^ 2", "variables": map[string]any{"x": 1}},
+		Inline:  true,
 	}
 }
 
@@ -64,11 +65,11 @@ func calculate(_ context.Context, p Params) (any, error) {
 	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
 		resultType = "integer"
 	}
-	varsOut := p.Map("variables")
-	if varsOut == nil {
-		varsOut = map[string]any{}
+	res := map[string]any{"input": input, "result": v, "result_type": resultType}
+	if vars := p.Map("variables"); vars != nil {
+		res["variables"] = vars
 	}
-	return map[string]any{"input": input, "result": v, "result_type": resultType, "variables": varsOut}, nil
+	return res, nil
 }
 
 func calcVariables(m map[string]any) (map[string]float64, error) {

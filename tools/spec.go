@@ -52,6 +52,12 @@ type Spec struct {
 	// shown in the docs; tests invoke it so it cannot rot. Nil when the
 	// tool needs a server, a file or a permission to do anything.
 	Example map[string]any `json:"example,omitempty"`
+	// Inline marks a tool that does no I/O and, within its input limits,
+	// finishes in microseconds: the kernel runs it on the caller's
+	// goroutine (checking the deadline before and after) instead of
+	// starting one per call. Tools that read files or the network, sleep
+	// or wait must leave it false so a timeout is answered on time.
+	Inline bool `json:"-"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)

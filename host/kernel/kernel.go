@@ -127,9 +127,44 @@ func (k *Kernel) Invoke(ctx context.Context, name string, params map[string]any,
 	if timeout <= 0 {
 		timeout = k.opts.DefaultTimeout
 	}
+	if spec.Inline {
+		return k.runInline(ctx, t, spec.Name, p, timeout)
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, &TimeoutError{What: "tool " + name, Limit: timeout})
 	defer cancel()
 	return k.run(ctx, t, spec.Name, p)
+}
+
+// runInline runs a tool that declared itself Inline on the caller's
+// goroutine. Such a tool cannot block, so the deadline is checked before it
+// starts and after it returns: a result that arrives after the timeout is
+// discarded and answered "timeout", as it would be on the goroutine path.
+func (k *Kernel) runInline(ctx context.Context, t tools.Tool, name string, p tools.Params, timeout time.Duration) (res any, err error) {
+	if ctx.Err() != nil {
+		return nil, ctxError("tool "+name, ctx)
+	}
+	k.running.Add(1)
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			k.panics.Add(1)
+			res, err = nil, &tools.Error{Type: tools.TypeInternal, Op: "tool " + name,
+				Err: fmt.Errorf("panic: %v [%s]", r, panicSite())}
+		}
+		k.running.Add(-1)
+		k.calls.Add(1)
+	}()
+	res, err = t.Invoke(ctx, p)
+	if time.Since(start) > timeout {
+		return nil, &tools.Error{Type: tools.TypeTimeout, Err: &TimeoutError{What: "tool " + name, Limit: timeout}}
+	}
+	if ctx.Err() != nil {
+		return nil, ctxError("tool "+name, ctx)
+	}
+	if err != nil {
+		return nil, tools.WithOp("tool "+name, err)
+	}
+	return res, nil
 }
 
 type outcome struct {
