@@ -1,3 +1,9 @@
+// Package tools holds spellhost's tool registry and its built-in tools. Each
+// tool declares one Spec (name, category, parameters) that drives
+// validation, help (`spellhost tools info`) and the generated docs
+// (docs/tools.md); the registry validates every call against it before the
+// tool runs. File, network, process and environment access goes through
+// the permission set in package perm.
 package tools
 
 import (
