@@ -1,0 +1,309 @@
+package luavm
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"spellhost/host/metrics"
+	"spellhost/tools"
+)
+
+// Recorder is a VU's write side of the run's metrics: what its bindings
+// measure goes into its buffer, tagged with the current scenario.
+type Recorder struct {
+	Store *metrics.Store
+	Buf   *metrics.Buffer
+	// Scenario is the scenario of the running iteration ("" outside one).
+	Scenario string
+
+	toolCalls, toolDur, checks *metrics.Def
+	tagCache                   map[[2]string]string // tool, outcome -> canonical tags
+	toolSeries                 map[[3]string][2]*metrics.Series
+	checkSeries                map[[2]string]*metrics.Series
+}
+
+// NewRecorder returns a VU's recorder writing through buf into st.
+func NewRecorder(st *metrics.Store, buf *metrics.Buffer) *Recorder {
+	r := &Recorder{Store: st, Buf: buf,
+		toolSeries: map[[3]string][2]*metrics.Series{}, checkSeries: map[[2]string]*metrics.Series{}}
+	r.toolCalls, _ = st.Def(metrics.ToolCalls)
+	r.toolDur, _ = st.Def(metrics.ToolDuration)
+	r.checks, _ = st.Def(metrics.Checks)
+	return r
+}
+
+// ToolCall records one tool call: tool_calls and tool_duration, tagged by
+// tool, outcome ("ok" or the error type) and scenario.
+func (r *Recorder) ToolCall(tool string, errType tools.ErrorType, d time.Duration) {
+	outcome := string(errType)
+	if outcome == "" {
+		outcome = "ok"
+	}
+	key := [3]string{tool, outcome, r.Scenario}
+	s, ok := r.toolSeries[key]
+	if !ok {
+		tags := map[string]string{"tool": tool, "outcome": outcome}
+		if r.Scenario != "" {
+			tags["scenario"] = r.Scenario
+		}
+		t := metrics.Tags(tags)
+		s = [2]*metrics.Series{r.Buf.Series(r.toolCalls, t), r.Buf.Series(r.toolDur, t)}
+		if len(r.toolSeries) < 4096 {
+			r.toolSeries[key] = s
+		}
+	}
+	r.Buf.Add(s[0], 1)
+	r.Buf.Add(s[1], float64(d)/float64(time.Millisecond))
+}
+
+// Check records one check result.
+func (r *Recorder) Check(name string, pass bool) {
+	key := [2]string{name, r.Scenario}
+	s, ok := r.checkSeries[key]
+	if !ok {
+		tags := map[string]string{"check": name}
+		if r.Scenario != "" {
+			tags["scenario"] = r.Scenario
+		}
+		s = r.Buf.Series(r.checks, metrics.Tags(tags))
+		if len(r.checkSeries) < 4096 {
+			r.checkSeries[key] = s
+		}
+	}
+	v := 0.0
+	if pass {
+		v = 1
+	}
+	r.Buf.Add(s, v)
+}
+
+// ErrAborted is the cause of a run the script stopped with abort().
+var ErrAborted = errors.New("aborted by the script")
+
+// AbortError carries the script's reason for abort().
+type AbortError struct{ Reason string }
+
+func (e *AbortError) Error() string {
+	if e.Reason == "" {
+		return "the script called abort()"
+	}
+	return "the script called abort(): " + e.Reason
+}
+
+// Is makes an AbortError match ErrAborted.
+func (e *AbortError) Is(target error) bool { return target == ErrAborted }
+
+func init() {
+	declareTable("Metrics", "Custom metrics: counters, gauges, rates and trends, with tags, usable in thresholds.")
+	declare(metricCtor("counter", metrics.Counter), metricCtor("gauge", metrics.Gauge),
+		metricCtor("rate", metrics.Rate), metricCtor("trend", metrics.Trend), checkFunc, abortFunc)
+}
+
+func metricCtor(name string, kind metrics.Kind) *Func {
+	doc := map[metrics.Kind]string{
+		metrics.Counter: "a sum (thresholds: count, rate per second)",
+		metrics.Gauge:   "the last value, with min and max (thresholds: value, min, max)",
+		metrics.Rate:    "the share of non-zero values (thresholds: rate)",
+		metrics.Trend:   "a distribution in an HDR histogram (thresholds: avg, min, med, max, p(N))",
+	}[kind]
+	f := &Func{
+		Table: "Metrics", Name: name,
+		Args: []Arg{
+			{Name: "name", Type: "string", Doc: "letters, digits, '_' and '.'"},
+			{Name: "unit", Type: "\"time\"|\"data\"", Optional: true, Doc: "time values are milliseconds; data values are bytes (so thresholds accept ms/s or MB)"},
+		},
+		Returns: []Ret{{Name: "metric", Type: "Metric", Doc: "an object with :add(value [, tags])"}},
+		Raises:  []tools.ErrorType{tools.TypeValidation},
+		Doc:     fmt.Sprintf("Declares (or returns) a custom %s metric: %s. Declare metrics at the top level so thresholds can name them.", name, doc),
+		Example: fmt.Sprintf("local m = Metrics.%s(\"my_%s\")\nm:add(1, {endpoint = \"calc\"})", name, name),
+	}
+	f.fn = func(vm *VM, L *lua.LState, f *Func) int {
+		vm.noMoreArgs(L, f, 2)
+		mname := vm.checkString(L, f, 1)
+		unit := metrics.None
+		if L.Get(2) != lua.LNil {
+			switch u := vm.checkString(L, f, 2); u {
+			case "time":
+				unit = metrics.Time
+			case "data":
+				unit = metrics.Data
+			default:
+				vm.argError(L, f, 2, "unit %q: want \"time\" or \"data\"", u)
+			}
+		}
+		st := vm.metricsStore()
+		def, err := st.Define(mname, kind, unit)
+		if err != nil {
+			return vm.raise(L, tools.Invalid("Metrics.%s: %v", name, err), "")
+		}
+		obj := L.CreateTable(0, 2)
+		obj.RawSetString("name", lua.LString(def.Name))
+		obj.RawSetString("kind", lua.LString(kind.String()))
+		obj.Metatable = vm.metricMeta()
+		L.Push(obj)
+		return 1
+	}
+	return f
+}
+
+// metricsStore returns the run's store, or a private one for a VM that
+// runs outside a scenario run (tests, tools).
+func (vm *VM) metricsStore() *metrics.Store {
+	if vm.Recorder == nil {
+		st := metrics.NewStore()
+		vm.Recorder = NewRecorder(st, st.NewBuffer(256, time.Second))
+	}
+	return vm.Recorder.Store
+}
+
+// metricMeta is the metatable of metric objects: __index holds add.
+func (vm *VM) metricMeta() *lua.LTable {
+	if vm.metricMt != nil {
+		return vm.metricMt
+	}
+	L := vm.L
+	methods := L.NewTable()
+	methods.RawSetString("add", L.NewFunction(vm.metricAdd))
+	mt := L.NewTable()
+	mt.RawSetString("__index", methods)
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		L.Push(lua.LString(fmt.Sprintf("%s %s", t.RawGetString("kind"), t.RawGetString("name"))))
+		return 1
+	}))
+	vm.metricMt = mt
+	return mt
+}
+
+var metricAddFunc = &Func{Table: "Metric", Name: "add",
+	Args: []Arg{{Name: "value", Type: "number|boolean"}, {Name: "tags", Type: "table<string, string>", Optional: true}}}
+
+// metricAdd is metric:add(value [, tags]).
+func (vm *VM) metricAdd(L *lua.LState) int {
+	f := metricAddFunc
+	self, ok := L.Get(1).(*lua.LTable)
+	if !ok || self.Metatable != vm.metricMt {
+		return vm.raise(L, tools.Invalid("metric:add: call it with a colon, as m:add(value)"), "")
+	}
+	if L.GetTop() > 3 {
+		vm.argError(L, f, 3, "unexpected extra argument")
+	}
+	var v float64
+	switch x := L.Get(2).(type) {
+	case lua.LNumber:
+		v = float64(x)
+	case lua.LBool:
+		if x {
+			v = 1
+		}
+	default:
+		return vm.raise(L, tools.Invalid("metric:add: bad argument #1 'value': expected number or boolean, got %s", luaTypeName(x)), "")
+	}
+	name := lua.LVAsString(self.RawGetString("name"))
+	st := vm.metricsStore()
+	def, _ := st.Def(name)
+	tags := map[string]string{}
+	if vm.Recorder.Scenario != "" {
+		tags["scenario"] = vm.Recorder.Scenario
+	}
+	if t, ok := L.Get(3).(*lua.LTable); ok {
+		var bad error
+		t.ForEach(func(k, val lua.LValue) {
+			ks, vs := k.String(), L.ToStringMeta(val).String()
+			if err := metrics.CheckTag(ks); err != nil && bad == nil {
+				bad = err
+			}
+			if err := metrics.CheckTag(vs); err != nil && bad == nil {
+				bad = err
+			}
+			tags[ks] = vs
+		})
+		if bad != nil {
+			return vm.raise(L, tools.Invalid("metric:add: %v", bad), "")
+		}
+		if len(tags) > 16 {
+			return vm.raise(L, tools.Invalid("metric:add: %d tags; at most 16", len(tags)), "")
+		}
+	} else if L.Get(3) != lua.LNil {
+		return vm.raise(L, tools.Invalid("metric:add: bad argument #2 'tags': expected table, got %s", luaTypeName(L.Get(3))), "")
+	}
+	vm.Recorder.Buf.Add(vm.Recorder.Buf.Series(def, metrics.Tags(tags)), v)
+	return 0
+}
+
+var checkFunc = &Func{
+	Name: "check",
+	Args: []Arg{
+		{Name: "value", Type: "any", Doc: "what the checks look at"},
+		{Name: "checks", Type: "table<string, fun(v: any): boolean>", Doc: "named predicates"},
+	},
+	Returns: []Ret{{Name: "ok", Type: "boolean", Doc: "true when every check passed"}},
+	Raises:  []tools.ErrorType{tools.TypeValidation},
+	Doc: "Runs each named predicate on value and records the result in the checks rate metric (tagged check=NAME), as k6's check does. " +
+		"A predicate that raises counts as failed. Checks run in name order.",
+	Example: "local r = Tool.invoke(\"calculator\", {input = \"2+2\"})\ncheck(r, {[\"sum is 4\"] = function(v) return v.result == 4 end})",
+	fn: func(vm *VM, L *lua.LState, f *Func) int {
+		vm.noMoreArgs(L, f, 2)
+		value := L.Get(1)
+		checks := vm.checkTable(L, f, 2)
+		type named struct {
+			name string
+			fn   lua.LValue
+		}
+		var list []named
+		var bad lua.LValue
+		checks.ForEach(func(k, v lua.LValue) {
+			if _, ok := v.(*lua.LFunction); !ok && bad == nil {
+				bad = k
+			}
+			list = append(list, named{k.String(), v})
+		})
+		if bad != nil {
+			return vm.argError(L, f, 2, "check %q is not a function", bad.String())
+		}
+		slices.SortFunc(list, func(a, b named) int { return strings.Compare(a.name, b.name) })
+		vm.metricsStore()
+		all := true
+		for _, c := range list {
+			name, fn := c.name, c.fn
+			L.Push(fn)
+			L.Push(value)
+			pass := false
+			if err := L.PCall(1, 1, vm.quiet); err == nil {
+				pass = lua.LVAsBool(L.Get(-1))
+				L.Pop(1)
+			} else if L.Context() != nil && L.Context().Err() != nil {
+				L.RaiseError("%s", ctxErrText(L.Context()))
+			}
+			vm.Recorder.Check(name, pass)
+			all = all && pass
+		}
+		L.Push(lua.LBool(all))
+		return 1
+	},
+}
+
+var abortFunc = &Func{
+	Name:    "abort",
+	Args:    []Arg{{Name: "reason", Type: "string", Optional: true}},
+	Doc:     "Stops the whole run at once: teardown still runs, the summary is printed and spellhost exits 108.",
+	Example: "if not Tool.exists(\"calculator\") then abort(\"calculator missing\") end",
+	fn: func(vm *VM, L *lua.LState, f *Func) int {
+		vm.noMoreArgs(L, f, 1)
+		reason := ""
+		if L.Get(1) != lua.LNil {
+			reason = vm.checkString(L, f, 1)
+		}
+		err := &AbortError{Reason: reason}
+		if vm.OnAbort != nil {
+			vm.OnAbort(err)
+		}
+		L.Error(vm.errorValue(L, err, ""), 0)
+		return 0
+	},
+}

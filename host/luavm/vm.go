@@ -1,0 +1,314 @@
+package luavm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"spellhost/host/kernel"
+	"spellhost/tools"
+	"spellhost/tools/perm"
+)
+
+// Limits bound what one Lua state may do. Zero fields take the defaults.
+type Limits struct {
+	// MaxStringBytes caps one string built by string.rep, string.gsub,
+	// string.format or table.concat (default 64 MiB).
+	MaxStringBytes int
+	// CallStackSize caps Lua call depth (default 1024 frames); deeper
+	// recursion is a "stack overflow" error.
+	CallStackSize int
+	// RegistryMaxSize caps the value stack (default 1 Mi slots, 16 MiB).
+	RegistryMaxSize int
+	// MaxResults caps the values unpack may return (default 65536).
+	MaxResults int
+}
+
+// Default limits.
+const (
+	DefaultMaxStringBytes  = 64 << 20
+	DefaultCallStackSize   = 1024
+	DefaultRegistryMaxSize = 1 << 20
+	DefaultMaxResults      = 1 << 16
+)
+
+func (l *Limits) fill() {
+	if l.MaxStringBytes <= 0 {
+		l.MaxStringBytes = DefaultMaxStringBytes
+	}
+	if l.CallStackSize <= 0 {
+		l.CallStackSize = DefaultCallStackSize
+	}
+	if l.RegistryMaxSize <= 0 {
+		l.RegistryMaxSize = DefaultRegistryMaxSize
+	}
+	if l.MaxResults <= 0 {
+		l.MaxResults = DefaultMaxResults
+	}
+}
+
+// Env is what the VUs of one run share. Set its fields before the first
+// VM is made; after that it is read-only (its caches are safe for
+// concurrent use).
+type Env struct {
+	Kernel *kernel.Kernel
+	// Perm decides env(); file access goes through tools only.
+	Perm *perm.Set
+	// LookupEnv reads the process environment (os.LookupEnv in production).
+	LookupEnv func(string) (string, bool)
+	// Stdout receives print; Log receives Logger output. Both are
+	// serialised by the Env.
+	Stdout io.Writer
+	Log    io.Writer
+	// LogLevel is the lowest Logger level written: debug, info, warn, error.
+	LogLevel string
+	// Args are the script's arguments, as the Lua global ARGS.
+	Args []string
+	// Seed seeds math.random: VU n uses Seed and n, so runs repeat.
+	Seed uint64
+	// Lib holds the Lua modules shipped with spellhost (the lua/ folder).
+	Lib    fs.FS
+	Limits Limits
+	// Start is time zero of now().
+	Start time.Time
+
+	outMu   sync.Mutex
+	modules sync.Map // module path -> *lua.FunctionProto
+	once    sync.Once
+}
+
+func (e *Env) init() {
+	e.once.Do(func() {
+		e.Limits.fill()
+		if e.Start.IsZero() {
+			e.Start = time.Now()
+		}
+		if e.Stdout == nil {
+			e.Stdout = io.Discard
+		}
+		if e.Log == nil {
+			e.Log = io.Discard
+		}
+		if e.LookupEnv == nil {
+			e.LookupEnv = func(string) (string, bool) { return "", false }
+		}
+		if e.LogLevel == "" {
+			e.LogLevel = "info"
+		}
+	})
+}
+
+func (e *Env) write(w io.Writer, s string) {
+	e.outMu.Lock()
+	io.WriteString(w, s)
+	e.outMu.Unlock()
+}
+
+// VM is one sandboxed Lua state. It is not safe for concurrent use: one
+// goroutine (one VU) owns it.
+type VM struct {
+	L    *lua.LState
+	ID   int
+	env  *Env
+	prog *Program
+	rand *rand.Rand
+	src  *rand.PCG
+
+	errMeta   *lua.LTable // metatable of error values
+	arrayMeta *lua.LTable // marks a table as a JSON array
+	null      lua.LValue  // JSON.null
+	trace     string      // traceback captured by the message handler
+	handler   *lua.LFunction
+	quiet     *lua.LFunction // message handler for pcall: no traceback
+	loaded    *lua.LTable    // modules required so far
+
+	// Recorder receives what the VM's bindings measure; nil records
+	// nothing (Metrics.* then make a private store).
+	Recorder *Recorder
+	// OnAbort is called when the script calls abort().
+	OnAbort func(*AbortError)
+
+	metricMt *lua.LTable
+	exec     *lua.LTable // the Exec global
+}
+
+// New makes a VM for prog: a fresh sandboxed state with the spellhost
+// globals installed. The script's chunk has not run yet: call RunMain.
+func New(env *Env, prog *Program, id int) (*VM, error) {
+	env.init()
+	L := lua.NewState(lua.Options{
+		CallStackSize:       env.Limits.CallStackSize,
+		RegistrySize:        256,
+		RegistryMaxSize:     env.Limits.RegistryMaxSize,
+		MinimizeStackMemory: true,
+		SkipOpenLibs:        true,
+	})
+	src := rand.NewPCG(env.Seed, uint64(id))
+	vm := &VM{L: L, ID: id, env: env, prog: prog, src: src, rand: rand.New(src)}
+	vm.handler = L.NewFunction(vm.messageHandler)
+	vm.quiet = L.NewFunction(func(L *lua.LState) int { return 1 })
+	if err := vm.openSandbox(); err != nil {
+		L.Close()
+		return nil, err
+	}
+	vm.installBindings()
+	return vm, nil
+}
+
+// Close releases the state.
+func (vm *VM) Close() { vm.L.Close() }
+
+// Env returns the shared environment.
+func (vm *VM) Env() *Env { return vm.env }
+
+// RunMain runs the script's chunk (its top level) under ctx.
+func (vm *VM) RunMain(ctx context.Context) error {
+	fn := vm.L.NewFunctionFromProto(vm.prog.proto)
+	_, err := vm.Call(ctx, fn)
+	return err
+}
+
+// Global returns a global variable.
+func (vm *VM) Global(name string) lua.LValue { return vm.L.GetGlobal(name) }
+
+// Call calls fn with args under ctx and returns its results. A Lua error
+// is a *ScriptError carrying the message, the error value and a bounded
+// traceback; when ctx ended, the error also wraps context.Cause(ctx).
+func (vm *VM) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
+	L := vm.L
+	L.SetContext(ctx)
+	top := L.GetTop()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	vm.trace = ""
+	err := L.PCall(len(args), lua.MultRet, vm.handler)
+	if err != nil {
+		L.SetTop(top)
+		return nil, vm.scriptError(ctx, err)
+	}
+	n := L.GetTop() - top
+	var out []lua.LValue
+	if n > 0 {
+		out = make([]lua.LValue, n)
+		for i := range n {
+			out[i] = L.Get(top + 1 + i)
+		}
+	}
+	L.SetTop(top)
+	return out, nil
+}
+
+// ScriptError is a Lua error that escaped the script.
+type ScriptError struct {
+	// Message is the error as the script would print it.
+	Message string
+	// Type is the error value's type field when the script raised a
+	// spellhost error value (tool errors), else "".
+	Type tools.ErrorType
+	// Traceback is where it happened, innermost first, at most 20 frames.
+	Traceback string
+	cause     error
+}
+
+func (e *ScriptError) Error() string { return e.Message }
+
+// Unwrap returns the context cause when the script was stopped by a limit.
+func (e *ScriptError) Unwrap() error { return e.cause }
+
+func (vm *VM) scriptError(ctx context.Context, err error) error {
+	se := &ScriptError{Traceback: vm.trace}
+	var api *lua.ApiError
+	if errors.As(err, &api) {
+		se.Message, se.Type = vm.describe(api.Object)
+		if se.Message == "" {
+			se.Message = api.Error()
+		}
+	} else {
+		se.Message = err.Error()
+	}
+	if ctx.Err() != nil {
+		se.cause = context.Cause(ctx)
+		if se.cause == nil {
+			se.cause = ctx.Err()
+		}
+		se.Message = se.cause.Error()
+		se.Type = tools.TypeOf(se.cause)
+	}
+	return se
+}
+
+// describe renders an error value: a string as is, a spellhost error
+// value as "where type: message", anything else through tostring.
+func (vm *VM) describe(v lua.LValue) (string, tools.ErrorType) {
+	if v == nil {
+		return "", ""
+	}
+	if t, ok := v.(*lua.LTable); ok && t.Metatable == vm.errMeta {
+		msg := vm.errString(t)
+		if where := lua.LVAsString(t.RawGetString("where")); where != "" {
+			msg = where + " " + msg
+		}
+		return msg, tools.ErrorType(lua.LVAsString(t.RawGetString("type")))
+	}
+	if s, ok := v.(lua.LString); ok {
+		return string(s), ""
+	}
+	if v == lua.LNil {
+		return "nil", ""
+	}
+	return vm.L.ToStringMeta(v).String(), ""
+}
+
+// messageHandler runs where the error happened, before the stack unwinds:
+// it records a traceback of at most 20 frames and returns the error value
+// unchanged. gopher-lua's own traceback is skipped: it writes one line per
+// tail call, which makes stopping an infinite tail call take seconds.
+func (vm *VM) messageHandler(L *lua.LState) int {
+	var b strings.Builder
+	b.WriteString("stack traceback:")
+	frames := 0
+	var last *lua.Debug
+	for level := 1; frames < 20; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		if _, err := L.GetInfo("Sln", dbg, lua.LNil); err != nil {
+			break
+		}
+		if last != nil && *last == *dbg {
+			break // tail calls make GetStack repeat its bottom frame
+		}
+		cp := *dbg
+		last = &cp
+		if dbg.What == "G" {
+			continue
+		}
+		name := dbg.Name
+		if name == "" {
+			name = "?"
+		}
+		fmt.Fprintf(&b, "\n\t%s:%d: in ", dbg.Source, dbg.CurrentLine)
+		switch {
+		case dbg.What == "main":
+			b.WriteString("main chunk")
+		case dbg.What == "tail":
+			fmt.Fprintf(&b, "function '%s' (after tail calls)", name)
+		default:
+			fmt.Fprintf(&b, "function '%s'", name)
+		}
+		frames++
+	}
+	vm.trace = b.String()
+	return 1
+}
