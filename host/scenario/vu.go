@@ -1,0 +1,164 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"spellhost/host/luavm"
+	"spellhost/host/metrics"
+	"spellhost/tools"
+)
+
+// IterationTimeout is the cause of an iteration stopped by its scenario's
+// timeout.
+type IterationTimeout struct {
+	Scenario string
+	Limit    time.Duration
+}
+
+func (e *IterationTimeout) Error() string {
+	return fmt.Sprintf("iteration of scenario %s: timed out after %v", e.Scenario, e.Limit)
+}
+
+// Is makes an IterationTimeout a timeout.
+func (e *IterationTimeout) Is(target error) bool {
+	return target == context.DeadlineExceeded || target == tools.ErrTimeout
+}
+
+// scenarioRun is one scenario's shared state during the run.
+type scenarioRun struct {
+	sc   *Scenario
+	tags string // canonical tags: the scenario's own plus scenario=NAME
+	// data is what the scenario's setup returned (a Go value).
+	data any
+
+	iterations, duration, service, timeouts *metrics.Def
+	errorsDef                               *metrics.Def
+
+	errs    *errorLog
+	next    atomic.Int64 // iterations started, for Exec.scenario_iteration
+	started time.Time
+	ended   time.Time
+	errTags sync.Map // error type -> canonical tags
+	mu      sync.Mutex
+	// interrupted counts iterations cut short by gracefulStop, ramp-down
+	// or the end of the run; they are neither errors nor timeouts.
+	interrupted int64
+}
+
+// errorTags returns the scenario's tags plus type=typ.
+func (sr *scenarioRun) errorTags(typ string) string {
+	if t, ok := sr.errTags.Load(typ); ok {
+		return t.(string)
+	}
+	m := metrics.ParseTags(sr.tags)
+	m["type"] = typ
+	t := metrics.Tags(m)
+	sr.errTags.Store(typ, t)
+	return t
+}
+
+// VU is one virtual user: its own Lua state, recorder and buffer.
+type VU struct {
+	id   int
+	vm   *luavm.VM
+	rec  *luavm.Recorder
+	buf  *metrics.Buffer
+	run  *runState
+	sr   *scenarioRun
+	data lua.LValue // the global setup data, converted for this VM
+	sdat lua.LValue // the scenario setup data
+	fn   lua.LValue
+	iter int64 // this VU's iterations so far
+}
+
+// Iterate runs one iteration of the VU's scenario.
+func (vu *VU) Iterate(ctx context.Context, intended time.Time) {
+	sr := vu.sr
+	ictx := ctx
+	if sr.sc.Timeout > 0 {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeoutCause(ctx, sr.sc.Timeout, &IterationTimeout{Scenario: sr.sc.Name, Limit: sr.sc.Timeout})
+		defer cancel()
+	}
+	vu.vm.SetIteration(vu.iter, sr.next.Add(1)-1)
+	vu.iter++
+	start := time.Now()
+	_, err := vu.vm.Call(ictx, vu.fn, vu.data, vu.sdat)
+	end := time.Now()
+	b := vu.buf
+	tags := sr.tags
+	switch {
+	case err == nil:
+	case errors.Is(err, luavm.ErrAborted):
+		// the run is stopping; nothing to count
+	case ictx.Err() != nil && errors.As(context.Cause(ictx), new(*IterationTimeout)):
+		b.Add(b.Series(sr.timeouts, tags), 1)
+	case ctx.Err() != nil:
+		sr.mu.Lock()
+		sr.interrupted++
+		sr.mu.Unlock()
+	default:
+		typ := "script_error"
+		var se *luavm.ScriptError
+		if errors.As(err, &se) && se.Type != "" {
+			typ = string(se.Type)
+		}
+		b.Add(b.Series(sr.errorsDef, sr.errorTags(typ)), 1)
+		sr.errs.add(typ, err.Error())
+	}
+	b.Add(b.Series(sr.iterations, tags), 1)
+	b.Add(b.Series(sr.duration, tags), float64(end.Sub(intended))/float64(time.Millisecond))
+	b.Add(b.Series(sr.service, tags), float64(end.Sub(start))/float64(time.Millisecond))
+	vu.run.iterations.Add(1)
+	b.MaybeFlush(end)
+}
+
+// errorLog keeps the first distinct error messages of a scenario and how
+// often each happened, in bounded memory.
+type errorLog struct {
+	mu      sync.Mutex
+	entries []ErrorEntry
+	others  int64
+}
+
+// ErrorEntry is one distinct error message.
+type ErrorEntry struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
+}
+
+// maxErrorEntries bounds the distinct messages kept per scenario.
+const maxErrorEntries = 20
+
+func (l *errorLog) add(typ, msg string) {
+	if len(msg) > 500 {
+		msg = msg[:500] + "..."
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.entries {
+		if l.entries[i].Message == msg {
+			l.entries[i].Count++
+			return
+		}
+	}
+	if len(l.entries) < maxErrorEntries {
+		l.entries = append(l.entries, ErrorEntry{Type: typ, Message: msg, Count: 1})
+		return
+	}
+	l.others++
+}
+
+func (l *errorLog) snapshot() ([]ErrorEntry, int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]ErrorEntry(nil), l.entries...), l.others
+}
