@@ -12,7 +12,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
 
 run: build
-	./$(BIN) tools list
+	./$(BIN) run scripts/stress.lua
 
 test:
 	$(GO) vet ./...
@@ -21,6 +21,8 @@ test:
 # Go benchmarks (figures per operation), then scenario runs that print ops/s.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	./$(BIN) run scripts/stress.lua -- 100
+	./$(BIN) run scripts/stress.lua -- 100 2
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -119,7 +119,7 @@ func newFlags(gs *globalState, name, usage string) *pflag.FlagSet {
 func parseFlags(fs *pflag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fs.Usage()
+			// pflag has printed the usage already.
 			return errHelp
 		}
 		return usageErr("%v", err)

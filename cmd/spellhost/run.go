@@ -1,4 +1,334 @@
 package main
 
-func runCmd(gs *globalState, args []string) error   { return usageErr("run: not built yet") }
-func checkCmd(gs *globalState, args []string) error { return usageErr("check: not built yet") }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/pflag"
+
+	"spellhost/host/exitcode"
+	"spellhost/host/kernel"
+	"spellhost/host/luavm"
+	"spellhost/host/report"
+	"spellhost/host/scenario"
+	lualib "spellhost/lua"
+	"spellhost/tools/perm"
+)
+
+const runUsage = `Usage: spellhost run [flags] FILE.lua [-- ARGS...]
+
+Runs a Lua script against the kernel. A script with options.scenarios (or
+a default function) runs them and prints a summary; a script without runs
+top to bottom. What follows -- reaches the script as the table ARGS.
+
+Limits: --timeout stops the whole run (exit 102); --max-memory stops it
+when the process's resident memory passes the limit (exit 111); a watchdog
+abandons a script that does not stop within about twice its limit.
+
+Exit codes: 0 ok, 99 thresholds failed, 102 timeout, 104 invalid options,
+105 interrupted, 107 script error, 108 aborted by the script, 111 memory limit.
+`
+
+type runFlags struct {
+	timeout, toolTimeout string
+	maxMemory, maxString string
+	maxRequest           string
+	seed                 uint64
+	logLevel             string
+	vus, iterations      int
+	duration             string
+	scenarios            []string
+	out                  []string
+	summaryJSON, report  string
+	noSummary            bool
+	perms                permFlags
+}
+
+func runCmd(gs *globalState, args []string) error {
+	fs := newFlags(gs, "run", runUsage)
+	var rf runFlags
+	fs.StringVar(&rf.timeout, "timeout", "0", "stop the whole run after this long, e.g. 10m (0: no limit)")
+	fs.StringVar(&rf.toolTimeout, "tool-timeout", kernel.DefaultTimeout.String(), "default timeout of one tool call")
+	fs.StringVar(&rf.maxMemory, "max-memory", "4GiB", "stop the run when resident memory exceeds this (0: no limit)")
+	fs.StringVar(&rf.maxString, "max-string-size", humanize.IBytes(luavm.DefaultMaxStringBytes), "largest string one Lua call (string.rep, gsub, format, table.concat) may build")
+	fs.StringVar(&rf.maxRequest, "max-request-size", humanize.IBytes(kernel.DefaultMaxRequestBytes), "largest protocol request or tool parameters; larger ones are answered too_large")
+	fs.Uint64Var(&rf.seed, "seed", 1, "seed of every random source (math.random, fault probabilities), so a run repeats exactly")
+	fs.StringVar(&rf.logLevel, "log-level", "info", "lowest Logger level shown: debug, info, warn or error")
+	fs.IntVarP(&rf.vus, "vus", "u", 0, "VUs of a one-scenario run of the script's default function (with --iterations or --duration)")
+	fs.IntVarP(&rf.iterations, "iterations", "i", 0, "iterations shared by the VUs (shared-iterations)")
+	fs.StringVarP(&rf.duration, "duration", "d", "", "how long the VUs loop (constant-vus), e.g. 30s")
+	fs.StringSliceVar(&rf.scenarios, "scenario", nil, "run only these scenarios, comma-separated")
+	fs.StringArrayVar(&rf.out, "out", nil, "stream metrics: json=FILE writes one JSON object per series per second")
+	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
+	fs.StringVar(&rf.report, "report", "", "write a Markdown report to FILE")
+	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
+	rf.perms.register(fs)
+	script, scriptArgs, err := splitScriptArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	cfg, cleanup, err := rf.config(gs, script, scriptArgs)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	outputs, err := rf.openOutputs(&cfg)
+	if err != nil {
+		return err
+	}
+	defer outputs.close()
+	if gs.stderrTTY && !rf.noSummary {
+		cfg.Progress = gs.stderr
+	}
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	gs.notify(sigs)
+	defer gs.stop(sigs)
+	type outcome struct {
+		res *scenario.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := scenario.Run(ctx, cfg)
+		done <- outcome{res, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-sigs:
+		fmt.Fprintln(gs.stderr, "\nstopping: finishing iterations and writing the summary; interrupt again to quit at once")
+		cancel(scenario.Interrupted)
+		select {
+		case o = <-done:
+		case <-sigs:
+			return exitcode.WithCodeIfNone(errors.New("interrupted twice; quit without a summary"), exitcode.Interrupted)
+		}
+	}
+	if cfg.Progress != nil {
+		fmt.Fprint(gs.stderr, "\r\033[K")
+	}
+	if o.res != nil && !o.res.TopToBottom || o.res != nil && len(o.res.Thresholds) > 0 {
+		if !rf.noSummary {
+			report.WriteSummary(gs.stdout, o.res)
+		}
+	}
+	if werr := outputs.write(o.res); werr != nil && o.err == nil {
+		o.err = werr
+	}
+	return reportRunError(gs, o.err)
+}
+
+// outputs are the files a run writes.
+type outputs struct {
+	points              *report.PointWriter
+	pointsFile          *os.File
+	summaryJSON, report string
+}
+
+func (o *outputs) close() {
+	if o.points != nil {
+		o.points.Close()
+		o.pointsFile.Close()
+	}
+}
+
+// openOutputs checks the output flags before the run starts, so a bad
+// path fails at once, and opens the point stream.
+func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
+	o := &outputs{summaryJSON: rf.summaryJSON, report: rf.report}
+	for _, spec := range rf.out {
+		kind, file, ok := strings.Cut(spec, "=")
+		if !ok || kind != "json" || file == "" {
+			return nil, usageErr("--out %s: want json=FILE", spec)
+		}
+		if o.points != nil {
+			return nil, usageErr("--out json=FILE may be given once")
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			return nil, usageErr("--out %s: %v", spec, err)
+		}
+		o.pointsFile, o.points = f, report.NewPointWriter(f)
+		cfg.Points = o.points
+	}
+	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report} {
+		if path == "" {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+			o.close()
+			return nil, usageErr("%s=%s: folder %s does not exist", flag, path, filepath.Dir(path))
+		}
+	}
+	return o, nil
+}
+
+// write writes the summary JSON and the report, each atomically.
+func (o *outputs) write(res *scenario.Result) error {
+	if res == nil {
+		return nil
+	}
+	var errs []error
+	if o.summaryJSON != "" {
+		var b strings.Builder
+		if err := report.WriteSummaryJSON(&b, res); err != nil {
+			errs = append(errs, err)
+		} else if err := perm.WriteAtomic(o.summaryJSON, []byte(b.String()), 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("--summary-json: %w", err))
+		}
+	}
+	if o.report != "" {
+		var b strings.Builder
+		if err := report.WriteMarkdown(&b, res); err != nil {
+			errs = append(errs, err)
+		} else if err := perm.WriteAtomic(o.report, []byte(b.String()), 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("--report: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// splitScriptArgs parses flags before the script and returns the script
+// and whatever follows "--".
+func splitScriptArgs(fs *pflag.FlagSet, args []string) (string, []string, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return "", nil, err
+	}
+	rest := fs.Args()
+	dash := fs.ArgsLenAtDash()
+	var scriptArgs []string
+	if dash >= 0 {
+		scriptArgs = rest[dash:]
+		rest = rest[:dash]
+	}
+	switch {
+	case len(rest) == 0:
+		return "", nil, usageErr("missing the script to run")
+	case len(rest) > 1:
+		return "", nil, usageErr("one script at a time; put script arguments after --: %s -- %s", rest[0], strings.Join(rest[1:], " "))
+	}
+	return rest[0], scriptArgs, nil
+}
+
+func (rf *runFlags) config(gs *globalState, script string, args []string) (scenario.Config, func(), error) {
+	var cfg scenario.Config
+	timeout, err := kernel.ParseDuration(rf.timeout)
+	if err != nil {
+		return cfg, nil, usageErr("--timeout=%s: %v", rf.timeout, err)
+	}
+	toolTimeout, err := kernel.ParseDuration(rf.toolTimeout)
+	if err != nil || toolTimeout <= 0 {
+		return cfg, nil, usageErr("--tool-timeout=%s: want a positive duration such as 30s", rf.toolTimeout)
+	}
+	var maxMemory uint64
+	if rf.maxMemory != "0" {
+		if maxMemory, err = humanize.ParseBytes(rf.maxMemory); err != nil {
+			return cfg, nil, usageErr("--max-memory=%s: want a size such as 2GiB, or 0", rf.maxMemory)
+		}
+	}
+	maxString, err := humanize.ParseBytes(rf.maxString)
+	if err != nil || maxString == 0 || maxString > 1<<34 {
+		return cfg, nil, usageErr("--max-string-size=%s: want a size such as 64MiB", rf.maxString)
+	}
+	maxRequest, err := humanize.ParseBytes(rf.maxRequest)
+	if err != nil || maxRequest == 0 || maxRequest > 1<<34 {
+		return cfg, nil, usageErr("--max-request-size=%s: want a size such as 64MiB", rf.maxRequest)
+	}
+	switch rf.logLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return cfg, nil, usageErr("--log-level=%s: want debug, info, warn or error", rf.logLevel)
+	}
+	fi, err := os.Stat(script)
+	if err != nil {
+		return cfg, nil, exitcode.WithCodeIfNone(fmt.Errorf("script %s: %w", script, errors.Unwrap(err)), exitcode.InvalidConfig)
+	}
+	if fi.IsDir() {
+		return cfg, nil, exitcode.WithCodeIfNone(fmt.Errorf("script %s: is a folder", script), exitcode.InvalidConfig)
+	}
+	abs, err := filepath.Abs(script)
+	if err != nil {
+		return cfg, nil, err
+	}
+	sess, err := rf.perms.build(gs, filepath.Dir(abs))
+	if err != nil {
+		return cfg, nil, err
+	}
+	duration := time.Duration(0)
+	if rf.duration != "" {
+		if duration, err = kernel.ParseDuration(rf.duration); err != nil || duration <= 0 {
+			return cfg, nil, usageErr("--duration=%s: want a positive duration such as 30s", rf.duration)
+		}
+	}
+	if rf.vus < 0 || rf.iterations < 0 {
+		return cfg, nil, usageErr("--vus and --iterations must not be negative")
+	}
+	if rf.vus > 0 && rf.iterations == 0 && duration == 0 {
+		return cfg, nil, usageErr("--vus needs --iterations or --duration")
+	}
+	cfg = scenario.Config{
+		Script: script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
+		MaxRequestBytes: int(maxRequest), Tools: sess.cfg, Seed: rf.seed,
+		Limits: luavm.Limits{MaxStringBytes: int(maxString)}, Lib: lualib.FS,
+		Stdout: gs.stdout, Stderr: gs.stderr, LookupEnv: gs.lookupEnv, LogLevel: rf.logLevel,
+		Overrides: scenario.Overrides{VUs: rf.vus, Iterations: rf.iterations, Duration: duration, Only: rf.scenarios},
+	}
+	return cfg, sess.close, nil
+}
+
+// reportRunError adds the traceback of a script error to its message.
+func reportRunError(gs *globalState, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *luavm.ScriptError
+	var where interface{ Where() string }
+	switch {
+	case errors.As(err, &where) && where.Where() != "":
+		return exitcode.WithCodeIfNone(fmt.Errorf("%w\nthe script was at:\n%s", err, indent(where.Where())), exitcode.Of(err))
+	case errors.As(err, &se) && se.Traceback != "":
+		return exitcode.WithCodeIfNone(fmt.Errorf("%w\n%s", err, se.Traceback), exitcode.Of(err))
+	}
+	return err
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
+
+const checkUsage = `Usage: spellhost check FILE.lua...
+
+Compiles each script and reports syntax errors as FILE:LINE: message,
+without running anything. Exit 0 when all compile, 107 otherwise.
+`
+
+func checkCmd(gs *globalState, args []string) error {
+	fs := newFlags(gs, "check", checkUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageErr("missing the script to check")
+	}
+	var failed []string
+	for _, path := range fs.Args() {
+		if _, err := luavm.CompileFile(path); err != nil {
+			fmt.Fprintln(gs.stderr, err)
+			failed = append(failed, path)
+			continue
+		}
+		fmt.Fprintf(gs.stdout, "%s: ok\n", path)
+	}
+	if len(failed) > 0 {
+		return exitcode.WithCodeIfNone(fmt.Errorf("%d of %d scripts do not compile", len(failed), fs.NArg()), exitcode.ScriptException)
+	}
+	return nil
+}

@@ -92,11 +92,14 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"help"}, {"help", "tools"}, {"tools", "--help"}, {"tools", "list", "--help"},
 		{"tools", "info", "-h"}, {"tools", "invoke", "--help"}, {"tools", "search", "--help"},
-		{"tools", "docs", "--help"}, {"version", "--help"},
+		{"tools", "docs", "--help"}, {"version", "--help"}, {"run", "--help"}, {"check", "-h"},
 	} {
 		code, out, _ := run(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage") && !strings.Contains(out, "usage") {
 			t.Errorf("%v: code %d, out %q", args, code, out)
+		}
+		if n := strings.Count(out, "Usage:"); n > 1 {
+			t.Errorf("%v: usage printed %d times", args, n)
 		}
 	}
 	code, out, _ := run(t)

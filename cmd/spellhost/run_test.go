@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"spellhost/host/exitcode"
+	"spellhost/host/metrics"
+)
+
+// script writes a Lua script into a temporary folder and returns its path.
+func script(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "s.lua")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunTopToBottom(t *testing.T) {
+	p := script(t, `print("args", #ARGS, ARGS[1], ARGS[2])
+print(Tool.invoke("calculator", {input = "6*7"}).result)`)
+	code, out, errOut := run(t, "run", p, "--", "a", "--flag")
+	if code != 0 || out != "args\t2\ta\t--flag\n42\n" {
+		t.Fatalf("code %d out %q err %q", code, out, errOut)
+	}
+}
+
+func TestRunScriptErrors(t *testing.T) {
+	code, _, errOut := run(t, "run", script(t, "local x = \nprint(1"))
+	if code != exitcode.ScriptException || !strings.Contains(errOut, "s.lua:2: syntax error") {
+		t.Fatalf("syntax: %d %q", code, errOut)
+	}
+	code, _, errOut = run(t, "run", script(t, "local function f()\n  error('boom')\nend\nf()\n"))
+	if code != exitcode.ScriptException || !strings.Contains(errOut, "s.lua:2: boom") ||
+		!strings.Contains(errOut, "stack traceback:") || !strings.Contains(errOut, "s.lua:4: in main chunk") {
+		t.Fatalf("runtime: %d %q", code, errOut)
+	}
+	code, _, errOut = run(t, "run", script(t, `Tool.invoke("calculator", {input = "1/0"})`))
+	if code != exitcode.ScriptException || !strings.Contains(errOut, "execution_error: tool calculator: division by zero") {
+		t.Fatalf("tool error: %d %q", code, errOut)
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	start := time.Now()
+	code, _, errOut := run(t, "run", "--timeout", "300ms", script(t, "local n = 0\nwhile true do n = n + 1 end"))
+	if code != exitcode.Timeout || !strings.Contains(errOut, "the run's --timeout of 300ms fired") ||
+		!strings.Contains(errOut, "s.lua:2: in main chunk") {
+		t.Fatalf("timeout: %d %q", code, errOut)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("a 300ms timeout took %v", d)
+	}
+}
+
+func TestRunMemoryLimit(t *testing.T) {
+	limit := metrics.RSS() + 150<<20
+	src := `local t = {}
+for i = 1, 1e7 do t[i] = string.rep("x", 65536) .. i end`
+	code, _, errOut := run(t, "run", "--max-memory", fmt.Sprint(limit), "--timeout", "60s", script(t, src))
+	if code != exitcode.MemoryLimit || !strings.Contains(errOut, "exceeds --max-memory=") {
+		t.Fatalf("memory: %d %q", code, errOut)
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	gs, _, errb := testState(t, nil)
+	gs.notify = func(c chan<- os.Signal) {
+		go func() { time.Sleep(200 * time.Millisecond); c <- os.Interrupt }()
+	}
+	code := Main(gs, []string{"run", script(t, "sleep(30)")})
+	if code != exitcode.Interrupted || !strings.Contains(errb.String(), "interrupted") {
+		t.Fatalf("interrupt: %d %q", code, errb.String())
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	ok := script(t, "print(1)")
+	cases := []struct {
+		args []string
+		code exitcode.Code
+		msg  string
+	}{
+		{[]string{"run"}, exitcode.Usage, "missing the script to run"},
+		{[]string{"run", ok, "extra"}, exitcode.Usage, "one script at a time"},
+		{[]string{"run", "/nonexistent/x.lua"}, exitcode.InvalidConfig, "script /nonexistent/x.lua: no such file"},
+		{[]string{"run", filepath.Dir(ok)}, exitcode.InvalidConfig, "is a folder"},
+		{[]string{"run", "--timeout", "soon", ok}, exitcode.Usage, "--timeout=soon"},
+		{[]string{"run", "--tool-timeout", "0", ok}, exitcode.Usage, "--tool-timeout=0"},
+		{[]string{"run", "--max-memory", "lots", ok}, exitcode.Usage, "--max-memory=lots"},
+		{[]string{"run", "--max-string-size", "0", ok}, exitcode.Usage, "--max-string-size=0"},
+		{[]string{"run", "--max-request-size", "x", ok}, exitcode.Usage, "--max-request-size=x"},
+		{[]string{"run", "--log-level", "loud", ok}, exitcode.Usage, "--log-level=loud"},
+		{[]string{"run", "--seed", "-1", ok}, exitcode.Usage, "invalid argument"},
+		{[]string{"run", "--allow-net=http://x/", ok}, exitcode.Usage, "--allow-net=http://x/"},
+		{[]string{"run", "--bogus", ok}, exitcode.Usage, "unknown flag: --bogus"},
+	}
+	for _, c := range cases {
+		code, _, errOut := run(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: code %d, stderr %q; want %d containing %q", c.args, code, errOut, c.code, c.msg)
+		}
+	}
+}
+
+func TestRunEnvPermission(t *testing.T) {
+	gs, out, errb := testState(t, map[string]string{"TARGET": "here", "SECRET": "x"})
+	p := script(t, `print(env("TARGET")) print(pcall(env, "SECRET"))`)
+	if code := Main(gs, []string{"run", "--allow-env=TARGET", p}); code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "here\nfalse\tpermission_denied: environment variable SECRET") {
+		t.Fatalf("out %q", out.String())
+	}
+}
+
+func TestCheck(t *testing.T) {
+	good, bad := script(t, "print(1)"), script(t, "if then")
+	code, out, _ := run(t, "check", good)
+	if code != 0 || !strings.Contains(out, "s.lua: ok") {
+		t.Fatalf("check good: %d %q", code, out)
+	}
+	code, _, errOut := run(t, "check", good, bad)
+	if code != exitcode.ScriptException || !strings.Contains(errOut, "s.lua:1: syntax error") || !strings.Contains(errOut, "1 of 2 scripts") {
+		t.Fatalf("check bad: %d %q", code, errOut)
+	}
+	if code, _, _ := run(t, "check"); code != exitcode.Usage {
+		t.Fatalf("check without args: %d", code)
+	}
+	if code, _, errOut := run(t, "check", "/nonexistent.lua"); code != exitcode.ScriptException || !strings.Contains(errOut, "no such file") {
+		t.Fatalf("check missing: %d %q", code, errOut)
+	}
+}

@@ -1,0 +1,102 @@
+package report
+
+import (
+	"bufio"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"spellhost/host/metrics"
+	"spellhost/host/scenario"
+)
+
+// WriteSummaryJSON writes the run's result as one JSON document: the
+// --summary-json file. Its shape is scenario.Result, versioned by its
+// "version" field.
+func WriteSummaryJSON(w io.Writer, r *scenario.Result) error {
+	out, err := json.Marshal(r, json.Deterministic(true), jsontext.WithIndent("  "), jsontext.AllowInvalidUTF8(true))
+	if err != nil {
+		return err
+	}
+	out = append(out, '\n')
+	_, err = w.Write(out)
+	return err
+}
+
+// PointWriter streams one JSON object per metric series per second: the
+// --out json=FILE format. Each line is
+//
+//	{"type":"point","time":"...","t":1.0,"metric":"tool_duration","tags":{...},"kind":"trend",
+//	 "count":..,"sum":..,"min":..,"max":..,"avg":..,"med":..,"p90":..,"p95":..,"p99":..,"rate":..,"value":..}
+//
+// with the fields that apply to the metric's kind.
+type PointWriter struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	err error
+}
+
+// NewPointWriter returns a writer on w; call Close to flush.
+func NewPointWriter(w io.Writer) *PointWriter { return &PointWriter{w: bufio.NewWriterSize(w, 64<<10)} }
+
+// WritePoints writes one second's windows.
+func (p *PointWriter) WritePoints(t time.Time, elapsed time.Duration, ws []metrics.Window) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
+	}
+	for _, win := range ws {
+		s := win.Stats
+		obj := map[string]any{
+			"type": "point", "time": t.UTC().Format(time.RFC3339Nano), "t": elapsed.Seconds(),
+			"metric": win.Series.Def.Name, "kind": win.Series.Def.Kind.String(), "count": s.Count,
+		}
+		if tags := win.Series.TagMap(); len(tags) > 0 {
+			obj["tags"] = tags
+		}
+		put := func(k string, v float64) {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				obj[k] = v
+			}
+		}
+		switch win.Series.Def.Kind {
+		case metrics.Counter:
+			put("sum", s.Sum)
+			put("rate", s.Rate)
+		case metrics.Gauge:
+			put("value", s.Value)
+			put("min", s.Min)
+			put("max", s.Max)
+		case metrics.Rate:
+			put("rate", s.Rate)
+			obj["passes"] = s.Trues
+		case metrics.Trend:
+			for k, v := range map[string]float64{"sum": s.Sum, "min": s.Min, "max": s.Max, "avg": s.Avg, "med": s.Med, "p90": s.P90, "p95": s.P95, "p99": s.P99} {
+				put(k, v)
+			}
+		}
+		b, err := json.Marshal(obj, json.Deterministic(true))
+		if err != nil {
+			p.err = err
+			return err
+		}
+		p.w.Write(b)
+		p.w.WriteByte('\n')
+	}
+	return nil
+}
+
+// Close flushes the stream.
+func (p *PointWriter) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.w.Flush(); err != nil && p.err == nil {
+		p.err = err
+	}
+	return p.err
+}

@@ -1,0 +1,225 @@
+// Package report renders what a run measured: the end-of-run summary on
+// stdout, the versioned JSON summary (--summary-json), the per-second point
+// stream (--out json=FILE) and the Markdown report (--report FILE.md).
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"spellhost/host/metrics"
+	"spellhost/host/scenario"
+)
+
+// Ms renders a duration given in milliseconds with a fitting unit.
+func Ms(ms float64) string {
+	switch {
+	case math.IsNaN(ms) || math.IsInf(ms, 0):
+		return "-"
+	case ms == 0:
+		return "0s"
+	case math.Abs(ms) < 1:
+		return trim(fmt.Sprintf("%.2fµs", ms*1000))
+	case math.Abs(ms) < 1000:
+		return trim(fmt.Sprintf("%.2fms", ms))
+	case math.Abs(ms) < 60000:
+		return trim(fmt.Sprintf("%.2fs", ms/1000))
+	}
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Second).String()
+}
+
+func trim(s string) string {
+	// 12.50ms -> 12.5ms, 3.00µs -> 3µs
+	i := strings.IndexAny(s, "µms")
+	num, unit := s[:i], s[i:]
+	if strings.Contains(num, ".") {
+		num = strings.TrimRight(strings.TrimRight(num, "0"), ".")
+	}
+	return num + unit
+}
+
+// Bytes renders a byte count.
+func Bytes(b float64) string {
+	if b < 0 {
+		return "-" + humanize.IBytes(uint64(-b))
+	}
+	return humanize.IBytes(uint64(b))
+}
+
+// Count renders a count with thousands separators.
+func Count(n int64) string { return humanize.Comma(n) }
+
+// Rate renders a per-second figure.
+func Rate(r float64) string {
+	if r >= 100 {
+		return humanize.Comma(int64(math.Round(r))) + "/s"
+	}
+	return fmt.Sprintf("%.2f/s", r)
+}
+
+// Value renders a threshold value in its metric's unit.
+func Value(v float64, unit string) string {
+	switch unit {
+	case "ms":
+		return Ms(v)
+	case "bytes":
+		return Bytes(v)
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 || math.Abs(v) >= 100 && math.Abs(v) < 1e15 {
+		return humanize.Comma(int64(math.Round(v)))
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "✓"
+	}
+	return "✗"
+}
+
+func dots(label string, width int) string {
+	if len(label) >= width {
+		return label + " "
+	}
+	return label + " " + strings.Repeat(".", width-len(label)-1) + " "
+}
+
+// WriteSummary writes the human summary of a run.
+func WriteSummary(w io.Writer, r *scenario.Result) error {
+	var b strings.Builder
+	status := r.Status
+	switch status {
+	case "passed":
+		status = "✓ passed"
+	case "failed":
+		status = "✗ thresholds failed"
+	default:
+		if r.StopReason != "" {
+			status = "✗ " + status + ": " + r.StopReason
+		}
+	}
+	fmt.Fprintf(&b, "\n  spellhost  %s  seed %d  %s  %s\n", r.Script, r.Seed, Ms(r.Duration*1000), status)
+	for _, sc := range r.Scenarios {
+		fmt.Fprintf(&b, "\n  scenario %s (%s)\n", sc.Name, sc.Executor)
+		fmt.Fprintf(&b, "    %s%s  (%s over %s)  success %.2f%%\n", dots("iterations", 18), Count(sc.Iterations),
+			Rate(sc.Rate), Ms(sc.Duration*1000), 100*sc.SuccessRate)
+		l := sc.Latency
+		if l.Count > 0 {
+			fmt.Fprintf(&b, "    %savg %s  min %s  med %s  p90 %s  p95 %s  p99 %s  max %s\n", dots("latency", 18),
+				Ms(l.Avg), Ms(l.Min), Ms(l.Med), Ms(l.P90), Ms(l.P95), Ms(l.P99), Ms(l.Max))
+			if sc.Executor == scenario.ConstantArrivalRate || sc.Executor == scenario.RampingArrivalRate {
+				s := sc.Service
+				fmt.Fprintf(&b, "    %savg %s  med %s  p95 %s  p99 %s  (latency above counts from the scheduled start)\n",
+					dots("service time", 18), Ms(s.Avg), Ms(s.Med), Ms(s.P95), Ms(s.P99))
+			}
+		}
+		var errs []string
+		types := make([]string, 0, len(sc.ErrorsByType))
+		for t := range sc.ErrorsByType {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		for _, t := range types {
+			errs = append(errs, fmt.Sprintf("%s %s", t, Count(sc.ErrorsByType[t])))
+		}
+		if sc.Timeouts > 0 {
+			errs = append(errs, "iteration timeouts "+Count(sc.Timeouts))
+		}
+		if sc.Dropped > 0 {
+			errs = append(errs, "dropped "+Count(sc.Dropped))
+		}
+		if sc.Interrupted > 0 {
+			errs = append(errs, "interrupted "+Count(sc.Interrupted))
+		}
+		if len(errs) == 0 {
+			errs = []string{"none"}
+		}
+		fmt.Fprintf(&b, "    %s%s\n", dots("errors", 18), strings.Join(errs, ", "))
+		for i, e := range sc.FirstErrors {
+			if i == 3 {
+				fmt.Fprintf(&b, "      ... %d more distinct errors (see --summary-json)\n", len(sc.FirstErrors)-3)
+				break
+			}
+			fmt.Fprintf(&b, "      %s× %s\n", Count(e.Count), firstLine(e.Message))
+		}
+		for _, c := range sc.Checks {
+			fmt.Fprintf(&b, "    %s%s %s  %s/%s\n", dots("check", 18), mark(c.Fails == 0), c.Name, Count(c.Passes), Count(c.Passes+c.Fails))
+		}
+	}
+	if len(r.Tools) > 0 {
+		b.WriteString("\n  tools\n")
+		for _, t := range r.Tools {
+			var outs []string
+			keys := make([]string, 0, len(t.Outcomes))
+			for k := range t.Outcomes {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				outs = append(outs, fmt.Sprintf("%s %s", k, Count(t.Outcomes[k])))
+			}
+			fmt.Fprintf(&b, "    %s%s calls (%s)  avg %s  p95 %s  p99 %s\n", dots(t.Tool, 22), Count(t.Calls),
+				strings.Join(outs, ", "), Ms(t.Latency.Avg), Ms(t.Latency.P95), Ms(t.Latency.P99))
+		}
+	}
+	if r.TopToBottom && len(r.Checks) > 0 {
+		b.WriteString("\n  checks\n")
+		for _, c := range r.Checks {
+			fmt.Fprintf(&b, "    %s %s  %s/%s\n", mark(c.Fails == 0), c.Name, Count(c.Passes), Count(c.Passes+c.Fails))
+		}
+	}
+	if len(r.Thresholds) > 0 {
+		b.WriteString("\n  thresholds\n")
+		for _, t := range r.Thresholds {
+			note := ""
+			if t.NoData {
+				note = "  (no data)"
+			}
+			if t.AbortedRun {
+				note += "  (stopped the run)"
+			}
+			fmt.Fprintf(&b, "    %s %s: %s  (value %s)%s\n", mark(t.Pass), t.Metric, t.Expr, Value(t.Value, t.Unit), note)
+		}
+	}
+	for _, s := range r.Sections {
+		fmt.Fprintf(&b, "\n  %s\n", s.Title)
+		for _, row := range s.Rows {
+			if len(row) == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "    %s%s\n", dots(row[0], 22), strings.Join(row[1:], "  "))
+		}
+	}
+	m := r.Memory
+	if len(m.Samples) > 0 {
+		lk := m.Leak
+		fmt.Fprintf(&b, "\n  memory  verdict: %s (%s)\n", lk.Verdict, lk.Reason)
+		if lk.Verdict != metrics.Insufficient {
+			fmt.Fprintf(&b, "    live heap %s → %s, rss %s → %s (peak %s), goroutines %+.0f, slope %s %s (R² %.2f)\n",
+				Bytes(lk.StartHeap), Bytes(lk.EndHeap), Bytes(lk.StartRSS), Bytes(lk.EndRSS), Bytes(float64(m.Peak.RSS)),
+				lk.GoroutineGrowth, Bytes(lk.Slope), strings.TrimPrefix(lk.SlopeUnit, "bytes "), lk.R2)
+		} else {
+			fmt.Fprintf(&b, "    peak rss %s, peak goroutines %d\n", Bytes(float64(m.Peak.RSS)), m.Peak.Goroutines)
+		}
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
