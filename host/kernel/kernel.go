@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"spellhost/host/fault"
 	"spellhost/tools"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	// MaxRequestBytes caps a JSON request; a larger one is answered
 	// too_large without being parsed (default 64 MiB).
 	MaxRequestBytes int
+	// Faults, when set, injects failures at tool calls (tool:NAME) and in
+	// the protocol decoder (protocol:decode).
+	Faults *fault.Set
 }
 
 // Kernel serves tool calls and protocol requests. It is safe for
@@ -47,11 +51,17 @@ type Kernel struct {
 	running   atomic.Int64 // tool calls in progress
 	abandoned atomic.Int64 // timed-out calls whose tool has not returned yet
 	calls     atomic.Int64 // tool calls finished
-	panics    atomic.Int64
+	panics    atomic.Int64 // real panics; injected ones are counted by their rule
+	baseline  int          // goroutines when the kernel started
 
-	listC   atomic.Pointer[listCache]
-	closers []func()
+	listC     atomic.Pointer[listCache]
+	closers   []func()
+	healthers []func(map[string]any)
 }
+
+// OnHealth registers f to add fields to the health report (the task
+// manager adds its queue). Call it before the kernel serves requests.
+func (k *Kernel) OnHealth(f func(map[string]any)) { k.healthers = append(k.healthers, f) }
 
 // New returns a kernel serving reg.
 func New(reg *tools.Registry, opts Options) *Kernel {
@@ -61,7 +71,7 @@ func New(reg *tools.Registry, opts Options) *Kernel {
 	if opts.MaxRequestBytes <= 0 {
 		opts.MaxRequestBytes = DefaultMaxRequestBytes
 	}
-	return &Kernel{reg: reg, opts: opts, started: time.Now()}
+	return &Kernel{reg: reg, opts: opts, started: time.Now(), baseline: runtime.NumGoroutine()}
 }
 
 // Registry returns the kernel's tool registry.
@@ -127,12 +137,16 @@ func (k *Kernel) Invoke(ctx context.Context, name string, params map[string]any,
 	if timeout <= 0 {
 		timeout = k.opts.DefaultTimeout
 	}
-	if spec.Inline {
+	// A fault rule's effect runs on the goroutine path even for an inline
+	// tool, so an injected delay, hang or panic meets the same timeout and
+	// recovery as a real one.
+	eff := k.opts.Faults.Eval("tool:" + spec.Name)
+	if spec.Inline && eff == nil {
 		return k.runInline(ctx, t, spec.Name, p, timeout)
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, &TimeoutError{What: "tool " + name, Limit: timeout})
 	defer cancel()
-	return k.run(ctx, t, spec.Name, p)
+	return k.run(ctx, t, spec.Name, p, eff)
 }
 
 // runInline runs a tool that declared itself Inline on the caller's
@@ -172,7 +186,7 @@ type outcome struct {
 	err error
 }
 
-func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Params) (any, error) {
+func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Params, eff *fault.Effect) (any, error) {
 	if ctx.Err() != nil {
 		return nil, ctxError("tool "+name, ctx)
 	}
@@ -185,9 +199,13 @@ func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Par
 		var o outcome
 		defer func() {
 			if r := recover(); r != nil {
-				k.panics.Add(1)
-				o = outcome{err: &tools.Error{Type: tools.TypeInternal, Op: "tool " + name,
-					Err: fmt.Errorf("panic: %v [%s]", r, panicSite())}}
+				if inj, ok := r.(*fault.PanicValue); ok {
+					o = outcome{err: &tools.Error{Type: tools.TypeInjected, Op: "tool " + name, Err: &inj.Injected}}
+				} else {
+					k.panics.Add(1)
+					o = outcome{err: &tools.Error{Type: tools.TypeInternal, Op: "tool " + name,
+						Err: fmt.Errorf("panic: %v [%s]", r, panicSite())}}
+				}
 			}
 			k.running.Add(-1)
 			k.calls.Add(1)
@@ -196,7 +214,19 @@ func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Par
 			}
 			done <- o
 		}()
-		o.res, o.err = t.Invoke(ctx, p)
+		if eff == nil {
+			o.res, o.err = t.Invoke(ctx, p)
+			return
+		}
+		if o.err = eff.Before(ctx); o.err != nil {
+			return
+		}
+		tctx, stop := eff.ToolContext(ctx)
+		defer stop()
+		o.res, o.err = t.Invoke(tctx, p)
+		if o.err == nil {
+			o.res = eff.After(o.res)
+		}
 	}()
 	var o outcome
 	select {
@@ -209,7 +239,7 @@ func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Par
 		o = <-done // it returned as the deadline fired
 	}
 	if o.err != nil {
-		if ctx.Err() != nil && tools.TypeOf(o.err) != tools.TypeInternal {
+		if ctx.Err() != nil && tools.TypeOf(o.err) != tools.TypeInternal && tools.TypeOf(o.err) != tools.TypeInjected {
 			return nil, ctxError("tool "+name, ctx)
 		}
 		return nil, tools.WithOp("tool "+name, o.err)
@@ -306,15 +336,23 @@ func (k *Kernel) Health() map[string]any {
 	if k.closed.Load() {
 		status = "closed"
 	}
-	return map[string]any{
-		"status":     status,
-		"tools":      s.Tools,
-		"running":    s.Running,
-		"abandoned":  s.Abandoned,
-		"calls":      s.Calls,
-		"panics":     s.Panics,
-		"goroutines": runtime.NumGoroutine(),
-		"heap_bytes": HeapLive(),
-		"uptime_s":   time.Since(k.started).Seconds(),
+	g := runtime.NumGoroutine()
+	h := map[string]any{
+		"status":              status,
+		"tools":               s.Tools,
+		"running":             s.Running,
+		"abandoned":           s.Abandoned,
+		"calls":               s.Calls,
+		"panics":              s.Panics,
+		"goroutines":          g,
+		"goroutines_baseline": k.baseline,
+		"goroutine_growth":    g - k.baseline,
+		"heap_bytes":          HeapLive(),
+		"uptime_s":            time.Since(k.started).Seconds(),
+		"fault_rules":         len(k.opts.Faults.List()),
 	}
+	for _, f := range k.healthers {
+		f(h)
+	}
+	return h
 }

@@ -16,6 +16,7 @@ import (
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"spellhost/host/fault"
 	"spellhost/tools"
 )
 
@@ -102,7 +103,7 @@ var commands = map[string]command{
 			}
 			return k.Invoke(ctx, r.Name, r.Params, time.Duration(r.Timeout))
 		}},
-	"health": {nil, "the kernel's state: {status, tools, running, abandoned, calls, panics, goroutines, heap_bytes, uptime_s}",
+	"health": {nil, "the kernel's state: {status, tools, running, abandoned, calls, panics, goroutines, goroutines_baseline, goroutine_growth, heap_bytes, uptime_s, fault_rules} and, with tasks, {tasks_queued, tasks_running}",
 		func(k *Kernel, _ context.Context, _ *Request) (any, error) { return k.Health(), nil }},
 }
 
@@ -168,7 +169,25 @@ func checkFields(r *Request, allowed []string) error {
 // DoJSON answers one JSON request with one JSON reply. Malformed JSON,
 // wrong field types and oversized requests get error replies; it never
 // returns nil and never panics.
-func (k *Kernel) DoJSON(ctx context.Context, data []byte) []byte {
+func (k *Kernel) DoJSON(ctx context.Context, data []byte) (out []byte) {
+	if eff := k.opts.Faults.Eval("protocol:decode"); eff != nil {
+		defer func() {
+			if r := recover(); r != nil {
+				inj, ok := r.(*fault.PanicValue)
+				if !ok {
+					panic(r)
+				}
+				out = EncodeReply(ErrorReply(peekID(data), &tools.Error{Type: tools.TypeInjected, Op: "request", Err: &inj.Injected}))
+			}
+		}()
+		if err := eff.Before(ctx); err != nil {
+			if !fault.IsInjected(err) {
+				err = ctxError("request", ctx)
+			}
+			return EncodeReply(ErrorReply(peekID(data), err))
+		}
+		data = eff.AlterBytes(data)
+	}
 	r, err := DecodeRequest(data, k.opts.MaxRequestBytes)
 	var rep *Reply
 	if err != nil {

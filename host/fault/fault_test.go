@@ -1,0 +1,364 @@
+package fault_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"spellhost/host/fault"
+	"spellhost/tools"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		text string
+		want string // Rebuild's form
+	}{
+		{"50%delay(10ms)", "50%delay(10ms)"},
+		{"2*error(timeout)->off", "2*error(timeout)->off"},
+		{"return(boom)", "error(boom)"},
+		{"sleep(100)", "delay(100ms)"},
+		{"delay(10ms, 5ms)", "delay(10ms,5ms)"},
+		{"pause", "hang"},
+		{"hang(2s)", "hang(2s)"},
+		{"10%panic", "10%panic(injected panic)"},
+		{"corrupt", "corrupt"},
+		{"truncate(3)", "truncate(3)"},
+		{"throttle(100)", "throttle(100)"},
+		{"down;for=5s", "down;for=5s"},
+		{"error(unavailable);after=100", "error(unavailable);after=100"},
+		{"slow_cancel(500ms)", "slow_cancel(500ms)"},
+		{"leak(1MB)", "leak(1000000B)"},
+		{"leak(goroutine)", "leak(goroutine)"},
+		{"25%3*error(x)->1*delay(1ms)->off", "25%3*error(x)->1*delay(1ms)->off"},
+	}
+	for _, c := range cases {
+		sp, err := fault.Parse("tool:calculator", c.text)
+		if err != nil {
+			t.Errorf("%q: %v", c.text, err)
+			continue
+		}
+		sp.Rebuild()
+		if sp.Text != c.want {
+			t.Errorf("%q rebuilt as %q, want %q", c.text, sp.Text, c.want)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	cases := []struct{ target, text, msg string }{
+		{"tool:x", "", "no terms"},
+		{"tool:x", "explode", `unknown kind "explode"`},
+		{"tool:x", "150%error", "percentage"},
+		{"tool:x", "0%error", "percentage"},
+		{"tool:x", "0*error", "count"},
+		{"tool:x", "x*error", "count"},
+		{"tool:x", "delay", "delay takes"},
+		{"tool:x", "delay(forever)", "duration"},
+		{"tool:x", "delay(2h)", "duration"},
+		{"tool:x", "delay(10ms", "unclosed"},
+		{"tool:x", "error->->off", "empty term"},
+		{"tool:x", "off(1)", "no arguments"},
+		{"tool:x", "throttle(0)", "calls per second"},
+		{"tool:x", "leak(2GiB)", "leak"},
+		{"tool:x", "leak", "leak takes"},
+		{"tool:x", "truncate(-1)", "byte count"},
+		{"tool:x", "error;after=-1", "after"},
+		{"tool:x", "error;for=0s", "for="},
+		{"tool:x", "error;color=red", "unknown option"},
+		{"tool:x", "error;after", "want after"},
+		{"nothing", "error", "want tool:NAME"},
+		{"disk:x", "error", "unknown boundary"},
+		{"tool:[", "error", "bad glob"},
+		{"protocol:encode", "error", "protocol:decode"},
+	}
+	for _, c := range cases {
+		_, err := fault.Parse(c.target, c.text)
+		if err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s=%q: error %v, want one containing %q", c.target, c.text, err, c.msg)
+		}
+	}
+	if _, err := fault.ParseAssignment("tool:x"); err == nil || !strings.Contains(err.Error(), "TARGET=TERMS") {
+		t.Errorf("assignment without =: %v", err)
+	}
+	sp, err := fault.ParseAssignment(" tool:http_request = 20%error(unavailable) ")
+	if err != nil || sp.Target != "tool:http_request" || sp.Terms[0].Prob != 0.2 {
+		t.Errorf("assignment: %+v %v", sp, err)
+	}
+}
+
+// hits evaluates target n times and returns how many calls failed.
+func hits(s *fault.Set, target string, n int) (failed int) {
+	for range n {
+		if e := s.Eval(target); e != nil && e.Err != nil {
+			failed++
+		}
+	}
+	return failed
+}
+
+func TestChainCountsAndOff(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	if _, err := s.EnableText("tool:calc*", "2*off->3*error(timeout)->off"); err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for range 8 {
+		e := s.Eval("tool:calculator")
+		got = append(got, e != nil && e.Err != nil)
+	}
+	want := []bool{false, false, true, true, true, false, false, false}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("calls %v, want %v", got, want)
+		}
+	}
+	if s.Eval("tool:hash_calculator") != nil {
+		t.Fatal("the glob matched a tool it does not name")
+	}
+	l := s.List()
+	if len(l) != 1 || l[0].Calls != 8 || l[0].Hits != 3 || l[0].TermHits[1] != 3 || l[0].TermHits[0] != 0 || l[0].Active {
+		t.Fatalf("list %+v", l)
+	}
+}
+
+func TestInjectedErrorType(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("tool:*", "error(timeout)")
+	e := s.Eval("tool:calculator")
+	if e == nil || tools.TypeOf(e.Err) != tools.TypeInjected || !fault.IsInjected(e.Err) {
+		t.Fatalf("effect %+v", e)
+	}
+	var in *fault.Injected
+	if !errors.As(e.Err, &in) || in.As != "timeout" || !strings.Contains(e.Err.Error(), "tool:*=error(timeout)") {
+		t.Fatalf("error %v", e.Err)
+	}
+	if err := e.Before(context.Background()); err != e.Err {
+		t.Fatalf("Before returned %v", err)
+	}
+}
+
+func TestProbabilityIsSeeded(t *testing.T) {
+	run := func(seed uint64) []bool {
+		s := fault.New(seed)
+		defer s.Close()
+		s.EnableText("tool:x", "30%error")
+		out := make([]bool, 2000)
+		for i := range out {
+			out[i] = s.Eval("tool:x") != nil
+		}
+		return out
+	}
+	a, b, c := run(7), run(7), run(8)
+	n, same := 0, true
+	diff := false
+	for i := range a {
+		if a[i] {
+			n++
+		}
+		if a[i] != b[i] {
+			same = false
+		}
+		if a[i] != c[i] {
+			diff = true
+		}
+	}
+	if !same {
+		t.Fatal("the same seed gave different hits")
+	}
+	if !diff {
+		t.Fatal("different seeds gave the same hits")
+	}
+	if n < 500 || n > 700 {
+		t.Fatalf("30%% fired %d times in 2000", n)
+	}
+}
+
+func TestAfterAndFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := fault.New(1)
+		defer s.Close()
+		s.EnableText("tool:x", "down;after=3;for=10s")
+		if n := hits(s, "tool:x", 5); n != 2 {
+			t.Fatalf("after=3: %d of 5 failed, want 2", n)
+		}
+		time.Sleep(10 * time.Second)
+		if n := hits(s, "tool:x", 5); n != 0 {
+			t.Fatalf("for=10s: %d failed after the rule expired", n)
+		}
+		if s.List()[0].Active {
+			t.Fatal("an expired rule is listed active")
+		}
+	})
+}
+
+func TestThrottle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := fault.New(1)
+		defer s.Close()
+		s.EnableText("tool:x", "throttle(10)")
+		if n := hits(s, "tool:x", 15); n != 5 {
+			t.Fatalf("burst of 15 at 10/s: %d rejected, want 5", n)
+		}
+		time.Sleep(time.Second)
+		if n := hits(s, "tool:x", 10); n != 0 {
+			t.Fatalf("after a second: %d rejected, want 0", n)
+		}
+	})
+}
+
+func TestDelayHangAndCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := fault.New(1)
+		defer s.Close()
+		s.EnableText("tool:slow", "delay(50ms,10ms)")
+		start := time.Now()
+		if err := s.Eval("tool:slow").Before(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 50*time.Millisecond || d > 60*time.Millisecond {
+			t.Fatalf("delay took %v", d)
+		}
+		s.EnableText("tool:hang", "hang")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start = time.Now()
+		err := s.Eval("tool:hang").Before(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
+			t.Fatalf("hang ended with %v after %v", err, time.Since(start))
+		}
+		s.EnableText("tool:brief", "hang(200ms)")
+		start = time.Now()
+		if err := s.Eval("tool:brief").Before(context.Background()); err != nil || time.Since(start) != 200*time.Millisecond {
+			t.Fatalf("hang(200ms): %v after %v", err, time.Since(start))
+		}
+	})
+}
+
+func TestPanic(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("tool:x", "panic(kaboom)")
+	defer func() {
+		p, ok := recover().(*fault.PanicValue)
+		if !ok || p.As != "kaboom" {
+			t.Fatalf("recovered %v", p)
+		}
+	}()
+	s.Eval("tool:x").Before(context.Background())
+	t.Fatal("no panic")
+}
+
+func TestCorruptAndTruncate(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("tool:x", "corrupt")
+	in := map[string]any{"result": 14.0, "ok": true, "text": "hello", "list": []any{"ab", 2.0}}
+	out := s.Eval("tool:x").After(in).(map[string]any)
+	if out["result"] != 15.0 || out["ok"] != false || out["text"] == "hello" || len(out["text"].(string)) != 5 {
+		t.Fatalf("corrupt: %v", out)
+	}
+	if in["result"] != 14.0 || in["text"] != "hello" {
+		t.Fatal("corrupt changed the original result")
+	}
+	s.EnableText("tool:y", "truncate")
+	out = s.Eval("tool:y").After(in).(map[string]any)
+	if out["text"] != "he" || len(out["list"].([]any)) != 1 || out["result"] != 14.0 {
+		t.Fatalf("truncate: %v", out)
+	}
+	s.EnableText("protocol:decode", "truncate(5)")
+	if b := s.Eval("protocol:decode").AlterBytes([]byte(`{"command":"list"}`)); string(b) != `{"com` {
+		t.Fatalf("truncated request %q", b)
+	}
+	var nilEff *fault.Effect
+	if nilEff.After(in) == nil || nilEff.Before(context.Background()) != nil || nilEff.Alters() {
+		t.Fatal("a nil effect acts")
+	}
+}
+
+func TestLeakHeldAndReleased(t *testing.T) {
+	s := fault.New(1)
+	s.EnableText("tool:x", "leak(1MiB)")
+	s.EnableText("tool:g", "2*leak(goroutine)->off")
+	for range 3 {
+		s.Eval("tool:x")
+		s.Eval("tool:g")
+	}
+	l := s.List()
+	if l[0].LeakedBytes != 3<<20 || l[1].ParkedGoroutines != 2 {
+		t.Fatalf("list %+v", l)
+	}
+	if !s.Disable("tool:x") || s.Disable("tool:x") {
+		t.Fatal("Disable does not report the rule")
+	}
+	s.Close() // releases the parked goroutines; goleak checks they ended
+	if s.Active() || len(s.List()) != 0 {
+		t.Fatal("rules survive Close")
+	}
+}
+
+func TestSlowCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := fault.New(1)
+		defer s.Close()
+		s.EnableText("tool:x", "slow_cancel(300ms)")
+		ctx, cancel := context.WithCancel(context.Background())
+		tctx, stop := s.Eval("tool:x").ToolContext(ctx)
+		defer stop()
+		cancel()
+		start := time.Now()
+		<-tctx.Done()
+		if d := time.Since(start); d != 300*time.Millisecond {
+			t.Fatalf("the tool saw the cancel after %v, want 300ms", d)
+		}
+		// Stopping before the caller cancels ends the watcher at once.
+		tctx2, stop2 := s.Eval("tool:x").ToolContext(context.Background())
+		stop2()
+		<-tctx2.Done()
+	})
+}
+
+func TestReplaceSameTarget(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("tool:x", "error")
+	s.EnableText("tool:x", "off")
+	if len(s.List()) != 1 || s.Eval("tool:x") != nil {
+		t.Fatalf("enable did not replace: %+v", s.List())
+	}
+	s.Reset()
+	if s.Active() || s.Eval("tool:x") != nil {
+		t.Fatal("Reset left rules")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"50%delay(10ms)", "2*error(timeout)->off", "down;for=5s;after=2",
+		"leak(goroutine)", "throttle(3)", "10%3*panic(x)->off", "%*()->;=", "delay(1,2,3)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		sp, err := fault.Parse("tool:x", text)
+		if err != nil {
+			return
+		}
+		sp.Rebuild()
+		again, err := fault.Parse("tool:x", sp.Text)
+		if err != nil {
+			t.Fatalf("%q rebuilt as %q, which does not parse: %v", text, sp.Text, err)
+		}
+		again.Rebuild()
+		if again.Text != sp.Text {
+			t.Fatalf("%q: rebuilt %q then %q", text, sp.Text, again.Text)
+		}
+	})
+}
