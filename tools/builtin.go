@@ -35,6 +35,11 @@ func Builtin(cfg Config) []Tool {
 		GraphBuilder(),
 		TextManipulator(),
 		DateTimeHandler(),
+		HTTPRequest(cfg),
+		GraphQLQuery(cfg),
+		WebSearch(cfg),
+		APITester(cfg),
+		WebhookCaller(cfg),
 	}
 }
 
