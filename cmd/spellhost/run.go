@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"spellhost/host/exitcode"
+	"spellhost/host/fault"
 	"spellhost/host/kernel"
 	"spellhost/host/luavm"
 	"spellhost/host/report"
@@ -47,6 +48,7 @@ type runFlags struct {
 	out                  []string
 	summaryJSON, report  string
 	noSummary            bool
+	faults               []string
 	perms                permFlags
 }
 
@@ -68,6 +70,7 @@ func runCmd(gs *globalState, args []string) error {
 	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
 	fs.StringVar(&rf.report, "report", "", "write a Markdown report to FILE")
 	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
+	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
 	rf.perms.register(fs)
 	script, scriptArgs, err := splitScriptArgs(fs, args)
 	if err != nil {
@@ -276,7 +279,12 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 	if rf.vus > 0 && rf.iterations == 0 && duration == 0 {
 		return cfg, nil, usageErr("--vus needs --iterations or --duration")
 	}
+	faults, err := rf.faultRules(gs)
+	if err != nil {
+		return cfg, nil, err
+	}
 	cfg = scenario.Config{
+		Faults: faults,
 		Script: script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
 		MaxRequestBytes: int(maxRequest), Tools: sess.cfg, Seed: rf.seed,
 		Limits: luavm.Limits{MaxStringBytes: int(maxString)}, Lib: lualib.FS,
@@ -284,6 +292,30 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 		Overrides: scenario.Overrides{VUs: rf.vus, Iterations: rf.iterations, Duration: duration, Only: rf.scenarios},
 	}
 	return cfg, sess.close, nil
+}
+
+// faultsEnv holds fault rules as --fault does, separated by spaces.
+const faultsEnv = "SPELLHOST_FAULTS"
+
+// faultRules gathers the rules of SPELLHOST_FAULTS then --fault, checking
+// each so a typo is a usage error before anything runs.
+func (rf *runFlags) faultRules(gs *globalState) ([]string, error) {
+	var rules []string
+	if v, ok := gs.lookupEnv(faultsEnv); ok {
+		for _, a := range strings.Fields(v) {
+			if _, err := fault.ParseAssignment(a); err != nil {
+				return nil, usageErr("%s: %v", faultsEnv, err)
+			}
+			rules = append(rules, a)
+		}
+	}
+	for _, a := range rf.faults {
+		if _, err := fault.ParseAssignment(a); err != nil {
+			return nil, usageErr("--fault: %v", err)
+		}
+		rules = append(rules, a)
+	}
+	return rules, nil
 }
 
 // reportRunError adds the traceback of a script error to its message.

@@ -137,3 +137,55 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("check missing: %d %q", code, errOut)
 	}
 }
+
+func TestRunFaultFlagAndEnv(t *testing.T) {
+	p := script(t, `
+options = {scenarios = {s = {executor = "shared-iterations", vus = 1, iterations = 100}},
+  thresholds = {["tool_calls{outcome:injected}"] = {"count>=1"}}}
+function default()
+  local _, err = Tool.try("calculator", {input = "1+1"})
+  if err and err.type ~= "injected" then error("a real failure: " .. tostring(err)) end
+end`)
+	code, out, errOut := run(t, "run", "--seed", "9", "--fault", "tool:calculator=50%error(unavailable)", p)
+	if code != 0 || !strings.Contains(out, "faults (seed 9") || !strings.Contains(out, "tool:calculator=50%error(unavailable)") {
+		t.Fatalf("--fault: %d %q %q", code, out, errOut)
+	}
+	// The same seed repeats the same hits.
+	hits := func(out string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "hits /") {
+				return l
+			}
+		}
+		return ""
+	}
+	_, again, _ := run(t, "run", "--seed", "9", "--fault", "tool:calculator=50%error(unavailable)", p)
+	if hits(out) == "" || hits(out) != hits(again) {
+		t.Fatalf("same seed, different hits: %q vs %q", hits(out), hits(again))
+	}
+
+	gs, stdout, _ := testState(t, map[string]string{"SPELLHOST_FAULTS": "tool:calculator=down tool:hash*=off"})
+	if code := Main(gs, []string{"run", p}); code != 0 || !strings.Contains(stdout.String(), "tool:calculator=down") ||
+		!strings.Contains(stdout.String(), "100 hits / 100 calls") {
+		t.Fatalf("SPELLHOST_FAULTS: %d %q", code, stdout.String())
+	}
+
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--fault", "tool:calculator"}, "want TARGET=TERMS"},
+		{[]string{"--fault", "tool:x=explode"}, `unknown kind "explode"`},
+		{[]string{"--fault", "disk:x=error"}, "unknown boundary"},
+		{[]string{"--fault", "tool:x=delay(3h)"}, "duration"},
+	} {
+		code, _, errOut := run(t, append(append([]string{"run"}, c.args...), p)...)
+		if code != exitcode.Usage || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: %d %q", c.args, code, errOut)
+		}
+	}
+	gs, _, errb := testState(t, map[string]string{"SPELLHOST_FAULTS": "tool:x=nope"})
+	if code := Main(gs, []string{"run", p}); code != exitcode.Usage || !strings.Contains(errb.String(), "SPELLHOST_FAULTS") {
+		t.Fatalf("bad SPELLHOST_FAULTS: %d %q", code, errb.String())
+	}
+}

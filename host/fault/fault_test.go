@@ -362,3 +362,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPushRestoresThePreviousRule(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("tool:x", "1*error->off")
+	if hits(s, "tool:x", 1) != 1 {
+		t.Fatal("the first rule did not fire")
+	}
+	sp, _ := fault.Parse("tool:x", "down")
+	restore, err := s.Push(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits(s, "tool:x", 3) != 3 {
+		t.Fatal("the pushed rule did not fire")
+	}
+	restore()
+	restore() // idempotent
+	l := s.List()
+	if len(l) != 1 || l[0].Rule != "1*error->off" || l[0].Calls != 1 || hits(s, "tool:x", 2) != 0 {
+		t.Fatalf("restored %+v", l)
+	}
+}
+
+func TestAllListsRemovedRules(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("tool:a", "error")
+	hits(s, "tool:a", 2)
+	s.Disable("tool:a")
+	s.EnableText("tool:b", "down")
+	s.EnableText("tool:b", "off") // replaces: the down rule is retired
+	all := s.All()
+	if len(all) != 3 || all[0].Target != "tool:a" || all[0].Hits != 2 || all[0].Active ||
+		all[1].Rule != "down" || all[2].Rule != "off" {
+		t.Fatalf("all %+v", all)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"path"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,12 @@ type Set struct {
 	// parked goroutines of leak(goroutine) wait on their rule's release
 	// channel; wg lets Close wait for them.
 	wg sync.WaitGroup
+	// retired keeps the last rules removed, for the end-of-run listing.
+	retired []Info
 }
+
+// maxRetired bounds the listing of removed rules.
+const maxRetired = 256
 
 // New returns an empty set whose randomness derives from seed.
 func New(seed uint64) *Set { return &Set{seed: seed} }
@@ -52,11 +58,36 @@ type rule struct {
 // Enable adds a rule. A rule for a target that already has one replaces it
 // (its leaks are released).
 func (s *Set) Enable(sp *Spec) error {
+	_, err := s.enable(sp, true)
+	return err
+}
+
+// Push enables a rule for a while: restore removes it and puts back the
+// rule the target had before, with its counts as they were.
+func (s *Set) Push(sp *Spec) (restore func(), err error) {
+	prev, err := s.enable(sp, false)
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.Disable(sp.Target)
+			if prev != nil {
+				s.mu.Lock()
+				s.publish(append(slices.Clone(s.rules), prev))
+				s.mu.Unlock()
+			}
+		})
+	}, nil
+}
+
+func (s *Set) enable(sp *Spec, release bool) (prev *rule, err error) {
 	if err := CheckTarget(sp.Target); err != nil {
-		return err
+		return nil, err
 	}
 	if len(sp.Terms) == 0 {
-		return perr(sp.Text, "no terms")
+		return nil, perr(sp.Text, "no terms")
 	}
 	r := &rule{spec: sp, enabled: time.Now(), hits: make([]int64, len(sp.Terms)),
 		limits: make([]*rate.Limiter, len(sp.Terms)), release: make(chan struct{})}
@@ -74,7 +105,11 @@ func (s *Set) Enable(sp *Spec) error {
 	rules := make([]*rule, 0, len(s.rules)+1)
 	for _, old := range s.rules {
 		if old.spec.Target == sp.Target {
-			old.releaseLeaks()
+			if release {
+				s.retire(old)
+				old.releaseLeaks()
+			}
+			prev = old
 			continue
 		}
 		rules = append(rules, old)
@@ -82,7 +117,7 @@ func (s *Set) Enable(sp *Spec) error {
 	r.id = len(rules)
 	rules = append(rules, r)
 	s.publish(rules)
-	return nil
+	return prev, nil
 }
 
 // EnableText parses TERMS for target and enables the rule.
@@ -103,6 +138,7 @@ func (s *Set) Disable(target string) bool {
 	rules := make([]*rule, 0, len(s.rules))
 	for _, r := range s.rules {
 		if r.spec.Target == target {
+			s.retire(r)
 			r.releaseLeaks()
 			found = true
 			continue
@@ -118,6 +154,7 @@ func (s *Set) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.rules {
+		s.retire(r)
 		r.releaseLeaks()
 	}
 	s.publish(nil)
@@ -171,15 +208,7 @@ func (s *Set) List() []Info {
 	out := make([]Info, 0, len(*p))
 	now := time.Now()
 	for _, r := range *p {
-		r.mu.Lock()
-		in := Info{Target: r.spec.Target, Rule: r.spec.Text, Calls: r.seen,
-			TermHits: append([]int64(nil), r.hits...), Active: r.live(now),
-			LeakedBytes: r.heldN, ParkedGoroutines: r.parked}
-		for _, h := range r.hits {
-			in.Hits += h
-		}
-		r.mu.Unlock()
-		out = append(out, in)
+		out = append(out, r.info(now))
 	}
 	return out
 }
@@ -195,6 +224,40 @@ func (r *rule) live(now time.Time) bool {
 		}
 	}
 	return false
+}
+
+// retire records a removed rule's final counts. s.mu is held.
+func (s *Set) retire(r *rule) {
+	in := r.info(time.Now())
+	in.Active = false
+	if len(s.retired) == maxRetired {
+		s.retired = append(s.retired[:0], s.retired[1:]...)
+	}
+	s.retired = append(s.retired, in)
+}
+
+// All returns the rules removed during the run (the last 256) followed by
+// the enabled ones: what the summary lists.
+func (s *Set) All() []Info {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	out := slices.Clone(s.retired)
+	s.mu.Unlock()
+	return append(out, s.List()...)
+}
+
+func (r *rule) info(now time.Time) Info {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in := Info{Target: r.spec.Target, Rule: r.spec.Text, Calls: r.seen,
+		TermHits: append([]int64(nil), r.hits...), Active: r.live(now),
+		LeakedBytes: r.heldN, ParkedGoroutines: r.parked}
+	for _, h := range r.hits {
+		in.Hits += h
+	}
+	return in
 }
 
 func (r *rule) releaseLeaks() {

@@ -1,12 +1,14 @@
 package luavm
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"spellhost/host/fault"
 	"spellhost/tools"
 )
 
@@ -144,6 +146,10 @@ func (vm *VM) errorValue(L *lua.LState, err error, tool string) *lua.LTable {
 	t.RawSetString("message", lua.LString(err.Error()))
 	if tool != "" {
 		t.RawSetString("tool", lua.LString(tool))
+	}
+	var inj *fault.Injected
+	if errors.As(err, &inj) {
+		t.RawSetString("injected", lua.LString(inj.As))
 	}
 	if w := L.Where(1); w != "" {
 		t.RawSetString("where", lua.LString(w))

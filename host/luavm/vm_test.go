@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"spellhost/host/fault"
 	"spellhost/host/kernel"
 	"spellhost/host/luavm"
 	lualib "spellhost/lua"
@@ -46,8 +47,9 @@ func newHarness(t testing.TB) *harness {
 			t.Fatal(err)
 		}
 	}
-	k := kernel.New(reg, kernel.Options{MaxRequestBytes: 1 << 20})
-	t.Cleanup(func() { k.Close() })
+	fs := fault.New(7)
+	k := kernel.New(reg, kernel.Options{MaxRequestBytes: 1 << 20, Faults: fs})
+	t.Cleanup(func() { k.Close(); fs.Close() })
 	h := &harness{k: k, out: &bytes.Buffer{}, log: &bytes.Buffer{},
 		envVar: map[string]string{"SPELLHOST_TEST_NAME": "lua", "HOME": "/root"}}
 	h.env = &luavm.Env{

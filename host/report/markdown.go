@@ -136,6 +136,12 @@ func WriteMarkdown(w io.Writer, r *scenario.Result) error {
 			}
 		}
 	}
+	if len(r.Faults) > 0 {
+		p("\n## Fault rules\n\nSeed %d. Injected failures carry the error type `injected` and are counted apart from real ones.\n\n| Target | Rule | Calls | Hits | Active |\n|---|---|---|---|---|\n", r.Seed)
+		for _, f := range r.Faults {
+			p("| %s | %s | %s | %s | %s |\n", mdEsc(f.Target), mdEsc(f.Rule), Count(f.Calls), Count(f.Hits), tick(f.Active))
+		}
+	}
 	writeMemory(&b, r)
 	if len(r.Timeline) > 0 {
 		p("\n## Throughput timeline\n\n| Time | Iterations/s | Tool calls/s | Errors/s | p95 | RSS |\n|---|---|---|---|---|---|\n")

@@ -9,6 +9,7 @@ import (
 	json "github.com/go-json-experiment/json"
 	"go.uber.org/goleak"
 
+	"spellhost/host/fault"
 	"spellhost/host/metrics"
 	"spellhost/host/report"
 	"spellhost/host/scenario"
@@ -41,6 +42,7 @@ func sample() *scenario.Result {
 			Leak:    metrics.LeakReport{Verdict: metrics.NoLeak, Reason: "heap flat", StartHeap: 4 << 20, EndHeap: 4 << 20, SlopeUnit: "bytes per 1000 iterations"},
 		},
 		Timeline: []metrics.Point{{T: 1, Iterations: 500, P95: 3}, {T: 2, Iterations: 500, P95: 2}},
+		Faults:   []fault.Info{{Target: "tool:calculator", Rule: "50%error(timeout)", Calls: 10, Hits: 4, Active: true, LeakedBytes: 2 << 20}},
 		Sections: []scenario.ExtraSection{{Title: "tasks", Rows: [][]string{{"submitted", "10"}, {}}}},
 	}
 }
@@ -56,6 +58,7 @@ func TestSummaryShowsEverything(t *testing.T) {
 		"1,000", "success 99.60%", "service time", "execution_error 2", "script_error 1",
 		"iteration timeouts 1", "dropped 7", "2× boom | pipe", "is ok  999/1,000",
 		"calculator", "✗ iteration_duration: p(95)<2", "(no data)", "verdict: no leak", "tasks", "submitted",
+		"faults (seed 42", "tool:calculator=50%error(timeout)", "4 hits / 10 calls  active  holding 2.0 MiB",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
@@ -74,7 +77,7 @@ func TestMarkdownShowsEverything(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"# spellhost report: stress.lua", "**Seed:** 42", "FAILED", "| rapid | constant-arrival-rate | 1,000 |",
-		"### rapid", "iteration_duration", "no leak",
+		"### rapid", "iteration_duration", "no leak", "## Fault rules", "| tool:calculator | 50%error(timeout) | 10 | 4 | ✅ |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)

@@ -188,6 +188,23 @@ func WriteSummary(w io.Writer, r *scenario.Result) error {
 			fmt.Fprintf(&b, "    %s %s: %s  (value %s)%s\n", mark(t.Pass), t.Metric, t.Expr, Value(t.Value, t.Unit), note)
 		}
 	}
+	if len(r.Faults) > 0 {
+		fmt.Fprintf(&b, "\n  faults (seed %d; injected failures have type injected)\n", r.Seed)
+		for _, f := range r.Faults {
+			state := ""
+			if f.Active {
+				state = "  active"
+			}
+			extra := ""
+			if f.LeakedBytes > 0 {
+				extra += "  holding " + Bytes(float64(f.LeakedBytes))
+			}
+			if f.ParkedGoroutines > 0 {
+				extra += fmt.Sprintf("  %d goroutines parked", f.ParkedGoroutines)
+			}
+			fmt.Fprintf(&b, "    %s%s hits / %s calls%s%s\n", dots(f.Target+"="+f.Rule, 40), Count(f.Hits), Count(f.Calls), state, extra)
+		}
+	}
 	for _, s := range r.Sections {
 		fmt.Fprintf(&b, "\n  %s\n", s.Title)
 		for _, row := range s.Rows {

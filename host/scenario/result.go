@@ -3,6 +3,7 @@ package scenario
 import (
 	"time"
 
+	"spellhost/host/fault"
 	"spellhost/host/kernel"
 	"spellhost/host/metrics"
 )
@@ -33,8 +34,10 @@ type Result struct {
 	Memory      MemoryResult      `json:"memory"`
 	Timeline    []metrics.Point   `json:"timeline"`
 	Kernel      kernel.Stats      `json:"kernel"`
-	Extra       map[string]any    `json:"extra,omitempty"`
-	Sections    []ExtraSection    `json:"sections,omitempty"`
+	// Faults lists every fault rule of the run with its calls and hits.
+	Faults   []fault.Info   `json:"faults,omitempty"`
+	Extra    map[string]any `json:"extra,omitempty"`
+	Sections []ExtraSection `json:"sections,omitempty"`
 }
 
 // ExtraSection is a titled block of key/value lines that another part of

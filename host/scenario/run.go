@@ -22,6 +22,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"spellhost/host/exitcode"
+	"spellhost/host/fault"
 	"spellhost/host/kernel"
 	"spellhost/host/luavm"
 	"spellhost/host/metrics"
@@ -61,6 +62,9 @@ type Config struct {
 	// Points, when set, receives every metric's figures each second
 	// (the --out json=FILE stream).
 	Points PointWriter
+	// Faults are fault rules enabled before the script starts, each
+	// TARGET=TERMS (the --fault flag and SPELLHOST_FAULTS).
+	Faults []string
 	// Hooks let other parts of the host extend a run (task manager,
 	// faults); nil fields are skipped.
 	Hooks Hooks
@@ -140,7 +144,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes})
+	faults := fault.New(cfg.Seed)
+	defer faults.Close()
+	for _, a := range cfg.Faults {
+		sp, err := fault.ParseAssignment(a)
+		if err == nil {
+			err = faults.Enable(sp)
+		}
+		if err != nil {
+			return nil, exitcode.WithCodeIfNone(fmt.Errorf("--fault: %w", err), exitcode.InvalidConfig)
+		}
+	}
+	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults})
 	defer k.Close()
 	r := &runState{cfg: cfg, prog: prog, k: k, store: metrics.NewStore()}
 	r.env = &luavm.Env{
@@ -683,6 +698,7 @@ func (r *runState) finish(ctx context.Context, res *Result) {
 	end := time.Now()
 	res.Duration = end.Sub(r.store.Start()).Seconds()
 	res.Kernel = r.k.Stats()
+	res.Faults = r.k.Options().Faults.All()
 	samples := r.sampler.Samples()
 	mo := MemoryOptions{Warn: metrics.DefaultWarnBytes, Fail: metrics.DefaultFailBytes}
 	if r.opts != nil {
