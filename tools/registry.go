@@ -142,6 +142,16 @@ func (r *Registry) Get(name string) (Tool, error) {
 // or unregistered, so callers can cache what they derive from the list.
 func (r *Registry) Generation() uint64 { return r.load().gen }
 
+// Tools returns the registered tools, sorted by name.
+func (r *Registry) Tools() []Tool {
+	snap := r.load()
+	out := make([]Tool, len(snap.sorted))
+	for i, e := range snap.sorted {
+		out[i] = e.tool
+	}
+	return out
+}
+
 // Len returns the number of tools.
 func (r *Registry) Len() int { return len(r.load().sorted) }
 

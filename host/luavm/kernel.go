@@ -25,7 +25,7 @@ var kernelRequest = &Func{
 	Example: "local r = Kernel.request('{\"id\":\"1\",\"command\":')\nassert(r.status == \"error\" and r.error.type == \"validation_error\")",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
-		k := vm.env.Kernel
+		k := vm.kern
 		ctx := L.Context()
 		switch msg := L.Get(1).(type) {
 		case lua.LString:
@@ -102,7 +102,7 @@ func (vm *VM) fastRequest(t *lua.LTable) (*kernel.Request, bool) {
 				ok = false
 				return
 			}
-			p, err := vm.FromLua(pt, vm.env.Kernel.Options().MaxRequestBytes)
+			p, err := vm.FromLua(pt, vm.kern.Options().MaxRequestBytes)
 			m, isMap := p.(map[string]any)
 			if err != nil || !isMap {
 				ok = false
@@ -148,7 +148,7 @@ var kernelHealth = &Func{
 	Example: "local h = Kernel.health()\nassert(h.status == \"ok\" and h.abandoned == 0)",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 0)
-		L.Push(vm.ToLua(vm.env.Kernel.Health()))
+		L.Push(vm.ToLua(vm.kern.Health()))
 		return 1
 	},
 }

@@ -28,10 +28,10 @@ import (
 
 // stringOverrides returns the functions to put in the string table in
 // place of gopher-lua's. maxBytes caps the length of a string that rep,
-// gsub and format build (64 MiB if maxBytes <= 0).
+// gsub and format build (DefaultMaxStringBytes if maxBytes <= 0).
 func stringOverrides(maxBytes int) map[string]lua.LGFunction {
 	if maxBytes <= 0 {
-		maxBytes = 64 << 20
+		maxBytes = DefaultMaxStringBytes
 	}
 	o := &lstrOps{max: maxBytes}
 	return map[string]lua.LGFunction{

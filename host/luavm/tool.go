@@ -27,7 +27,7 @@ var toolList = &Func{
 		if L.Get(1) != lua.LNil {
 			category = vm.checkString(L, f, 1)
 		}
-		specs := vm.env.Kernel.Registry().List(category)
+		specs := vm.kern.Registry().List(category)
 		t := L.CreateTable(len(specs), 0)
 		for i, s := range specs {
 			t.RawSetInt(i+1, vm.summary(L, s))
@@ -58,7 +58,7 @@ var toolGet = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		name := vm.checkString(L, f, 1)
-		t, err := vm.env.Kernel.Registry().Get(name)
+		t, err := vm.kern.Registry().Get(name)
 		if err != nil {
 			return vm.raise(L, err, name)
 		}
@@ -76,7 +76,7 @@ var toolExists = &Func{
 	Example: "if Tool.exists(\"web_search\") then print(\"search is available\") end",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
-		_, ok := vm.env.Kernel.Registry().Lookup(vm.checkString(L, f, 1))
+		_, ok := vm.kern.Registry().Lookup(vm.checkString(L, f, 1))
 		L.Push(lua.LBool(ok))
 		return 1
 	},
@@ -89,7 +89,7 @@ var toolCategories = &Func{
 	Example: "print(table.concat(Tool.categories(), \", \"))",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 0)
-		cats := vm.env.Kernel.Registry().Categories()
+		cats := vm.kern.Registry().Categories()
 		t := L.CreateTable(len(cats), 0)
 		for i, c := range cats {
 			t.RawSetInt(i+1, lua.LString(c))
@@ -108,7 +108,7 @@ var toolSearch = &Func{
 	Example: "local hits = Tool.search(\"hash\")\nassert(hits[1].name == \"hash_calculator\")",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
-		specs := vm.env.Kernel.Registry().Search(vm.checkString(L, f, 1))
+		specs := vm.kern.Registry().Search(vm.checkString(L, f, 1))
 		t := L.CreateTable(len(specs), 0)
 		for i, s := range specs {
 			t.RawSetInt(i+1, vm.summary(L, s))
@@ -179,7 +179,7 @@ func (vm *VM) invoke(L *lua.LState, f *Func) (any, string, error) {
 	timeout := vm.invokeOptions(L, f, 3)
 	var params map[string]any
 	if pt != nil {
-		v, err := vm.FromLua(pt, vm.env.Kernel.Options().MaxRequestBytes)
+		v, err := vm.FromLua(pt, vm.kern.Options().MaxRequestBytes)
 		if err != nil {
 			return nil, name, tools.Errorf(convType(err), "tool %s: params: %v", name, err)
 		}
@@ -192,11 +192,11 @@ func (vm *VM) invoke(L *lua.LState, f *Func) (any, string, error) {
 	}
 	ctx := L.Context()
 	if vm.Recorder == nil {
-		res, err := vm.env.Kernel.Invoke(ctx, name, params, timeout)
+		res, err := vm.kern.Invoke(ctx, name, params, timeout)
 		return res, name, err
 	}
 	start := time.Now()
-	res, err := vm.env.Kernel.Invoke(ctx, name, params, timeout)
+	res, err := vm.kern.Invoke(ctx, name, params, timeout)
 	vm.Recorder.ToolCall(name, tools.TypeOf(err), time.Since(start))
 	return res, name, err
 }

@@ -14,6 +14,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"spellhost/host/kernel"
+	"spellhost/host/metrics"
 	"spellhost/tools"
 	"spellhost/tools/perm"
 )
@@ -21,7 +22,7 @@ import (
 // Limits bound what one Lua state may do. Zero fields take the defaults.
 type Limits struct {
 	// MaxStringBytes caps one string built by string.rep, string.gsub,
-	// string.format or table.concat (default 64 MiB).
+	// string.format or table.concat (default 128 MiB).
 	MaxStringBytes int
 	// CallStackSize caps Lua call depth (default 1024 frames); deeper
 	// recursion is a "stack overflow" error.
@@ -34,7 +35,7 @@ type Limits struct {
 
 // Default limits.
 const (
-	DefaultMaxStringBytes  = 64 << 20
+	DefaultMaxStringBytes  = 128 << 20
 	DefaultCallStackSize   = 1024
 	DefaultRegistryMaxSize = 1 << 20
 	DefaultMaxResults      = 1 << 16
@@ -79,6 +80,9 @@ type Env struct {
 	Limits Limits
 	// Start is time zero of now().
 	Start time.Time
+	// Memory, when set, returns the memory sampler's samples so far, the
+	// run's leak levels, and a fresh sample (for Metrics.memory).
+	Memory func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample)
 
 	outMu   sync.Mutex
 	modules sync.Map // module path -> *lua.FunctionProto
@@ -138,6 +142,12 @@ type VM struct {
 
 	metricMt *lua.LTable
 	exec     *lua.LTable // the Exec global
+
+	// kern is the kernel the bindings talk to: the run's, or for the
+	// methods of a Kernel.new handle, that handle's.
+	kern    *kernel.Kernel
+	kernels []*kernelHandle // started by Kernel.new, closed with the VM
+	kmeta   *lua.LTable
 }
 
 // New makes a VM for prog: a fresh sandboxed state with the spellhost
@@ -152,7 +162,7 @@ func New(env *Env, prog *Program, id int) (*VM, error) {
 		SkipOpenLibs:        true,
 	})
 	src := rand.NewPCG(env.Seed, uint64(id))
-	vm := &VM{L: L, ID: id, env: env, prog: prog, src: src, rand: rand.New(src)}
+	vm := &VM{L: L, ID: id, env: env, prog: prog, src: src, rand: rand.New(src), kern: env.Kernel}
 	vm.handler = L.NewFunction(vm.messageHandler)
 	vm.quiet = L.NewFunction(func(L *lua.LState) int { return 1 })
 	if err := vm.openSandbox(); err != nil {
@@ -163,8 +173,13 @@ func New(env *Env, prog *Program, id int) (*VM, error) {
 	return vm, nil
 }
 
-// Close releases the state.
-func (vm *VM) Close() { vm.L.Close() }
+// Close releases the state and the kernels it started.
+func (vm *VM) Close() {
+	for _, h := range vm.kernels {
+		h.close()
+	}
+	vm.L.Close()
+}
 
 // Env returns the shared environment.
 func (vm *VM) Env() *Env { return vm.env }

@@ -299,6 +299,15 @@ type Stats struct {
 	agg   *agg
 }
 
+// Total is what k6 calls a metric's count: for a counter, the sum of what
+// was added (add(3) counts 3); for the other kinds, how many values.
+func (s Stats) Total() float64 {
+	if s.agg != nil && s.agg.kind == Counter {
+		return s.Sum
+	}
+	return float64(s.Count)
+}
+
 // Percentile returns any percentile of a trend's stats.
 func (s Stats) Percentile(p float64) float64 {
 	if s.agg == nil {

@@ -174,7 +174,7 @@ func (t *Threshold) Value(s Stats) float64 {
 	case "p":
 		return s.Percentile(t.Percentile)
 	case "count":
-		return float64(s.Count)
+		return s.Total()
 	case "sum":
 		return s.Sum
 	case "rate":

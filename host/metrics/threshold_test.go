@@ -132,3 +132,23 @@ func FuzzParseThreshold(f *testing.F) {
 		th.Pass(th.Value(metrics.Stats{Count: 1, Avg: 1, Min: 1, Max: 1}))
 	})
 }
+
+func TestCounterCountIsTheSum(t *testing.T) {
+	st := metrics.NewStore()
+	def, err := st.Define("bytes_sent", metrics.Counter, metrics.None)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := st.Series(def, "")
+	st.Add(s, 3)
+	st.Add(s, 4)
+	q, _ := metrics.ParseQuery("bytes_sent")
+	stats, _, _ := st.Stats(q, 1)
+	th, err := metrics.ParseThreshold(q, "count==7", def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := th.Value(stats); v != 7 {
+		t.Fatalf("count of a counter that saw add(3), add(4) is %v, want 7", v)
+	}
+}

@@ -207,6 +207,13 @@ func (r *runState) startSampler() func() {
 				"memory use of %s exceeds --max-memory=%s", formatBytes(m.RSS), formatBytes(max))})
 		}
 	})
+	r.env.Memory = func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample) {
+		lc := metrics.LeakConfig{WarnBytes: metrics.DefaultWarnBytes, FailBytes: metrics.DefaultFailBytes}
+		if r.opts != nil {
+			lc.WarnBytes, lc.FailBytes = r.opts.Memory.Warn, r.opts.Memory.Fail
+		}
+		return r.sampler.Samples(), lc, metrics.ReadMemory()
+	}
 	sctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); r.sampler.Run(sctx) }()

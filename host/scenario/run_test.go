@@ -275,3 +275,13 @@ func TestSetupErrorsAndTimeouts(t *testing.T) {
 		t.Fatalf("init error: exit %d", code)
 	}
 }
+
+func TestInjectedLeakIsCaught(t *testing.T) {
+	res, code, out := runScript(t, "leak.lua", Overrides{})
+	if code != 0 || !strings.Contains(out, "verdict\tleak\ttrue") {
+		t.Fatalf("exit %d, out %q, thresholds %+v", code, out, res.Thresholds)
+	}
+	if len(res.Faults) != 1 || res.Faults[0].Hits != 40 || res.Faults[0].Active {
+		t.Fatalf("faults %+v", res.Faults)
+	}
+}
