@@ -6,13 +6,17 @@ BIN     := bin/spellhost
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test bench lint docs fuzz clean
+.PHONY: build run run-faults test bench lint docs fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
 
 run: build
 	./$(BIN) run scripts/stress.lua
+
+# The fault-injection suite: every failure mode, each with thresholds.
+run-faults: build
+	./$(BIN) run scripts/faults.lua
 
 test:
 	$(GO) vet ./...
@@ -36,6 +40,7 @@ docs: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDoJSON -fuzztime 60s ./host/kernel
 	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./tools
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./host/fault
 
 clean:
 	rm -rf bin

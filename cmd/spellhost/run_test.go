@@ -189,3 +189,21 @@ end`)
 		t.Fatalf("bad SPELLHOST_FAULTS: %d %q", code, errb.String())
 	}
 }
+
+// TestShippedScripts runs the scripts make run and make run-faults run,
+// at small sizes, and requires them to pass.
+func TestShippedScripts(t *testing.T) {
+	for _, c := range []struct {
+		script string
+		args   []string
+	}{
+		{"../../scripts/stress.lua", nil},
+		{"../../scripts/faults.lua", []string{"0.3", "0.9"}}, // recovery speed is measured by make bench, not here
+	} {
+		args := append([]string{"run", "--quiet", c.script, "--"}, c.args...)
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Errorf("%s: exit %d\n%s\n%s", c.script, code, out, errOut)
+		}
+	}
+}

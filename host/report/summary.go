@@ -191,16 +191,16 @@ func WriteSummary(w io.Writer, r *scenario.Result) error {
 	if len(r.Faults) > 0 {
 		fmt.Fprintf(&b, "\n  faults (seed %d; injected failures have type injected)\n", r.Seed)
 		for _, f := range r.Faults {
-			state := ""
+			state, verb := "", "held"
 			if f.Active {
-				state = "  active"
+				state, verb = "  active", "holding"
 			}
 			extra := ""
 			if f.LeakedBytes > 0 {
-				extra += "  holding " + Bytes(float64(f.LeakedBytes))
+				extra += "  " + verb + " " + Bytes(float64(f.LeakedBytes))
 			}
 			if f.ParkedGoroutines > 0 {
-				extra += fmt.Sprintf("  %d goroutines parked", f.ParkedGoroutines)
+				extra += fmt.Sprintf("  %s %d goroutines", verb, f.ParkedGoroutines)
 			}
 			fmt.Fprintf(&b, "    %s%s hits / %s calls%s%s\n", dots(f.Target+"="+f.Rule, 40), Count(f.Hits), Count(f.Calls), state, extra)
 		}
