@@ -1,0 +1,10 @@
+//go:build !(linux || darwin || freebsd)
+
+package tools
+
+import "runtime"
+
+// sysmonStatfs fails: there is no statfs here.
+func sysmonStatfs(string) (sysmonFS, error) {
+	return sysmonFS{}, Failed("disk figures need statfs, which %s does not have", runtime.GOOS)
+}
