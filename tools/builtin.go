@@ -40,6 +40,14 @@ func Builtin(cfg Config) []Tool {
 		WebSearch(cfg),
 		APITester(cfg),
 		WebhookCaller(cfg),
+		EnvironmentReader(cfg),
+		ProcessExecutor(cfg),
+		ServiceChecker(cfg),
+		SystemMonitor(cfg),
+		WebScraper(cfg),
+		WebpageMonitor(cfg),
+		SitemapCrawler(cfg),
+		CitationFormatter(),
 	}
 }
 

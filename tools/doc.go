@@ -65,5 +65,5 @@ func WriteMarkdown(w io.Writer, specs []*Spec) error {
 }
 
 func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }
