@@ -48,6 +48,10 @@ func Builtin(cfg Config) []Tool {
 		WebpageMonitor(cfg),
 		SitemapCrawler(cfg),
 		CitationFormatter(),
+		FileOperations(cfg),
+		FileSearch(cfg),
+		FileConverter(cfg),
+		FileWatcher(cfg),
 	}
 }
 
