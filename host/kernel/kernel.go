@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"spellhost/host/fault"
+	"spellhost/host/task"
 	"spellhost/tools"
 )
 
@@ -35,9 +36,11 @@ type Options struct {
 	// MaxRequestBytes caps a JSON request; a larger one is answered
 	// too_large without being parsed (default 64 MiB).
 	MaxRequestBytes int
-	// Faults, when set, injects failures at tool calls (tool:NAME) and in
-	// the protocol decoder (protocol:decode).
+	// Faults, when set, injects failures at tool calls (tool:NAME), task
+	// attempts (task:NAME) and in the protocol decoder (protocol:decode).
 	Faults *fault.Set
+	// Tasks configures the task manager, started on the first task.
+	Tasks task.Config
 }
 
 // Kernel serves tool calls and protocol requests. It is safe for
@@ -53,6 +56,9 @@ type Kernel struct {
 	calls     atomic.Int64 // tool calls finished
 	panics    atomic.Int64 // real panics; injected ones are counted by their rule
 	baseline  int          // goroutines when the kernel started
+
+	taskMu sync.Mutex
+	tasks  *task.Manager
 
 	listC     atomic.Pointer[listCache]
 	closers   []func()
@@ -85,9 +91,13 @@ func (k *Kernel) OnClose(f func()) { k.closers = append(k.closers, f) }
 
 // Close releases the kernel's resources. Calls made after Close fail.
 func (k *Kernel) Close() error {
-	if k.closed.Swap(true) {
+	k.taskMu.Lock()
+	was := k.closed.Swap(true)
+	k.taskMu.Unlock()
+	if was {
 		return nil
 	}
+	k.closeTasks()
 	for i := len(k.closers) - 1; i >= 0; i-- {
 		k.closers[i]()
 	}
@@ -350,6 +360,13 @@ func (k *Kernel) Health() map[string]any {
 		"heap_bytes":          HeapLive(),
 		"uptime_s":            time.Since(k.started).Seconds(),
 		"fault_rules":         len(k.opts.Faults.List()),
+	}
+	k.taskMu.Lock()
+	m := k.tasks
+	k.taskMu.Unlock()
+	if m != nil {
+		ts := m.Stats()
+		h["tasks_queued"], h["tasks_running"], h["tasks_retrying"] = ts.Queued, ts.Running, ts.Retrying
 	}
 	for _, f := range k.healthers {
 		f(h)

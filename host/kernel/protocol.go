@@ -40,8 +40,25 @@ type Request struct {
 	// Category filters list.
 	Category string `json:"category,omitempty"`
 	// Timeout bounds invoke: seconds as a number, or a duration string
-	// such as "250ms" (default 30s).
+	// such as "250ms" (default 30s). For task_submit it bounds each
+	// attempt (default 60s); for task_wait, the wait (default 30s).
 	Timeout Duration `json:"timeout,omitempty"`
+
+	// TaskID names the task of task_status, task_wait and task_cancel.
+	TaskID string `json:"task_id,omitempty"`
+	// Retries, Backoff, Priority, Tags, Budget and Cost are task_submit's
+	// task options (see the task API).
+	Retries  int               `json:"retries,omitempty"`
+	Backoff  Duration          `json:"backoff,omitempty"`
+	Priority int               `json:"priority,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	Budget   float64           `json:"budget,omitempty"`
+	Cost     float64           `json:"cost,omitempty"`
+	// State, Tag, Offset and Limit filter and page task_list.
+	State  string `json:"state,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Offset int    `json:"offset,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
 }
 
 // Reply answers exactly one request.
@@ -103,6 +120,19 @@ var commands = map[string]command{
 			}
 			return k.Invoke(ctx, r.Name, r.Params, time.Duration(r.Timeout))
 		}},
+	"task_submit": {[]string{"name", "params", "timeout", "retries", "backoff", "priority", "tags", "budget", "cost"},
+		"queue a tool invocation as a task: {task_id}; a full queue answers queue_full",
+		func(k *Kernel, _ context.Context, r *Request) (any, error) { return k.submitTask(r) }},
+	"task_status": {[]string{"task_id"}, "a task's status: {id, name, state, attempts, result, error, submitted, started, finished, ...}",
+		func(k *Kernel, _ context.Context, r *Request) (any, error) { return k.taskStatus(r) }},
+	"task_wait": {[]string{"task_id", "timeout"}, "wait until a task ends (at most timeout, default 30s): its status",
+		func(k *Kernel, ctx context.Context, r *Request) (any, error) { return k.taskWait(ctx, r) }},
+	"task_cancel": {[]string{"task_id"}, "cancel a queued or running task: its status",
+		func(k *Kernel, _ context.Context, r *Request) (any, error) { return k.taskStatus(r) }},
+	"task_list": {[]string{"state", "tag", "offset", "limit"}, "tasks by state or tag, paginated: {tasks, total, offset, next}",
+		func(k *Kernel, _ context.Context, r *Request) (any, error) { return k.taskList(r) }},
+	"task_stats": {nil, "the task manager's counters: {queued, running, retrying, succeeded, failed, timed_out, cancelled, submitted, ...}",
+		func(k *Kernel, _ context.Context, _ *Request) (any, error) { return k.taskStats() }},
 	"health": {nil, "the kernel's state: {status, tools, running, abandoned, calls, panics, goroutines, goroutines_baseline, goroutine_growth, heap_bytes, uptime_s, fault_rules} and, with tasks, {tasks_queued, tasks_running}",
 		func(k *Kernel, _ context.Context, _ *Request) (any, error) { return k.Health(), nil }},
 }
@@ -149,6 +179,9 @@ func (k *Kernel) safeRun(ctx context.Context, c command, r *Request) (res any, e
 	return c.run(k, ctx, r)
 }
 
+var requestFields = []string{"name", "params", "query", "category", "timeout", "task_id", "retries", "backoff",
+	"priority", "tags", "budget", "cost", "state", "tag", "offset", "limit"}
+
 // checkFields rejects fields that the command does not take.
 func checkFields(r *Request, allowed []string) error {
 	set := map[string]bool{
@@ -157,8 +190,19 @@ func checkFields(r *Request, allowed []string) error {
 		"query":    r.Query != "",
 		"category": r.Category != "",
 		"timeout":  r.Timeout != 0,
+		"task_id":  r.TaskID != "",
+		"retries":  r.Retries != 0,
+		"backoff":  r.Backoff != 0,
+		"priority": r.Priority != 0,
+		"tags":     r.Tags != nil,
+		"budget":   r.Budget != 0,
+		"cost":     r.Cost != 0,
+		"state":    r.State != "",
+		"tag":      r.Tag != "",
+		"offset":   r.Offset != 0,
+		"limit":    r.Limit != 0,
 	}
-	for _, f := range []string{"name", "params", "query", "category", "timeout"} {
+	for _, f := range requestFields {
 		if set[f] && !slices.Contains(allowed, f) {
 			return tools.Invalid("request: field %q does not apply to command %s", f, r.Command)
 		}
