@@ -6,7 +6,7 @@ BIN     := bin/spellhost
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run run-faults test bench lint docs fuzz clean
+.PHONY: build run run-faults run-memleak test bench lint docs fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
@@ -18,6 +18,10 @@ run: build
 run-faults: build
 	./$(BIN) run scripts/faults.lua
 
+# The orchestrator memory-leak test: tasks, then monitoring, with the verdict.
+run-memleak: build
+	./$(BIN) run scripts/memleak.lua
+
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
@@ -27,6 +31,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 	./$(BIN) run scripts/stress.lua -- 100
 	./$(BIN) run scripts/stress.lua -- 100 2
+	./$(BIN) run scripts/faults.lua
+	./$(BIN) run scripts/memleak.lua -- 1000 5 0
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

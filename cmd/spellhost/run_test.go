@@ -199,6 +199,7 @@ func TestShippedScripts(t *testing.T) {
 	}{
 		{"../../scripts/stress.lua", nil},
 		{"../../scripts/faults.lua", []string{"0.3", "0.9"}}, // recovery speed is measured by make bench, not here
+		{"../../scripts/memleak.lua", []string{"20", "0.3", "1"}},
 	} {
 		args := append([]string{"run", "--quiet", c.script, "--"}, c.args...)
 		code, out, errOut := run(t, args...)

@@ -203,3 +203,27 @@ func PageMap(p task.Page) map[string]any {
 	}
 	return map[string]any{"tasks": ts, "total": p.Total, "offset": p.Offset, "next": p.Next}
 }
+
+// ConfigureTasks replaces the task manager's settings. It fails once the
+// manager started (a task was submitted).
+func (k *Kernel) ConfigureTasks(cfg task.Config) error {
+	k.taskMu.Lock()
+	defer k.taskMu.Unlock()
+	if k.tasks != nil {
+		return tools.Invalid("tasks: the task manager started before its options took effect (a task was submitted at the top level of the script)")
+	}
+	k.opts.Tasks = cfg
+	return nil
+}
+
+// TaskStats returns the task manager's counters, and false when it never
+// started.
+func (k *Kernel) TaskStats() (task.Stats, bool) {
+	k.taskMu.Lock()
+	m := k.tasks
+	k.taskMu.Unlock()
+	if m == nil {
+		return task.Stats{}, false
+	}
+	return m.Stats(), true
+}

@@ -15,6 +15,7 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/host/metrics"
+	"spellhost/host/task"
 	"spellhost/tools"
 	"spellhost/tools/perm"
 )
@@ -84,6 +85,9 @@ type Env struct {
 	// run's leak levels, and a fresh sample (for Metrics.memory).
 	Memory func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample)
 
+	pool     *workerPool
+	poolOnce sync.Once
+
 	outMu   sync.Mutex
 	modules sync.Map // module path -> *lua.FunctionProto
 	once    sync.Once
@@ -148,6 +152,11 @@ type VM struct {
 	kern    *kernel.Kernel
 	kernels []*kernelHandle // started by Kernel.new, closed with the VM
 	kmeta   *lua.LTable
+
+	// worker is set for a task worker's state; attempt is the task attempt
+	// it is running (for Task.spend).
+	worker  bool
+	attempt *task.Attempt
 }
 
 // New makes a VM for prog: a fresh sandboxed state with the spellhost
@@ -179,6 +188,14 @@ func (vm *VM) Close() {
 		h.close()
 	}
 	vm.L.Close()
+}
+
+// Close releases what the environment holds: the idle task worker states.
+// Call it after the kernel (and so its task workers) closed.
+func (e *Env) Close() {
+	if e.pool != nil {
+		e.pool.Close()
+	}
 }
 
 // Env returns the shared environment.

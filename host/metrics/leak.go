@@ -128,7 +128,7 @@ func JudgeLeak(samples []MemSample, cfg LeakConfig) LeakReport {
 	if !byIter {
 		r.SlopeUnit = "bytes per second"
 	}
-	mb := func(b float64) string { return fmt.Sprintf("%.1f MB", b/(1<<20)) }
+	mb := func(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 	switch {
 	case r.HeapGrowth > float64(cfg.FailBytes):
 		r.Verdict, r.Reason = Leak, fmt.Sprintf("live heap grew %s, over the %s limit", mb(r.HeapGrowth), mb(float64(cfg.FailBytes)))

@@ -35,11 +35,18 @@ func ReadMemory() MemSample {
 	s := []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/memory/classes/heap/objects:bytes"},
 	}
 	metrics.Read(s)
 	m := MemSample{RSS: RSS()}
 	if s[0].Value.Kind() == metrics.KindUint64 {
 		m.HeapLive = s[0].Value.Uint64()
+	}
+	// Before the first collection the live heap reads 0; the heap's
+	// objects (live and not yet swept) are the honest figure until then,
+	// so a run does not start its timeline at zero.
+	if m.HeapLive == 0 && s[2].Value.Kind() == metrics.KindUint64 {
+		m.HeapLive = s[2].Value.Uint64()
 	}
 	if s[1].Value.Kind() == metrics.KindUint64 {
 		m.Goroutines = int(s[1].Value.Uint64())

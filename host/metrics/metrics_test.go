@@ -240,8 +240,8 @@ func TestLeakVerdicts(t *testing.T) {
 		want    string
 		reason  string
 	}{
-		{"flat", samples(100, flat, steady), metrics.NoLeak, "within the 20.0 MB warning level"},
-		{"linear leak", samples(100, func(i int) uint64 { return 30<<20 + uint64(i)*(1<<20) }, steady), metrics.Leak, "over the 50.0 MB limit"},
+		{"flat", samples(100, flat, steady), metrics.NoLeak, "within the 20.0 MiB warning level"},
+		{"linear leak", samples(100, func(i int) uint64 { return 30<<20 + uint64(i)*(1<<20) }, steady), metrics.Leak, "over the 50.0 MiB limit"},
 		{"steady moderate growth", samples(100, func(i int) uint64 { return 30<<20 + uint64(i)*(400<<10) }, steady), metrics.Leak, "along a steady line"},
 		{"noisy step growth", samples(100, func(i int) uint64 {
 			base := uint64(30 << 20)
@@ -249,7 +249,7 @@ func TestLeakVerdicts(t *testing.T) {
 				base += 30 << 20
 			}
 			return base + uint64(rng.IntN(20<<20))
-		}, steady), metrics.Growth, "over the 20.0 MB warning level"},
+		}, steady), metrics.Growth, "over the 20.0 MiB warning level"},
 		{"goroutine leak", samples(100, flat, func(i int) int { return 20 + 5*i }), metrics.Leak, "goroutines grew"},
 		{"too short", samples(3, flat, steady), metrics.Insufficient, "5 are needed"},
 	}

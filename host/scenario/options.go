@@ -96,8 +96,21 @@ type MemoryOptions struct {
 	Fail     uint64        `json:"fail"`
 }
 
+// TaskOptions configure the kernel's task manager (options.tasks).
+type TaskOptions struct {
+	Workers int           `json:"workers"` // default 4
+	Queue   int           `json:"queue"`   // capacity, default 10000
+	Rate    int           `json:"rate"`    // attempts per minute, 0 unlimited
+	Burst   int           `json:"burst"`
+	Timeout time.Duration `json:"timeout"` // per attempt, default 60s
+	Budget  int           `json:"budget"`  // default per-task budget, 0 unlimited
+	Keep    int           `json:"keep"`    // finished tasks kept, default 10000
+	KeepFor time.Duration `json:"keepFor"` // how long, default 10m
+}
+
 // Options are the script's options table, resolved.
 type Options struct {
+	Tasks           TaskOptions `json:"tasks"`
 	Scenarios       []*Scenario `json:"-"`
 	Thresholds      []*metrics.Threshold
 	SetupTimeout    time.Duration `json:"setupTimeout"`
@@ -159,12 +172,24 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 		Fail:     mem.bytes("fail", metrics.DefaultFailBytes),
 	}
 	mem.done()
+	tk := r.sub("tasks")
+	o.Tasks = TaskOptions{
+		Workers: tk.int("workers", 0), Queue: tk.int("queue", 0), Rate: tk.int("rate", 0), Burst: tk.int("burst", 0),
+		Timeout: tk.duration("timeout", 0), Budget: tk.int("budget", 0), Keep: tk.int("keep", 0), KeepFor: tk.duration("keepFor", 0),
+	}
+	tk.done()
 	r.done()
 	if r.err != nil {
 		return nil, r.err
 	}
 	if mem.err != nil {
 		return nil, mem.err
+	}
+	if tk.err != nil {
+		return nil, tk.err
+	}
+	if o.Tasks.Workers > 10000 {
+		return nil, optErr("options.tasks.workers: %d is over the limit of 10000", o.Tasks.Workers)
 	}
 	if o.Memory.Interval != 0 && o.Memory.Interval < time.Millisecond {
 		return nil, optErr("options.memory.interval: %v is below the 1ms minimum", o.Memory.Interval)

@@ -158,11 +158,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults})
 	defer k.Close()
 	r := &runState{cfg: cfg, prog: prog, k: k, store: metrics.NewStore()}
+	k.ConfigureTasks(r.taskConfig(TaskOptions{})) // defaults until the options say otherwise
 	r.env = &luavm.Env{
 		Kernel: k, Perm: cfg.Tools.Perm, LookupEnv: cfg.LookupEnv,
 		Stdout: cfg.Stdout, Log: cfg.Stderr, LogLevel: cfg.LogLevel,
 		Args: cfg.Args, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
 	}
+	defer func() { k.Close(); r.env.Close() }() // the task workers stop before their Lua states close
 	if cfg.Hooks.Kernel != nil {
 		if err := cfg.Hooks.Kernel(k, r.store, r.env); err != nil {
 			return nil, err
@@ -252,6 +254,11 @@ func (r *runState) execute(ctx context.Context) (*Result, error) {
 	r.opts = opts
 	if opts.Memory.Interval > 0 {
 		r.sampler.SetInterval(opts.Memory.Interval)
+	}
+	if opts.Tasks != (TaskOptions{}) {
+		if err := r.k.ConfigureTasks(r.taskConfig(opts.Tasks)); err != nil {
+			return res, optErr("options.tasks: %v", err)
+		}
 	}
 	if err := opts.ResolveThresholds(r.store); err != nil {
 		return res, err
@@ -706,6 +713,9 @@ func (r *runState) finish(ctx context.Context, res *Result) {
 	res.Duration = end.Sub(r.store.Start()).Seconds()
 	res.Kernel = r.k.Stats()
 	res.Faults = r.k.Options().Faults.All()
+	if sec, ok := taskSection(r.k); ok {
+		res.Sections = append(res.Sections, sec)
+	}
 	samples := r.sampler.Samples()
 	mo := MemoryOptions{Warn: metrics.DefaultWarnBytes, Fail: metrics.DefaultFailBytes}
 	if r.opts != nil {

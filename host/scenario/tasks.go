@@ -1,0 +1,79 @@
+package scenario
+
+import (
+	"fmt"
+	"time"
+
+	"spellhost/host/kernel"
+	"spellhost/host/metrics"
+	"spellhost/host/task"
+)
+
+// taskObserver records the task manager's events as the task_* metrics.
+type taskObserver struct {
+	st                                     *metrics.Store
+	depth, running, wait, run, retries, rl *metrics.Series
+	outcomes                               map[task.State]*metrics.Series
+}
+
+func newTaskObserver(st *metrics.Store) *taskObserver {
+	def := func(name string) *metrics.Def { d, _ := st.Def(name); return d }
+	o := &taskObserver{st: st,
+		depth: st.Series(def(metrics.TaskQueueDepth), ""), running: st.Series(def(metrics.TaskRunning), ""),
+		wait: st.Series(def(metrics.TaskQueueWait), ""), run: st.Series(def(metrics.TaskRunDuration), ""),
+		retries: st.Series(def(metrics.TaskRetries), ""), rl: st.Series(def(metrics.TaskRateLimitWaits), ""),
+		outcomes: map[task.State]*metrics.Series{},
+	}
+	for _, s := range []task.State{task.Succeeded, task.Failed, task.TimedOut, task.Cancelled} {
+		o.outcomes[s] = st.Series(def(metrics.TaskOutcomes), metrics.Tags(map[string]string{"state": string(s)}))
+	}
+	return o
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (o *taskObserver) TaskQueued(depth int) { o.st.Add(o.depth, float64(depth)) }
+func (o *taskObserver) TaskStarted(queueWait time.Duration, running int) {
+	o.st.Add(o.wait, ms(queueWait))
+	o.st.Add(o.running, float64(running))
+}
+func (o *taskObserver) TaskFinished(st task.Status) {
+	if s, ok := o.outcomes[st.State]; ok {
+		o.st.Add(s, 1)
+	}
+	if st.RunTime > 0 {
+		o.st.Add(o.run, ms(st.RunTime))
+	}
+}
+func (o *taskObserver) TaskRetried()                  { o.st.Add(o.retries, 1) }
+func (o *taskObserver) RateLimitWait(d time.Duration) { o.st.Add(o.rl, 1) }
+
+// taskConfig turns options.tasks into the manager's settings.
+func (r *runState) taskConfig(to TaskOptions) task.Config {
+	return task.Config{
+		Workers: to.Workers, QueueCap: to.Queue, RatePerMinute: float64(to.Rate), Burst: to.Burst,
+		DefaultTimeout: to.Timeout, DefaultBudget: float64(to.Budget), MaxFinished: to.Keep, MaxAge: to.KeepFor,
+		Seed: r.cfg.Seed, Observer: newTaskObserver(r.store),
+	}
+}
+
+// taskSection is the summary's tasks block, when the run used tasks.
+func taskSection(k *kernel.Kernel) (ExtraSection, bool) {
+	s, ok := k.TaskStats()
+	if !ok {
+		return ExtraSection{}, false
+	}
+	n := func(v int64) string { return fmt.Sprintf("%d", v) }
+	return ExtraSection{Title: "tasks", Rows: [][]string{
+		{"submitted", n(s.Submitted), fmt.Sprintf("(%d refused: queue full)", s.Rejected)},
+		{"succeeded", n(s.Succeeded)},
+		{"failed", n(s.Failed)},
+		{"timed out", n(s.TimedOut)},
+		{"cancelled", n(s.Cancelled)},
+		{"still live", fmt.Sprintf("%d queued, %d running, %d retrying", s.Queued, s.Running, s.Retrying)},
+		{"retries", n(s.Retries)},
+		{"rate-limit waits", n(s.RateLimitWaits), fmt.Sprintf("(%.3fs in all)", s.RateLimitWait.Seconds())},
+		{"retention", fmt.Sprintf("%d kept, %d dropped", s.Retained, s.Dropped)},
+		{"accounting", map[bool]string{true: "balanced: every task in exactly one state", false: "UNBALANCED"}[s.Balanced()]},
+	}}, true
+}
