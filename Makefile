@@ -38,9 +38,13 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 
-# Regenerate docs/tools.md from the tool specs (a test fails when it is stale).
+# Regenerate the generated references (tests fail when they are stale):
+# docs/tools.md from the tool specs, docs/lua-api.md and the editor's
+# lua/types/spellhost.lua from the Lua binding declarations.
 docs: build
 	./$(BIN) tools docs --out docs/tools.md
+	./$(BIN) api docs --out docs/lua-api.md
+	./$(BIN) api types --out lua/types/spellhost.lua
 
 # Longer fuzzing than the seed corpus that `make test` runs.
 fuzz:

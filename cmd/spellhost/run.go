@@ -55,23 +55,7 @@ type runFlags struct {
 func runCmd(gs *globalState, args []string) error {
 	fs := newFlags(gs, "run", runUsage)
 	var rf runFlags
-	fs.StringVar(&rf.timeout, "timeout", "0", "stop the whole run after this long, e.g. 10m (0: no limit)")
-	fs.StringVar(&rf.toolTimeout, "tool-timeout", kernel.DefaultTimeout.String(), "default timeout of one tool call")
-	fs.StringVar(&rf.maxMemory, "max-memory", "4GiB", "stop the run when resident memory exceeds this (0: no limit)")
-	fs.StringVar(&rf.maxString, "max-string-size", humanize.IBytes(luavm.DefaultMaxStringBytes), "largest string one Lua call (string.rep, gsub, format, table.concat) may build")
-	fs.StringVar(&rf.maxRequest, "max-request-size", humanize.IBytes(kernel.DefaultMaxRequestBytes), "largest protocol request or tool parameters; larger ones are answered too_large")
-	fs.Uint64Var(&rf.seed, "seed", 1, "seed of every random source (math.random, fault probabilities), so a run repeats exactly")
-	fs.StringVar(&rf.logLevel, "log-level", "info", "lowest Logger level shown: debug, info, warn or error")
-	fs.IntVarP(&rf.vus, "vus", "u", 0, "VUs of a one-scenario run of the script's default function (with --iterations or --duration)")
-	fs.IntVarP(&rf.iterations, "iterations", "i", 0, "iterations shared by the VUs (shared-iterations)")
-	fs.StringVarP(&rf.duration, "duration", "d", "", "how long the VUs loop (constant-vus), e.g. 30s")
-	fs.StringSliceVar(&rf.scenarios, "scenario", nil, "run only these scenarios, comma-separated")
-	fs.StringArrayVar(&rf.out, "out", nil, "stream metrics: json=FILE writes one JSON object per series per second")
-	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
-	fs.StringVar(&rf.report, "report", "", "write a Markdown report to FILE")
-	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
-	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
-	rf.perms.register(fs)
+	rf.register(fs)
 	script, scriptArgs, err := splitScriptArgs(fs, args)
 	if err != nil {
 		return err
@@ -199,6 +183,27 @@ func (o *outputs) write(res *scenario.Result) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// register declares the run flags (inspect shares them).
+func (rf *runFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&rf.timeout, "timeout", "0", "stop the whole run after this long, e.g. 10m (0: no limit)")
+	fs.StringVar(&rf.toolTimeout, "tool-timeout", kernel.DefaultTimeout.String(), "default timeout of one tool call")
+	fs.StringVar(&rf.maxMemory, "max-memory", "4GiB", "stop the run when resident memory exceeds this (0: no limit)")
+	fs.StringVar(&rf.maxString, "max-string-size", humanize.IBytes(luavm.DefaultMaxStringBytes), "largest string one Lua call (string.rep, gsub, format, table.concat) may build")
+	fs.StringVar(&rf.maxRequest, "max-request-size", humanize.IBytes(kernel.DefaultMaxRequestBytes), "largest protocol request or tool parameters; larger ones are answered too_large")
+	fs.Uint64Var(&rf.seed, "seed", 1, "seed of every random source (math.random, fault probabilities), so a run repeats exactly")
+	fs.StringVar(&rf.logLevel, "log-level", "info", "lowest Logger level shown: debug, info, warn or error")
+	fs.IntVarP(&rf.vus, "vus", "u", 0, "VUs of a one-scenario run of the script's default function (with --iterations or --duration)")
+	fs.IntVarP(&rf.iterations, "iterations", "i", 0, "iterations shared by the VUs (shared-iterations)")
+	fs.StringVarP(&rf.duration, "duration", "d", "", "how long the VUs loop (constant-vus), e.g. 30s")
+	fs.StringSliceVar(&rf.scenarios, "scenario", nil, "run only these scenarios, comma-separated")
+	fs.StringArrayVar(&rf.out, "out", nil, "stream metrics: json=FILE writes one JSON object per series per second")
+	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
+	fs.StringVar(&rf.report, "report", "", "write a Markdown report to FILE")
+	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
+	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
+	rf.perms.register(fs)
 }
 
 // splitScriptArgs parses flags before the script and returns the script

@@ -38,6 +38,8 @@ type Result struct {
 	Faults   []fault.Info   `json:"faults,omitempty"`
 	Extra    map[string]any `json:"extra,omitempty"`
 	Sections []ExtraSection `json:"sections,omitempty"`
+	// Options are the resolved options (for spellhost inspect).
+	Options *Options `json:"-"`
 }
 
 // ExtraSection is a titled block of key/value lines that another part of

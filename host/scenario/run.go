@@ -62,6 +62,9 @@ type Config struct {
 	// Points, when set, receives every metric's figures each second
 	// (the --out json=FILE stream).
 	Points PointWriter
+	// InspectOnly stops the run once the options are resolved (after the
+	// script's top level ran): Result.Options holds them.
+	InspectOnly bool
 	// Faults are fault rules enabled before the script starts, each
 	// TARGET=TERMS (the --fault flag and SPELLHOST_FAULTS).
 	Faults []string
@@ -185,6 +188,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopSampler := r.startSampler()
 	res, err := r.execute(ctx)
 	stopSampler()
+	if r.cfg.InspectOnly && err == nil {
+		return res, nil
+	}
 	if res != nil {
 		r.finish(ctx, res)
 	}
@@ -265,6 +271,7 @@ func (r *runState) execute(ctx context.Context) (*Result, error) {
 	}
 	if len(opts.Scenarios) == 0 {
 		res.TopToBottom = true
+		res.Options = opts
 		return res, nil
 	}
 	for _, sc := range opts.Scenarios {
@@ -276,6 +283,10 @@ func (r *runState) execute(ctx context.Context) (*Result, error) {
 				return res, optErr("scenario %s: %s function %q is not defined at the top level of the script", sc.Name, what, fn)
 			}
 		}
+	}
+	if r.cfg.InspectOnly {
+		res.Options = opts
+		return res, nil
 	}
 
 	// Global setup, with its own timeout; its result reaches every VU.
