@@ -33,6 +33,7 @@ bench: build
 	./$(BIN) run scripts/stress.lua -- 100 2
 	./$(BIN) run scripts/faults.lua
 	./$(BIN) run scripts/memleak.lua -- 1000 5 0
+	./$(BIN) run --vus 1000 --duration 5s scripts/bench/sleep_vus.lua
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -270,9 +270,6 @@ func (vm *VM) installValues() {
 		args.RawSetInt(i+1, lua.LString(a))
 	}
 	L.SetGlobal("ARGS", args)
-	if j, ok := L.GetGlobal("JSON").(*lua.LTable); ok {
-		j.RawSetString("null", vm.null)
-	}
 	vm.exec = L.CreateTable(0, 4)
 	vm.exec.RawSetString("vu", lua.LNumber(vm.ID))
 	vm.exec.RawSetString("scenario", lua.LString(""))

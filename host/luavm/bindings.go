@@ -74,6 +74,32 @@ func declareValue(vs ...*Value) { values = append(values, vs...) }
 
 func declareTable(name, doc string) { tables[name] = doc }
 
+// lazy registers a global table built on first access.
+func (vm *VM) lazy(name string, build func() *lua.LTable) {
+	if vm.lazyTables == nil {
+		vm.lazyTables = map[string]func() *lua.LTable{}
+		L := vm.L
+		meta := L.CreateTable(0, 1)
+		meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			k, ok := L.Get(2).(lua.LString)
+			if !ok {
+				return 0
+			}
+			b, ok := vm.lazyTables[string(k)]
+			if !ok {
+				return 0
+			}
+			delete(vm.lazyTables, string(k))
+			t := b()
+			L.G.Global.RawSetString(string(k), t)
+			L.Push(t)
+			return 1
+		}))
+		L.SetMetatable(L.G.Global, meta)
+	}
+	vm.lazyTables[name] = build
+}
+
 // Funcs returns every declared function, sorted by full name.
 func Funcs() []*Func {
 	out := slices.Clone(registry)
@@ -95,34 +121,45 @@ func Tables() map[string]string { return tables }
 
 func (vm *VM) installBindings() {
 	L := vm.L
-	vm.errMeta = L.NewTable()
+	vm.errMeta = L.CreateTable(0, 1)
 	vm.errMeta.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		t := L.CheckTable(1)
 		L.Push(lua.LString(vm.errString(t)))
 		return 1
 	}))
-	vm.arrayMeta = L.NewTable()
+	vm.arrayMeta = L.CreateTable(0, 1)
 	vm.arrayMeta.RawSetString("__jsontype", lua.LString("array"))
 	null := L.NewUserData()
-	nullMeta := L.NewTable()
+	nullMeta := L.CreateTable(0, 1)
 	nullMeta.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LString("null")); return 1 }))
 	null.Metatable = nullMeta
 	vm.null = null
-	vm.loaded = L.NewTable()
+	vm.loaded = L.CreateTable(0, 4)
 
+	// Global functions are installed now; the global tables (Tool, Task,
+	// Fault, ...) are built on first use, so a VU pays only for the parts
+	// of the API its script touches (a state is about half the size).
+	byTable := map[string][]*Func{}
 	for _, f := range registry {
-		f := f
-		fn := L.NewFunction(func(L *lua.LState) int { return f.fn(vm, L, f) })
 		if f.Table == "" {
-			L.SetGlobal(f.Name, fn)
+			f := f
+			L.SetGlobal(f.Name, L.NewFunction(func(L *lua.LState) int { return f.fn(vm, L, f) }))
 			continue
 		}
-		t, ok := L.GetGlobal(f.Table).(*lua.LTable)
-		if !ok {
-			t = L.NewTable()
-			L.SetGlobal(f.Table, t)
-		}
-		t.RawSetString(f.Name, fn)
+		byTable[f.Table] = append(byTable[f.Table], f)
+	}
+	for name, fs := range byTable {
+		vm.lazy(name, func() *lua.LTable {
+			t := L.CreateTable(0, len(fs)+1)
+			for _, f := range fs {
+				f := f
+				t.RawSetString(f.Name, L.NewFunction(func(L *lua.LState) int { return f.fn(vm, L, f) }))
+			}
+			if name == "JSON" {
+				t.RawSetString("null", vm.null)
+			}
+			return t
+		})
 	}
 	vm.installValues()
 }

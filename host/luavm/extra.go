@@ -153,7 +153,7 @@ func (vm *VM) kernelMeta() *lua.LTable {
 			return g.fn(vm, L, g)
 		})
 	}
-	idx := L.NewTable()
+	idx := L.CreateTable(0, 5)
 	idx.RawSetString("request", with("request", kernelRequest))
 	idx.RawSetString("health", with("health", kernelHealth))
 	idx.RawSetString("invoke", with("invoke", toolInvoke))
@@ -162,7 +162,7 @@ func (vm *VM) kernelMeta() *lua.LTable {
 		check(L, "close").close()
 		return 0
 	}))
-	m := L.NewTable()
+	m := L.CreateTable(0, 2)
 	m.RawSetString("__index", idx)
 	m.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString(fmt.Sprintf("kernel(%d tools)", check(L, "tostring").k.Registry().Len())))

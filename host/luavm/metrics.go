@@ -167,9 +167,9 @@ func (vm *VM) metricMeta() *lua.LTable {
 		return vm.metricMt
 	}
 	L := vm.L
-	methods := L.NewTable()
+	methods := L.CreateTable(0, 1)
 	methods.RawSetString("add", L.NewFunction(vm.metricAdd))
-	mt := L.NewTable()
+	mt := L.CreateTable(0, 1)
 	mt.RawSetString("__index", methods)
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		t := L.CheckTable(1)

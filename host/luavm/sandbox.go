@@ -21,16 +21,14 @@ var Removed = []string{
 
 func (vm *VM) openSandbox() error {
 	L := vm.L
+	// base and string open now (strings' methods need the string table);
+	// table, math, os and coroutine open on first use.
 	for _, lib := range []struct {
 		name string
 		open lua.LGFunction
 	}{
 		{lua.BaseLibName, lua.OpenBase},
-		{lua.TabLibName, lua.OpenTable},
 		{lua.StringLibName, lua.OpenString},
-		{lua.MathLibName, lua.OpenMath},
-		{lua.OsLibName, lua.OpenOs},
-		{lua.CoroutineLibName, lua.OpenCoroutine},
 	} {
 		L.Push(L.NewFunction(lib.open))
 		L.Push(lua.LString(lib.name))
@@ -42,7 +40,24 @@ func (vm *VM) openSandbox() error {
 	for _, name := range []string{"dofile", "loadfile", "module", "require", "_printregs", "newproxy"} {
 		g.RawSetString(name, lua.LNil)
 	}
-	if os, ok := g.RawGetString("os").(*lua.LTable); ok {
+	// openLib opens a standard library into a fresh table without
+	// publishing it as a global (the lazy loader does that).
+	openLib := func(name string, open lua.LGFunction) *lua.LTable {
+		L.Push(L.NewFunction(open))
+		L.Push(lua.LString(name))
+		if err := L.PCall(1, 1, nil); err != nil {
+			panic(fmt.Sprintf("open %s library: %v", name, err))
+		}
+		t, _ := L.Get(-1).(*lua.LTable)
+		L.Pop(1)
+		g.RawSetString(name, lua.LNil) // the loader sets it as it returns
+		if t == nil {
+			t = L.NewTable()
+		}
+		return t
+	}
+	vm.lazy("os", func() *lua.LTable {
+		os := openLib(lua.OsLibName, lua.OpenOs)
 		keep := map[string]bool{"time": true, "clock": true, "date": true, "difftime": true}
 		var drop []string
 		os.ForEach(func(k, _ lua.LValue) {
@@ -53,20 +68,26 @@ func (vm *VM) openSandbox() error {
 		for _, k := range drop {
 			os.RawSetString(k, lua.LNil)
 		}
-	}
+		return os
+	})
+	vm.lazy("table", func() *lua.LTable {
+		t := openLib(lua.TabLibName, lua.OpenTable)
+		t.RawSetString("concat", L.NewFunction(vm.tableConcat))
+		return t
+	})
+	vm.lazy("math", func() *lua.LTable {
+		m := openLib(lua.MathLibName, lua.OpenMath)
+		m.RawSetString("random", L.NewFunction(vm.mathRandom))
+		m.RawSetString("randomseed", L.NewFunction(vm.mathRandomSeed))
+		return m
+	})
+	vm.lazy("coroutine", func() *lua.LTable { return openLib(lua.CoroutineLibName, lua.OpenCoroutine) })
 	L.SetGlobal("pcall", L.NewFunction(vm.pcall))
 	L.SetGlobal("error", L.NewFunction(luaError))
 	L.SetGlobal("unpack", L.NewFunction(vm.unpack))
 	L.SetGlobal("collectgarbage", L.NewFunction(collectGarbage))
 	L.SetGlobal("load", L.NewFunction(vm.load))
 	L.SetGlobal("loadstring", L.NewFunction(vm.loadstring))
-	if t, ok := g.RawGetString("table").(*lua.LTable); ok {
-		t.RawSetString("concat", L.NewFunction(vm.tableConcat))
-	}
-	if m, ok := g.RawGetString("math").(*lua.LTable); ok {
-		m.RawSetString("random", L.NewFunction(vm.mathRandom))
-		m.RawSetString("randomseed", L.NewFunction(vm.mathRandomSeed))
-	}
 	if s, ok := g.RawGetString("string").(*lua.LTable); ok {
 		for name, fn := range stringOverrides(vm.env.Limits.MaxStringBytes) {
 			s.RawSetString(name, L.NewFunction(fn))

@@ -157,6 +157,8 @@ type VM struct {
 	// it is running (for Task.spend).
 	worker  bool
 	attempt *task.Attempt
+
+	lazyTables map[string]func() *lua.LTable // global tables not built yet
 }
 
 // New makes a VM for prog: a fresh sandboxed state with the spellhost

@@ -136,7 +136,7 @@ func (st *Store) NewBuffer(max int, every time.Duration) *Buffer {
 	if max <= 0 {
 		max = 256
 	}
-	return &Buffer{st: st, recs: make([]rec, 0, max), max: max, every: every, last: time.Now(),
+	return &Buffer{st: st, recs: make([]rec, 0, min(max, 16)), max: max, every: every, last: time.Now(),
 		cache: map[seriesKey]*Series{}}
 }
 
