@@ -4,12 +4,12 @@
 -- Reading is allowed by default in the script's own folder (so data.txt
 -- next to this script reads fine); anything else is refused with
 -- permission_denied, and the message names the flag that would allow it.
--- --allow-read adds folders or single files. NOTE: a relative path in
--- --allow-read (like a relative path given to a tool) resolves against
--- the SCRIPT'S folder, not the current directory: run from the repo root,
--- --allow-read=../README.md allows the repo's README.md.
+-- --allow-read adds folders or single files; a relative path there means
+-- what the shell means, relative to the current directory (run from the
+-- repo root, --allow-read=README.md allows the repo's README.md), while a
+-- relative path given to a tool resolves against the script's folder.
 --
--- run: spellhost run --allow-read=../README.md examples/permissions.lua
+-- run: spellhost run --allow-read=README.md examples/permissions.lua
 -- expect exit: 0
 
 local function read(path)
@@ -25,7 +25,7 @@ print("data.txt:", (r.content:gsub("\n.*", "")))
 -- 2. Allowed by the flag: a file outside the script's folder.
 r, err = read("../README.md")
 if err then
-  error("run this example with --allow-read=../README.md: " .. tostring(err), 0)
+  error("run this example from the repo root with --allow-read=README.md: " .. tostring(err), 0)
 end
 print("../README.md:", (r.content:gsub("\n.*", "")))
 

@@ -118,7 +118,12 @@ func TestExamples(t *testing.T) {
 				args = append([]string{"run", "--timeout=60s"}, args[1:]...)
 			}
 			t0 := time.Now()
-			code, out, errOut := run(t, args...)
+			// Run as from a shell in the repository's root: the
+			// current directory is the real one.
+			gs, stdout, stderr := testState(t, nil)
+			gs.getwd = os.Getwd
+			code := Main(gs, args)
+			out, errOut := stdout.String(), stderr.String()
 			took := time.Since(t0)
 			if code != h.exit {
 				t.Fatalf("spellhost %s: exit %d, want %d (took %v)\n--- stdout:\n%s\n--- stderr:\n%s",

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
@@ -72,6 +73,24 @@ func (p *permFlags) build(gs *globalState, base string) (*session, error) {
 		}
 		*f.dst = int64(n)
 	}
+	// Relative folders in the flags mean what the shell means: relative to
+	// the current directory. (Relative paths given to tools resolve
+	// against the script's folder.)
+	wd, err := gs.getwd()
+	if err != nil {
+		return nil, fmt.Errorf("current directory: %w", err)
+	}
+	abs := func(list []string) []string {
+		out := make([]string, len(list))
+		for i, d := range list {
+			if d != "" && !filepath.IsAbs(d) {
+				d = filepath.Join(wd, d)
+			}
+			out[i] = d
+		}
+		return out
+	}
+	p.read, p.write = abs(p.read), abs(p.write)
 	scratch, err := os.MkdirTemp("", "spellhost-scratch-")
 	if err != nil {
 		return nil, fmt.Errorf("scratch folder: %w", err)

@@ -178,8 +178,9 @@ var metricsStats = &Func{
 	Returns: []Ret{{Name: "stats", Type: "MetricStats|nil",
 		Doc: "{count, sum, rate, value, min, max, avg, med, p90, p95, p99} so far (a counter's count is the sum added, as in thresholds), or nil for a metric never declared"}},
 	Raises: []tools.ErrorType{tools.TypeValidation},
-	Doc: "Reads a metric back while the run goes on: figures so far across every VU (other VUs flush about once a " +
-		"second; in a teardown every value is in). Lets a scenario compare itself with an earlier one.",
+	Doc: "Reads a metric back while the run goes on: figures so far across every VU. Other running VUs flush what they " +
+		"recorded every 100ms; once a scenario ends its values are all in, for its teardown and the scenarios after it. " +
+		"Lets a scenario compare itself with an earlier one.",
 	Example: "local base = Metrics.stats(\"iterations{scenario:baseline}\")\nprint(base.count)",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)

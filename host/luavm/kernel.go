@@ -21,7 +21,7 @@ var kernelRequest = &Func{
 	Raises:  []tools.ErrorType{tools.TypeValidation},
 	Doc: "Sends one raw protocol request and returns the reply; it never raises for a bad request, " +
 		"it returns the kernel's error reply, so scripts can test how the kernel answers bad input. " +
-		"Commands: list, info, search, invoke, health.",
+		"Commands: list, info, search, invoke, health, task_submit, task_status, task_wait, task_cancel, task_list, task_stats.",
 	Example: "local r = Kernel.request('{\"id\":\"1\",\"command\":')\nassert(r.status == \"error\" and r.error.type == \"validation_error\")",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)

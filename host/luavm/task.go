@@ -32,7 +32,9 @@ var taskSubmit = &Func{
 	Raises:  []tools.ErrorType{tools.TypeValidation, tools.TypeNotFound, tools.TypeQueueFull},
 	Doc: "Queues a task and returns its id at once. A fn task runs in a task worker's own Lua state: it sees the " +
 		"spellhost API and the script's global functions it calls (those that capture no local variables), but not " +
-		"local variables or global data; pass data in args. A full queue raises queue_full; nothing is queued then.",
+		"local variables or global data; pass data in args. A full queue raises queue_full; nothing is queued then. " +
+		"With options.tasks set, submit from scenario functions, not the script's top level: the options take effect " +
+		"after the top level has run.",
 	Example: "local id = Task.submit{tool = \"calculator\", params = {input = \"6*7\"}, timeout = \"5s\", retries = 2}\n" +
 		"local st = Task.wait(id)\nassert(st.state == \"succeeded\" and st.result.result == 42)",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {

@@ -536,6 +536,18 @@ func (r *runState) runScenario(ctx context.Context, sr *scenarioRun, ex executor
 			return vu, nil
 		}}
 	err := ex.run(ctx, x)
+	if err == nil {
+		// The scenario's VUs are idle now: move what they buffered into
+		// the store, so its teardown and later scenarios read every value
+		// (Metrics.stats).
+		r.vusMu.Lock()
+		for _, vu := range r.vus {
+			if vu.sr == sr {
+				vu.buf.Flush()
+			}
+		}
+		r.vusMu.Unlock()
+	}
 	if sc.Teardown != "" && !r.limitHit(ctx) {
 		tctx := context.WithoutCancel(ctx)
 		if _, terr := r.callPhase(tctx, "scenario "+sc.Name+" teardown", r.opts.TeardownTimeout, exitcode.TeardownTimeout,

@@ -285,3 +285,18 @@ func TestInjectedLeakIsCaught(t *testing.T) {
 		t.Fatalf("faults %+v", res.Faults)
 	}
 }
+
+// TestScenarioMetricsFlushedAtItsEnd: a scenario's teardown and the
+// scenarios after it read every value its VUs recorded.
+func TestScenarioMetricsFlushedAtItsEnd(t *testing.T) {
+	_, code, out := runScript(t, `
+options = {scenarios = {a = {executor = "shared-iterations", vus = 2, iterations = 6, exec = "w", teardown = "td"},
+  b = {executor = "shared-iterations", vus = 1, iterations = 1, exec = "w2", startAfter = "a"}}}
+function w() end
+function td() print("teardown", Metrics.stats("iterations{scenario:a}").count) end
+function w2() print("b", Metrics.stats("iterations{scenario:a}").count) end
+`, Overrides{})
+	if code != 0 || !strings.Contains(out, "teardown\t6") || !strings.Contains(out, "b\t6") {
+		t.Fatalf("exit %d, out %q", code, out)
+	}
+}

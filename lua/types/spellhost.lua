@@ -344,7 +344,7 @@ function Kernel.health() end
 ---@return KernelHandle kernel an object with :request(msg), :invoke(name, params [, opts]), :health() and :close()
 function Kernel.new() end
 
---- Sends one raw protocol request and returns the reply; it never raises for a bad request, it returns the kernel's error reply, so scripts can test how the kernel answers bad input. Commands: list, info, search, invoke, health.
+--- Sends one raw protocol request and returns the reply; it never raises for a bad request, it returns the kernel's error reply, so scripts can test how the kernel answers bad input. Commands: list, info, search, invoke, health, task_submit, task_status, task_wait, task_cancel, task_list, task_stats.
 ---@param msg table|string a request table {id, command, name, params, query, category, timeout}, or its JSON text (which may be malformed on purpose)
 ---@return Reply reply {id, status = "ok"|"error", result, error = {type, message}}
 function Kernel.request(msg) end
@@ -398,7 +398,7 @@ function Metrics.memory(since) end
 ---@return Metric metric an object with :add(value [, tags])
 function Metrics.rate(name, unit) end
 
---- Reads a metric back while the run goes on: figures so far across every VU (other VUs flush about once a second; in a teardown every value is in). Lets a scenario compare itself with an earlier one.
+--- Reads a metric back while the run goes on: figures so far across every VU. Other running VUs flush what they recorded every 100ms; once a scenario ends its values are all in, for its teardown and the scenarios after it. Lets a scenario compare itself with an earlier one.
 ---@param query string a metric name with optional tags, as in thresholds: "iterations{scenario:baseline}"
 ---@return MetricStats|nil stats {count, sum, rate, value, min, max, avg, med, p90, p95, p99} so far (a counter's count is the sum added, as in thresholds), or nil for a metric never declared
 function Metrics.stats(query) end
@@ -435,7 +435,7 @@ function Task.stats() end
 ---@return TaskStatus status {id, name, state, attempts, max_attempts, priority, tags, submitted, started, finished, queue_wait_s, run_time_s, result, error = {type, message}}
 function Task.status(id) end
 
---- Queues a task and returns its id at once. A fn task runs in a task worker's own Lua state: it sees the spellhost API and the script's global functions it calls (those that capture no local variables), but not local variables or global data; pass data in args. A full queue raises queue_full; nothing is queued then.
+--- Queues a task and returns its id at once. A fn task runs in a task worker's own Lua state: it sees the spellhost API and the script's global functions it calls (those that capture no local variables), but not local variables or global data; pass data in args. A full queue raises queue_full; nothing is queued then. With options.tasks set, submit from scenario functions, not the script's top level: the options take effect after the top level has run.
 ---@param spec TaskSpec {tool = NAME, params = {...}} or {fn = function(...) end, args = {...}}, with optional timeout (per attempt, default 60s), retries (0-100), backoff (base, default 100ms), max_backoff (default 10s), priority, tags, budget, cost
 ---@return string id the task's id, as t-000001
 function Task.submit(spec) end
