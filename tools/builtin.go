@@ -52,6 +52,9 @@ func Builtin(cfg Config) []Tool {
 		FileSearch(cfg),
 		FileConverter(cfg),
 		FileWatcher(cfg),
+		AudioProcessor(cfg),
+		VideoProcessor(cfg),
+		ImageProcessor(cfg),
 	}
 }
 

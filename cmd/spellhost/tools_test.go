@@ -133,3 +133,19 @@ func TestDocsCurrent(t *testing.T) {
 		t.Fatal("docs/tools.md is stale: run `make docs`")
 	}
 }
+
+func TestThirtyTools(t *testing.T) {
+	code, out, _ := run(t, "tools", "list")
+	if code != 0 || !strings.Contains(out, "30 tools in") {
+		t.Fatalf("tools list: %d\n%s", code, out)
+	}
+	for _, name := range []string{"calculator", "base64_encoder", "hash_calculator", "uuid_generator", "text_manipulator",
+		"date_time_handler", "data_validation", "diff_calculator", "file_operations", "file_search", "file_converter",
+		"file_watcher", "environment_reader", "process_executor", "service_checker", "system_monitor", "http_request",
+		"graphql_query", "web_search", "web-scraper", "url-analyzer", "api-tester", "webhook-caller", "webpage-monitor",
+		"sitemap-crawler", "citation-formatter", "graph-builder", "audio_processor", "video_processor", "image_processor"} {
+		if !strings.Contains(out, name+" ") {
+			t.Errorf("tools list lacks %s", name)
+		}
+	}
+}

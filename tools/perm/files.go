@@ -24,6 +24,11 @@ func (s *Set) ReadFile(path string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	// Opening a FIFO or a device blocks or never ends: only regular files
+	// (and folders, refused below with a clearer message) are opened.
+	if st, err := os.Stat(r); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return nil, r, invalid("read %s: not a regular file (%s)", path, st.Mode().Type())
+	}
 	f, err := os.Open(r)
 	if err != nil {
 		return nil, r, err

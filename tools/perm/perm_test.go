@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -247,5 +248,19 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestReadFileRefusesFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	p, err := perm.New(perm.Config{Base: dir, Read: []string{dir}})
+	must(t, err)
+	_, _, err = p.ReadFile(fifo)
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("reading a FIFO: %v", err)
 	}
 }
