@@ -95,3 +95,33 @@ func BenchmarkNewVM(b *testing.B) {
 		vm.Close()
 	}
 }
+
+// BenchmarkListLua is stress.lua's rapid list test: Kernel.request list
+// from Lua and a walk over the 30 tools it returns.
+func BenchmarkListLua(b *testing.B) {
+	h := newHarness(b)
+	prog, err := luavm.Compile("bench.lua", ".", []byte(`
+		function run(n)
+			for i = 1, n do
+				local r = Kernel.request({command = "list"})
+				for _, t in ipairs(r.result.tools) do if t.name == "" then error("no name") end end
+			end
+		end`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	vm, err := luavm.New(h.env, prog, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer vm.Close()
+	ctx := context.Background()
+	if err := vm.RunMain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if _, err := vm.Call(ctx, vm.Global("run"), lua.LNumber(b.N)); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -129,7 +129,7 @@ func (vm *VM) replyToLua(r *kernel.Reply) lua.LValue {
 	t.RawSetString("id", lua.LString(r.ID))
 	t.RawSetString("status", lua.LString(r.Status))
 	if r.Result != nil {
-		t.RawSetString("result", vm.ToLua(r.Result))
+		t.RawSetString("result", vm.resultToLua(r.Result))
 	}
 	if r.Error != nil {
 		e := L.CreateTable(0, 2)
@@ -138,6 +138,60 @@ func (vm *VM) replyToLua(r *kernel.Reply) lua.LValue {
 		t.RawSetString("error", e)
 	}
 	return t
+}
+
+// summaryCache holds the Lua strings of the last tool list a VM
+// converted. The kernel shares one list reply per registry generation, so
+// the next list reply is usually the same slice: its tables are built
+// fresh (scripts may change them) from strings already made.
+type summaryCache struct {
+	first   *any // the reply's tools slice, by its first element
+	n       int
+	entries [][3]lua.LValue // name, category, description
+}
+
+// resultToLua converts a reply's result; the full tool list takes the
+// cached path.
+func (vm *VM) resultToLua(res any) lua.LValue {
+	m, ok := res.(map[string]any)
+	if !ok || len(m) != 2 {
+		return vm.ToLua(res)
+	}
+	list, ok := m["tools"].([]any)
+	if !ok || len(list) == 0 || m["count"] == nil {
+		return vm.ToLua(res)
+	}
+	c := &vm.summaries
+	if c.first != &list[0] || c.n != len(list) {
+		entries := make([][3]lua.LValue, len(list))
+		for i, e := range list {
+			s, ok := e.(map[string]any)
+			if !ok || len(s) != 3 {
+				return vm.ToLua(res)
+			}
+			for j, k := range [3]string{"name", "category", "description"} {
+				str, ok := s[k].(string)
+				if !ok {
+					return vm.ToLua(res)
+				}
+				entries[i][j] = lua.LString(str)
+			}
+		}
+		*c = summaryCache{first: &list[0], n: len(list), entries: entries}
+	}
+	L := vm.L
+	arr := L.CreateTable(len(c.entries), 0)
+	for i, e := range c.entries {
+		t := L.CreateTable(0, 3)
+		t.RawSetString("name", e[0])
+		t.RawSetString("category", e[1])
+		t.RawSetString("description", e[2])
+		arr.RawSetInt(i+1, t)
+	}
+	out := L.CreateTable(0, 2)
+	out.RawSetString("tools", arr)
+	out.RawSetString("count", vm.ToLua(m["count"]))
+	return out
 }
 
 var kernelHealth = &Func{

@@ -159,6 +159,7 @@ type VM struct {
 	attempt *task.Attempt
 
 	lazyTables map[string]func() *lua.LTable // global tables not built yet
+	summaries  summaryCache
 }
 
 // New makes a VM for prog: a fresh sandboxed state with the spellhost

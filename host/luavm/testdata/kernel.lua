@@ -48,3 +48,12 @@ expect.eq(ok, false)
 expect.truthy(e.message:find("expected table or string, got number", 1, true), e.message)
 ok, e = pcall(Kernel.health, 1)
 expect.truthy(not ok and e.message:find("unexpected extra argument", 1, true))
+
+-- list replies are fresh tables each time: changing one changes no other
+local l1 = Kernel.request({command = "list"})
+local first = l1.result.tools[1].name
+l1.result.tools[1].name = "changed"
+table.remove(l1.result.tools)
+local l2 = Kernel.request({command = "list"})
+expect.eq(l2.result.tools[1].name, first)
+expect.eq(#l2.result.tools, l2.result.count)
