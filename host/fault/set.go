@@ -53,6 +53,25 @@ type rule struct {
 	heldN   int64
 	parked  int
 	release chan struct{}
+	// matches caches the glob's answer per target (bounded): most calls
+	// name a target seen before.
+	matches  sync.Map // string -> bool
+	nmatches atomic.Int32
+}
+
+const maxMatchCache = 1024
+
+// matchTarget reports whether the rule's target glob matches target.
+func (r *rule) matchTarget(target string) bool {
+	if v, ok := r.matches.Load(target); ok {
+		return v.(bool)
+	}
+	ok, _ := path.Match(r.spec.Target, target)
+	if r.nmatches.Load() < maxMatchCache {
+		r.nmatches.Add(1)
+		r.matches.Store(target, ok)
+	}
+	return ok
 }
 
 // Enable adds a rule. A rule for a target that already has one replaces it
@@ -331,7 +350,7 @@ func (s *Set) Eval(target string) *Effect {
 	var eff *Effect
 	now := time.Now()
 	for _, r := range *p {
-		if ok, _ := path.Match(r.spec.Target, target); !ok {
+		if !r.matchTarget(target) {
 			continue
 		}
 		stop := s.step(r, target, now, &eff)

@@ -1,0 +1,35 @@
+package fault_test
+
+import (
+	"testing"
+
+	"spellhost/host/fault"
+)
+
+// BenchmarkEval is the cost a tool call pays for fault injection: with no
+// rule, with rules for other tools, and with a rule that fires half the
+// time.
+func BenchmarkEval(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		rules map[string]string
+	}{
+		{"none", nil},
+		{"other_tools", map[string]string{"tool:http_*": "error", "task:*": "delay(1ms)", "protocol:decode": "corrupt"}},
+		{"matching_50pct", map[string]string{"tool:calculator": "50%error(unavailable)"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s := fault.New(1)
+			defer s.Close()
+			for t, terms := range c.rules {
+				if _, err := s.EnableText(t, terms); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Eval("tool:calculator")
+			}
+		})
+	}
+}
