@@ -34,6 +34,7 @@ bench: build
 	./$(BIN) run scripts/faults.lua
 	./$(BIN) run scripts/memleak.lua -- 1000 5 0
 	./$(BIN) run --vus 1000 --duration 5s scripts/bench/sleep_vus.lua
+	./$(BIN) run scripts/bench/calibration.lua
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

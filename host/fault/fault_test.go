@@ -400,3 +400,17 @@ func TestAllListsRemovedRules(t *testing.T) {
 		t.Fatalf("all %+v", all)
 	}
 }
+
+// TestErrorRateCalibration: error at 20% fires on 20% of calls, within 2
+// points, over 10,000 calls.
+func TestErrorRateCalibration(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		s := fault.New(seed)
+		s.EnableText("tool:noop", "20%error(unavailable)")
+		n := hits(s, "tool:noop", 10000)
+		s.Close()
+		if rate := float64(n) / 10000; rate < 0.18 || rate > 0.22 {
+			t.Errorf("seed %d: 20%% error fired on %.2f%% of calls", seed, 100*rate)
+		}
+	}
+}
