@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"spellhost/host/fault"
 	"spellhost/host/kernel"
@@ -135,4 +136,44 @@ func TestTaskBadRequests(t *testing.T) {
 	if rep := do(t, k, `{"command":"task_stats"}`); rep["status"] != "error" {
 		t.Fatalf("task_stats after Close: %v", rep)
 	}
+}
+
+// BenchmarkToolTasks submits tasks that invoke a no-op tool through the
+// kernel and waits for them, with 2 workers: tasks per second submitted
+// and completed (target: at least 50,000).
+func BenchmarkToolTasks(b *testing.B) {
+	reg, err := tools.NewRegistry(tools.New(tools.Spec{Name: "noop", Category: "test", Description: "does nothing"},
+		func(context.Context, tools.Params) (any, error) { return map[string]any{}, nil }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := kernel.New(reg, kernel.Options{Tasks: task.Config{Workers: 2, QueueCap: 1 << 20, MaxFinished: 1000}})
+	defer k.Close()
+	m, err := k.Tasks()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 1000
+	ids := make([]string, 0, batch)
+	b.ReportAllocs()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		id, err := m.Submit(k.ToolTask("noop", nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+		n++
+		if len(ids) == batch {
+			if _, err := m.WaitAll(context.Background(), ids); err != nil {
+				b.Fatal(err)
+			}
+			ids = ids[:0]
+		}
+	}
+	if _, err := m.WaitAll(context.Background(), ids); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "tasks/s")
 }
