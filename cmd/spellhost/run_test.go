@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -205,6 +206,75 @@ func TestShippedScripts(t *testing.T) {
 		code, out, errOut := run(t, args...)
 		if code != 0 {
 			t.Errorf("%s: exit %d\n%s\n%s", c.script, code, out, errOut)
+		}
+	}
+}
+
+// TestRunOutputFiles: --summary-json, --report and --out json=FILE are
+// written, and parse; an interrupted run still writes them.
+func TestRunOutputFiles(t *testing.T) {
+	dir := t.TempDir()
+	sum, md, pts := filepath.Join(dir, "s.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "p.jsonl")
+	p := script(t, `
+options = {scenarios = {s = {executor = "constant-vus", vus = 2, duration = "1200ms"}},
+  thresholds = {iterations = {"count>0"}}}
+function default() Tool.invoke("calculator", {input = "1+1"}) sleep(0.01) end`)
+	code, out, errOut := run(t, "run", "--summary-json", sum, "--report", md, "--out", "json="+pts, p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	var s map[string]any
+	b, err := os.ReadFile(sum)
+	if err != nil || json.Unmarshal(b, &s) != nil || s["version"] != 1.0 || s["status"] != "passed" {
+		t.Fatalf("summary JSON: %v %s", err, b)
+	}
+	if b, err := os.ReadFile(md); err != nil || !strings.Contains(string(b), "# spellhost report") || !strings.Contains(string(b), "| s | constant-vus |") {
+		t.Fatalf("report: %v %s", err, b)
+	}
+	b, err = os.ReadFile(pts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	seen := map[string]bool{}
+	for _, l := range lines {
+		var pt map[string]any
+		if err := json.Unmarshal([]byte(l), &pt); err != nil || pt["type"] != "point" {
+			t.Fatalf("point line %q: %v", l, err)
+		}
+		seen[pt["metric"].(string)] = true
+	}
+	if !seen["iterations"] || !seen["tool_duration"] {
+		t.Fatalf("points for %v", seen)
+	}
+
+	// Interrupted: still a summary and the files, exit 105.
+	gs, stdout, _ := testState(t, nil)
+	gs.notify = func(c chan<- os.Signal) {
+		go func() { time.Sleep(300 * time.Millisecond); c <- os.Interrupt }()
+	}
+	sum2 := filepath.Join(dir, "s2.json")
+	code = Main(gs, []string{"run", "--summary-json", sum2, script(t, `
+options = {scenarios = {s = {executor = "constant-vus", vus = 1, duration = "30s"}}}
+function default() sleep(0.01) end`)})
+	if code != exitcode.Interrupted || !strings.Contains(stdout.String(), "interrupted") {
+		t.Fatalf("interrupted run: %d %q", code, stdout.String())
+	}
+	if b, err := os.ReadFile(sum2); err != nil || json.Unmarshal(b, &s) != nil || s["status"] != "interrupted" {
+		t.Fatalf("summary after interrupt: %v %s", err, b)
+	}
+
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--out", "csv=x"}, "want json=FILE"},
+		{[]string{"--summary-json", "/no/such/dir/s.json"}, "does not exist"},
+		{[]string{"--report", "/no/such/dir/r.md"}, "does not exist"},
+	} {
+		code, _, errOut := run(t, append(append([]string{"run"}, c.args...), p)...)
+		if code != exitcode.Usage || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: %d %q", c.args, code, errOut)
 		}
 	}
 }
