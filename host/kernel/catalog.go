@@ -1,12 +1,33 @@
 package kernel
 
-import "spellhost/tools"
+import (
+	"sync"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"spellhost/tools"
+)
 
 // listCache holds the list reply for one registry generation; list is the
 // kernel's hottest read, and its reply only changes with the registry.
 type listCache struct {
 	gen   uint64
 	reply map[string]any
+	// json is the reply encoded, made on first use by the JSON path.
+	json     jsontext.Value
+	jsonOnce sync.Once
+}
+
+// encoded returns the cached reply as JSON.
+func (c *listCache) encoded() jsontext.Value {
+	c.jsonOnce.Do(func() {
+		b, err := json.Marshal(c.reply, encodeOpts)
+		if err == nil {
+			c.json = b
+		}
+	})
+	return c.json
 }
 
 // Summary is one tool in list and search replies.

@@ -238,8 +238,28 @@ func (k *Kernel) DoJSON(ctx context.Context, data []byte) (out []byte) {
 		rep = ErrorReply(peekID(data), err)
 	} else {
 		rep = k.Do(ctx, r)
+		// The full list is the same for a registry generation: send its
+		// JSON, encoded once, rather than encode it per request.
+		if r.Command == "list" && r.Category == "" && rep.Status == StatusOK {
+			if c := k.listC.Load(); c != nil && sameMap(rep.Result, c.reply) {
+				if raw := c.encoded(); raw != nil {
+					id, err := json.Marshal(rep.ID, encodeOpts)
+					if err == nil {
+						out := make([]byte, 0, len(raw)+len(id)+32)
+						out = append(append(append(out, `{"id":`...), id...), `,"status":"ok","result":`...)
+						return append(append(out, raw...), '}')
+					}
+				}
+			}
+		}
 	}
 	return EncodeReply(rep)
+}
+
+// sameMap reports whether v is the map m itself (not an equal copy).
+func sameMap(v any, m map[string]any) bool {
+	vm, ok := v.(map[string]any)
+	return ok && reflect.ValueOf(vm).UnsafePointer() == reflect.ValueOf(m).UnsafePointer()
 }
 
 // encodeOpts: object keys sorted so replies are stable; invalid UTF-8 in

@@ -188,3 +188,24 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestListJSONFastPath: the cached list reply is the same JSON the
+// encoder writes, with the request's id.
+func TestListJSONFastPath(t *testing.T) {
+	k := newKernel(t)
+	req := []byte(`{"id":"a\"b","command":"list"}`)
+	first := k.DoJSON(context.Background(), req)
+	second := k.DoJSON(context.Background(), req) // from the cache
+	rep := k.Do(context.Background(), &kernel.Request{ID: "a\"b", Command: "list"})
+	want := kernel.EncodeReply(rep)
+	if string(first) != string(want) || string(second) != string(want) {
+		t.Fatalf("list JSON\n%s\n%s\nwant\n%s", first, second, want)
+	}
+	// After a registry change the reply follows.
+	if err := k.Registry().Unregister("echo"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(k.DoJSON(context.Background(), req)), `"echo"`) {
+		t.Fatal("the cached list outlived a registry change")
+	}
+}
