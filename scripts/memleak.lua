@@ -21,7 +21,7 @@ assert(PAUSE and PAUSE >= 0, "the third argument is the pause between submission
 
 options = {
   tasks = {workers = 4, timeout = "60s", budget = 50000},
-  memory = {interval = "20ms", warn = "20MB", fail = "50MB"},
+  memory = {interval = "20ms", warn = "20MiB", fail = "50MiB"},
   scenarios = {
     submit = {executor = "shared-iterations", vus = 1, iterations = TASKS, exec = "submit", maxDuration = "1h"},
     monitor = {executor = "constant-vus", vus = 1, duration = MONITOR .. "s", exec = "monitor", startAfter = "submit",
@@ -29,7 +29,7 @@ options = {
   },
   thresholds = {
     ["task_outcomes{state:succeeded}"] = {"count==" .. TASKS},
-    ["memory_growth"] = {"value<50MB"},
+    ["memory_growth"] = {"value<50MiB"},
     ["checks"] = {"rate==1"},
   },
 }
