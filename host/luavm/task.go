@@ -273,7 +273,6 @@ func (p *workerPool) get(ctx context.Context, prog *Program) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting a task worker's Lua state: %w", err)
 	}
-	vm.worker = true
 	vm.exec.RawSetString("vu", lua.LNumber(0)) // a worker is no VU
 	return vm, nil
 }

@@ -153,9 +153,8 @@ type VM struct {
 	kernels []*kernelHandle // started by Kernel.new, closed with the VM
 	kmeta   *lua.LTable
 
-	// worker is set for a task worker's state; attempt is the task attempt
-	// it is running (for Task.spend).
-	worker  bool
+	// attempt is the task attempt a task worker's state is running (for
+	// Task.spend).
 	attempt *task.Attempt
 
 	lazyTables map[string]func() *lua.LTable // global tables not built yet

@@ -36,7 +36,6 @@ type Result struct {
 	Kernel      kernel.Stats      `json:"kernel"`
 	// Faults lists every fault rule of the run with its calls and hits.
 	Faults   []fault.Info   `json:"faults,omitempty"`
-	Extra    map[string]any `json:"extra,omitempty"`
 	Sections []ExtraSection `json:"sections,omitempty"`
 	// Options are the resolved options (for spellhost inspect).
 	Options *Options `json:"-"`

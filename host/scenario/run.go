@@ -68,19 +68,6 @@ type Config struct {
 	// Faults are fault rules enabled before the script starts, each
 	// TARGET=TERMS (the --fault flag and SPELLHOST_FAULTS).
 	Faults []string
-	// Hooks let other parts of the host extend a run (task manager,
-	// faults); nil fields are skipped.
-	Hooks Hooks
-}
-
-// Hooks extend a run.
-type Hooks struct {
-	// Kernel is called once the kernel exists, before any Lua runs.
-	Kernel func(k *kernel.Kernel, st *metrics.Store, env *luavm.Env) error
-	// Tick is called every second with the store.
-	Tick func(st *metrics.Store)
-	// Finish adds to the result at the end.
-	Finish func(r *Result)
 }
 
 // PointWriter receives the per-second figures of every series.
@@ -168,11 +155,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Args: cfg.Args, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
 	}
 	defer func() { k.Close(); r.env.Close() }() // the task workers stop before their Lua states close
-	if cfg.Hooks.Kernel != nil {
-		if err := cfg.Hooks.Kernel(k, r.store, r.env); err != nil {
-			return nil, err
-		}
-	}
 
 	// The run's context: --timeout, --max-memory, abort(), signals.
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -192,7 +174,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, nil
 	}
 	if res != nil {
-		r.finish(ctx, res)
+		r.finish(res)
 	}
 	return res, r.exitError(ctx, res, err)
 }
@@ -591,9 +573,6 @@ func (r *runState) startCollector(ctx context.Context) func() {
 func (r *runState) tick(now time.Time) {
 	vusDef, _ := r.store.Def(metrics.VUs)
 	r.store.Add(r.store.Series(vusDef, ""), float64(r.active.Load()))
-	if r.cfg.Hooks.Tick != nil {
-		r.cfg.Hooks.Tick(r.store)
-	}
 	elapsed, ws := r.store.Tick(now)
 	r.tlMu.Lock()
 	defer r.tlMu.Unlock()
@@ -731,7 +710,7 @@ func formatBytes(b uint64) string {
 
 // finish fills the result: per-scenario figures, thresholds, checks,
 // tools, memory and the timeline.
-func (r *runState) finish(ctx context.Context, res *Result) {
+func (r *runState) finish(res *Result) {
 	end := time.Now()
 	res.Duration = end.Sub(r.store.Start()).Seconds()
 	res.Kernel = r.k.Stats()
@@ -834,10 +813,6 @@ func (r *runState) finish(ctx context.Context, res *Result) {
 			}
 		}
 	}
-	if r.cfg.Hooks.Finish != nil {
-		r.cfg.Hooks.Finish(res)
-	}
-	_ = ctx
 }
 
 // secondsFor is the time base of a threshold's rate: a sub-metric of one
