@@ -15,6 +15,8 @@ func BenchmarkEval(b *testing.B) {
 		rules map[string]string
 	}{
 		{"none", nil},
+		{"one_rule_other_tool", map[string]string{"tool:http_request": "error"}},
+		{"one_rule_not_firing", map[string]string{"tool:calculator": "error;after=1000000000"}},
 		{"other_tools", map[string]string{"tool:http_*": "error", "task:*": "delay(1ms)", "protocol:decode": "corrupt"}},
 		{"matching_50pct", map[string]string{"tool:calculator": "50%error(unavailable)"}},
 	} {

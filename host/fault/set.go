@@ -348,12 +348,12 @@ func (s *Set) Eval(target string) *Effect {
 		return nil
 	}
 	var eff *Effect
-	now := time.Now()
+	var now time.Time // read only when a rule needs the time
 	for _, r := range *p {
 		if !r.matchTarget(target) {
 			continue
 		}
-		stop := s.step(r, target, now, &eff)
+		stop := s.step(r, target, &now, &eff)
 		if stop {
 			break
 		}
@@ -363,10 +363,16 @@ func (s *Set) Eval(target string) *Effect {
 
 // step lets one rule act on a call; it reports whether the call's fate is
 // sealed (later rules are not consulted).
-func (s *Set) step(r *rule, target string, now time.Time, effp **Effect) bool {
+func (s *Set) step(r *rule, target string, nowp *time.Time, effp **Effect) bool {
+	clock := func() time.Time {
+		if nowp.IsZero() {
+			*nowp = time.Now()
+		}
+		return *nowp
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.spec.For > 0 && now.Sub(r.enabled) >= r.spec.For {
+	if r.spec.For > 0 && clock().Sub(r.enabled) >= r.spec.For {
 		return false
 	}
 	r.seen++
@@ -381,7 +387,7 @@ func (s *Set) step(r *rule, target string, now time.Time, effp **Effect) bool {
 	if t.Prob < 1 && r.rng.Float64() >= t.Prob {
 		return false
 	}
-	if t.Kind == Throttle && r.limits[i].AllowN(now, 1) {
+	if t.Kind == Throttle && r.limits[i].AllowN(clock(), 1) {
 		return false
 	}
 	if t.Kind != Off {
