@@ -64,6 +64,10 @@ func WriteMarkdown(w io.Writer, specs []*Spec) error {
 	return err
 }
 
+// MarkdownCell makes text safe inside a Markdown table cell: pipes
+// escaped, newlines joined, angle brackets as entities (so <urlset> shows).
+func MarkdownCell(s string) string { return mdCell(s) }
+
 func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -48,10 +48,6 @@ func (f *Func) Signature() string {
 // codeCell escapes text inside a code span in a table: only the pipe.
 func codeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
 // WriteAPIMarkdown writes docs/lua-api.md.
 func WriteAPIMarkdown(w io.Writer) error {
 	var b strings.Builder
@@ -110,7 +106,7 @@ func writeFuncMD(p func(string, ...any), f *Func) {
 			} else if def == "" {
 				def = "optional"
 			}
-			p("| `%s` | `%s` | %s | %s |\n", a.Name, codeCell(a.Type), mdEscape(def), mdEscape(a.Doc))
+			p("| `%s` | `%s` | %s | %s |\n", a.Name, codeCell(a.Type), tools.MarkdownCell(def), tools.MarkdownCell(a.Doc))
 		}
 	}
 	if len(f.Returns) > 0 {
@@ -118,7 +114,7 @@ func writeFuncMD(p func(string, ...any), f *Func) {
 		for _, r := range f.Returns {
 			p(" `%s` (`%s`)", r.Name, codeCell(r.Type))
 			if r.Doc != "" {
-				p(": %s", mdEscape(r.Doc))
+				p(": %s", tools.MarkdownCell(r.Doc))
 			}
 			p(";")
 		}

@@ -381,8 +381,19 @@ func kernelCtxError(ctx context.Context) error {
 	return &tools.Error{Type: tools.TypeCancelled, Op: "task fn", Err: cause}
 }
 
-func (vm *VM) pushStatus(L *lua.LState, st task.Status) {
+// withStatus runs op on the kernel's task manager and pushes the status
+// it returns, or raises its error.
+func (vm *VM) withStatus(L *lua.LState, op func(*task.Manager) (task.Status, error)) int {
+	m, err := vm.kern.Tasks()
+	if err != nil {
+		return vm.raise(L, err, "")
+	}
+	st, err := op(m)
+	if err != nil {
+		return vm.raise(L, err, "")
+	}
 	L.Push(vm.ToLua(kernel.StatusMap(st)))
+	return 1
 }
 
 var taskStatus = &Func{
@@ -395,15 +406,7 @@ var taskStatus = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		id := vm.checkString(L, f, 1)
-		m, err := vm.kern.Tasks()
-		if err == nil {
-			var st task.Status
-			if st, err = m.Status(id); err == nil {
-				vm.pushStatus(L, st)
-				return 1
-			}
-		}
-		return vm.raise(L, err, "")
+		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Status(id) })
 	},
 }
 
@@ -437,15 +440,7 @@ var taskWait = &Func{
 		id := vm.checkString(L, f, 1)
 		ctx, cancel := vm.waitContext(L, f, 2)
 		defer cancel()
-		m, err := vm.kern.Tasks()
-		if err == nil {
-			var st task.Status
-			if st, err = m.Wait(ctx, id); err == nil {
-				vm.pushStatus(L, st)
-				return 1
-			}
-		}
-		return vm.raise(L, err, "")
+		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Wait(ctx, id) })
 	},
 }
 
@@ -500,15 +495,7 @@ var taskCancel = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		id := vm.checkString(L, f, 1)
-		m, err := vm.kern.Tasks()
-		if err == nil {
-			var st task.Status
-			if st, err = m.Cancel(id); err == nil {
-				vm.pushStatus(L, st)
-				return 1
-			}
-		}
-		return vm.raise(L, err, "")
+		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Cancel(id) })
 	},
 }
 

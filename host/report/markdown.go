@@ -8,6 +8,7 @@ import (
 
 	"spellhost/host/metrics"
 	"spellhost/host/scenario"
+	"spellhost/tools"
 )
 
 func tick(ok bool) string {
@@ -217,4 +218,4 @@ func thinSamples(ss []metrics.MemSample, n int) []metrics.MemSample {
 	return out
 }
 
-func mdEsc(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) }
+func mdEsc(s string) string { return tools.MarkdownCell(s) }
