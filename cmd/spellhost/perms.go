@@ -97,14 +97,15 @@ func (p *permFlags) build(gs *globalState, base string) (*session, error) {
 	}
 	s := &session{scratch: scratch}
 	set, err := perm.New(perm.Config{
-		Base:   base,
-		Read:   append([]string{base}, p.read...),
-		Write:  append([]string{scratch}, p.write...),
-		Net:    p.net,
-		Run:    p.run,
-		Env:    p.env,
-		All:    p.all,
-		Limits: lim,
+		Base:     base,
+		Read:     append([]string{base}, p.read...),
+		Write:    append([]string{scratch}, p.write...),
+		Net:      p.net,
+		Run:      p.run,
+		Env:      p.env,
+		All:      p.all,
+		Limits:   lim,
+		Resolver: gs.resolver,
 	})
 	if err != nil {
 		s.close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +19,9 @@ type globalState struct {
 	// stderrTTY: stderr is a terminal, so a live progress display is
 	// wanted there.
 	stderrTTY bool
+	// resolver looks up host names for the tools' permission checks
+	// (net.DefaultResolver in production; tests use a local DNS stub).
+	resolver *net.Resolver
 	// notify and stop subscribe to and release SIGINT and SIGTERM.
 	notify func(chan<- os.Signal)
 	stop   func(chan<- os.Signal)
@@ -31,6 +35,7 @@ func newOSState() *globalState {
 		lookupEnv: os.LookupEnv,
 		getwd:     os.Getwd,
 		stderrTTY: isTerminal(os.Stderr),
+		resolver:  net.DefaultResolver,
 		notify:    func(c chan<- os.Signal) { signal.Notify(c, os.Interrupt, syscall.SIGTERM) },
 		stop:      func(c chan<- os.Signal) { signal.Stop(c) },
 	}

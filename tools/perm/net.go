@@ -134,7 +134,7 @@ func (s *Set) resolveNet(ctx context.Context, addr string) ([]netip.Addr, int, e
 	}
 	port, err := strconv.Atoi(ps)
 	if err != nil {
-		p, lerr := net.DefaultResolver.LookupPort(ctx, "tcp", ps)
+		p, lerr := s.dns.LookupPort(ctx, "tcp", ps)
 		if lerr != nil {
 			return nil, 0, fmt.Errorf("address %q: bad port", addr)
 		}
@@ -145,7 +145,7 @@ func (s *Set) resolveNet(ctx context.Context, addr string) ([]netip.Addr, int, e
 	if ip, err := netip.ParseAddr(host); err == nil {
 		ips = []netip.Addr{ip}
 	} else {
-		found, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		found, err := s.dns.LookupNetIP(ctx, "ip", host)
 		if err != nil {
 			return nil, 0, fmt.Errorf("resolve %s: %w", host, err)
 		}

@@ -16,6 +16,7 @@ package perm
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -68,6 +69,7 @@ type Set struct {
 	read  []string // resolved folders
 	write []string
 	net   netRules
+	dns   *net.Resolver
 	run   []string
 	env   []string
 	lim   Limits
@@ -93,12 +95,18 @@ type Config struct {
 	// All allows everything (--allow-all).
 	All    bool
 	Limits Limits
+	// Resolver looks up host names (default net.DefaultResolver). Tests
+	// point it at a local DNS stub to see which names were asked for.
+	Resolver *net.Resolver
 }
 
 // New resolves cfg. Folders that do not exist are an error, so a typo in a
 // flag is reported instead of silently allowing nothing.
 func New(cfg Config) (*Set, error) {
-	s := &Set{all: cfg.All, lim: cfg.Limits, run: slices.Clone(cfg.Run)}
+	s := &Set{all: cfg.All, lim: cfg.Limits, run: slices.Clone(cfg.Run), dns: cfg.Resolver}
+	if s.dns == nil {
+		s.dns = net.DefaultResolver
+	}
 	if s.lim.MaxFileBytes <= 0 {
 		s.lim.MaxFileBytes = DefaultMaxFileBytes
 	}
