@@ -1,0 +1,5 @@
+package perm
+
+import "os/exec"
+
+var execLookPath = exec.LookPath
