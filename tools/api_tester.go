@@ -33,7 +33,7 @@ func apiTesterSpec() Spec {
 			"data, not errors: each becomes an assertion with passed false and the result's passed is false (this is a " +
 			"tester). Network failures are errors: a refused address is permission_denied, an unreachable host " +
 			"execution_error, a timeout timeout. Only http and https; every connection, redirects included, must be " +
-			"allowed by --allow-net (loopback always is). " + hxBodyLimitDoc + "; a larger body is too_large " +
+			"allowed by --allow-net (without the flag, loopback only). " + hxBodyLimitDoc + "; a larger body is too_large " +
 			"(assertions on a cut body would mislead).",
 		Params: []Param{
 			{Name: "input", Type: String, Required: true, Description: hxURLDoc},

@@ -21,8 +21,8 @@ func graphqlQuerySpec() Spec {
 			"an execution_error carrying the first error's message; a reply with data and errors (a partial result) is " +
 			"a result listing the errors. A non-2xx status, or a reply that is not GraphQL JSON, is an execution_error. " +
 			"The document is checked against operation: a mutation is never sent as operation query, and subscriptions " +
-			"are refused (they need a stream). Only http and https; the host must be allowed by --allow-net (loopback " +
-			"always is). " + hxBodyLimitDoc + "; a larger reply is too_large.",
+			"are refused (they need a stream). Only http and https; the host must be allowed by --allow-net (without the " +
+			"flag, loopback only). " + hxBodyLimitDoc + "; a larger reply is too_large.",
 		Params: []Param{
 			{Name: "operation", Type: String, Default: "query", Enum: []string{"query", "mutation", "introspection"},
 				Description: "query or mutation sends input, which must define an operation of that kind (the one " +

@@ -15,7 +15,7 @@ func httpRequestSpec() Spec {
 		Category: "api",
 		Description: "Sends an HTTP request and returns the reply: status, headers and body. Any HTTP status is a " +
 			"result (the status is data) unless expect_status is given. Only http and https; every connection, " +
-			"redirects included, must be allowed by --allow-net (loopback always is), so a refused address is " +
+			"redirects included, must be allowed by --allow-net (without the flag, loopback only), so a refused address is " +
 			"permission_denied, an unreachable host execution_error with the cause, an attempt's timeout a timeout. " +
 			"Optional retries with exponential backoff. " + hxBodyLimitDoc + "; a larger body is too_large.",
 		Params: []Param{

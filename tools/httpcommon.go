@@ -51,7 +51,7 @@ var hxClientHeaders = map[string]bool{
 
 // Descriptions shared by the network tools' specs.
 const (
-	hxURLDoc = "the http or https URL to call; the host must be allowed by --allow-net (loopback always is); " +
+	hxURLDoc = "the http or https URL to call; the host must be allowed by --allow-net (without the flag, loopback only); " +
 		"at most 64 KiB"
 	hxHeadersDoc = "request headers, {name: value}; values are strings (numbers and booleans are converted); " +
 		"at most 100 headers and 64 KiB together; Content-Length, Transfer-Encoding, Connection and other " +
@@ -433,7 +433,7 @@ func hxNetError(ctx context.Context, what string, timeout time.Duration, err err
 	switch {
 	case errors.As(err, &te):
 		return &Error{Type: te.Type, Err: fmt.Errorf("%s: %w", what, te.Err)}
-	case errors.Is(err, perm.ErrDenied):
+	case hxRefused(err):
 		return fmt.Errorf("%s: %w", what, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", what, ctx.Err())
@@ -441,6 +441,13 @@ func hxNetError(ctx context.Context, what string, timeout time.Duration, err err
 		return Errorf(TypeTimeout, "%s: no complete reply within the %v timeout", what, timeout)
 	}
 	return Failed("%s: %v", what, err)
+}
+
+// hxRefused reports whether the network permissions refused a connection:
+// a host they do not allow (permission_denied) or one they cannot judge,
+// such as a name that reads as a number (validation_error).
+func hxRefused(err error) bool {
+	return errors.Is(err, perm.ErrDenied) || errors.Is(err, perm.ErrInvalid)
 }
 
 func hxIsTimeout(err error) bool {
@@ -452,7 +459,7 @@ func hxIsTimeout(err error) bool {
 // connection failure or an attempt's timeout, not a refusal by the sandbox
 // nor the caller's deadline.
 func hxRetryableErr(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, perm.ErrDenied) {
+	if ctx.Err() != nil || hxRefused(err) {
 		return false
 	}
 	var te *Error

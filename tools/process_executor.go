@@ -29,8 +29,7 @@ const (
 	// close once the program has exited (or been killed) before it closes
 	// them itself: a background child that escaped the process group may
 	// still hold them.
-	procWaitDelay   = 250 * time.Millisecond
-	procDefaultPATH = "/usr/local/bin:/usr/bin:/bin"
+	procWaitDelay = 250 * time.Millisecond
 )
 
 func processExecutorSpec() Spec {
@@ -38,9 +37,11 @@ func processExecutorSpec() Spec {
 		Name:     "process_executor",
 		Category: "system",
 		Description: "Runs a program allowed by --allow-run with literal arguments: no shell is ever involved, so ; | $(...) ` * and " +
-			"quotes reach the program unchanged. The child runs in its own process group with a minimal environment: " +
-			"PATH (the host's), the host variables --allow-env allows, and the variables given in environment; dynamic-loader " +
-			"variables (LD_*, DYLD_*) may be set only with --allow-all. stdout and stderr are each captured up to the " +
+			"quotes reach the program unchanged. The child runs in its own process group and starts from an empty environment: " +
+			"PATH (the host's) and the variables given in environment, each of which --allow-env must allow (a variable can " +
+			"change what a program runs: BASH_ENV, LD_PRELOAD, GIT_EXTERNAL_DIFF). An allowed program does whatever it does " +
+			"with the user's rights (reads files, reaches the network, runs other programs): spellhost cannot confine it. " +
+			"stdout and stderr are each captured up to the " +
 			"output limit (--max-process-output, default 1 MiB; the rest is read and discarded, and the result says it was truncated). " +
 			"A non-zero exit status is data, not an error; a program that cannot start is an execution_error; " +
 			"when timeout_ms or the caller's deadline passes, the whole process group is killed and the call fails with timeout. " +
@@ -48,16 +49,17 @@ func processExecutorSpec() Spec {
 			"setsid leaves the group and is not tracked). Needs a Unix system.",
 		Params: []Param{
 			{Name: "executable", Type: String, Required: true,
-				Description: fmt.Sprintf("the program: a bare name looked up in PATH (\"echo\") or a path; it must be allowed by --allow-run "+
-					"(which matches the name or the resolved file, symlinks followed) (at most %d bytes)", procMaxExeLen)},
+				Description: fmt.Sprintf("the program: a bare name looked up in the host's PATH (\"echo\") or a path; it must be allowed by --allow-run "+
+					"(which matches the name or the resolved file, symlinks followed); the resolved file is what runs (at most %d bytes)", procMaxExeLen)},
 			{Name: "arguments", Type: Array,
 				Description: fmt.Sprintf("the arguments, strings passed literally as separate argv entries (at most %d, %d KiB in total, no NUL)",
 					procMaxArgs, procMaxArgBytes>>10)},
 			{Name: "working_directory", Type: String,
 				Description: "folder the program starts in; must be readable under --allow-read; relative paths resolve against the base folder, which is the default"},
 			{Name: "environment", Type: Object,
-				Description: fmt.Sprintf("extra variables for the child, {name: value}; values are strings, numbers or booleans; they override "+
-					"inherited ones, PATH included (at most %d variables, %d KiB in total)", procMaxEnvVars, procMaxEnvBytes>>10)},
+				Description: fmt.Sprintf("the child's variables besides PATH, {name: value}; values are strings, numbers or booleans; each name "+
+					"must be allowed by --allow-env (else permission_denied naming it); an allowed PATH replaces the host's in the child but "+
+					"does not choose the program (at most %d variables, %d KiB in total)", procMaxEnvVars, procMaxEnvBytes>>10)},
 			{Name: "timeout_ms", Type: Integer, Default: int64(procDefaultTimeoutMS),
 				Description: fmt.Sprintf("kill the program (and its process group) after this many milliseconds, 1 to %d; the caller's deadline, when sooner, wins", procMaxTimeoutMS)},
 			{Name: "stdin", Type: String,
@@ -100,19 +102,18 @@ func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	if ps == nil {
 		return nil, Errorf(TypePermission, "run %s: no process permissions are configured; allow it with --allow-run=%s", exe, exe)
 	}
+	// The environment first: a refused variable is refused whether or not
+	// the program exists.
+	env, err := ps.ChildEnv(extra.values)
+	if err != nil {
+		return nil, fmt.Errorf("parameter %q: %w", "environment", err)
+	}
 	path, err := ps.Run(exe)
 	if err != nil {
 		if t := TypeOf(err); t == TypePermission || t == TypeValidation {
 			return nil, fmt.Errorf("parameter %q: %w", "executable", err)
 		}
 		return nil, Failed("parameter %q: cannot start: %v", "executable", err)
-	}
-	if !ps.AllowsAll() {
-		for _, name := range extra.names {
-			if strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "DYLD_") {
-				return nil, Errorf(TypePermission, "parameter %q: variable %s changes how programs are loaded; it may be set only with --allow-all", "environment", name)
-			}
-		}
 	}
 	dir := ps.Base()
 	if p.Has("working_directory") {
@@ -144,7 +145,7 @@ func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	cmd := exec.CommandContext(tctx, path, args...)
 	cmd.Args[0] = exe // as given, so multi-call binaries (busybox) see the name they dispatch on
 	cmd.Dir = dir
-	cmd.Env = procEnv(ps, extra)
+	cmd.Env = env
 	cmd.WaitDelay = procWaitDelay
 	stdout := &procOutput{max: int(min(lim.MaxOutputBytes, int64(^uint(0)>>1)))}
 	stderr := &procOutput{max: stdout.max}
@@ -274,39 +275,6 @@ func procExtraEnv(m map[string]any) (procVars, error) {
 		return v, Errorf(TypeTooLarge, "parameter %q: %d bytes in total exceeds the %d-byte limit", "environment", total, procMaxEnvBytes)
 	}
 	return v, nil
-}
-
-// procEnv builds the child's environment: PATH, the host variables ps
-// allows, then the caller's variables, which override both.
-func procEnv(ps *perm.Set, extra procVars) []string {
-	env := make([]string, 0, 8+len(extra.names))
-	if _, ok := extra.values["PATH"]; !ok {
-		path, ok := os.LookupEnv("PATH")
-		if !ok {
-			path = procDefaultPATH
-		}
-		env = append(env, "PATH="+path)
-	}
-	for _, kv := range os.Environ() {
-		eq := strings.IndexByte(kv, '=')
-		if eq <= 0 {
-			continue
-		}
-		name := kv[:eq]
-		if name == "PATH" {
-			continue
-		}
-		if _, ok := extra.values[name]; ok {
-			continue
-		}
-		if ps.EnvAllowed(name) {
-			env = append(env, kv)
-		}
-	}
-	for _, name := range extra.names {
-		env = append(env, name+"="+extra.values[name])
-	}
-	return env
 }
 
 // procOutput keeps the first max bytes written to it and discards the

@@ -19,9 +19,10 @@ import (
 
 var peRun = []string{"echo", "sh", "sleep", "seq", "cat", "env", "pwd"}
 
-// peTool returns process_executor allowed to run peRun, with the base
-// folder <tmp>/box readable and writable, and that folder. <tmp> also
-// holds a sibling <tmp>/boxx and <tmp>/outside.
+// peTool returns process_executor allowed to run peRun and to pass PATH
+// and SPELLHOST_PT_ALLOWED* to them, with the base folder <tmp>/box
+// readable and writable, and that folder. <tmp> also holds a sibling
+// <tmp>/boxx and <tmp>/outside.
 func peTool(t testing.TB, lim perm.Limits, run ...string) (tools.Tool, string) {
 	t.Helper()
 	root := t.TempDir()
@@ -35,7 +36,7 @@ func peTool(t testing.TB, lim perm.Limits, run ...string) (tools.Tool, string) {
 		run = peRun
 	}
 	ps, err := perm.New(perm.Config{Base: box, Read: []string{box}, Write: []string{box}, Run: run,
-		Env: []string{"SPELLHOST_PT_ALLOWED*"}, Limits: lim})
+		Env: []string{"SPELLHOST_PT_ALLOWED*", "PATH"}, Limits: lim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,13 +81,17 @@ func TestProcessExecutorRuns(t *testing.T) {
 		{name: "default working directory is base", params: map[string]any{"executable": "pwd"}, stdout: box + "\n"},
 		{name: "relative working directory", params: map[string]any{"executable": "pwd", "working_directory": "sub"}, stdout: filepath.Join(box, "sub") + "\n"},
 		{name: "absolute working directory", params: map[string]any{"executable": "pwd", "working_directory": filepath.Join(box, "sub")}, stdout: filepath.Join(box, "sub") + "\n"},
-		{name: "minimal environment", params: map[string]any{"executable": "env", "environment": map[string]any{"FOO": "bar baz", "N": 5, "B": true}},
+		// The host's SPELLHOST_PT_ALLOWED is readable but not inherited:
+		// the child gets PATH and what it is given, nothing else.
+		{name: "environment is PATH and the given variables", params: map[string]any{"executable": "env",
+			"environment": map[string]any{"SPELLHOST_PT_ALLOWED_FOO": "bar baz", "SPELLHOST_PT_ALLOWED_N": 5, "SPELLHOST_PT_ALLOWED_B": true}},
 			check: func(t *testing.T, res map[string]any) {
-				want := []string{"B=true", "FOO=bar baz", "N=5", "PATH=" + os.Getenv("PATH"), "SPELLHOST_PT_ALLOWED=yes"}
+				want := []string{"PATH=" + os.Getenv("PATH"), "SPELLHOST_PT_ALLOWED_B=true", "SPELLHOST_PT_ALLOWED_FOO=bar baz", "SPELLHOST_PT_ALLOWED_N=5"}
 				if got := sorted(res["stdout"].(string)); !reflect.DeepEqual(got, want) {
 					t.Fatalf("environment %q, want %q", got, want)
 				}
 			}},
+		{name: "no environment is PATH alone", params: map[string]any{"executable": "env"}, stdout: "PATH=" + os.Getenv("PATH") + "\n"},
 		{name: "environment overrides PATH and allowed", params: map[string]any{"executable": "env",
 			"environment": map[string]any{"PATH": "/nowhere", "SPELLHOST_PT_ALLOWED": "no"}},
 			check: func(t *testing.T, res map[string]any) {
@@ -355,8 +360,14 @@ func TestProcessExecutorErrors(t *testing.T) {
 		{"working directory parent", tool, echo(map[string]any{"working_directory": ".."}), tools.TypePermission, []string{"--allow-read"}},
 		{"working directory sibling prefix", tool, echo(map[string]any{"working_directory": filepath.Join(root, "boxx")}), tools.TypePermission, []string{"--allow-read"}},
 		{"working directory symlink out", tool, echo(map[string]any{"working_directory": "out"}), tools.TypePermission, []string{"--allow-read"}},
-		{"LD_PRELOAD", tool, echo(map[string]any{"environment": map[string]any{"LD_PRELOAD": "/tmp/x.so"}}), tools.TypePermission, []string{"LD_PRELOAD", "--allow-all"}},
-		{"DYLD_INSERT_LIBRARIES", tool, echo(map[string]any{"environment": map[string]any{"DYLD_INSERT_LIBRARIES": "x"}}), tools.TypePermission, []string{"DYLD_INSERT_LIBRARIES"}},
+		{"LD_PRELOAD", tool, echo(map[string]any{"environment": map[string]any{"LD_PRELOAD": "/tmp/x.so"}}), tools.TypePermission,
+			[]string{`"environment"`, "LD_PRELOAD", "--allow-env=LD_PRELOAD"}},
+		{"DYLD_INSERT_LIBRARIES", tool, echo(map[string]any{"environment": map[string]any{"DYLD_INSERT_LIBRARIES": "x"}}), tools.TypePermission,
+			[]string{"--allow-env=DYLD_INSERT_LIBRARIES"}},
+		{"variable not in --allow-env", tool, echo(map[string]any{"environment": map[string]any{"SPELLHOST_PT_ALLOWED": "x", "HOME": "/"}}), tools.TypePermission,
+			[]string{"pass environment variable HOME", "--allow-env=HOME"}},
+		{"refused variable, missing program", tool, map[string]any{"executable": "no-such-program", "environment": map[string]any{"BASH_ENV": "x"}},
+			tools.TypePermission, []string{"--allow-env=BASH_ENV"}},
 		{"nil perm", tools.ProcessExecutor(tools.Config{}), map[string]any{"executable": "echo"}, tools.TypePermission, []string{"--allow-run=echo"}},
 	}
 	for _, c := range cases {
@@ -393,5 +404,91 @@ func BenchmarkProcessExecutor(b *testing.B) {
 		if _, err := tools.Call(b.Context(), tool, params); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestProcessExecutorEnvRunsNoCode passes variables that make an allowed
+// program run other code. Without --allow-env naming them they are
+// refused and nothing runs; allowed, they reach the program (which shows
+// the refusal was what stopped them).
+func TestProcessExecutorEnvRunsNoCode(t *testing.T) {
+	dir := t.TempDir()
+	hook := filepath.Join(dir, "hook.sh")
+	pwned := filepath.Join(dir, "pwned")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\ntouch "+pwned+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	type attack struct {
+		program string
+		args    []any
+		env     map[string]any
+	}
+	attacks := []attack{{"bash", []any{"-c", "true"}, map[string]any{"BASH_ENV": hook}}}
+	if _, err := exec.LookPath("git"); err == nil {
+		repo := filepath.Join(dir, "repo")
+		for _, args := range [][]string{{"init", "-q", repo}, {"-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"}} {
+			if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+				t.Fatalf("git %v: %v\n%s", args, err, out)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(repo, "f"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// git diff of an untracked-then-intent-added file runs the external diff.
+		if out, err := exec.Command("git", "-C", repo, "add", "-N", "f").CombinedOutput(); err != nil {
+			t.Fatalf("git add: %v\n%s", err, out)
+		}
+		attacks = append(attacks, attack{"git", []any{"-C", repo, "diff"}, map[string]any{"GIT_EXTERNAL_DIFF": hook}})
+	}
+	for _, a := range attacks {
+		name := ""
+		for k := range a.env {
+			name = k
+		}
+		t.Run(name, func(t *testing.T) {
+			if _, err := exec.LookPath(a.program); err != nil {
+				t.Skipf("no %s here", a.program)
+			}
+			params := map[string]any{"executable": a.program, "arguments": a.args, "environment": a.env}
+			ps, err := perm.New(perm.Config{Base: dir, Read: []string{dir}, Run: []string{a.program}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := callErr(t, tools.ProcessExecutor(tools.Config{Perm: ps}), params, tools.TypePermission)
+			if !strings.Contains(msg, "--allow-env="+name) {
+				t.Fatalf("message %q does not name --allow-env=%s", msg, name)
+			}
+			if _, err := os.Lstat(pwned); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the hook ran: %v", err)
+			}
+			ps, err = perm.New(perm.Config{Base: dir, Read: []string{dir}, Run: []string{a.program}, Env: []string{name}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			call(t, tools.ProcessExecutor(tools.Config{Perm: ps}), params)
+			if _, err := os.Lstat(pwned); err != nil {
+				t.Fatalf("allowed by --allow-env=%s, the hook did not run: %v", name, err)
+			}
+			os.Remove(pwned)
+		})
+	}
+}
+
+// TestProcessExecutorPATHNeedsAllowEnv checks that PATH, like any other
+// variable, is passed only when --allow-env allows it.
+func TestProcessExecutorPATHNeedsAllowEnv(t *testing.T) {
+	dir := t.TempDir()
+	ps, err := perm.New(perm.Config{Base: dir, Run: []string{"env"}, Env: []string{"APP_*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool := tools.ProcessExecutor(tools.Config{Perm: ps})
+	msg := callErr(t, tool, map[string]any{"executable": "env", "environment": map[string]any{"PATH": dir}}, tools.TypePermission)
+	if !strings.Contains(msg, "--allow-env=PATH") {
+		t.Fatalf("message %q", msg)
+	}
+	res := call(t, tool, map[string]any{"executable": "env", "environment": map[string]any{"APP_X": "1"}})
+	if want := "PATH=" + os.Getenv("PATH") + "\nAPP_X=1\n"; res["stdout"] != want {
+		t.Fatalf("environment %q, want %q", res["stdout"], want)
 	}
 }

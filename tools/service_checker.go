@@ -33,11 +33,12 @@ func serviceCheckerSpec() Spec {
 		Description: "Checks whether a service answers: a TCP connect, an HTTP(S) GET, or a DNS lookup. " +
 			"A service that is down is an answer, not an error: the result says available false, with status and error. " +
 			"Bad input and hosts --allow-net does not allow are errors (validation_error, permission_denied); " +
-			"the permission is checked before any connection (loopback is always allowed). " +
+			"the permission is checked before any connection or lookup (without --allow-net, loopback only), so a name " +
+			"--allow-net does not list is refused without a DNS query. " +
 			"HTTP checks open a fresh connection each time, do not follow redirects unless asked (a redirect is then " +
 			"checked against --allow-net like the first request), and read at most 64 KiB of the body. " +
-			"A dns check is allowed when the host is allowed by name, or when at least one of its addresses is; only the allowed " +
-			"addresses are returned. Without a port in the target, only --allow-net entries that name no port count.",
+			"A dns check of a name is allowed when --allow-net allows the name (localhost is answered without a lookup: 127.0.0.1 and ::1); " +
+			"of an IP address, when an address entry allows it. Without a port in the target, only --allow-net entries that name no port count.",
 		Params: []Param{
 			{Name: "target", Type: String, Required: true,
 				Description: fmt.Sprintf("tcp: host:port (\"127.0.0.1:5432\", \"[::1]:80\"); http/https: a URL, or host[:port][/path] to which the scheme is added; "+
@@ -126,7 +127,7 @@ func checkService(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	// failed turns a connection error into the answer (available false)
 	// or, for a refused permission or the caller's own deadline, an error.
 	failed := func(what string, err error) (any, error) {
-		if errors.Is(err, perm.ErrDenied) {
+		if hxRefused(err) {
 			return nil, fmt.Errorf("parameter %q: %w", "target", err)
 		}
 		if ctx.Err() != nil {

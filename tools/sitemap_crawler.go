@@ -32,7 +32,7 @@ func sitemapCrawlerSpec() Spec {
 			"(<sitemapindex> of <sitemap><loc>), following the index's children breadth-first, and lists the page URLs. " +
 			"Also reads gzip-compressed sitemaps (a .gz file or Content-Encoding: gzip, recognized by content) and text " +
 			"sitemaps (one URL per line). Every sitemap, children and redirects included, is fetched (GET, http and https " +
-			"only) through the network permissions: loopback is always allowed, other hosts need --allow-net. A child the " +
+			"only) through the network permissions: every host must be allowed by --allow-net (without the flag, loopback only). A child the " +
 			"permissions refuse fails the whole crawl with permission_denied naming the child and its parent - it is never " +
 			"fetched, and a partial list would hide the refusal; so does any other failure of a child (status other than 2xx, " +
 			"malformed XML, too large), as an error naming the child. Children with a scheme other than http or https, " +

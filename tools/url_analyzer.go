@@ -54,7 +54,7 @@ func urlAnalyzerSpec() Spec {
 			{Name: "input", Type: String, Required: true,
 				Description: fmt.Sprintf("the absolute URL to analyze, e.g. \"https://example.com/a?b=1\"; surrounding spaces are ignored; at most %d bytes", maxURLLen)},
 			{Name: "fetch_metadata", Type: Boolean, Default: false,
-				Description: fmt.Sprintf("GET the URL (http and https only; host must be allowed by --allow-net, loopback always is) and add metadata from the first %d bytes of HTML", maxMetaHTML)},
+				Description: fmt.Sprintf("GET the URL (http and https only; host must be allowed by --allow-net, which defaults to loopback only) and add metadata from the first %d bytes of HTML", maxMetaHTML)},
 			{Name: "decode_params", Type: Boolean, Default: true,
 				Description: "percent-decode query parameter names and values ('+' is a space) and the fragment; false returns them as written"},
 		},
@@ -430,7 +430,7 @@ func fetchError(ctx context.Context, u *url.URL, err error) error {
 		err = ue.Err
 	}
 	switch {
-	case errors.Is(err, perm.ErrDenied):
+	case hxRefused(err):
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), ctx.Err())

@@ -24,8 +24,8 @@ func webScraperSpec() Spec {
 	return Spec{
 		Name:     "web-scraper",
 		Category: "data",
-		Description: "Fetches a web page (GET, http and https only, through the network permissions; loopback is always allowed, " +
-			"other hosts need --allow-net) and extracts its title, visible text, elements chosen by CSS selectors, links, " +
+		Description: "Fetches a web page (GET, http and https only, through the network permissions: the host must be " +
+			"allowed by --allow-net, which defaults to loopback only) and extracts its title, visible text, elements chosen by CSS selectors, links, " +
 			"images and meta tags. Supported selector syntax: " + cssSubset + "; anything else (other pseudo-classes, pseudo-elements, + and ~) " +
 			"is a validation_error naming it. A status other than 2xx is an execution_error naming the status; so is a " +
 			"response that is not HTML (by Content-Type text/html or application/xhtml+xml, or by sniffing when there is " +

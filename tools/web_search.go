@@ -34,8 +34,8 @@ func webSearchSpec() Spec {
 			"provider is supported. Without an endpoint every call is an execution_error saying so. The request is " +
 			"GET {endpoint}?q=...&format=json&categories=...&safesearch=...&language=... (the endpoint is used as " +
 			"given, its own query parameters kept); further pages (pageno, at most 5) are fetched while fewer than " +
-			"max_results distinct URLs have arrived. The endpoint's host must be allowed by --allow-net (loopback " +
-			"always is). A non-2xx reply or one that is not SearXNG JSON is an execution_error. " + hxBodyLimitDoc +
+			"max_results distinct URLs have arrived. The endpoint's host must be allowed by --allow-net (without the flag, " +
+			"loopback only). A non-2xx reply or one that is not SearXNG JSON is an execution_error. " + hxBodyLimitDoc +
 			"; a larger reply is too_large.",
 		Params: []Param{
 			{Name: "input", Type: String, Required: true, Description: "the search query; at most 2048 bytes"},

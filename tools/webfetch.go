@@ -182,7 +182,7 @@ func wfError(ctx context.Context, u *url.URL, err error) error {
 	}
 	var ne net.Error
 	switch {
-	case errors.Is(err, perm.ErrDenied):
+	case hxRefused(err):
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), context.Cause(ctx))

@@ -172,7 +172,8 @@ func TestWebFetchNoPermissions(t *testing.T) {
 }
 
 // TestWebFetchAllowedHost checks that --allow-net admits a host it lists:
-// a redirect from loopback to an allowed address is followed (the
+// a redirect from an allowed loopback server to an allowed address is
+// followed (the
 // connection then fails, as nothing listens there, with an execution or
 // timeout error rather than permission_denied).
 func TestWebFetchAllowedHost(t *testing.T) {
@@ -181,7 +182,7 @@ func TestWebFetchAllowedHost(t *testing.T) {
 		http.Redirect(w, r, "http://192.0.2.1:9/", http.StatusFound) // TEST-NET-1: unroutable
 	})
 	srv := webServer(t, mux)
-	p, err := perm.New(perm.Config{Base: t.TempDir(), Net: []string{"192.0.2.0/24"}})
+	p, err := perm.New(perm.Config{Base: t.TempDir(), Net: []string{"192.0.2.0/24", srv.Listener.Addr().String()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func webhookCallerSpec() Spec {
 			"(after the retries, or at once for a status that is not retried) is an execution_error naming the status " +
 			"and the attempts. Redirects are followed only when they keep the method and body (307, 308); a 301, 302 " +
 			"or 303 is a non-2xx reply. Only http and https; every connection, redirects included, must be allowed by " +
-			"--allow-net (loopback always is). The reply body is informational: it is cut to 64 KiB (or the response " +
+			"--allow-net (without the flag, loopback only). The reply body is informational: it is cut to 64 KiB (or the response " +
 			"limit) and flagged with response_truncated rather than failing a delivered webhook. No retry starts when " +
 			"the caller's deadline would pass during the backoff.",
 		Params: []Param{

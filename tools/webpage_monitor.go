@@ -22,8 +22,8 @@ func webpageMonitorSpec() Spec {
 	return Spec{
 		Name:     "webpage-monitor",
 		Category: "data",
-		Description: "Fetches a page (GET, http and https only, through the network permissions; loopback is always allowed, " +
-			"other hosts need --allow-net), extracts its content - the visible text of an HTML page, or of the elements a CSS " +
+		Description: "Fetches a page (GET, http and https only, through the network permissions: the host must be " +
+			"allowed by --allow-net, which defaults to loopback only), extracts its content - the visible text of an HTML page, or of the elements a CSS " +
 			"selector picks, or the body of a text page (plain text, JSON, XML, CSS, JavaScript) - hashes it and compares it " +
 			"with previous_content line by line. HTML text has a line per block element (p, div, li, h1...); script, style " +
 			"and head are left out. With ignore_whitespace (the default) each line's white space is collapsed and trimmed and " +

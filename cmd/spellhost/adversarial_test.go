@@ -47,12 +47,19 @@ import (
 //	{{ALLOWED}}  a folder for --allow-read/--allow-write
 //	{{OUTSIDE}}  a folder no flag of the suite allows; it holds secret.txt
 //	{{SECRET}}   {{OUTSIDE}}/secret.txt
-//	{{OK_PORT}}  a loopback HTTP server a script may be allowed to reach
+//	{{OK_PORT}}  a loopback HTTP server a script may be allowed to reach;
+//	             it answers "ok", and /redirect?to=URL[&code=N] with a
+//	             redirect to URL (status N, default 302)
 //	{{CANARY_PORT}} a loopback HTTP server no script may reach
 //	{{DNS}}      the local DNS stub's address (in-process mode only)
+//	{{SECRET_VAR}} an environment variable holding the secret's token, set
+//	             for the run (in-process: the process environment, which
+//	             tools and children see, and the one env() reads; exec: the
+//	             binary's environment)
 //
 // A folder NAME.files beside a script is copied into the script's folder
-// first, symbolic links as links.
+// first, symbolic links as links, permission bits kept (so it can hold
+// programs).
 //
 // Rules that hold for every script, whatever its header:
 //   - the secret's token never appears in any output, nor in any file under
@@ -67,8 +74,12 @@ import (
 // (root/home/user/script), so a relative escape such as ../../.. lands
 // inside the fixture where the rules above can see it.
 
-// secretToken is the content of the secret no script may read.
-const secretToken = "SPELLHOST-CANARY-5e3c1f9a"
+// secretToken is the content of the secret no script may read, and the
+// value of the variable secretVar.
+const (
+	secretToken = "SPELLHOST-CANARY-5e3c1f9a"
+	secretVar   = "SPELLHOST_ADV_SECRET"
+)
 
 var (
 	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode): ?(.*?)\s*$`)
@@ -164,6 +175,14 @@ func newAdvFixture(t *testing.T) *advFixture {
 		t.Fatal(err)
 	}
 	f.okSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			code, err := strconv.Atoi(r.URL.Query().Get("code"))
+			if err != nil || code < 300 || code > 399 {
+				code = http.StatusFound
+			}
+			http.Redirect(w, r, r.URL.Query().Get("to"), code)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
 	}))
@@ -192,6 +211,7 @@ func (f *advFixture) expand(s, script string) string {
 		"{{OK_PORT}}", port(f.okSrv),
 		"{{CANARY_PORT}}", port(f.canary),
 		"{{DNS}}", f.dns.addr,
+		"{{SECRET_VAR}}", secretVar,
 	).Replace(s)
 }
 
@@ -368,7 +388,11 @@ func copyTree(src, dst string) error {
 			if err != nil {
 				return err
 			}
-			return os.WriteFile(to, b, 0o644)
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(to, b, fi.Mode().Perm())
 		}
 	})
 }
@@ -425,7 +449,8 @@ func runAdversarial(t *testing.T, path string) {
 	if h.exec {
 		code, stdout, stderr = execSpellhost(t, f, args)
 	} else {
-		gs, out, errb := testState(t, nil)
+		t.Setenv(secretVar, secretToken)
+		gs, out, errb := testState(t, map[string]string{secretVar: secretToken})
 		gs.getwd = func() (string, error) { return f.dir, nil }
 		gs.resolver = f.dns.resolver()
 		code = Main(gs, args)
@@ -492,7 +517,7 @@ func execSpellhost(t *testing.T, f *advFixture, args []string) (exitcode.Code, s
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = f.dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.dir, "TMPDIR=" + os.TempDir()}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.dir, "TMPDIR=" + os.TempDir(), secretVar + "=" + secretToken}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -23,9 +23,9 @@ type permFlags struct {
 func (p *permFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&p.read, "allow-read", nil, "folders or files tools may read, as --allow-read=DIR,DIR; bare --allow-read allows all (default: the script's folder)")
 	fs.StringSliceVar(&p.write, "allow-write", nil, "folders tools may write; bare --allow-write allows all (default: a scratch folder removed at exit)")
-	fs.StringSliceVar(&p.net, "allow-net", nil, "hosts tools may reach: host, host:port, IP or CIDR; bare --allow-net allows all (default: loopback only)")
-	fs.StringSliceVar(&p.run, "allow-run", nil, "programs process_executor may run, by name or path (default: none)")
-	fs.StringSliceVar(&p.env, "allow-env", nil, "environment variables scripts and tools may read; PREFIX_* matches a prefix (default: none)")
+	fs.StringSliceVar(&p.net, "allow-net", nil, "hosts tools may reach, exactly: host, host:port, IP, IP:port or CIDR (loopback only if listed); a name not listed is refused without a DNS lookup; bare --allow-net allows all (default: loopback only)")
+	fs.StringSliceVar(&p.run, "allow-run", nil, "programs process_executor may run, by name or path; spellhost cannot confine what an allowed program does (default: none)")
+	fs.StringSliceVar(&p.env, "allow-env", nil, "environment variables scripts may read and pass to the programs they run; PREFIX_* matches a prefix (default: none)")
 	fs.BoolVarP(&p.all, "allow-all", "A", false, "allow everything above")
 	fs.StringVar(&p.maxFile, "max-file-size", humanize.IBytes(perm.DefaultMaxFileBytes), "largest file a tool may read or write")
 	fs.StringVar(&p.maxResp, "max-response-size", humanize.IBytes(perm.DefaultMaxResponseBytes), "largest HTTP response body a tool may read")

@@ -8,9 +8,10 @@
 // resolved (for a path that does not exist yet, those of its nearest
 // existing ancestor) before it is compared with the allowed folders element
 // by element, so /tmp never admits /tmpfoo and a link out of an allowed
-// folder is refused. Network access is checked on the name before a
-// connection and on every resolved address when dialling, so redirects and
-// DNS answers cannot lead outside the allow list.
+// folder is refused. Network access is judged on the host as written,
+// before any lookup: a name the allow list does not name is refused
+// without a DNS query, and only the checked addresses are dialled, on
+// every connection and every redirect (see net.go).
 package perm
 
 import (
@@ -84,18 +85,25 @@ type Config struct {
 	Base string
 	// Read and Write list allowed folders or files. Write implies read.
 	Read, Write []string
-	// Net lists allowed hosts: "host", "host:port", an IP, or a CIDR
-	// ("10.0.0.0/8"); "*" allows any. Loopback is always allowed.
+	// Net lists allowed hosts: "host", "host:port", an IP or "IP:port"
+	// ("[::1]:8080"), or a CIDR ("10.0.0.0/8"); "*" allows any. Nil
+	// allows loopback only (127.0.0.0/8, ::1 and localhost); a list, even
+	// empty, allows exactly what it names, loopback included. A name
+	// entry allows that name and whatever it resolves to; address entries
+	// allow IP addresses, never names.
 	Net []string
 	// Run lists programs, by bare name (looked up in PATH) or path; "*"
 	// allows any program.
 	Run []string
 	// Env lists variable names; a trailing * matches a prefix ("APP_*").
+	// It governs what a script may read and what it may pass to the
+	// programs it runs (ChildEnv).
 	Env []string
 	// All allows everything (--allow-all).
 	All    bool
 	Limits Limits
-	// Resolver looks up host names (default net.DefaultResolver). Tests
+	// Resolver looks up the host names Net allows (default
+	// net.DefaultResolver); it is the only resolver the tools use. Tests
 	// point it at a local DNS stub to see which names were asked for.
 	Resolver *net.Resolver
 }
