@@ -49,14 +49,10 @@ func TestRunScriptErrors(t *testing.T) {
 }
 
 func TestRunTimeout(t *testing.T) {
-	start := time.Now()
 	code, _, errOut := run(t, "run", "--timeout", "300ms", script(t, "local n = 0\nwhile true do n = n + 1 end"))
 	if code != exitcode.Timeout || !strings.Contains(errOut, "the run's --timeout of 300ms fired") ||
 		!strings.Contains(errOut, "s.lua:2: in main chunk") {
 		t.Fatalf("timeout: %d %q", code, errOut)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("a 300ms timeout took %v", d)
 	}
 }
 
