@@ -4,13 +4,17 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // citation-formatter limits.
@@ -78,12 +82,14 @@ func citationFormatterSpec() Spec {
 			"fields their type needs, and lists the styles. Input is BibTeX (@type{key, field = {value} or \"value\" or " +
 			"number or @string macro, joined with #; @string, @preamble and @comment are understood; month macros jan-dec " +
 			"are predefined; LaTeX accents, escapes, dashes and \\emph-like commands become plain Unicode text), or a JSON " +
-			"or YAML list of entries (fields as in BibTeX, or CSL-JSON names: id, type, container-title, issued, page, DOI, " +
-			"URL; authors as \"A and B\", a list of names, or a list of {family, given}). Entry types: " +
+			"or YAML list of entries (fields as in BibTeX, or CSL-JSON and CSL-YAML names: id, type, container-title, issued, page, DOI, " +
+			"URL; authors as \"A and B\", a list of names, or a list of {family, given}; YAML is one document, block or flow " +
+			"style, with anchors, aliases and << merge keys, its scalars read as written). Entry types: " +
 			strings.Join(types, ", ") + "; others are formatted as misc with a warning. Names follow BibTeX: \"First von Last\", " +
 			"\"von Last, First\" or \"von Last, Jr, First\"; braces keep an organisation whole; \"and others\" means et al. " +
-			"Pure: no files or network. Limits: input 1 MiB (4 MiB of values once @string macros are expanded), " +
-			"5000 entries, 1000 names per list, nesting 64.",
+			"Pure: no files or network. Limits: input 1 MiB (4 MiB of values once @string macros or YAML aliases are " +
+			"expanded), 5000 entries (and items of one YAML list), 1000 names per list, nesting 64, 500000 YAML values " +
+			"once aliases are expanded.",
 		Params: []Param{
 			{Name: "operation", Type: String, Default: "format_citation", Enum: citeOperations,
 				Description: "format_citation formats every entry; validate_bibliography reports per entry the required fields " +
@@ -246,7 +252,7 @@ func citeParse(ctx context.Context, input, format string) ([]*citeEntry, error) 
 		}
 		return citeFromList(ctx, v)
 	default:
-		v, err := citeParseYAML(input)
+		v, err := citeParseYAML(ctx, input)
 		if err != nil {
 			return nil, err
 		}
@@ -1337,448 +1343,181 @@ func citeNamesFrom(v any) (citeNames, error) {
 	return citeNames{}, fmt.Errorf("expected a string or a list of names, got %s", KindOf(v))
 }
 
-// ---- a small YAML subset ----
+// ---- YAML ----
 
-// citeParseYAML reads the YAML subset bibliographies need: block
-// sequences and mappings by indentation, plain, 'single' and "double"
-// quoted scalars, flow sequences of scalars ([a, "b"]), | and > block
-// scalars, and # comments. Anchors, tags, flow mappings and multi-line
-// plain scalars are refused.
-func citeParseYAML(src string) (any, error) {
-	yp := &citeYAML{}
-	for i, line := range strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n") {
-		yp.lines = append(yp.lines, citeYAMLLine{num: i + 1, raw: line})
-	}
-	for i := range yp.lines {
-		l := &yp.lines[i]
-		body := strings.TrimLeft(l.raw, " ")
-		l.indent = len(l.raw) - len(body)
-		if strings.HasPrefix(body, "\t") {
-			l.tab = true
+// citeMaxYAMLValues caps the values (scalars, lists and maps) of a YAML
+// bibliography once its aliases are expanded; the text of its keys and
+// scalars is capped at citeMaxExpanded, as for BibTeX macros. Together they
+// keep an alias bomb (aliases of lists of aliases) from multiplying a small
+// input into gigabytes.
+const citeMaxYAMLValues = 500_000
+
+// citeParseYAML reads a YAML bibliography (one document) with the YAML
+// library and converts it to the values citeFromList reads. Scalars stay
+// text as written ("2020", "012", "1.10"), so numbers keep their digits;
+// null and ~ are nil. Aliases are expanded within the limits above,
+// merge keys (<<) are applied, repeated keys are an error.
+func citeParseYAML(ctx context.Context, src string) (any, error) {
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Invalid("parameter %q: empty YAML document", "input")
 		}
-		l.text = strings.TrimRight(citeYAMLStripComment(body), " \t")
-		if l.text == "---" || l.text == "..." || strings.HasPrefix(l.text, "%") {
-			l.text = ""
-		}
+		return nil, citeYAMLError(err)
 	}
-	yp.skip()
-	if yp.i >= len(yp.lines) {
-		return nil, Invalid("parameter %q: empty YAML document", "input")
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		return nil, Invalid("parameter %q: YAML line %d: a second document; give one document holding the list", "input", next.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, citeYAMLError(err)
 	}
-	v, err := yp.node(yp.lines[yp.i].indent, 0)
-	if err != nil {
-		return nil, err
-	}
-	yp.skip()
-	if yp.i < len(yp.lines) {
-		return nil, yp.fail(yp.i, "unexpected indentation")
-	}
-	return v, nil
+	c := citeYAMLConv{ctx: ctx, active: map[*yaml.Node]bool{}}
+	return c.value(&doc, 0)
 }
 
-type citeYAMLLine struct {
-	num    int
-	raw    string
-	text   string // without indentation and comment
-	indent int
-	tab    bool
-}
-
-type citeYAML struct {
-	lines []citeYAMLLine
-	i     int
-}
-
-func (y *citeYAML) fail(i int, format string, args ...any) error {
-	n := len(y.lines)
-	if i < len(y.lines) {
-		n = y.lines[i].num
+// citeYAMLError turns a YAML library error ("yaml: line 3: ...") into a
+// validation error of the input parameter.
+func citeYAMLError(err error) error {
+	msg, _ := strings.CutPrefix(err.Error(), "yaml: ")
+	if strings.HasPrefix(msg, "line ") {
+		return Invalid("parameter %q: YAML %s", "input", msg)
 	}
-	return Invalid("parameter %q: YAML line %d: %s", "input", n, fmt.Sprintf(format, args...))
+	return Invalid("parameter %q: YAML: %s", "input", msg)
 }
 
-// skip moves past blank and comment lines.
-func (y *citeYAML) skip() {
-	for y.i < len(y.lines) && y.lines[y.i].text == "" {
-		y.i++
+// citeYAMLConv converts a YAML node tree to plain values, counting what
+// it produces.
+type citeYAMLConv struct {
+	ctx    context.Context
+	values int                 // values produced, aliases expanded
+	text   int                 // bytes of keys and scalars produced
+	active map[*yaml.Node]bool // anchored nodes being expanded, to catch an alias inside its own anchor
+}
+
+func (c *citeYAMLConv) fail(n *yaml.Node, format string, args ...any) error {
+	return Invalid("parameter %q: YAML line %d: %s", "input", n.Line, fmt.Sprintf(format, args...))
+}
+
+func (c *citeYAMLConv) addText(n int) error {
+	c.text += n
+	if c.text > citeMaxExpanded {
+		return Errorf(TypeTooLarge, "parameter %q: YAML keys and values expand past %d bytes (aliases included)", "input", citeMaxExpanded)
 	}
+	return nil
 }
 
-// citeYAMLStripComment removes a # comment that is outside quotes and at
-// the start or after white space.
-func citeYAMLStripComment(s string) string {
-	var q byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case q != 0:
-			if c == q {
-				q = 0
-			} else if c == '\\' && q == '"' {
-				i++
-			}
-		case c == '"' || c == '\'':
-			if i == 0 || s[i-1] == ' ' || s[i-1] == '[' || s[i-1] == ',' || s[i-1] == ':' || s[i-1] == '-' {
-				q = c
-			}
-		case c == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
-			return s[:i]
-		}
-	}
-	return s
-}
-
-// node reads the block at the current line, whose indentation is indent.
-func (y *citeYAML) node(indent, depth int) (any, error) {
+func (c *citeYAMLConv) value(n *yaml.Node, depth int) (any, error) {
 	if depth > citeMaxDepth {
-		return nil, y.fail(y.i, "nested deeper than %d", citeMaxDepth)
+		return nil, c.fail(n, "nested deeper than %d", citeMaxDepth)
 	}
-	l := y.lines[y.i]
-	if l.tab {
-		return nil, y.fail(y.i, "tabs are not allowed in indentation")
+	c.values++
+	if c.values > citeMaxYAMLValues {
+		return nil, Errorf(TypeTooLarge, "parameter %q: YAML holds more than %d values (aliases included)", "input", citeMaxYAMLValues)
 	}
-	if l.text == "-" || strings.HasPrefix(l.text, "- ") {
-		return y.seq(indent, depth)
+	if c.values&4095 == 0 && c.ctx.Err() != nil {
+		return nil, context.Cause(c.ctx)
 	}
-	if _, _, ok := citeYAMLKey(l.text); ok {
-		return y.mapping(indent, depth)
-	}
-	// A lone scalar.
-	y.i++
-	return y.scalar(y.i-1, l.text)
-}
-
-func (y *citeYAML) seq(indent, depth int) (any, error) {
-	out := []any{}
-	for {
-		y.skip()
-		if y.i >= len(y.lines) || y.lines[y.i].indent != indent {
-			break
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
 		}
-		l := &y.lines[y.i]
-		if l.text != "-" && !strings.HasPrefix(l.text, "- ") {
-			break
+		return c.value(n.Content[0], depth)
+	case yaml.AliasNode:
+		if c.active[n.Alias] {
+			return nil, c.fail(n, "alias *%s is inside its own anchor", wfTrunc(n.Value, 60))
 		}
-		if len(out) >= citeMaxEntries {
-			return nil, Errorf(TypeTooLarge, "parameter %q: a YAML list has more than %d items", "input", citeMaxEntries)
+		c.active[n.Alias] = true
+		v, err := c.value(n.Alias, depth)
+		delete(c.active, n.Alias)
+		return v, err
+	case yaml.ScalarNode:
+		if err := c.addText(len(n.Value)); err != nil {
+			return nil, err
 		}
-		rest := strings.TrimLeft(l.text[1:], " ")
-		if rest == "" {
-			y.i++
-			y.skip()
-			if y.i >= len(y.lines) || y.lines[y.i].indent <= indent {
-				out = append(out, nil)
-				continue
-			}
-			v, err := y.node(y.lines[y.i].indent, depth+1)
+		if n.ShortTag() == "!!null" {
+			return nil, nil
+		}
+		return n.Value, nil
+	case yaml.SequenceNode:
+		if len(n.Content) > citeMaxEntries {
+			return nil, Errorf(TypeTooLarge, "parameter %q: YAML line %d: a list has more than %d items", "input", n.Line, citeMaxEntries)
+		}
+		if n.Anchor != "" {
+			c.active[n] = true
+			defer delete(c.active, n)
+		}
+		out := make([]any, 0, len(n.Content))
+		for _, item := range n.Content {
+			v, err := c.value(item, depth+1)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		if n.Anchor != "" {
+			c.active[n] = true
+			defer delete(c.active, n)
+		}
+		return c.mapping(n, depth)
+	}
+	return nil, c.fail(n, "unexpected YAML node kind %d", n.Kind)
+}
+
+// mapping converts a mapping: keys must be scalars and appear once; the
+// mappings a merge key (<<) names fill in the keys not given.
+func (c *citeYAMLConv) mapping(n *yaml.Node, depth int) (any, error) {
+	out := make(map[string]any, len(n.Content)/2)
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.AliasNode {
+			k = k.Alias
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, c.fail(k, "a key must be a scalar, not a list or a map")
+		}
+		if k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
 			continue
 		}
-		// "- content": read content as if it started a line at its column.
-		col := indent + (len(l.text) - len(rest))
-		l.indent, l.text = col, rest
-		v, err := y.node(col, depth+1)
+		if _, dup := out[k.Value]; dup {
+			return nil, c.fail(k, "key %q is repeated", wfTrunc(k.Value, 60))
+		}
+		if err := c.addText(len(k.Value)); err != nil {
+			return nil, err
+		}
+		val, err := c.value(v, depth+1)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		out[k.Value] = val
 	}
-	return out, nil
-}
-
-// citeYAMLKey splits "key: value" (or "key:") outside quotes.
-func citeYAMLKey(s string) (key, rest string, ok bool) {
-	if s == "" || s[0] == '[' || s[0] == '{' || s[0] == '-' && (len(s) == 1 || s[1] == ' ') {
-		return "", "", false
-	}
-	if s[0] == '"' || s[0] == '\'' {
-		end := strings.IndexByte(s[1:], s[0])
-		if end < 0 {
-			return "", "", false
+	for _, m := range merges {
+		v, err := c.value(m, depth+1)
+		if err != nil {
+			return nil, err
 		}
-		after := s[end+2:]
-		if after == ":" || strings.HasPrefix(after, ": ") {
-			return s[1 : end+1], strings.TrimSpace(after[1:]), true
-		}
-		return "", "", false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' && (i+1 == len(s) || s[i+1] == ' ' || s[i+1] == '\t') {
-			return strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:]), true
-		}
-	}
-	return "", "", false
-}
-
-func (y *citeYAML) mapping(indent, depth int) (any, error) {
-	out := map[string]any{}
-	for {
-		y.skip()
-		if y.i >= len(y.lines) || y.lines[y.i].indent != indent {
-			break
-		}
-		at := y.i
-		l := y.lines[at]
-		if l.tab {
-			return nil, y.fail(at, "tabs are not allowed in indentation")
-		}
-		key, rest, ok := citeYAMLKey(l.text)
+		srcs, ok := v.([]any)
 		if !ok {
-			return nil, y.fail(at, "expected \"key: value\", got %q", wfTrunc(l.text, 60))
+			srcs = []any{v}
 		}
-		if _, dup := out[key]; dup {
-			return nil, y.fail(at, "key %q is repeated", key)
-		}
-		y.i++
-		switch {
-		case rest == "":
-			y.skip()
-			switch {
-			case y.i < len(y.lines) && y.lines[y.i].indent > indent:
-				v, err := y.node(y.lines[y.i].indent, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				out[key] = v
-			case y.i < len(y.lines) && y.lines[y.i].indent == indent &&
-				(y.lines[y.i].text == "-" || strings.HasPrefix(y.lines[y.i].text, "- ")):
-				v, err := y.seq(indent, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				out[key] = v
-			default:
-				out[key] = nil
+		for _, s := range srcs {
+			sm, ok := s.(map[string]any)
+			if !ok {
+				return nil, c.fail(m, "<< merges a map or a list of maps, got %s", KindOf(s))
 			}
-		case rest[0] == '|' || rest[0] == '>':
-			out[key] = y.block(indent, rest[0] == '>', strings.ContainsRune(rest, '-'))
-		case rest[0] == '&' || rest[0] == '*' || rest[0] == '!':
-			return nil, y.fail(at, "anchors, aliases and tags are not supported")
-		default:
-			v, err := y.scalar(at, rest)
-			if err != nil {
-				return nil, err
+			for k, val := range sm {
+				if _, set := out[k]; !set {
+					out[k] = val
+				}
 			}
-			out[key] = v
 		}
 	}
 	return out, nil
-}
-
-// block reads a | (literal) or > (folded) block scalar below a key at
-// indent.
-func (y *citeYAML) block(indent int, folded, strip bool) string {
-	var lines []string
-	blockIndent := -1
-	for y.i < len(y.lines) {
-		raw := y.lines[y.i].raw
-		body := strings.TrimLeft(raw, " ")
-		if strings.TrimSpace(raw) == "" {
-			lines = append(lines, "")
-			y.i++
-			continue
-		}
-		ind := len(raw) - len(body)
-		if ind <= indent {
-			break
-		}
-		if blockIndent < 0 {
-			blockIndent = ind
-		}
-		lines = append(lines, raw[min(blockIndent, ind):])
-		y.i++
-	}
-	for len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	var s string
-	if folded {
-		s = strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
-	} else {
-		s = strings.Join(lines, "\n")
-	}
-	if !strip && s != "" {
-		s += "\n"
-	}
-	return s
-}
-
-// scalar reads a plain, quoted or flow-sequence scalar.
-func (y *citeYAML) scalar(at int, s string) (any, error) {
-	switch s[0] {
-	case '"':
-		v, n, err := citeYAMLDouble(s)
-		if err != nil {
-			return nil, y.fail(at, "%v", err)
-		}
-		if strings.TrimSpace(s[n:]) != "" {
-			return nil, y.fail(at, "unexpected text after a quoted string")
-		}
-		return v, nil
-	case '\'':
-		v, n, err := citeYAMLSingle(s)
-		if err != nil {
-			return nil, y.fail(at, "%v", err)
-		}
-		if strings.TrimSpace(s[n:]) != "" {
-			return nil, y.fail(at, "unexpected text after a quoted string")
-		}
-		return v, nil
-	case '[':
-		return y.flow(at, s)
-	case '{':
-		return nil, y.fail(at, "flow mappings ({...}) are not supported; use one \"key: value\" per line")
-	case '&', '*', '!':
-		return nil, y.fail(at, "anchors, aliases and tags are not supported")
-	}
-	switch s {
-	case "~", "null", "Null", "NULL":
-		return nil, nil
-	}
-	return s, nil
-}
-
-// flow reads a flow sequence of scalars and flow sequences, [a, "b", [1, 2]],
-// that ends on its line.
-func (y *citeYAML) flow(at int, s string) (any, error) {
-	v, n, err := citeYAMLFlow(s, 0, 0)
-	if err != nil {
-		return nil, y.fail(at, "%v", err)
-	}
-	if strings.TrimSpace(s[n:]) != "" {
-		return nil, y.fail(at, "unexpected text after ']'")
-	}
-	return v, nil
-}
-
-// citeYAMLFlow reads the flow sequence starting at s[i] ('[') and returns
-// it and the index after its ']'.
-func citeYAMLFlow(s string, i, depth int) ([]any, int, error) {
-	if depth > citeMaxDepth {
-		return nil, 0, fmt.Errorf("flow sequences nested deeper than %d", citeMaxDepth)
-	}
-	out := []any{}
-	i++ // '['
-	for {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-		if i >= len(s) {
-			return nil, 0, fmt.Errorf("a flow sequence must end on its line with ']'")
-		}
-		if s[i] == ']' && len(out) == 0 {
-			return out, i + 1, nil
-		}
-		var item any
-		switch s[i] {
-		case '"', '\'':
-			var v string
-			var n int
-			var err error
-			if s[i] == '"' {
-				v, n, err = citeYAMLDouble(s[i:])
-			} else {
-				v, n, err = citeYAMLSingle(s[i:])
-			}
-			if err != nil {
-				return nil, 0, err
-			}
-			item, i = v, i+n
-		case '[':
-			v, n, err := citeYAMLFlow(s, i, depth+1)
-			if err != nil {
-				return nil, 0, err
-			}
-			item, i = v, n
-		case '{':
-			return nil, 0, fmt.Errorf("flow mappings ({...}) are not supported")
-		default:
-			end := strings.IndexAny(s[i:], ",]")
-			if end < 0 {
-				return nil, 0, fmt.Errorf("a flow sequence must end on its line with ']'")
-			}
-			item, i = strings.TrimSpace(s[i:i+end]), i+end
-		}
-		out = append(out, item)
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-		switch {
-		case i < len(s) && s[i] == ',':
-			i++
-		case i < len(s) && s[i] == ']':
-			return out, i + 1, nil
-		default:
-			return nil, 0, fmt.Errorf("expected ',' or ']' in a flow sequence")
-		}
-	}
-}
-
-// citeYAMLDouble reads a "double-quoted" string at the start of s and
-// returns it and the bytes consumed.
-func citeYAMLDouble(s string) (string, int, error) {
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '"':
-			return b.String(), i + 1, nil
-		case '\\':
-			i++
-			if i >= len(s) {
-				return "", 0, fmt.Errorf("unterminated escape")
-			}
-			switch e := s[i]; e {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			case '0':
-				b.WriteByte(0)
-			case '"', '\\', '/', ' ':
-				b.WriteByte(e)
-			case 'u', 'x', 'U':
-				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
-				if i+n >= len(s) {
-					return "", 0, fmt.Errorf("short \\%c escape", e)
-				}
-				v, err := strconv.ParseUint(s[i+1:i+1+n], 16, 32)
-				if err != nil || !utf8.ValidRune(rune(v)) {
-					return "", 0, fmt.Errorf("bad \\%c escape %q", e, s[i+1:i+1+n])
-				}
-				b.WriteRune(rune(v))
-				i += n
-			default:
-				return "", 0, fmt.Errorf("unknown escape \\%c", e)
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", 0, fmt.Errorf("unterminated double-quoted string")
-}
-
-// citeYAMLSingle reads a 'single-quoted' string; a doubled quote stands
-// for one.
-func citeYAMLSingle(s string) (string, int, error) {
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		if s[i] == '\'' {
-			if i+1 < len(s) && s[i+1] == '\'' {
-				b.WriteByte('\'')
-				i++
-				continue
-			}
-			return b.String(), i + 1, nil
-		}
-		b.WriteByte(s[i])
-	}
-	return "", 0, fmt.Errorf("unterminated single-quoted string")
 }
 
 // ---- validation ----
