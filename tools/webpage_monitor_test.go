@@ -197,7 +197,7 @@ func TestWebpageMonitorErrors(t *testing.T) {
 	}{
 		{"binary", "image/png", map[string]any{"input": u}, tools.TypeExecution, "neither HTML nor text"},
 		{"selector on text", "text/plain", map[string]any{"input": u, "selector": "p"}, tools.TypeExecution, `"selector" needs an HTML page`},
-		{"bad selector", "text/html", map[string]any{"input": u, "selector": "p:hover"}, tools.TypeValidation, `pseudo-class ":hover"`},
+		{"bad selector", "text/html", map[string]any{"input": u, "selector": "p:bogus"}, tools.TypeValidation, "unknown pseudoclass or pseudoelement :bogus"},
 		{"previous too large", "text/html", map[string]any{"input": u, "previous_content": strings.Repeat("x", 4<<20+1)}, tools.TypeTooLarge, "previous_content"},
 		{"previous wrong type", "text/html", map[string]any{"input": u, "previous_content": 3}, tools.TypeValidation, "expected string"},
 		{"ignore_whitespace wrong type", "text/html", map[string]any{"input": u, "ignore_whitespace": "yes"}, tools.TypeValidation, "expected boolean"},
