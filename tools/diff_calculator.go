@@ -218,22 +218,10 @@ func dfTextDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxL
 	a, b := dfSplit(at), dfSplit(bt)
 	var changes []dfChange
 	if at != bt {
-		ids := make(map[string]int32, len(a)+len(b))
-		ai := dfIntern(ids, a)
-		onlyA := int32(len(ids))
-		bi := dfIntern(ids, b)
-		m := dfMyers{ctx: ctx, limit: dfMaxWork}
-		if slices.ContainsFunc(bi, func(id int32) bool { return id < onlyA }) {
-			m.diff(ai, bi)
-			if m.err != nil {
-				return nil, m.err
-			}
-		} else {
-			// No line in common: replace the lot without searching.
-			m.add('-', len(a))
-			m.add('+', len(b))
+		var err error
+		if changes, err = dfLineDiff(ctx, a, b, dfMaxWork); err != nil {
+			return nil, err
 		}
-		changes = dfChanges(m.ops)
 	}
 	adds, dels := 0, 0
 	for _, c := range changes {
@@ -269,6 +257,29 @@ func dfTextDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxL
 		},
 		"identical": len(changes) == 0,
 	}, nil
+}
+
+// dfLineDiff returns the change regions of a shortest edit script from
+// lines a to lines b, found by Myers' algorithm over interned lines within
+// limit steps. Past the limit the error is too_large; a cancelled ctx
+// gives its error. webpage-monitor uses it too.
+func dfLineDiff(ctx context.Context, a, b []string, limit int) ([]dfChange, error) {
+	ids := make(map[string]int32, len(a)+len(b))
+	ai := dfIntern(ids, a)
+	onlyA := int32(len(ids))
+	bi := dfIntern(ids, b)
+	m := dfMyers{ctx: ctx, limit: limit}
+	if slices.ContainsFunc(bi, func(id int32) bool { return id < onlyA }) {
+		m.diff(ai, bi)
+		if m.err != nil {
+			return nil, m.err
+		}
+	} else {
+		// No line in common: replace the lot without searching.
+		m.add('-', len(a))
+		m.add('+', len(b))
+	}
+	return dfChanges(m.ops), nil
 }
 
 func dfIntern(ids map[string]int32, lines []string) []int32 {
