@@ -27,7 +27,7 @@ func webpageMonitorSpec() Spec {
 			"with previous_content line by line. HTML text has a line per block element (p, div, li, h1...); script, style " +
 			"and head are left out. With ignore_whitespace (the default) each line's white space is collapsed and trimmed and " +
 			"blank lines are dropped, in the content and in previous_content alike, so only visible changes count. The diff " +
-			"is a shortest line diff (Myers' algorithm, as in diff-calculator); past " + fmt.Sprint(dfMaxLines) + " lines on a side " +
+			"is a shortest line diff (Myers' algorithm); past " + fmt.Sprint(dfMaxLines) + " lines on a side " +
 			"or " + fmt.Sprint(dfMaxWork) + " steps of the algorithm it falls back to a multiset comparison (lines present " +
 			"more often on one side), which lists the same lines but not their interleaving. A status other than 2xx, a binary content type, or a selector on a non-HTML page is an " +
 			"execution_error. Limits: body up to the host's response limit (16 MiB by default; more is too_large); " +
