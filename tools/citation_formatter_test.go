@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -392,11 +393,21 @@ func TestCitationFormatterErrors(t *testing.T) {
 		{"json names", map[string]any{"input": `[{"author": 5}]`}, tools.TypeValidation, "expected a string or a list of names"},
 		{"json name object", map[string]any{"input": `[{"author": [{"given": "X"}]}]`}, tools.TypeValidation, "no family or literal"},
 		{"yaml tab", map[string]any{"input": "- title: a\n\t year: 1"}, tools.TypeValidation, "YAML line 2"},
-		{"yaml flow map", map[string]any{"input": "- title: {a: 1}"}, tools.TypeValidation, "flow mappings"},
-		{"yaml anchor", map[string]any{"input": "- title: &x a"}, tools.TypeValidation, "anchors"},
-		{"yaml bad line", map[string]any{"input": "- title: a\n  just text"}, tools.TypeValidation, `expected "key: value"`},
+		{"yaml bad line", map[string]any{"input": "- title: a\n  just text"}, tools.TypeValidation, "YAML line 2: could not find expected ':'"},
 		{"yaml duplicate key", map[string]any{"input": "- title: a\n  title: b"}, tools.TypeValidation, `key "title" is repeated`},
-		{"yaml unterminated", map[string]any{"input": `- title: "abc`}, tools.TypeValidation, "unterminated"},
+		{"yaml unterminated", map[string]any{"input": `- title: "abc`}, tools.TypeValidation, "found unexpected end of stream"},
+		{"yaml two documents", map[string]any{"input": "- title: a\n---\n- title: b"}, tools.TypeValidation, "YAML line 2: a second document"},
+		{"yaml unknown alias", map[string]any{"input": "- title: *nope"}, tools.TypeValidation, "unknown anchor 'nope'"},
+		{"yaml alias in its anchor", map[string]any{"input": "- &a {title: x, more: [*a]}"}, tools.TypeValidation, "alias *a is inside its own anchor"},
+		{"yaml key not scalar", map[string]any{"input": "- {[a]: b}"}, tools.TypeValidation, "a key must be a scalar"},
+		{"yaml bad merge", map[string]any{"input": "- <<: [a]\n  title: b"}, tools.TypeValidation, "<< merges a map or a list of maps, got string"},
+		{"yaml deep", map[string]any{"input": strings.Repeat("[", 70) + strings.Repeat("]", 70), "input_format": "yaml"}, tools.TypeValidation, "nested deeper than 64"},
+		{"yaml long list", map[string]any{"input": "- [" + strings.Repeat("a, ", 5001) + "a]"}, tools.TypeTooLarge, "a list has more than 5000 items"},
+		// Aliases of lists of aliases: nine levels of nine make 9^9 values
+		// from a few hundred bytes.
+		{"yaml alias bomb", map[string]any{"input": citeAliasBomb()}, tools.TypeTooLarge, "YAML holds more than 500000 values (aliases included)"},
+		{"yaml alias text bomb", map[string]any{"input": "s: &s " + strings.Repeat("x", 100_000) + "\nl: [" + strings.Repeat("*s, ", 50) + "*s]"},
+			tools.TypeTooLarge, "YAML keys and values expand past 4194304 bytes"},
 		{"yaml scalar", map[string]any{"input": "just words"}, tools.TypeValidation, "expected a list of entries"},
 		{"too many names", map[string]any{"input": "@misc{a, author = {" + strings.Repeat("A B and ", 1001) + "C}}"}, tools.TypeValidation, "more than 1000 names"},
 		{"macro expansion", map[string]any{"input": "@string{a = {" + strings.Repeat("x", 1000) + "}}\n" +
@@ -410,6 +421,43 @@ func TestCitationFormatterErrors(t *testing.T) {
 				t.Errorf("message %q does not contain %q", msg, tc.msg)
 			}
 		})
+	}
+}
+
+// citeAliasBomb returns a YAML "billion laughs": each level is a list of
+// nine aliases of the level before.
+func citeAliasBomb() string {
+	var b strings.Builder
+	b.WriteString("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 9), ", "))
+	}
+	return b.String()
+}
+
+// TestCitationFormatterCSLYAML reads CSL-YAML as citation managers write
+// it: flow mappings for names and dates, anchors, aliases and merge keys.
+func TestCitationFormatterCSLYAML(t *testing.T) {
+	in := `---
+defaults: &book {type: book, publisher: Addison-Wesley, publisher-place: "Reading, MA"}
+references:
+- id: knuth1984
+  <<: *book
+  author: [{family: Knuth, given: Donald E.}]
+  title: The TeXbook
+  issued: {date-parts: [[1984]]}
+  edition: 2
+- {id: doe2001, type: article-journal, author: [{family: Doe, given: Jane}, {literal: WHO}],
+   title: Flow style, container-title: J, volume: 012, page: 1-9, issued: {date-parts: [[2001, 3]]}}
+...
+`
+	got := cfBibliography(t, map[string]any{"input": in, "style": "apa"})
+	want := []string{
+		"Doe, J., & WHO. (2001). Flow style. J, 012, 1–9.",
+		"Knuth, D. E. (1984). The TeXbook (2nd ed.). Addison-Wesley.",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("\n got  %q\n want %q", got, want)
 	}
 }
 

@@ -2,42 +2,40 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
+	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 )
 
-// A small CSS selector engine over golang.org/x/net/html trees, shared by
-// web-scraper and webpage-monitor.
+// CSS selectors for web-scraper and webpage-monitor, read and matched by
+// github.com/andybalholm/cascadia over golang.org/x/net/html trees.
 //
-// Supported subset (cssSubset below is the user-facing summary):
-//   - type selectors (div, case-insensitive) and the universal selector *
-//   - #id and .class (case-sensitive), any number per compound
-//   - attribute selectors [attr], [attr=value], and [attr~=v], [attr|=v],
-//     [attr^=v], [attr$=v], [attr*=v]; values are identifiers or quoted
-//     strings ('..' or "..", no escapes); a trailing " i" compares the
-//     value case-insensitively
-//   - the structural pseudo-classes :first-child, :last-child,
-//     :only-child, :first-of-type, :last-of-type, :only-of-type,
-//     :nth-child(an+b), :nth-last-child(an+b), :nth-of-type(an+b),
-//     :nth-last-of-type(an+b) (also odd and even), :root and :empty, and
-//     :not(compound)
-//   - the descendant combinator (white space) and the child combinator >
-//   - groups separated by commas
-//
-// Everything else (other pseudo-classes, pseudo-elements, the + and ~
-// combinators, namespaces, backslash escapes) is a validation error naming
-// the unsupported part.
-//
-// Matching is one depth-first pass over the tree: each compound of every
-// group gets a bit, and a node's bit i is set when it matches compound i
-// and its parent (child combinator) or some ancestor (descendant
-// combinator) has bit i-1. That is exact, with no backtracking, in time
-// proportional to nodes x compounds.
+// cascadia matches a selector such as "div p > a" from the right and, at a
+// descendant or general-sibling combinator, tries each ancestor or earlier
+// sibling in turn: with k such combinators one element can cost depth^k
+// tests, so a selector of twenty compounds on a deeply nested page would
+// never finish. This adapter keeps matching linear. It splits each
+// selector of a group into its compounds and combinators, has cascadia
+// compile and match each compound alone, and joins them in one depth-first
+// pass: each compound of every group gets a bit, and an element's bit i is
+// set when it matches compound i and its parent (>), some ancestor ( ),
+// its previous element sibling (+) or some earlier one (~) has bit i-1.
+// The pass costs elements x compounds and checks the context every 64
+// elements. For the same reason:
+//   - :nth-child(an+b), :nth-last-child, :nth-of-type and
+//     :nth-last-of-type in a compound are evaluated from positions counted
+//     once per parent (cascadia counts the siblings for every element it
+//     tests, which is quadratic on a long list or table);
+//   - inside :not(), :has() and :haschild(), where cascadia matches whole
+//     selectors itself, only the child (>) and adjacent-sibling (+)
+//     combinators are allowed, and :has() holds no :has(), :contains() or
+//     :matches(), so testing one element costs at most a walk of its
+//     subtree.
 
 // Selector limits.
 const (
@@ -48,46 +46,39 @@ const (
 
 // cssSubset describes the supported syntax for parameter descriptions and
 // error messages.
-const cssSubset = `tag, *, #id, .class, tag.class, [attr], [attr=value] (also ~= |= ^= $= *=, and a trailing " i" ` +
-	`for case-insensitive values), :first-child, :last-child, :only-child, :nth-child(an+b), :nth-last-child(an+b), ` +
-	`:first-of-type, :last-of-type, :only-of-type, :nth-of-type(an+b), :nth-last-of-type(an+b), :root, :empty, ` +
-	`:not(compound), descendant "a b", child "a > b" and comma-separated groups`
-
-type cssAttr struct {
-	key   string
-	op    byte // 0 (present), '=', '~', '|', '^', '$', '*'
-	val   string
-	icase bool
-}
-
-// cssPseudo is a structural pseudo-class: the element's 1-based position
-// among its element siblings (of its type with ofType, counted from the
-// end with fromEnd) must be a*k+b for some k >= 0. :root and :empty have
-// kinds of their own.
-type cssPseudo struct {
-	kind    byte // 'n' (nth family), 'r' (:root), 'e' (:empty)
-	a, b    int
-	ofType  bool
-	fromEnd bool
-}
-
-type cssCompound struct {
-	tag     string // lowercase; "" matches any element
-	id      string
-	classes []string
-	attrs   []cssAttr
-	pseudos []cssPseudo
-	not     []cssCompound // :not(...) arguments; none may match
-	comb    byte          // combinator to the previous compound: 0 (first of a group), ' ' or '>'
-}
+const cssSubset = `tag, *, #id, .class, [attr], [attr=value] (also ~= |= ^= $= *=, != and #= for a regular ` +
+	`expression, and a trailing " i" for case-insensitive values), backslash escapes, the combinators descendant "a b", ` +
+	`child "a > b", adjacent "a + b" and sibling "a ~ b", comma-separated groups, and the pseudo-classes :first-child, ` +
+	`:last-child, :only-child, :first-of-type, :last-of-type, :only-of-type, :nth-child(an+b), :nth-last-child(an+b), ` +
+	`:nth-of-type(an+b), :nth-last-of-type(an+b), :root, :empty, :link, :checked, :enabled, :disabled, :input, ` +
+	`:lang(x), :contains("text"), :containsown("text"), :matches(regexp), :matchesown(regexp), :not(s), :has(s) and ` +
+	`:haschild(s) (inside the last three only the > and + combinators, and no :has, :contains or :matches inside ` +
+	`:has); :hover, :active, :focus, :visited and :target match nothing; pseudo-elements are refused`
 
 // cssSelector is a compiled selector; it is immutable and safe to share.
 type cssSelector struct {
 	src   string
-	parts []cssCompound
+	norm  string // src with attribute values quoted, as cascadia read it
+	steps []cssStep
 	final uint64 // bits of the last compound of each group
-	// What positions the walker must count for the pseudo-classes.
+	// What positions the walker must count for the :nth-* pseudo-classes.
 	needTotal, needType bool
+}
+
+// cssStep is one compound and the combinator that joins it to the
+// compound before it.
+type cssStep struct {
+	comb byte             // 0 (first of a group), ' ', '>', '+' or '~'
+	sel  cascadia.Matcher // the compound less its :nth-* pseudo-classes; nil matches every element
+	nth  []cssNth
+}
+
+// cssNth is a :nth-* pseudo-class: the element's 1-based position among
+// its element siblings (of its type with ofType, counted from the end with
+// last) must be a*k+b for some k >= 0.
+type cssNth struct {
+	a, b         int
+	last, ofType bool
 }
 
 // cssPos is an element's position among its element siblings, 1-based.
@@ -110,8 +101,10 @@ func cssCompile(param, sel string) (*cssSelector, error) {
 	if len(sel) > cssMaxLen {
 		return nil, Errorf(TypeTooLarge, "parameter %q: selector of %d bytes exceeds the %d-byte limit", param, len(sel), cssMaxLen)
 	}
-	p := cssParser{src: sel, param: param}
-	s, err := p.parse()
+	if strings.TrimSpace(sel) == "" {
+		return nil, Invalid("parameter %q: empty selector", param)
+	}
+	s, err := cssBuild(param, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -123,530 +116,123 @@ func cssCompile(param, sel string) (*cssSelector, error) {
 	return s, nil
 }
 
-type cssParser struct {
-	src   string
-	pos   int
-	param string
-}
-
-func (p *cssParser) fail(format string, args ...any) error {
-	return Invalid("parameter %q: selector %q: "+format, append([]any{p.param, p.src}, args...)...)
-}
-
-func (p *cssParser) unsupported(what string) error {
-	return p.fail("unsupported syntax %s at offset %d; supported: %s", what, p.pos, cssSubset)
-}
-
-func (p *cssParser) skipSpace() bool {
-	start := p.pos
-	for p.pos < len(p.src) && cssIsSpace(p.src[p.pos]) {
-		p.pos++
+// cssBuild reads sel with cascadia, splits it into compounds, checks the
+// rules above and compiles each compound.
+func cssBuild(param, sel string) (*cssSelector, error) {
+	fail := func(format string, args ...any) error {
+		return Invalid("parameter %q: selector %q: %s", param, sel, fmt.Sprintf(format, args...))
 	}
-	return p.pos > start
-}
-
-func cssIsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
-
-func cssIdentByte(c byte, first bool) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80 || c == '-' ||
-		!first && c >= '0' && c <= '9'
-}
-
-// ident reads an identifier (no escapes).
-func (p *cssParser) ident() string {
-	start := p.pos
-	for p.pos < len(p.src) && cssIdentByte(p.src[p.pos], p.pos == start) {
-		p.pos++
+	// Quote attribute values such as the 4 of [data-n=4]: cascadia wants
+	// an identifier or a string there, and users write numbers.
+	pre := cssScanner{s: sel}
+	pre.list("", false)
+	norm := pre.quoted()
+	whole, err := cascadia.ParseGroup(norm)
+	if err != nil {
+		return nil, fail("%v", err)
 	}
-	return p.src[start:p.pos]
-}
-
-func (p *cssParser) parse() (*cssSelector, error) {
-	s := &cssSelector{src: p.src}
-	p.skipSpace()
-	if p.pos == len(p.src) {
-		return nil, Invalid("parameter %q: empty selector", p.param)
-	}
-	comb := byte(0)
-	for {
-		c, err := p.compound()
-		if err != nil {
-			return nil, err
-		}
-		if len(s.parts) == cssMaxCompounds {
-			return nil, Errorf(TypeTooLarge, "parameter %q: selector %q has more than %d compound selectors", p.param, p.src, cssMaxCompounds)
-		}
-		c.comb = comb
-		s.noteNeeds(&c)
-		s.parts = append(s.parts, c)
-		space := p.skipSpace()
-		if p.pos == len(p.src) {
-			s.final |= 1 << (len(s.parts) - 1)
-			return s, nil
-		}
-		switch ch := p.src[p.pos]; ch {
-		case ',':
-			s.final |= 1 << (len(s.parts) - 1)
-			p.pos++
-			p.skipSpace()
-			if p.pos == len(p.src) {
-				return nil, p.fail("expected a selector after ',' at offset %d", p.pos)
-			}
-			comb = 0
-		case '>':
-			p.pos++
-			p.skipSpace()
-			if p.pos == len(p.src) {
-				return nil, p.fail("expected a selector after '>' at offset %d", p.pos)
-			}
-			comb = '>'
-		case '+', '~':
-			return nil, p.unsupported("combinator \"" + string(ch) + "\"")
-		default:
-			if !space {
-				return nil, p.fail("unexpected %q at offset %d", ch, p.pos)
-			}
-			comb = ' '
-		}
-	}
-}
-
-// noteNeeds records which sibling counts c's pseudo-classes use.
-func (s *cssSelector) noteNeeds(c *cssCompound) {
-	for _, ps := range c.pseudos {
-		if ps.kind == 'n' {
-			s.needTotal = s.needTotal || ps.fromEnd
-			s.needType = s.needType || ps.ofType
-		}
-	}
-	for i := range c.not {
-		s.noteNeeds(&c.not[i])
-	}
-}
-
-// compound reads a compound selector: [tag|*] then #id, .class, [attr]
-// and pseudo-classes.
-func (p *cssParser) compound() (cssCompound, error) {
-	return p.compoundIn(false)
-}
-
-// compoundIn reads a compound; inNot is set inside :not(), where a
-// nested :not is refused.
-func (p *cssParser) compoundIn(inNot bool) (cssCompound, error) {
-	var c cssCompound
-	start := p.pos
-	if p.pos < len(p.src) && p.src[p.pos] == '*' {
-		p.pos++
-		if p.pos < len(p.src) && p.src[p.pos] == '|' {
-			return c, p.unsupported("namespace prefix \"*|\"")
-		}
-	} else if p.pos < len(p.src) && cssIdentByte(p.src[p.pos], true) {
-		c.tag = strings.ToLower(p.ident())
-		if p.pos < len(p.src) && p.src[p.pos] == '|' {
-			return c, p.unsupported("namespace prefix \"" + c.tag + "|\"")
-		}
-	}
-	for p.pos < len(p.src) {
-		switch ch := p.src[p.pos]; ch {
-		case '#', '.':
-			p.pos++
-			name := p.ident()
-			if name == "" {
-				if p.pos < len(p.src) && p.src[p.pos] == '\\' {
-					return c, p.unsupported("escape \"\\\"")
-				}
-				return c, p.fail("expected a name after %q at offset %d", ch, p.pos-1)
-			}
-			if ch == '#' {
-				if c.id != "" && c.id != name {
-					c.id = "\x00" // two different ids never match
-				} else {
-					c.id = name
-				}
-			} else {
-				c.classes = append(c.classes, name)
-			}
-		case '[':
-			a, err := p.attr()
-			if err != nil {
-				return c, err
-			}
-			c.attrs = append(c.attrs, a)
-		case ':':
-			if err := p.pseudo(&c, inNot); err != nil {
-				return c, err
-			}
-		case '\\':
-			return c, p.unsupported("escape \"\\\"")
-		case '|':
-			return c, p.unsupported("namespace separator \"|\"")
-		default:
-			if p.pos == start {
-				if ch == '+' || ch == '~' {
-					return c, p.unsupported("combinator \"" + string(ch) + "\"")
-				}
-				if ch == ',' || ch == '>' {
-					return c, p.fail("expected a selector before %q at offset %d", ch, p.pos)
-				}
-				return c, p.fail("unexpected %q at offset %d", ch, p.pos)
-			}
-			return c, nil
-		}
-	}
-	return c, nil
-}
-
-// pseudo reads a pseudo-class into c.
-func (p *cssParser) pseudo(c *cssCompound, inNot bool) error {
-	at := p.pos
-	p.pos++ // ':'
-	if p.pos < len(p.src) && p.src[p.pos] == ':' {
-		p.pos++
-		p.ident()
-		what := p.src[at:p.pos]
-		p.pos = at
-		return p.unsupported("pseudo-element \"" + what + "\"")
-	}
-	name := strings.ToLower(p.ident())
-	var ps cssPseudo
-	ps.kind = 'n'
-	switch name {
-	case "first-child":
-		ps.b = 1
-	case "last-child":
-		ps.b, ps.fromEnd = 1, true
-	case "first-of-type":
-		ps.b, ps.ofType = 1, true
-	case "last-of-type":
-		ps.b, ps.ofType, ps.fromEnd = 1, true, true
-	case "only-child":
-		c.pseudos = append(c.pseudos, cssPseudo{kind: 'n', b: 1})
-		ps.b, ps.fromEnd = 1, true
-	case "only-of-type":
-		c.pseudos = append(c.pseudos, cssPseudo{kind: 'n', b: 1, ofType: true})
-		ps.b, ps.ofType, ps.fromEnd = 1, true, true
-	case "root":
-		ps.kind = 'r'
-	case "empty":
-		ps.kind = 'e'
-	case "nth-child", "nth-last-child", "nth-of-type", "nth-last-of-type":
-		ps.fromEnd = strings.Contains(name, "-last-")
-		ps.ofType = strings.HasSuffix(name, "-of-type")
-		arg, err := p.parens(at)
-		if err != nil {
-			return err
-		}
-		if ps.a, ps.b, err = cssParseNth(arg); err != nil {
-			return p.fail(":%s(%s): %v", name, arg, err)
-		}
-	case "not":
-		if inNot {
-			p.pos = at
-			return p.unsupported("nested \":not\"")
-		}
-		if p.pos >= len(p.src) || p.src[p.pos] != '(' {
-			return p.fail("expected '(' after :not at offset %d", p.pos)
-		}
-		p.pos++
-		p.skipSpace()
-		start := p.pos
-		inner, err := p.compoundIn(true)
-		if err != nil {
-			return err
-		}
-		if p.pos == start {
-			return p.fail("expected a selector inside :not( at offset %d", p.pos)
-		}
-		p.skipSpace()
-		if p.pos >= len(p.src) || p.src[p.pos] != ')' {
-			if p.pos < len(p.src) && (p.src[p.pos] == ',' || p.src[p.pos] == '>' || cssIdentByte(p.src[p.pos], true)) {
-				return p.unsupported("selector list or combinator inside :not()")
-			}
-			return p.fail("missing ')' for :not( at offset %d", at)
-		}
-		p.pos++
-		c.not = append(c.not, inner)
-		return nil
-	default:
-		what := p.src[at:p.pos]
-		p.pos = at
-		return p.unsupported("pseudo-class \"" + what + "\"")
-	}
-	if ps.kind != 'n' || !strings.HasPrefix(name, "nth-") {
-		if p.pos < len(p.src) && p.src[p.pos] == '(' {
-			return p.fail(":%s takes no argument (offset %d)", name, p.pos)
-		}
-	}
-	c.pseudos = append(c.pseudos, ps)
-	return nil
-}
-
-// parens reads "(...)" after a functional pseudo-class and returns what is
-// inside, trimmed.
-func (p *cssParser) parens(at int) (string, error) {
-	if p.pos >= len(p.src) || p.src[p.pos] != '(' {
-		return "", p.fail("expected '(' after %q at offset %d", p.src[at:p.pos], p.pos)
-	}
-	end := strings.IndexByte(p.src[p.pos:], ')')
-	if end < 0 {
-		return "", p.fail("missing ')' for %q at offset %d", p.src[at:p.pos], at)
-	}
-	arg := strings.TrimSpace(p.src[p.pos+1 : p.pos+end])
-	p.pos += end + 1
-	return arg, nil
-}
-
-// cssParseNth parses the an+b argument of :nth-child and its kin: odd,
-// even, an integer b, or a*n with an optional +b or -b ("2n+1", "-n+3",
-// "n").
-func cssParseNth(s string) (a, b int, err error) {
-	s = strings.ToLower(strings.Join(strings.Fields(s), ""))
-	switch s {
-	case "odd":
-		return 2, 1, nil
-	case "even":
-		return 2, 0, nil
-	case "":
-		return 0, 0, errors.New("empty argument; want an+b, odd or even")
-	}
-	i := strings.IndexByte(s, 'n')
-	if i < 0 {
-		b, err = cssAtoi(s)
-		return 0, b, err
-	}
-	switch as := s[:i]; as {
-	case "", "+":
-		a = 1
-	case "-":
-		a = -1
-	default:
-		if a, err = cssAtoi(as); err != nil {
-			return 0, 0, err
-		}
-	}
-	if rest := s[i+1:]; rest != "" {
-		if rest[0] != '+' && rest[0] != '-' {
-			return 0, 0, fmt.Errorf("unexpected %q; want an+b, odd or even", rest)
-		}
-		if b, err = cssAtoi(rest); err != nil {
-			return 0, 0, err
-		}
-	}
-	return a, b, nil
-}
-
-// cssAtoi parses a signed decimal of at most six digits.
-func cssAtoi(s string) (int, error) {
-	digits := strings.TrimLeft(s, "+-")
-	if len(s)-len(digits) > 1 || digits == "" || len(digits) > 6 {
-		return 0, fmt.Errorf("%q is not an integer of at most six digits", s)
+	sc := cssScanner{s: norm}
+	groups := sc.list("", false)
+	if sc.err != nil {
+		return nil, fail("%v", sc.err)
 	}
 	n := 0
-	for i := 0; i < len(digits); i++ {
-		c := digits[i]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%q is not an integer; want an+b, odd or even", s)
+	for _, g := range groups {
+		n += len(g)
+	}
+	if n > cssMaxCompounds {
+		return nil, Errorf(TypeTooLarge, "parameter %q: selector %q has more than %d compound selectors", param, sel, cssMaxCompounds)
+	}
+	s := &cssSelector{src: sel, norm: norm}
+	rebuilt := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if len(g) == 0 {
+			return nil, fail("an empty selector in the group")
 		}
-		n = n*10 + int(c-'0')
+		var text strings.Builder
+		for i, part := range g {
+			full, err := cascadia.Parse(part.text)
+			if err != nil {
+				return nil, fail("%q: %v", part.text, err)
+			}
+			if i > 0 {
+				fmt.Fprintf(&text, " %c ", part.comb)
+			}
+			text.WriteString(full.String())
+			step := cssStep{comb: part.comb}
+			rest := part.text
+			for k := len(part.nth) - 1; k >= 0; k-- {
+				span := part.nth[k]
+				nth, err := cssReadNth(part.text[span[0]:span[1]])
+				if err != nil {
+					return nil, fail("%v", err)
+				}
+				step.nth = append(step.nth, nth)
+				s.needTotal = s.needTotal || nth.last
+				s.needType = s.needType || nth.ofType
+				rest = rest[:span[0]] + rest[span[1]:]
+			}
+			if rest != "" && rest != "*" {
+				if step.sel, err = cascadia.Parse(rest); err != nil {
+					return nil, fail("%q: %v", rest, err)
+				}
+			}
+			s.steps = append(s.steps, step)
+		}
+		s.final |= 1 << (len(s.steps) - 1)
+		rebuilt = append(rebuilt, text.String())
 	}
-	if s[0] == '-' {
-		n = -n
+	// The split must mean what cascadia read: compare the two readings in
+	// cascadia's own notation.
+	if got, want := strings.Join(rebuilt, ", "), whole.String(); got != want {
+		return nil, fail("could not be split into compound selectors (%q, not %q)", got, want)
 	}
-	return n, nil
+	return s, nil
 }
 
-// attr reads [name], [name op value] or [name op value i].
-func (p *cssParser) attr() (cssAttr, error) {
-	var a cssAttr
-	open := p.pos
-	p.pos++ // '['
-	p.skipSpace()
-	a.key = strings.ToLower(p.ident())
-	if a.key == "" {
-		return a, p.fail("expected an attribute name after '[' at offset %d", open)
+// cssReadNth reads one :nth-*(an+b) pseudo-class through cascadia, which
+// writes it back as :nth-child(2n+1) or, for 0n+1, as :first-child.
+func cssReadNth(src string) (cssNth, error) {
+	sel, err := cascadia.Parse(src)
+	if err != nil {
+		return cssNth{}, fmt.Errorf("%s: %w", src, err)
 	}
-	p.skipSpace()
-	if p.pos >= len(p.src) {
-		return a, p.fail("missing ']' for '[' at offset %d", open)
-	}
-	if p.src[p.pos] == ']' {
-		p.pos++
-		return a, nil
-	}
-	switch ch := p.src[p.pos]; ch {
-	case '=':
-		a.op = '='
-		p.pos++
-	case '~', '|', '^', '$', '*':
-		if p.pos+1 >= len(p.src) || p.src[p.pos+1] != '=' {
-			return a, p.fail("expected '=' after %q at offset %d", ch, p.pos)
+	text := sel.String()
+	var t cssNth
+	name, arg, ok := strings.Cut(strings.TrimPrefix(text, ":"), "(")
+	switch {
+	case !ok:
+		t.b = 1 // :first-child and its kin
+		t.last = strings.HasPrefix(name, "last-")
+	case strings.HasPrefix(name, "nth-"):
+		if _, err := fmt.Sscanf(arg, "%dn%d)", &t.a, &t.b); err != nil {
+			return cssNth{}, fmt.Errorf("%s: cannot read %q: %w", src, text, err)
 		}
-		a.op = ch
-		p.pos += 2
+		t.last = strings.HasPrefix(name, "nth-last-")
 	default:
-		return a, p.fail("unexpected %q in attribute selector at offset %d", ch, p.pos)
+		return cssNth{}, fmt.Errorf("%s: cannot read %q", src, text)
 	}
-	p.skipSpace()
-	if p.pos >= len(p.src) {
-		return a, p.fail("missing value and ']' for '[' at offset %d", open)
-	}
-	if q := p.src[p.pos]; q == '"' || q == '\'' {
-		end := strings.IndexByte(p.src[p.pos+1:], q)
-		if end < 0 {
-			return a, p.fail("unterminated string at offset %d", p.pos)
-		}
-		a.val = p.src[p.pos+1 : p.pos+1+end]
-		if strings.IndexByte(a.val, '\\') >= 0 {
-			return a, p.unsupported("escape \"\\\" in a string")
-		}
-		p.pos += end + 2
-	} else {
-		// An identifier; digits may lead, as in [data-n=5], which browsers
-		// reject but users write.
-		start := p.pos
-		for p.pos < len(p.src) && cssIdentByte(p.src[p.pos], false) {
-			p.pos++
-		}
-		a.val = p.src[start:p.pos]
-		if a.val == "" {
-			return a, p.fail("expected a value after the operator at offset %d", p.pos)
-		}
-	}
-	p.skipSpace()
-	if p.pos < len(p.src) && (p.src[p.pos] == 'i' || p.src[p.pos] == 'I') {
-		a.icase = true
-		p.pos++
-		p.skipSpace()
-	} else if p.pos < len(p.src) && (p.src[p.pos] == 's' || p.src[p.pos] == 'S') {
-		p.pos++
-		p.skipSpace()
-	}
-	if p.pos >= len(p.src) || p.src[p.pos] != ']' {
-		return a, p.fail("missing ']' for '[' at offset %d", open)
-	}
-	p.pos++
-	if a.icase {
-		a.val = strings.ToLower(a.val)
-	}
-	return a, nil
+	t.ofType = strings.HasSuffix(name, "-of-type")
+	return t, nil
 }
 
-// matches reports whether element n, at position pos among its siblings,
-// satisfies the compound.
-func (c *cssCompound) matches(n *html.Node, pos *cssPos) bool {
-	if c.tag != "" && n.Data != c.tag && !strings.EqualFold(n.Data, c.tag) {
-		return false
-	}
-	if c.id != "" {
-		if v, ok := wfAttr(n, "id"); !ok || v != c.id {
-			return false
-		}
-	}
-	if len(c.classes) > 0 {
-		v, ok := wfAttr(n, "class")
-		if !ok {
-			return false
-		}
-		for _, cl := range c.classes {
-			if !cssHasWord(v, cl) {
-				return false
-			}
-		}
-	}
-	for i := range c.attrs {
-		a := &c.attrs[i]
-		v, ok := wfAttr(n, a.key)
-		if !ok {
-			return false
-		}
-		if a.op == 0 {
-			continue
-		}
-		if a.icase {
-			v = strings.ToLower(v)
-		}
-		switch a.op {
-		case '=':
-			ok = v == a.val
-		case '~':
-			ok = cssHasWord(v, a.val)
-		case '|':
-			ok = v == a.val || strings.HasPrefix(v, a.val+"-")
-		case '^':
-			ok = a.val != "" && strings.HasPrefix(v, a.val)
-		case '$':
-			ok = a.val != "" && strings.HasSuffix(v, a.val)
-		case '*':
-			ok = a.val != "" && strings.Contains(v, a.val)
-		}
-		if !ok {
-			return false
-		}
-	}
-	for _, ps := range c.pseudos {
-		if !ps.matches(n, pos) {
-			return false
-		}
-	}
-	for i := range c.not {
-		if c.not[i].matches(n, pos) {
-			return false
-		}
-	}
-	return true
-}
-
-func (ps *cssPseudo) matches(n *html.Node, pos *cssPos) bool {
-	switch ps.kind {
-	case 'r':
-		return n.Parent != nil && n.Parent.Type == html.DocumentNode
-	case 'e':
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			if c.Type == html.ElementNode || c.Type == html.TextNode && c.Data != "" {
-				return false
-			}
-		}
-		return true
-	}
+func (t *cssNth) matches(pos *cssPos) bool {
 	idx, total := pos.idx, pos.total
-	if ps.ofType {
+	if t.ofType {
 		idx, total = pos.typeIdx, pos.typeTotal
 	}
-	if ps.fromEnd {
+	if t.last {
 		idx = total - idx + 1
 	}
-	if ps.a == 0 {
-		return idx == ps.b
+	d := idx - t.b
+	if t.a == 0 {
+		return d == 0
 	}
-	d := idx - ps.b
-	return d%ps.a == 0 && d/ps.a >= 0
-}
-
-// cssHasWord reports whether the white-space-separated list holds w.
-func cssHasWord(list, w string) bool {
-	if w == "" {
-		return false
-	}
-	for len(list) > 0 {
-		i := 0
-		for i < len(list) && cssIsSpace(list[i]) {
-			i++
-		}
-		list = list[i:]
-		j := 0
-		for j < len(list) && !cssIsSpace(list[j]) {
-			j++
-		}
-		if list[:j] == w {
-			return true
-		}
-		list = list[j:]
-	}
-	return false
+	return d%t.a == 0 && d/t.a >= 0
 }
 
 // each calls fn for every element below root that matches, in document
-// order, until fn returns false. It checks ctx every 1024 elements.
+// order, until fn returns false. It checks ctx every 64 elements.
 func (s *cssSelector) each(ctx context.Context, root *html.Node, fn func(*html.Node) bool) error {
 	w := cssWalker{s: s, ctx: ctx, fn: fn}
 	w.walk(root, 0, 0)
@@ -681,6 +267,7 @@ func (w *cssWalker) walk(parent *html.Node, pm, am uint64) {
 			}
 		}
 	}
+	var prev, earlier uint64 // bits of the previous element sibling, and of all earlier ones
 	for n := parent.FirstChild; n != nil && !w.done; n = n.NextSibling {
 		if n.Type != html.ElementNode {
 			continue
@@ -691,29 +278,11 @@ func (w *cssWalker) walk(parent *html.Node, pm, am uint64) {
 			pos.typeIdx, pos.typeTotal = typeIdx[n.Data], typeTotal[n.Data]
 		}
 		w.n++
-		if w.n&1023 == 0 {
-			if w.ctx.Err() != nil {
-				w.err, w.done = context.Cause(w.ctx), true
-				return
-			}
+		if w.n&63 == 0 && w.ctx.Err() != nil {
+			w.err, w.done = context.Cause(w.ctx), true
+			return
 		}
-		var m uint64
-		for i := range w.s.parts {
-			c := &w.s.parts[i]
-			switch c.comb {
-			case '>':
-				if pm&(1<<(i-1)) == 0 {
-					continue
-				}
-			case ' ':
-				if am&(1<<(i-1)) == 0 {
-					continue
-				}
-			}
-			if c.matches(n, &pos) {
-				m |= 1 << i
-			}
-		}
+		m := w.match(n, &pos, pm, am, prev, earlier)
 		if m&w.s.final != 0 && !w.fn(n) {
 			w.done = true
 			return
@@ -721,5 +290,364 @@ func (w *cssWalker) walk(parent *html.Node, pm, am uint64) {
 		if n.FirstChild != nil {
 			w.walk(n, m, am|m)
 		}
+		prev = m
+		earlier |= m
 	}
+}
+
+// match returns the bits of element n: bit i is set when n matches
+// compound i and the element its combinator names has bit i-1.
+func (w *cssWalker) match(n *html.Node, pos *cssPos, pm, am, prev, earlier uint64) uint64 {
+	var m uint64
+	for i := range w.s.steps {
+		st := &w.s.steps[i]
+		var ctxBits uint64
+		switch st.comb {
+		case '>':
+			ctxBits = pm
+		case ' ':
+			ctxBits = am
+		case '+':
+			ctxBits = prev
+		case '~':
+			ctxBits = earlier
+		}
+		if st.comb != 0 && ctxBits&(1<<(i-1)) == 0 {
+			continue
+		}
+		ok := true
+		for k := range st.nth {
+			if !st.nth[k].matches(pos) {
+				ok = false
+				break
+			}
+		}
+		if ok && (st.sel == nil || st.sel.Match(n)) {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// cssPart is one compound of a complex selector as written.
+type cssPart struct {
+	comb byte
+	text string
+	nth  [][2]int // spans in text of the :nth-*() pseudo-classes at its top level
+}
+
+// cssScanner splits a selector into groups and compounds, following
+// cascadia's reading of strings, escapes, comments, brackets and the
+// arguments of pseudo-classes; it notes what the arguments of :not(),
+// :has() and :haschild() may not hold, and the attribute values to quote.
+type cssScanner struct {
+	s     string
+	i     int
+	err   error    // the first rule broken
+	quote [][2]int // unquoted attribute values that are not identifiers
+}
+
+func (c *cssScanner) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf(format, args...)
+	}
+}
+
+// quoted returns the selector with the values in c.quote quoted.
+func (c *cssScanner) quoted() string {
+	if len(c.quote) == 0 {
+		return c.s
+	}
+	var b strings.Builder
+	last := 0
+	for _, q := range c.quote {
+		b.WriteString(c.s[last:q[0]])
+		b.WriteByte('"')
+		b.WriteString(c.s[q[0]:q[1]])
+		b.WriteByte('"')
+		last = q[1]
+	}
+	b.WriteString(c.s[last:])
+	return b.String()
+}
+
+// list reads a comma-separated list of selectors up to the end (at the top)
+// or to the ')' closing the pseudo-class inner; inHas is set inside :has().
+// At the top it returns the groups.
+func (c *cssScanner) list(inner string, inHas bool) [][]cssPart {
+	var groups [][]cssPart
+	var cur []cssPart
+	for {
+		space := c.space()
+		if c.i == len(c.s) || c.s[c.i] == ')' && inner != "" {
+			break
+		}
+		ch := c.s[c.i]
+		if ch == ',' {
+			groups = append(groups, cur)
+			cur = nil
+			c.i++
+			continue
+		}
+		comb := byte(0)
+		if len(cur) > 0 {
+			switch {
+			case ch == '>' || ch == '+' || ch == '~':
+				comb = ch
+				c.i++
+				c.space()
+			case space:
+				comb = ' '
+			}
+		}
+		if inner != "" && (comb == ' ' || comb == '~') {
+			what := "descendant"
+			if comb == '~' {
+				what = `sibling "~"`
+			}
+			c.fail("the %s combinator is not allowed inside :%s() (offset %d); use > or +", what, inner, c.i)
+		}
+		start := c.i
+		nth := c.compound(inner, inHas)
+		if c.i == start {
+			if c.i == len(c.s) {
+				c.fail("expected a selector at the end")
+				break
+			}
+			c.fail("unexpected %q at offset %d", c.s[c.i], c.i)
+			c.i++
+			continue
+		}
+		for k := range nth {
+			nth[k][0] -= start
+			nth[k][1] -= start
+		}
+		cur = append(cur, cssPart{comb: comb, text: c.s[start:c.i], nth: nth})
+	}
+	return append(groups, cur)
+}
+
+// compound reads one compound and returns the spans of its :nth-*()
+// pseudo-classes (at the top level only).
+func (c *cssScanner) compound(inner string, inHas bool) [][2]int {
+	var nth [][2]int
+	for c.i < len(c.s) {
+		switch ch := c.s[c.i]; {
+		case ch == '\\':
+			c.escape()
+		case ch == '"' || ch == '\'':
+			c.str()
+		case ch == '[':
+			c.bracket()
+		case ch == ':':
+			at := c.i
+			if name := c.pseudo(inHas); inner == "" && strings.HasPrefix(name, "nth-") {
+				nth = append(nth, [2]int{at, c.i})
+			}
+		case cssIsSpace(ch) || ch == ',' || ch == '>' || ch == '+' || ch == '~' || ch == ')' ||
+			ch == '/' && strings.HasPrefix(c.s[c.i:], "/*"):
+			return nth
+		default:
+			c.i++
+		}
+	}
+	return nth
+}
+
+// pseudo reads a pseudo-class and its argument, returning its name.
+func (c *cssScanner) pseudo(inHas bool) string {
+	at := c.i
+	c.i++ // ':'
+	if c.i < len(c.s) && c.s[c.i] == ':' {
+		c.i++
+	}
+	name := strings.ToLower(c.ident())
+	if c.i >= len(c.s) || c.s[c.i] != '(' {
+		return name
+	}
+	if inHas && (name == "has" || name == "contains" || name == "matches") {
+		c.fail(":%s() is not allowed inside :has() (offset %d)", name, at)
+	}
+	c.i++ // '('
+	switch name {
+	case "not", "has", "haschild":
+		c.list(name, inHas || name == "has")
+	case "matches", "matchesown":
+		// A regular expression ends at the first ')' or ']' that closes
+		// nothing; quotes and backslashes are its own.
+		for open := 0; c.i < len(c.s); c.i++ {
+			if ch := c.s[c.i]; ch == '(' || ch == '[' {
+				open++
+			} else if ch == ')' || ch == ']' {
+				if open--; open < 0 {
+					break
+				}
+			}
+		}
+	default:
+	scan:
+		for depth := 0; c.i < len(c.s); {
+			switch ch := c.s[c.i]; ch {
+			case '\\':
+				c.escape()
+				continue
+			case '"', '\'':
+				c.str()
+				continue
+			case '(':
+				depth++
+			case ')':
+				if depth == 0 {
+					break scan
+				}
+				depth--
+			}
+			c.i++
+		}
+	}
+	if c.i < len(c.s) && c.s[c.i] == ')' {
+		c.i++
+	}
+	return name
+}
+
+// ident reads a name, decoding escapes, so an escaped name is seen as
+// the pseudo-class cascadia will read.
+func (c *cssScanner) ident() string {
+	var b strings.Builder
+	for c.i < len(c.s) {
+		ch := c.s[c.i]
+		switch {
+		case cssNameByte(ch):
+			b.WriteByte(ch)
+			c.i++
+		case ch == '\\':
+			start := c.i
+			c.escape()
+			b.WriteString(cssUnescape(c.s[start:c.i]))
+		default:
+			return b.String()
+		}
+	}
+	return b.String()
+}
+
+// escape skips a backslash escape: up to six hex digits and one white
+// space, or one character.
+func (c *cssScanner) escape() {
+	c.i++
+	if c.i >= len(c.s) {
+		return
+	}
+	if !cssHex(c.s[c.i]) {
+		_, n := utf8.DecodeRuneInString(c.s[c.i:])
+		c.i += n
+		return
+	}
+	for end := c.i + 6; c.i < len(c.s) && c.i < end && cssHex(c.s[c.i]); c.i++ {
+	}
+	if strings.HasPrefix(c.s[c.i:], "\r\n") {
+		c.i += 2
+	} else if c.i < len(c.s) && cssIsSpace(c.s[c.i]) {
+		c.i++
+	}
+}
+
+// cssUnescape decodes one escape as escape skips it.
+func cssUnescape(e string) string {
+	e = e[1:]
+	if e == "" || !cssHex(e[0]) {
+		return e
+	}
+	e = strings.TrimRight(e, " \t\r\n\f")
+	var r rune
+	for i := 0; i < len(e); i++ {
+		r = r<<4 | rune(strings.IndexByte("0123456789abcdef", e[i]|0x20))
+	}
+	return string(r)
+}
+
+func cssNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 0x80
+}
+
+func cssHex(c byte) bool { return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f' }
+
+func cssIsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+// str skips a quoted string and its escapes.
+func (c *cssScanner) str() {
+	q := c.s[c.i]
+	for c.i++; c.i < len(c.s); c.i++ {
+		switch c.s[c.i] {
+		case '\\':
+			if c.i+1 < len(c.s) {
+				c.i++
+			}
+		case q:
+			c.i++
+			return
+		}
+	}
+}
+
+// bracket skips an attribute selector; a #= value is a regular expression
+// that ends at the first ')' or ']' closing nothing.
+func (c *cssScanner) bracket() {
+	for c.i++; c.i < len(c.s); {
+		switch ch := c.s[c.i]; {
+		case ch == '\\':
+			c.escape()
+		case ch == '"' || ch == '\'':
+			c.str()
+		case ch == '#' && strings.HasPrefix(c.s[c.i:], "#="):
+			c.i += 2
+			for open := 0; c.i < len(c.s); c.i++ {
+				if ch := c.s[c.i]; ch == '(' || ch == '[' {
+					open++
+				} else if ch == ')' || ch == ']' {
+					if open--; open < 0 {
+						break
+					}
+				}
+			}
+		case ch == '=':
+			c.i++
+			for c.i < len(c.s) && cssIsSpace(c.s[c.i]) {
+				c.i++
+			}
+			start := c.i
+			for c.i < len(c.s) && cssNameByte(c.s[c.i]) {
+				c.i++
+			}
+			if v := strings.TrimLeft(c.s[start:c.i], "-"); v != "" && v[0] >= '0' && v[0] <= '9' {
+				c.quote = append(c.quote, [2]int{start, c.i})
+			}
+		case ch == ']':
+			c.i++
+			return
+		default:
+			c.i++
+		}
+	}
+}
+
+// space skips white space and closed /* comments */, reporting whether
+// there was any.
+func (c *cssScanner) space() bool {
+	start := c.i
+	for c.i < len(c.s) {
+		if cssIsSpace(c.s[c.i]) {
+			c.i++
+			continue
+		}
+		if strings.HasPrefix(c.s[c.i:], "/*") {
+			if end := strings.Index(c.s[c.i+2:], "*/"); end >= 0 {
+				c.i += end + 4
+				continue
+			}
+		}
+		break
+	}
+	return c.i > start
 }

@@ -26,7 +26,7 @@ func webScraperSpec() Spec {
 		Category: "data",
 		Description: "Fetches a web page (GET, http and https only, through the network permissions: the host must be " +
 			"allowed by --allow-net, which defaults to loopback only) and extracts its title, visible text, elements chosen by CSS selectors, links, " +
-			"images and meta tags. Supported selector syntax: " + cssSubset + "; anything else (other pseudo-classes, pseudo-elements, + and ~) " +
+			"images and meta tags. Supported selector syntax: " + cssSubset + "; anything else " +
 			"is a validation_error naming it. A status other than 2xx is an execution_error naming the status; so is a " +
 			"response that is not HTML (by Content-Type text/html or application/xhtml+xml, or by sniffing when there is " +
 			"none): the request was valid, the page was not scrapable. The body is read up to the host's response limit " +

@@ -13,9 +13,8 @@ import (
 
 // webpage-monitor limits.
 const (
-	wmonMaxContent  = 4 << 20 // bytes of extracted content, and of previous_content
-	wmonMaxChanges  = 200     // entries of changes
-	wmonMaxLCSCells = 1 << 22 // (old lines) x (new lines) past the common head and tail for the exact LCS diff
+	wmonMaxContent = 4 << 20 // bytes of extracted content, and of previous_content
+	wmonMaxChanges = 200     // entries of changes
 )
 
 func webpageMonitorSpec() Spec {
@@ -28,9 +27,9 @@ func webpageMonitorSpec() Spec {
 			"with previous_content line by line. HTML text has a line per block element (p, div, li, h1...); script, style " +
 			"and head are left out. With ignore_whitespace (the default) each line's white space is collapsed and trimmed and " +
 			"blank lines are dropped, in the content and in previous_content alike, so only visible changes count. The diff " +
-			"is a longest-common-subsequence line diff; when the changed region is larger than 4194304 line pairs it falls " +
-			"back to a multiset comparison (lines present more often on one side), which lists the same lines but not " +
-			"their interleaving. A status other than 2xx, a binary content type, or a selector on a non-HTML page is an " +
+			"is a shortest line diff (Myers' algorithm); past " + fmt.Sprint(dfMaxLines) + " lines on a side " +
+			"or " + fmt.Sprint(dfMaxWork) + " steps of the algorithm it falls back to a multiset comparison (lines present " +
+			"more often on one side), which lists the same lines but not their interleaving. A status other than 2xx, a binary content type, or a selector on a non-HTML page is an " +
 			"execution_error. Limits: body up to the host's response limit (16 MiB by default; more is too_large); " +
 			"content and previous_content 4 MiB (content past it is cut and truncated is true; a larger previous_content is too_large); " +
 			"200 change entries (changes_truncated tells when more were found). Selector syntax: " + cssSubset + ".",
@@ -253,87 +252,28 @@ func (r *wmonResult) add(kind, line string) {
 	r.changes = append(r.changes, map[string]any{"type": kind, "line": line})
 }
 
-// wmonDiff is a line diff: the longest common subsequence of the lines
-// between the common head and tail, by dynamic programming; when that
-// region is over wmonMaxLCSCells pairs, a multiset comparison.
+// wmonDiff is a line diff: the change regions of diff-calculator's Myers
+// engine, each listed as its removed lines then its added lines; past
+// dfMaxLines lines a side or dfMaxWork steps, a multiset comparison.
 func wmonDiff(ctx context.Context, a, b []string) (*wmonResult, error) {
 	r := &wmonResult{changes: []any{}}
-	for len(a) > 0 && len(b) > 0 && a[0] == b[0] {
-		a, b = a[1:], b[1:]
-	}
-	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
-		a, b = a[:len(a)-1], b[:len(b)-1]
-	}
-	n, m := len(a), len(b)
-	if n == 0 || m == 0 {
-		for _, l := range a {
-			r.add("removed", l)
-		}
-		for _, l := range b {
-			r.add("added", l)
-		}
-		return r, nil
-	}
-	if n*m > wmonMaxLCSCells || n >= 1<<16 || m >= 1<<16 {
+	if len(a) > dfMaxLines || len(b) > dfMaxLines {
 		return wmonMultiset(ctx, a, b, r)
 	}
-	// Intern lines so the table compares integers.
-	ids := make(map[string]int32, n+m)
-	ai, bi := make([]int32, n), make([]int32, m)
-	for i, l := range a {
-		id, ok := ids[l]
-		if !ok {
-			id = int32(len(ids))
-			ids[l] = id
-		}
-		ai[i] = id
-	}
-	for j, l := range b {
-		id, ok := ids[l]
-		if !ok {
-			id = int32(len(ids))
-			ids[l] = id
-		}
-		bi[j] = id
-	}
-	// t[i*(m+1)+j] = LCS length of a[i:] and b[j:]; min(n, m) < 65536 fits uint16.
-	w := m + 1
-	t := make([]uint16, (n+1)*w)
-	for i := n - 1; i >= 0; i-- {
-		if i&63 == 0 && ctx.Err() != nil {
+	changes, err := dfLineDiff(ctx, a, b, dfMaxWork)
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		row, next := t[i*w:], t[(i+1)*w:]
-		for j := m - 1; j >= 0; j-- {
-			switch {
-			case ai[i] == bi[j]:
-				row[j] = next[j+1] + 1
-			case next[j] >= row[j+1]:
-				row[j] = next[j]
-			default:
-				row[j] = row[j+1]
-			}
+		return wmonMultiset(ctx, a, b, r) // too many changes for the step limit
+	}
+	for _, c := range changes {
+		for _, l := range a[c.i1:c.i2] {
+			r.add("removed", l)
 		}
-	}
-	i, j := 0, 0
-	for i < n && j < m {
-		switch {
-		case ai[i] == bi[j]:
-			i++
-			j++
-		case t[(i+1)*w+j] >= t[i*w+j+1]:
-			r.add("removed", a[i])
-			i++
-		default:
-			r.add("added", b[j])
-			j++
+		for _, l := range b[c.j1:c.j2] {
+			r.add("added", l)
 		}
-	}
-	for ; i < n; i++ {
-		r.add("removed", a[i])
-	}
-	for ; j < m; j++ {
-		r.add("added", b[j])
 	}
 	return r, nil
 }
