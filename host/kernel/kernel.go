@@ -233,7 +233,9 @@ func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Par
 		}
 		tctx, stop := eff.ToolContext(ctx)
 		defer stop()
+		start := time.Now()
 		o.res, o.err = t.Invoke(tctx, p)
+		eff.Stretch(ctx, time.Since(start))
 		if o.err == nil {
 			o.res = eff.After(o.res)
 		}
