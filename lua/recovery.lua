@@ -27,9 +27,11 @@
 -- (Kernel.new), which runs the same code on the same goroutines. The
 -- default, recovery.reference, is a fixed piece of Lua work that touches
 -- no kernel: it tracks the machine's speed but not how the kernel's
--- goroutines are scheduled, so its windows scatter more (about 5% where
--- a twin gives 1%). reference = false judges raw throughput, which a
--- busy machine moves as much as a slower kernel does.
+-- goroutines are scheduled. reference = false judges raw throughput,
+-- which a busy machine moves as much as a slower kernel does. Beside a
+-- CPU hog on one core of two, with other work running, the windows'
+-- scores spread (interquartile range over median) by 1-4% against a
+-- twin, 3-22% against the default reference and 4-26% raw.
 --
 -- How it judges. The ratio is the Hodges-Lehmann estimate of the change
 -- in score: the median, over every (before, after) pair of windows, of
