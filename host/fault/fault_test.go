@@ -350,20 +350,23 @@ func TestSlowStretchesTheToolsRunTime(t *testing.T) {
 			t.Fatalf("effect %+v", e)
 		}
 		start := time.Now()
-		e.Stretch(context.Background(), time.Second)
+		if err := e.Stretch(context.Background(), time.Second); err != nil {
+			t.Fatal(err)
+		}
 		if d := time.Since(start); d != 500*time.Millisecond {
 			t.Fatalf("slow(50%%) of a 1s run waited %v, want 500ms", d)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		start = time.Now()
-		e.Stretch(ctx, time.Second)
-		if d := time.Since(start); d != 100*time.Millisecond {
-			t.Fatalf("a stretch outlived its context: %v", d)
+		err := e.Stretch(ctx, time.Second)
+		if d := time.Since(start); d != 100*time.Millisecond || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a stretch past its context: %v after %v, want the deadline after 100ms", err, d)
 		}
 		var none *fault.Effect
-		none.Stretch(context.Background(), time.Hour) // a nil effect returns at once
-		(&fault.Effect{}).Stretch(context.Background(), time.Hour)
+		if none.Stretch(context.Background(), time.Hour) != nil || (&fault.Effect{}).Stretch(context.Background(), time.Hour) != nil {
+			t.Fatal("an effect without slow failed the call")
+		}
 		if time.Since(start) != 100*time.Millisecond {
 			t.Fatal("an effect without slow stretched the call")
 		}
@@ -378,9 +381,17 @@ func TestSlowShortStretchIsBusy(t *testing.T) {
 	s.EnableText("tool:x", "slow(50%)")
 	e := s.Eval("tool:x")
 	start := time.Now()
-	e.Stretch(context.Background(), 80*time.Microsecond)
+	if err := e.Stretch(context.Background(), 80*time.Microsecond); err != nil {
+		t.Fatal(err)
+	}
 	if d := time.Since(start); d < 40*time.Microsecond {
 		t.Fatalf("slow(50%%) of 80µs lasted %v, want at least 40µs", d)
+	}
+	// Past its context's end, even a short stretch fails the call.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Stretch(ctx, 80*time.Microsecond); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a short stretch after the context ended: %v", err)
 	}
 }
 

@@ -517,19 +517,24 @@ const spinLimit = 100 * time.Microsecond
 // the tool's goroutine before it answers, so the call meets its timeout as
 // a slower tool would. A stretch under 100µs keeps the goroutine busy
 // (a slower tool works, and a timer cannot wait that briefly); a longer one
-// waits, ending early when ctx ends. A nil Effect or one without slow
-// returns at once.
-func (e *Effect) Stretch(ctx context.Context, d time.Duration) {
+// waits, ending early when ctx ends. When ctx ended before the stretch
+// did, it returns ctx's cause: the slower tool would not have answered in
+// time, so its result must not be taken. A nil Effect or one without slow
+// returns nil at once.
+func (e *Effect) Stretch(ctx context.Context, d time.Duration) error {
 	if e == nil || e.Slow <= 0 || d <= 0 {
-		return
+		return nil
 	}
 	extra := time.Duration(float64(d) * e.Slow)
 	if extra >= spinLimit {
-		_ = wait(ctx, extra)
-		return
+		return wait(ctx, extra)
 	}
 	for end := time.Now().Add(extra); time.Now().Before(end); {
 	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
 }
 
 // ToolContext returns the context the tool should see: with slow_cancel,

@@ -235,7 +235,9 @@ func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Par
 		defer stop()
 		start := time.Now()
 		o.res, o.err = t.Invoke(tctx, p)
-		eff.Stretch(ctx, time.Since(start))
+		if err := eff.Stretch(ctx, time.Since(start)); err != nil {
+			o.res, o.err = nil, err
+		}
 		if o.err == nil {
 			o.res = eff.After(o.res)
 		}
