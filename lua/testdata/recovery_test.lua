@@ -124,10 +124,13 @@ expect.eq(ok, false)
 expect.error_type(err, "execution_error")
 
 -- Bad input says what is wrong.
+local hundred_and_one = {}
+for i = 1, 101 do hundred_and_one[i] = i end
 local bad = {
   {function() recovery.measure() end, "want a table of options"},
   {function() recovery.measure{} end, "work: want a function"},
-  {function() recovery.measure{work = calc, windows = 1} end, "windows: want a whole number from 2"},
+  {function() recovery.measure{work = calc, windows = 1} end, "windows: want a whole number from 2 to 100"},
+  {function() recovery.measure{work = calc, windows = 101} end, "windows: want a whole number from 2 to 100, got 101"},
   {function() recovery.measure{work = calc, windows = 2.5} end, "windows: want a whole number"},
   {function() recovery.measure{work = calc, window = "soon"} end, "window: want a positive duration"},
   {function() recovery.measure{work = calc, window = "-5ms"} end, "window: want a positive duration"},
@@ -144,6 +147,7 @@ local bad = {
   {function() recovery.verdict({1}, {1}, {tolerence = 0.1}) end, "unknown option tolerence"},
   {function() recovery.compare({score = {1}}) end, "with a reference"},
   {function() recovery.median_ci({}) end, "xs: want a non-empty list"},
+  {function() recovery.shift_ci(big, hundred_and_one) end, "ys: want at most 100 numbers, got 101"},
 }
 for i, case in ipairs(bad) do
   local ok2, e = pcall(case[1])
