@@ -350,8 +350,14 @@ function tasks_faults()
   })
 end
 
--- Leaks on purpose: memory held by every call and goroutines parked;
--- the verdict over this scenario's samples must say leak.
+-- Leaks on purpose: 2 MB held by every calculator call (80 MB in all) and
+-- a goroutine parked by every base64 call (400); the verdict over this
+-- scenario's samples must say leak. The verdict compares the first fifth
+-- of the samples with the last, so on a busy machine (a starved sampler,
+-- a collector that runs late) a leak that was still growing at the end
+-- could read as "growth". The teardown therefore collects garbage and
+-- holds the leak for 200 ms first: the last fifth then sees all of it,
+-- and the goroutines alone are four times the limit of 100.
 function leaks_setup()
   collectgarbage("collect")
   Fault.enable("tool:calculator", "leak(2MB)")
@@ -361,13 +367,16 @@ end
 
 function leaky()
   Tool.invoke("calculator", {input = "1+1"})
-  for _ = 1, 5 do Tool.invoke("base64_encoder", {operation = "encode", input = "x"}) end
+  for _ = 1, 10 do Tool.invoke("base64_encoder", {operation = "encode", input = "x"}) end
   sleep(0.005)
 end
 
 function leaks_teardown(_, data)
+  collectgarbage("collect")
+  sleep(0.2)
   local v = Metrics.memory(data.t0)
-  Logger.info("leak verdict while leaking", {verdict = v.verdict, reason = v.reason})
+  Logger.info("leak verdict while leaking", {verdict = v.verdict, reason = v.reason,
+    heap_growth_mib = v.heap_growth / 1048576, goroutine_growth = v.goroutine_growth, samples = v.samples})
   verify("the verdict catches the injected leak", v.verdict == "leak", v)
   Fault.reset()
   collectgarbage("collect")
