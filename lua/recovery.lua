@@ -64,16 +64,21 @@ local DEFAULTS = {windows = 20, window = 0.025, block = 0.0001, warmup = 1, seed
 
 local UNITS = {ns = 1e-9, us = 1e-6, ["µs"] = 1e-6, ms = 1e-3, s = 1, m = 60}
 
--- seconds accepts a number of seconds or a duration such as "25ms".
-local function seconds(v, what)
+-- seconds accepts a number of seconds or a duration such as "25ms", above
+-- 0 and at most max seconds.
+local function seconds(v, what, max)
+  local n
   if type(v) == "number" then
-    if v > 0 and v < math.huge then return v end
+    n = v
   elseif type(v) == "string" then
     local num, unit = v:match("^%s*([%d%.]+)%s*(.-)%s*$")
-    local n = tonumber(num)
-    if n and UNITS[unit] and n > 0 then return n * UNITS[unit] end
+    if tonumber(num) and UNITS[unit] then n = tonumber(num) * UNITS[unit] end
   end
-  error("recovery: " .. what .. ": want a positive duration such as \"25ms\" or 0.025, got " .. tostring(v), 3)
+  if not (n and n > 0 and n <= max) then
+    error(string.format("recovery: %s: want a duration above 0 and at most %gs, such as \"25ms\" or 0.025, got %s",
+      what, max, tostring(v)), 3)
+  end
+  return n
 end
 
 local function whole(v, what, min, max)
@@ -171,11 +176,12 @@ end
 --- reference block by block.
 --- opts: work (a function, required); reference (a function, default
 --- recovery.reference; false for the work's raw throughput); windows
---- (windows kept, 2 to 100, default 20); window (each window's length, a duration
---- such as "25ms" or seconds, default 25 ms); block (the least length of a
---- block, default 100 µs; a call longer than that makes a block of one
---- call); warmup (windows measured first and dropped, default 1); seed
---- (draws the order within each pair of blocks, default 1).
+--- (windows kept, 2 to 100, default 20); window (each window's length, a
+--- duration such as "25ms" or seconds, at most 10 s, default 25 ms);
+--- block (the least length of a block, at most 1 s, default 100 µs; a
+--- call longer than that makes a block of one call); warmup (windows
+--- measured first and dropped, 0 to 100, default 1); seed (draws the
+--- order within each pair of blocks, default 1).
 --- Returns {score = {...}, work = {ops/s...}, reference = {ops/s...} or
 --- nil, window = seconds, block = seconds, calls = the work calls made}:
 --- per window, the median ratio of work to reference (or the work's
@@ -198,8 +204,8 @@ function M.measure(opts)
   end
   local windows = whole(opts.windows or DEFAULTS.windows, "windows", 2, MAX_WINDOWS)
   local warmup = whole(opts.warmup or DEFAULTS.warmup, "warmup", 0, MAX_WINDOWS)
-  local len = seconds(opts.window or DEFAULTS.window, "window")
-  local blen = seconds(opts.block or DEFAULTS.block, "block")
+  local len = seconds(opts.window or DEFAULTS.window, "window", 10)
+  local blen = seconds(opts.block or DEFAULTS.block, "block", 1)
   if blen > len then error("recovery.measure: block: want at most the window's length", 2) end
   local rand = lcg(whole(opts.seed or DEFAULTS.seed, "seed", 0, 4294967295))
   local out = {work = {}, reference = ref and {} or nil, score = {}, window = len, block = blen, calls = 0}
