@@ -6,7 +6,7 @@ BIN     := bin/spellhost
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run run-faults run-memleak test bench lint docs fuzz clean
+.PHONY: build run run-faults run-memleak soak-faults test bench lint docs fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
@@ -17,6 +17,14 @@ run: build
 # The fault-injection suite: every failure mode, each with thresholds.
 run-faults: build
 	./$(BIN) run scripts/faults.lua
+
+# Not part of make test (minutes): faults.lua SOAK_RUNS times beside a CPU
+# hog on one core, every run passing, then SOAK_DEGRADED times with the
+# recovery probe's tool kept 30% slower, every run failing on its verdict.
+SOAK_RUNS     ?= 30
+SOAK_DEGRADED ?= 10
+soak-faults: build
+	./scripts/soak-faults.sh $(BIN) $(SOAK_RUNS) $(SOAK_DEGRADED) 30
 
 # The orchestrator memory-leak test: tasks, then monitoring, with the verdict.
 run-memleak: build

@@ -3,12 +3,14 @@
 --
 --   spellhost run scripts/faults.lua                 -- default sizes
 --   spellhost run scripts/faults.lua -- 5            -- 5 times the sizes
---   spellhost run scripts/faults.lua -- 1 0.25       -- recovery within 25% (a noisy machine)
+--   spellhost run scripts/faults.lua -- 1 0.25       -- recovery within 25%
+--   spellhost run scripts/faults.lua -- 1 0.10 30    -- the probe's tool kept 30% slower: fails
 --   make run-faults
+--   make soak-faults           -- 30 runs beside a CPU hog, then degraded runs that must fail
 --
--- The scenarios run one after another (startAfter), so each sees the
--- kernel as the one before left it:
---   baseline        throughput of a clean kernel, the yardstick for recovery
+-- setup() measures a clean kernel, the yardstick for recovery. Then the
+-- scenarios run one after another (startAfter), so each sees the kernel
+-- as the one before left it:
 --   script_errors   Lua errors during iterations: counted, the VU goes on
 --   tool_timeouts   a hung tool: answered timeout on time, nothing left running
 --   fault_kinds     each kind of injected fault does what it says
@@ -19,14 +21,33 @@
 --   leaks           leaked memory and goroutines, injected, caught by the verdict
 --   recovery        every fault cleared: throughput back within 10% of baseline
 --
--- Throughput for recovery is judged on the median iteration time of one VU
--- (ops/s = 1000 / median ms): a burst of noise from other processes moves
--- the count of a one-second window, but hardly its median.
+-- Recovery is judged by require("recovery") (lua/recovery.lua says the
+-- method in full): the same probe, a hash_calculator call on the shared
+-- kernel, measured in 30 windows of 25 ms before the chaos and 30 after,
+-- each window interleaved in 100 µs blocks with its twin, the same call
+-- on a kernel started for the measurement, which the chaos never touched.
+-- Machine noise slows both blocks of a pair alike; only what the chaos
+-- left in the shared kernel moves their ratio. The verdict compares the
+-- ratios before and after with a rank test (Hodges-Lehmann ratio, Moses
+-- 95% confidence interval): it passes when the lower bound is at least
+-- 1 - tolerance, fails when the upper bound is below it, and in between
+-- warns "inconclusive" with its figures. The recovery scenario's check
+-- carries the ratio and the bounds into the summary.
+--
+-- No check here rests on the machine being idle. Timeouts are judged by
+-- the limit the kernel says fired and by their median lateness beside the
+-- scheduler's own, measured in the same iterations; a tool that ignores
+-- its cancellation is judged by the kernel's count of abandoned calls;
+-- throttling by its own accounting of the time the calls took; waits for
+-- the kernel to settle have deadlines that only catch a hang.
 
 local scale = tonumber(ARGS[1] or "1")
 local tolerance = tonumber(ARGS[2] or "0.10")
+local degrade = tonumber(ARGS[3] or "0")
 assert(scale and scale > 0, "the first argument scales the sizes: a number above 0")
 assert(tolerance and tolerance > 0 and tolerance < 1, "the second argument is the recovery tolerance, e.g. 0.10")
+assert(degrade and degrade >= 0 and degrade <= 1000,
+  "the third argument keeps the probe's tool that many percent slower after the chaos, from 0 (off) to 1000")
 local function n(size) return math.max(1, math.floor(size * scale)) end
 local D = string.format("%dms", math.max(300, math.floor(1000 * scale)))
 
@@ -39,8 +60,7 @@ end
 options = {
   memory = {interval = "10ms"},
   scenarios = {
-    baseline = {executor = "constant-vus", vus = 1, duration = D, exec = "calc"},
-    script_errors = after("baseline", {executor = "shared-iterations", vus = 2, iterations = n(300), exec = "script_errors"}),
+    script_errors = {executor = "shared-iterations", vus = 2, iterations = n(300), exec = "script_errors", maxDuration = "5m"},
     tool_timeouts = after("script_errors", {executor = "shared-iterations", vus = 4, iterations = n(40), exec = "tool_timeouts",
       setup = "timeouts_setup", teardown = "timeouts_teardown"}),
     fault_kinds = after("tool_timeouts", {executor = "shared-iterations", vus = 1, iterations = 1, exec = "fault_kinds"}),
@@ -52,19 +72,20 @@ options = {
     tasks_faults = after("many_kernels", {executor = "shared-iterations", vus = 1, iterations = 1, exec = "tasks_faults"}),
     leaks = after("tasks_faults", {executor = "shared-iterations", vus = 1, iterations = 40, exec = "leaky",
       setup = "leaks_setup", teardown = "leaks_teardown"}),
-    recovery = after("leaks", {executor = "constant-vus", vus = 1, duration = D, exec = "calc", teardown = "recovery_teardown"}),
+    recovery = after("leaks", {executor = "shared-iterations", vus = 1, iterations = 1, exec = "recovery_check",
+      teardown = "recovery_teardown"}),
   },
   thresholds = {
     ["iteration_errors{scenario:script_errors}"] = {"count==" .. math.floor(n(300) / 3)},
     ["iterations{scenario:script_errors}"] = {"count==" .. n(300)},
     ["checks{scenario:tool_timeouts}"] = {"rate==1"},
-    ["tool_duration{tool:calc_hang}"] = {"max<500"},
     ["checks{scenario:fault_kinds}"] = {"rate==1"},
     ["checks{scenario:large_payload}"] = {"rate==1"},
     ["checks{scenario:registry_readers}"] = {"rate==1"},
     ["iteration_errors{scenario:registry_churn}"] = {"count==0"},
     ["checks{scenario:many_kernels}"] = {"rate==1"},
     ["checks{scenario:tasks_faults}"] = {"rate==1"},
+    ["checks{scenario:recovery}"] = {"rate==1"},
     ["fault_checks"] = {"rate==1"},
   },
 }
@@ -72,12 +93,14 @@ options = {
 -- The registry as the run found it: churn only adds tools to it.
 local BASE_TOOLS = #Tool.list()
 
--- settle waits up to a second for cond() to hold (a goroutine that was
--- answered timeout takes a moment to notice its context ended).
+-- settle waits for cond() to hold (a goroutine that was answered timeout
+-- takes a moment to notice its context ended) and returns whether it did
+-- and the seconds it took. Its 10 s deadline only catches a hang: a busy
+-- machine makes the wait longer, never the answer wrong.
 local function settle(cond)
   local t0 = now()
-  while not cond() and now() - t0 < 1 do sleep(0.005) end
-  return cond()
+  while not cond() and now() - t0 < 10 do sleep(0.005) end
+  return cond(), now() - t0
 end
 
 -- Checks made in setup and teardown, which belong to no scenario.
@@ -88,12 +111,6 @@ local function verify(name, ok, detail)
   return ok
 end
 
--- baseline and recovery: the same work, one VU.
-function calc()
-  local r = Tool.invoke("calculator", {input = "(2 + 3) * 4"})
-  if r.result ~= 20 then error("calculator answered " .. tostring(r.result)) end
-end
-
 function script_errors()
   if Exec.scenario_iteration % 3 == 0 then
     error("planned failure " .. Exec.scenario_iteration)
@@ -102,27 +119,55 @@ function script_errors()
 end
 
 -- A copy of the calculator that hangs: every call must be answered
--- timeout within its 50ms limit, and nothing may stay running.
+-- timeout by its own 50 ms limit, never before it, and on time; nothing
+-- may stay running.
+--
+-- "On time" is judged against the scheduler, not a fixed stopwatch: each
+-- iteration also times a 1 ms sleep, whose overshoot is how late this
+-- machine wakes a VU at that moment. A timeout's answer takes about three
+-- such wake-ups (the timer's goroutine, the cancellation, the caller), so
+-- the timeouts' median lateness must stay within half the limit plus three
+-- times the sleeps' median overshoot. A kernel that waited for the tool,
+-- or fired at twice the limit, is late by the whole limit on an idle
+-- machine; a busy machine widens the bound as it delays the answers.
+local LIMIT = 0.05
+local timeout_late = Metrics.trend("timeout_lateness", "time")
+local wake_late = Metrics.trend("wake_lateness", "time")
+
 function timeouts_setup()
   Tool.register{name = "calc_hang", like = "calculator"}
   Fault.enable("tool:calc_hang", "hang")
 end
 
 function tool_timeouts()
+  local s0 = now()
+  sleep(0.001)
+  wake_late:add(math.max(0, now() - s0 - 0.001) * 1000)
   local t0 = now()
   local _, err = Tool.try("calc_hang", {input = "1+1"}, {timeout = "50ms"})
   local took = now() - t0
+  timeout_late:add(math.max(0, took - LIMIT) * 1000)
   check(err, {
     ["answered timeout"] = function(e) return e ~= nil and e.type == "timeout" end,
-    ["on time"] = function() return took < 0.5 end,
+    ["by its own 50ms limit"] = function(e) return e ~= nil and e.message:find("timed out after 50ms", 1, true) ~= nil end,
+    ["not before its limit"] = function() return took >= LIMIT end,
   })
 end
 
 function timeouts_teardown()
   Fault.disable("tool:calc_hang")
   Tool.unregister("calc_hang")
-  local ok = settle(function() local h = Kernel.health() return h.running == 0 and h.abandoned == 0 end)
-  verify("no call left running after timeouts", ok, Kernel.health())
+  local ok, waited = settle(function() local h = Kernel.health() return h.running == 0 and h.abandoned == 0 end)
+  verify("no call left running after timeouts", ok, {waited_s = waited, health = Kernel.health()})
+  local late, wake = Metrics.stats("timeout_lateness"), Metrics.stats("wake_lateness")
+  local bound = LIMIT * 1000 / 2 + 3 * wake.med
+  local info = {median_late_ms = late.med, p99_late_ms = late.p99, max_late_ms = late.max,
+    median_wake_ms = wake.med, p99_wake_ms = wake.p99, bound_ms = bound}
+  Logger.info("timeouts: lateness beside the scheduler's", info)
+  verify("timeouts answered on time", late.med <= bound, info)
+  if late.p99 > LIMIT * 1000 + wake.p99 then
+    Logger.warn("some timeouts were answered late: the machine was busy, or the kernel slow to answer", info)
+  end
 end
 
 -- Each kind of fault, scoped with Fault.with.
@@ -168,13 +213,18 @@ function fault_kinds()
       end)
     end,
     throttle = function()
+      -- A burst of 5, then 5 calls a second: of 20 calls, at most 5 + 5 per
+      -- second they took get through (one more for a token that comes due
+      -- as the clock is read), however slow the machine makes them.
+      local t0 = now()
       return Fault.with("tool:calculator", "throttle(5)", function()
-        local rejected = 0
+        local passed, rejected = 0, 0
         for _ = 1, 20 do
-          local _, e = try()
-          if e and e.type == "injected" then rejected = rejected + 1 end
+          local r, e = try()
+          if e and e.type == "injected" then rejected = rejected + 1 elseif r and r.result == 6 then passed = passed + 1 end
         end
-        return rejected >= 10
+        local allowed = 5 + math.floor(5 * (now() - t0)) + 1
+        return passed + rejected == 20 and passed >= 5 and passed <= allowed
       end)
     end,
     down = function()
@@ -184,11 +234,18 @@ function fault_kinds()
       end)
     end,
     slow_cancel = function()
-      return Fault.with("tool:calculator", "slow_cancel(100ms)->off", function()
-        local t0 = now()
-        local _, e = Tool.try("calculator", {input = "1"}, {timeout = "20ms"})
-        -- the answer comes on time even though the tool ignores the cancel
-        return (e == nil or e.type == "timeout") and now() - t0 < 0.1
+      -- A watch that would last 10 s, whose tool ignores its cancellation
+      -- for 2 s: the caller is answered at its own 20 ms limit while the
+      -- tool still runs, which the kernel counts as an abandoned call. (The
+      -- kinds run in any order: a hang's call may be a moment from
+      -- reclaimed, so the count starts once nothing is abandoned.)
+      settle(function() return Kernel.health().abandoned == 0 end)
+      local before = Kernel.health().abandoned
+      return Fault.with("tool:file_watcher", "slow_cancel(2s)->off", function()
+        local _, e = Tool.try("file_watcher", {operation = "watch", input = ".", timeout_ms = 10000}, {timeout = "20ms"})
+        local abandoned = Kernel.health().abandoned
+        return e ~= nil and e.type == "timeout" and e.message:find("timed out after 20ms", 1, true) ~= nil
+          and abandoned > before
       end)
     end,
     chain_and_count = function()
@@ -293,8 +350,14 @@ function tasks_faults()
   })
 end
 
--- Leaks on purpose: memory held by every call and goroutines parked;
--- the verdict over this scenario's samples must say leak.
+-- Leaks on purpose: 2 MB held by every calculator call (80 MB in all) and
+-- a goroutine parked by every base64 call (400); the verdict over this
+-- scenario's samples must say leak. The verdict compares the first fifth
+-- of the samples with the last, so on a busy machine (a starved sampler,
+-- a collector that runs late) a leak that was still growing at the end
+-- could read as "growth". The teardown therefore collects garbage and
+-- holds the leak for 200 ms first: the last fifth then sees all of it,
+-- and the goroutines alone are four times the limit of 100.
 function leaks_setup()
   collectgarbage("collect")
   Fault.enable("tool:calculator", "leak(2MB)")
@@ -304,13 +367,16 @@ end
 
 function leaky()
   Tool.invoke("calculator", {input = "1+1"})
-  for _ = 1, 5 do Tool.invoke("base64_encoder", {operation = "encode", input = "x"}) end
+  for _ = 1, 10 do Tool.invoke("base64_encoder", {operation = "encode", input = "x"}) end
   sleep(0.005)
 end
 
 function leaks_teardown(_, data)
+  collectgarbage("collect")
+  sleep(0.2)
   local v = Metrics.memory(data.t0)
-  Logger.info("leak verdict while leaking", {verdict = v.verdict, reason = v.reason})
+  Logger.info("leak verdict while leaking", {verdict = v.verdict, reason = v.reason,
+    heap_growth_mib = v.heap_growth / 1048576, goroutine_growth = v.goroutine_growth, samples = v.samples})
   verify("the verdict catches the injected leak", v.verdict == "leak", v)
   Fault.reset()
   collectgarbage("collect")
@@ -318,18 +384,69 @@ function leaks_teardown(_, data)
   verify("leaks released", h.fault_rules == 0, h)
 end
 
--- Everything cleared: throughput back near the baseline, nothing held.
+-- Recovery. The probe is a tool call that does real work on the kernel's
+-- whole path (parameter binding, the tool's goroutine, its timeout):
+-- recovery_probe, a hash_calculator registered in the shared kernel before
+-- anything else runs, so it goes through every scenario's chaos. Its
+-- reference is its twin, the same call on a kernel started for the
+-- measurement (Kernel.new): same code, same goroutines, same machine at
+-- the same moment, untouched by the chaos. Only what happened to the
+-- shared kernel moves the ratio of the two.
+local recovery = require("recovery")
+local PROBE_TOOL = "recovery_probe"
+local PROBE = {operation = "hash", input = string.rep("spellhost ", 410), algorithm = "sha256"}
+
+local function measure(want)
+  local twin = Kernel.new()
+  local function check_hash(r)
+    if r.hash ~= want then error("the probe's hash changed: " .. tostring(r.hash)) end
+  end
+  local ok, m = pcall(recovery.measure, {
+    work = function() check_hash(Tool.invoke(PROBE_TOOL, PROBE)) end,
+    reference = function() check_hash(twin:invoke("hash_calculator", PROBE)) end,
+    windows = 30,
+  })
+  twin:close()
+  if not ok then error(m, 0) end
+  return m
+end
+
+-- The yardstick, before any scenario runs: a clean kernel.
+function setup()
+  Tool.register{name = PROBE_TOOL, like = "hash_calculator"}
+  local hash = Tool.invoke(PROBE_TOOL, PROBE).hash
+  return {baseline = measure(hash), hash = hash}
+end
+
+function recovery_check(data)
+  if degrade > 0 then
+    -- A recovery that did not happen, on purpose: the verdict must fail.
+    Fault.enable("tool:" .. PROBE_TOOL, string.format("slow(%g%%)", degrade))
+    Logger.warn("the probe's tool is kept slower on purpose", {slow_percent = degrade})
+  end
+  local ok, after = pcall(measure, data.hash)
+  if degrade > 0 then Fault.disable("tool:" .. PROBE_TOOL) end
+  if not ok then error(after, 0) end
+  local v = recovery.verdict(data.baseline, after, {tolerance = tolerance})
+  local info = {verdict = v.verdict, ratio = v.ratio, lower = v.lower, upper = v.upper, need = v.need,
+    confidence = v.confidence, windows = v.n, probe_calls = after.calls}
+  if v.verdict == "inconclusive" then
+    Logger.warn("recovery: " .. v.text, info)
+  else
+    Logger.info("recovery: " .. v.text, info)
+  end
+  -- The check's name carries the figures into the summary.
+  check(v, {[v.text] = function() return v.verdict ~= "degraded" end})
+end
+
+-- Everything cleared: nothing held, nothing running.
 function recovery_teardown()
-  local base = 1000 / Metrics.stats("iteration_duration{scenario:baseline}").med
-  local rec = 1000 / Metrics.stats("iteration_duration{scenario:recovery}").med
-  local info = {baseline_ops = math.floor(base), recovery_ops = math.floor(rec), ratio = rec / base}
-  Logger.info("recovery", info)
-  verify("throughput within tolerance of the baseline", rec >= (1 - tolerance) * base, info)
-  local ok = settle(function()
+  local _, waited = settle(function()
     local h = Kernel.health()
-    return h.status == "ok" and h.running == 0 and h.abandoned == 0 and h.fault_rules == 0
+    return h.status == "ok" and h.running == 0 and h.abandoned == 0 and h.fault_rules == 0 and h.goroutine_growth < 20
   end)
   local h = Kernel.health()
-  verify("kernel healthy after faults", ok, h)
+  verify("kernel healthy after faults", h.status == "ok" and h.running == 0 and h.abandoned == 0 and h.fault_rules == 0,
+    {waited_s = waited, health = h})
   verify("goroutines back near the start", h.goroutine_growth < 20, h)
 end

@@ -35,6 +35,9 @@ func TestParse(t *testing.T) {
 		{"down;for=5s", "down;for=5s"},
 		{"error(unavailable);after=100", "error(unavailable);after=100"},
 		{"slow_cancel(500ms)", "slow_cancel(500ms)"},
+		{"slow(30%)", "slow(30%)"},
+		{"slow( 2.5% )", "slow(2.5%)"},
+		{"50%slow(1000%)->off", "50%slow(1000%)->off"},
 		{"leak(1MB)", "leak(1000000B)"},
 		{"leak(goroutine)", "leak(goroutine)"},
 		{"25%3*error(x)->1*delay(1ms)->off", "25%3*error(x)->1*delay(1ms)->off"},
@@ -70,6 +73,15 @@ func TestParseRejects(t *testing.T) {
 		{"tool:x", "leak(2GiB)", "leak"},
 		{"tool:x", "leak", "leak takes"},
 		{"tool:x", "truncate(-1)", "byte count"},
+		{"tool:x", "slow", "slow takes a percentage"},
+		{"tool:x", "slow(30)", "want a percentage"},
+		{"tool:x", "slow(0%)", "above 0%"},
+		{"tool:x", "slow(-5%)", "above 0%"},
+		{"tool:x", "slow(1001%)", "at most 1000%"},
+		{"tool:x", "slow(x%)", "want a percentage"},
+		{"tool:x", "slow(30%, 5%)", "slow takes"},
+		{"task:x", "slow(30%)", "use a tool:NAME target"},
+		{"protocol:decode", "1*slow(30%)->off", "use a tool:NAME target"},
 		{"tool:x", "error;after=-1", "after"},
 		{"tool:x", "error;for=0s", "for="},
 		{"tool:x", "error;color=red", "unknown option"},
@@ -327,6 +339,62 @@ func TestSlowCancel(t *testing.T) {
 	})
 }
 
+func TestSlowStretchesTheToolsRunTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := fault.New(1)
+		defer s.Close()
+		s.EnableText("tool:x", "slow(30%)")
+		s.EnableText("tool:x*", "slow(20%)") // a second rule on the same call adds up
+		e := s.Eval("tool:x")
+		if e == nil || e.Err != nil || e.Slow != 0.5 {
+			t.Fatalf("effect %+v", e)
+		}
+		start := time.Now()
+		if err := e.Stretch(context.Background(), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 500*time.Millisecond {
+			t.Fatalf("slow(50%%) of a 1s run waited %v, want 500ms", d)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		err := e.Stretch(ctx, time.Second)
+		if d := time.Since(start); d != 100*time.Millisecond || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a stretch past its context: %v after %v, want the deadline after 100ms", err, d)
+		}
+		var none *fault.Effect
+		if none.Stretch(context.Background(), time.Hour) != nil || (&fault.Effect{}).Stretch(context.Background(), time.Hour) != nil {
+			t.Fatal("an effect without slow failed the call")
+		}
+		if time.Since(start) != 100*time.Millisecond {
+			t.Fatal("an effect without slow stretched the call")
+		}
+	})
+}
+
+// A stretch too short for a timer is spent working: it lasts at least its
+// length (real time: a busy wait does not advance a synctest clock).
+func TestSlowShortStretchIsBusy(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("tool:x", "slow(50%)")
+	e := s.Eval("tool:x")
+	start := time.Now()
+	if err := e.Stretch(context.Background(), 80*time.Microsecond); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 40*time.Microsecond {
+		t.Fatalf("slow(50%%) of 80µs lasted %v, want at least 40µs", d)
+	}
+	// Past its context's end, even a short stretch fails the call.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Stretch(ctx, 80*time.Microsecond); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a short stretch after the context ended: %v", err)
+	}
+}
+
 func TestReplaceSameTarget(t *testing.T) {
 	s := fault.New(1)
 	defer s.Close()
@@ -343,7 +411,7 @@ func TestReplaceSameTarget(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"50%delay(10ms)", "2*error(timeout)->off", "down;for=5s;after=2",
-		"leak(goroutine)", "throttle(3)", "10%3*panic(x)->off", "%*()->;=", "delay(1,2,3)"} {
+		"leak(goroutine)", "throttle(3)", "slow(30%)", "10%3*panic(x)->off", "%*()->;=", "delay(1,2,3)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

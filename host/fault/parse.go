@@ -10,6 +10,7 @@
 //	10%panic                  one call in ten panics inside the tool
 //	down;for=5s               every call fails fast, for five seconds
 //	error(unavailable);after=100   calls 101 onward fail
+//	slow(30%)                 every call takes 30% longer than the tool's own run
 //
 // Each term is [P%][N*]KIND[(ARGS)]; "->" chains terms (a term with a count
 // hands over to the next once it has fired that many times); options after
@@ -17,7 +18,9 @@
 // (switch off D after enabling). Kinds: off, error(TYPE or message) (alias
 // return), delay(D[,JITTER]) (alias sleep), hang[(D)] (alias pause: until
 // the call's context ends, or for D), panic[(message)], corrupt,
-// truncate[(BYTES)], throttle(PER_SECOND), down, slow_cancel(D) and
+// truncate[(BYTES)], throttle(PER_SECOND), down, slow_cancel(D),
+// slow(PERCENT%) (tool calls only: the tool's goroutine keeps the call
+// PERCENT of the tool's own run time longer, as a slower tool would) and
 // leak(SIZE) or leak(goroutine).
 //
 // Every injected failure carries the "injected" error type, so reports count
@@ -50,11 +53,12 @@ const (
 	Throttle   Kind = "throttle"
 	Down       Kind = "down"
 	SlowCancel Kind = "slow_cancel"
+	Slow       Kind = "slow"
 	Leak       Kind = "leak"
 )
 
 // Kinds lists the kinds, in documentation order.
-var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Leak}
+var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Slow, Leak}
 
 var aliases = map[string]Kind{"return": Error, "sleep": Delay, "pause": Hang}
 
@@ -65,6 +69,7 @@ const (
 	MaxLeak     = 1 << 30 // bytes held by one leak hit
 	MaxTerms    = 64
 	MaxCount    = 1 << 30
+	MaxSlow     = 1000 // percent: slow(1000%) makes a call eleven times as long
 )
 
 // Term is one step of a rule's chain.
@@ -81,7 +86,8 @@ type Term struct {
 	Dur time.Duration `json:"duration,omitempty"`
 	// Jitter is added to delay uniformly at random in [0, Jitter].
 	Jitter time.Duration `json:"jitter,omitempty"`
-	// N is truncate's byte count (0: half) or throttle's calls per second.
+	// N is truncate's byte count (0: half), throttle's calls per second or
+	// slow's percentage.
 	N float64 `json:"n,omitempty"`
 	// Bytes is what one leak hit holds; Goroutine makes it park a goroutine
 	// instead.
@@ -166,6 +172,9 @@ func Parse(target, text string) (*Spec, error) {
 		t, err := parseTerm(text, strings.TrimSpace(part))
 		if err != nil {
 			return nil, err
+		}
+		if t.Kind == Slow && !strings.HasPrefix(target, "tool:") {
+			return nil, perr(text, "slow stretches a tool call's own run time: use a tool:NAME target")
 		}
 		sp.Terms = append(sp.Terms, t)
 	}
@@ -315,6 +324,16 @@ func fill(text string, t *Term, args string) error {
 			return perr(text, "throttle(%s): want calls per second above 0", list[0])
 		}
 		t.N = n
+	case Slow:
+		if err := want(1, 1, "a percentage: slow(30%)"); err != nil {
+			return err
+		}
+		num, ok := strings.CutSuffix(list[0], "%")
+		n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if !ok || err != nil || !(n > 0 && n <= MaxSlow) {
+			return perr(text, "slow(%s): want a percentage above 0%% and at most %d%%, such as slow(30%%)", list[0], MaxSlow)
+		}
+		t.N = n
 	case Leak:
 		if err := want(1, 1, "a size or goroutine: leak(1MB) or leak(goroutine)"); err != nil {
 			return err
@@ -387,6 +406,8 @@ func (t Term) String() string {
 		}
 	case Throttle:
 		fmt.Fprintf(&b, "(%g)", t.N)
+	case Slow:
+		fmt.Fprintf(&b, "(%g%%)", t.N)
 	case Leak:
 		if t.Goroutine {
 			b.WriteString("(goroutine)")

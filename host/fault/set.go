@@ -333,7 +333,10 @@ type Effect struct {
 	Truncate int
 	// SlowCancel delays the tool's view of cancellation.
 	SlowCancel time.Duration
-	mutSeed    uint64
+	// Slow is the share of the tool's own run time that the call lasts
+	// longer (0.3 for slow(30%)); see Stretch.
+	Slow    float64
+	mutSeed uint64
 }
 
 // Eval decides what the rules do to one call at target ("tool:calculator",
@@ -441,6 +444,8 @@ func (s *Set) step(r *rule, target string, nowp *time.Time, effp **Effect) bool 
 		e.Truncate = int(t.N)
 	case SlowCancel:
 		e.SlowCancel = t.Dur
+	case Slow:
+		e.Slow += t.N / 100
 	case Leak:
 		if t.Goroutine {
 			r.parked++
@@ -502,6 +507,34 @@ func wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// spinLimit is the longest stretch spent working rather than waiting: a
+// timer cannot wait a few microseconds without overshooting many times.
+const spinLimit = 100 * time.Microsecond
+
+// Stretch makes a tool call that ran for d last Slow times d longer, on
+// the tool's goroutine before it answers, so the call meets its timeout as
+// a slower tool would. A stretch under 100µs keeps the goroutine busy
+// (a slower tool works, and a timer cannot wait that briefly); a longer one
+// waits, ending early when ctx ends. When ctx ended before the stretch
+// did, it returns ctx's cause: the slower tool would not have answered in
+// time, so its result must not be taken. A nil Effect or one without slow
+// returns nil at once.
+func (e *Effect) Stretch(ctx context.Context, d time.Duration) error {
+	if e == nil || e.Slow <= 0 || d <= 0 {
+		return nil
+	}
+	extra := time.Duration(float64(d) * e.Slow)
+	if extra >= spinLimit {
+		return wait(ctx, extra)
+	}
+	for end := time.Now().Add(extra); time.Now().Before(end); {
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
 }
 
 // ToolContext returns the context the tool should see: with slow_cancel,

@@ -91,6 +91,28 @@ func TestSlowCancelIsAbandonedThenReclaimed(t *testing.T) {
 	})
 }
 
+func TestSlowMakesTheToolSlower(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, fs := faultKernel(t)
+		fs.EnableText("tool:sleeper", "slow(50%)")
+		start := time.Now()
+		res, err := k.Invoke(context.Background(), "sleeper", map[string]any{"ms": 200}, time.Second)
+		if err != nil || time.Since(start) != 300*time.Millisecond {
+			t.Fatalf("slow(50%%) of a 200ms call: %v %v after %v, want 300ms", res, err, time.Since(start))
+		}
+		// Slower than its limit, the call times out as a slow tool does.
+		start = time.Now()
+		_, err = k.Invoke(context.Background(), "sleeper", map[string]any{"ms": 200}, 250*time.Millisecond)
+		if tools.TypeOf(err) != tools.TypeTimeout || time.Since(start) != 250*time.Millisecond {
+			t.Fatalf("slow past the timeout: %v after %v", err, time.Since(start))
+		}
+		synctest.Wait()
+		if s := k.Stats(); s.Abandoned != 0 || s.Running != 0 {
+			t.Fatalf("a stretched call is still held: %+v", s)
+		}
+	})
+}
+
 func TestInjectedDelayAndCorrupt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		k, fs := faultKernel(t)

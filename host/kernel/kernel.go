@@ -233,7 +233,11 @@ func (k *Kernel) run(ctx context.Context, t tools.Tool, name string, p tools.Par
 		}
 		tctx, stop := eff.ToolContext(ctx)
 		defer stop()
+		start := time.Now()
 		o.res, o.err = t.Invoke(tctx, p)
+		if err := eff.Stretch(ctx, time.Since(start)); err != nil {
+			o.res, o.err = nil, err
+		}
 		if o.err == nil {
 			o.res = eff.After(o.res)
 		}

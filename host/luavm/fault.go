@@ -18,7 +18,7 @@ func init() {
 }
 
 const faultTermsDoc = "failpoint terms such as \"50%delay(10ms)\", \"2*error(timeout)->off\" or \"down;for=5s\", " +
-	"or a table: one term {kind, p, count, type|message|latency|jitter|duration|bytes|rate|size|goroutine} " +
+	"or a table: one term {kind, p, count, type|message|latency|jitter|duration|bytes|rate|percent|size|goroutine} " +
 	"or a chain {term, term, ..., after = K, expire = \"10s\"}"
 
 var faultEnable = &Func{
@@ -31,7 +31,7 @@ var faultEnable = &Func{
 	Raises:  []tools.ErrorType{tools.TypeValidation},
 	Doc: "Enables a fault rule for target, replacing any rule the target had. Injected failures carry the error type " +
 		"\"injected\" (err.injected says what they stand for) and are counted apart from real ones. Kinds: off, error, delay, " +
-		"hang, panic, corrupt, truncate, throttle, down, slow_cancel, leak.",
+		"hang, panic, corrupt, truncate, throttle, down, slow_cancel, slow, leak.",
 	Example: "Fault.enable(\"tool:calculator\", \"50%error(timeout)\")\n" +
 		"Fault.enable(\"tool:*\", {kind = \"delay\", latency = \"5ms\", p = 0.1})",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
@@ -229,7 +229,7 @@ var termKeys = map[string][]string{
 	"off": {}, "corrupt": {}, "down": {},
 	"error": {"type", "message"}, "panic": {"message"},
 	"delay": {"latency", "jitter"}, "hang": {"duration"}, "slow_cancel": {"duration"},
-	"truncate": {"bytes"}, "throttle": {"rate"}, "leak": {"size", "goroutine"},
+	"truncate": {"bytes"}, "throttle": {"rate"}, "slow": {"percent"}, "leak": {"size", "goroutine"},
 }
 
 func faultTermText(t *lua.LTable) (string, error) {
@@ -290,6 +290,12 @@ func faultTermText(t *lua.LTable) (string, error) {
 				return "", fmt.Errorf("%s: %v", key, err)
 			}
 			args = append(args, d.String())
+		case "percent":
+			n, ok := v.(lua.LNumber)
+			if !ok {
+				return "", fmt.Errorf("percent: expected a number such as 30, got %s", luaTypeName(v))
+			}
+			args = append(args, strconv.FormatFloat(float64(n), 'f', -1, 64)+"%")
 		case "goroutine":
 			if v == lua.LTrue {
 				args = append(args, "goroutine")

@@ -290,9 +290,9 @@ Fault = {}
 ---@return boolean found whether the target had a rule
 function Fault.disable(target) end
 
---- Enables a fault rule for target, replacing any rule the target had. Injected failures carry the error type "injected" (err.injected says what they stand for) and are counted apart from real ones. Kinds: off, error, delay, hang, panic, corrupt, truncate, throttle, down, slow_cancel, leak.
+--- Enables a fault rule for target, replacing any rule the target had. Injected failures carry the error type "injected" (err.injected says what they stand for) and are counted apart from real ones. Kinds: off, error, delay, hang, panic, corrupt, truncate, throttle, down, slow_cancel, slow, leak.
 ---@param target string tool:NAME, task:NAME or protocol:decode; NAME may be a glob
----@param terms string|table failpoint terms such as "50%delay(10ms)", "2*error(timeout)->off" or "down;for=5s", or a table: one term {kind, p, count, type|message|latency|jitter|duration|bytes|rate|size|goroutine} or a chain {term, term, ..., after = K, expire = "10s"}
+---@param terms string|table failpoint terms such as "50%delay(10ms)", "2*error(timeout)->off" or "down;for=5s", or a table: one term {kind, p, count, type|message|latency|jitter|duration|bytes|rate|percent|size|goroutine} or a chain {term, term, ..., after = K, expire = "10s"}
 ---@return string rule the rule as the summary lists it
 function Fault.enable(target, terms) end
 

@@ -5,7 +5,7 @@
 --   spellhost run --fault 'tool:calculator=10%error(unavailable)' THIS_FILE.lua
 --
 -- Fault terms: 50%delay(10ms), 2*error(timeout)->off, hang, panic, corrupt,
--- truncate(10), throttle(100), down;for=5s, slow_cancel(200ms), leak(1MB).
+-- truncate(10), throttle(100), down;for=5s, slow_cancel(200ms), slow(30%), leak(1MB).
 
 options = {
   scenarios = {

@@ -28,6 +28,9 @@ expect.eq(Tool.invoke("echo", {value = 1}).value, 1)  -- the off term
 expect.eq(Tool.invoke("echo", {value = 1}).value, 2)  -- corrupted: off by one
 expect.eq(Fault.disable("tool:echo"), true)
 expect.eq(Fault.disable("tool:echo"), false)
+expect.eq(Fault.enable("tool:echo", {kind = "slow", percent = 30, p = 0.5}), "tool:echo=50%slow(30%)")
+expect.eq(Tool.invoke("echo", {value = 1}).value, 1)  -- slower, still right
+expect.eq(Fault.disable("tool:echo"), true)
 
 -- Fault.with restores, returns fn's results, and re-raises
 local a, b = Fault.with("tool:calc*", "down", function()
@@ -72,6 +75,9 @@ local bad = {
   {function() Fault.enable("tool:x", {kind = "error", p = 2}) end, "percentage"},
   {function() Fault.enable("tool:x", {kind = "delay", latency = "soon"}) end, "latency"},
   {function() Fault.enable("tool:x", {kind = "error", message = "a->b"}) end, "may not contain"},
+  {function() Fault.enable("tool:x", {kind = "slow", percent = "lots"}) end, "percent: expected a number"},
+  {function() Fault.enable("tool:x", {kind = "slow", percent = 0}) end, "above 0%"},
+  {function() Fault.enable("task:x", "slow(30%)") end, "use a tool:NAME target"},
   {function() Fault.disable() end, "missing"},
   {function() Fault.with("tool:x", "error", "notfn") end, "expected function"},
   {function() Fault.reset(1) end, "unexpected extra argument"},
