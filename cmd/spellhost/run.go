@@ -80,6 +80,8 @@ func runCmd(gs *globalState, args []string) error {
 	sigs := make(chan os.Signal, 2)
 	gs.notify(sigs)
 	defer gs.stop(sigs)
+	live := &scenario.Live{}
+	cfg.Live = live
 	type outcome struct {
 		res *scenario.Result
 		err error
@@ -93,12 +95,25 @@ func runCmd(gs *globalState, args []string) error {
 	select {
 	case o = <-done:
 	case <-sigs:
+		first := gs.clock()
 		fmt.Fprintln(gs.stderr, "\nstopping: finishing iterations and writing the summary; interrupt again to quit at once")
 		cancel(scenario.Interrupted)
-		select {
-		case o = <-done:
-		case <-sigs:
-			return exitcode.WithCodeIfNone(errors.New("interrupted twice; quit without a summary"), exitcode.Interrupted)
+	wait:
+		for {
+			select {
+			case o = <-done:
+				break wait
+			case <-sigs:
+				// One Ctrl-C can arrive twice: GNU timeout and some shells
+				// send it to the child and to its process group.
+				if gs.clock().Sub(first) < repeatedSignal {
+					continue
+				}
+				fmt.Fprintln(gs.stderr, "interrupted twice: quitting at once with what was recorded")
+				o.res = live.Snapshot(hardQuit)
+				o.err = exitcode.WithCodeIfNone(errors.New(hardQuit.Reason), exitcode.Interrupted)
+				break wait
+			}
 		}
 	}
 	if cfg.Progress != nil {
@@ -114,6 +129,13 @@ func runCmd(gs *globalState, args []string) error {
 	}
 	return reportRunError(gs, o.err)
 }
+
+// repeatedSignal is how close a second SIGINT or SIGTERM may follow the
+// first and still count as the same interrupt.
+const repeatedSignal = time.Second
+
+// hardQuit is the stop of a run interrupted twice.
+var hardQuit = &scenario.StopError{Reason: "interrupted twice; quit at once", Status: "interrupted", Code: exitcode.Interrupted}
 
 // outputs are the files a run writes.
 type outputs struct {
