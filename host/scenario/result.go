@@ -31,9 +31,13 @@ type Result struct {
 	Checks      []CheckResult     `json:"checks"`
 	Tools       []ToolResult      `json:"tools"`
 	Metrics     []MetricResult    `json:"metrics"`
-	Memory      MemoryResult      `json:"memory"`
-	Timeline    []metrics.Point   `json:"timeline"`
-	Kernel      kernel.Stats      `json:"kernel"`
+	// MaxSeries is the run's cap on series per metric; Dropped counts, per
+	// metric, the values that went to series over the caps.
+	MaxSeries int               `json:"max_series_per_metric"`
+	Dropped   []metrics.Dropped `json:"dropped_samples,omitempty"`
+	Memory    MemoryResult      `json:"memory"`
+	Timeline  []metrics.Point   `json:"timeline"`
+	Kernel    kernel.Stats      `json:"kernel"`
 	// Faults lists every fault rule of the run with its calls and hits.
 	Faults   []fault.Info   `json:"faults,omitempty"`
 	Sections []ExtraSection `json:"sections,omitempty"`

@@ -38,6 +38,10 @@ type Config struct {
 	Timeout time.Duration
 	// MaxMemory stops the run when the process's RSS exceeds it (0: none).
 	MaxMemory uint64
+	// MaxSeries caps the series (tag sets) of one metric (0: the default,
+	// metrics.DefaultMaxSeries); values for series past it are dropped and
+	// counted.
+	MaxSeries int
 	// MemoryInterval is how often memory is sampled (default 100ms).
 	MemoryInterval time.Duration
 	// ToolTimeout is the default timeout of a tool call (default 30s).
@@ -188,6 +192,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults})
 	defer k.Close()
 	r := &runState{cfg: cfg, prog: prog, k: k, store: metrics.NewStore()}
+	r.store.SetMaxSeries(cfg.MaxSeries)
 	k.ConfigureTasks(r.taskConfig(TaskOptions{})) // defaults until the options say otherwise
 	r.env = &luavm.Env{
 		Kernel: k, Perm: cfg.Tools.Perm, LookupEnv: cfg.LookupEnv,
@@ -823,6 +828,8 @@ func (r *runState) finish(res *Result, final bool) {
 			}
 		}
 	}
+	res.MaxSeries = r.store.MaxSeries()
+	res.Dropped = r.store.Dropped()
 	tools := map[string]*ToolResult{}
 	checks := map[[2]string]*CheckResult{}
 	for _, w := range r.store.All(secs) {
