@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -36,7 +37,8 @@ var jsonEncode = &Func{
 		if L.GetTop() < 1 {
 			return vm.argError(L, f, 1, "missing (expected a value)")
 		}
-		v, err := vm.FromLua(L.Get(1), vm.env.Limits.MaxStringBytes)
+		c := converter{vm: vm, budget: vm.env.Limits.MaxStringBytes}
+		v, err := c.conv(L.Get(1), 0)
 		if err != nil {
 			return vm.raise(L, tools.Errorf(convType(err), "JSON.encode: %v", err), "")
 		}
@@ -66,13 +68,40 @@ var jsonEncode = &Func{
 				}
 			})
 		}
-		b, err := json.Marshal(v, opts...)
+		// The text is written into a buffer capped at the string limit
+		// (escapes can make it several times the strings' size), after
+		// asking the memory limit for its likely size.
+		max := vm.env.Limits.MaxStringBytes
+		release := reserveMemory(L, max-c.budget, "JSON.encode")
+		out := &cappedBuffer{max: max}
+		err = json.MarshalWrite(out, v, opts...)
+		release()
+		if errors.Is(err, errCapped) {
+			return vm.raise(L, tools.Errorf(tools.TypeTooLarge, "JSON.encode: the text exceeds the %d-byte string limit", max), "")
+		}
 		if err != nil {
 			return vm.raise(L, tools.Invalid("JSON.encode: %v", err), "")
 		}
-		L.Push(lua.LString(b))
+		L.Push(lua.LString(unsafe.String(unsafe.SliceData(out.b), len(out.b))))
 		return 1
 	},
+}
+
+// errCapped is a cappedBuffer's refusal.
+var errCapped = errors.New("over the cap")
+
+// cappedBuffer collects bytes up to max and refuses more.
+type cappedBuffer struct {
+	b   []byte
+	max int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if len(c.b)+len(p) > c.max {
+		return 0, errCapped
+	}
+	c.b = append(c.b, p...)
+	return len(p), nil
 }
 
 var jsonDecode = &Func{

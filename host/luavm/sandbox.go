@@ -180,7 +180,9 @@ func (vm *VM) tableConcat(L *lua.LState) int {
 		}
 	}
 	var b strings.Builder
+	release := reserveMemory(L, total, "table.concat")
 	b.Grow(total)
+	defer release()
 	for k := i; k <= j; k++ {
 		b.WriteString(lua.LVAsString(t.RawGetInt(k)))
 		if k < j {

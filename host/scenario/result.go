@@ -116,8 +116,12 @@ type MetricResult struct {
 // MemoryResult is the memory timeline and the leak verdict.
 type MemoryResult struct {
 	Samples []metrics.MemSample `json:"samples"`
-	Peak    metrics.MemSample   `json:"peak"`
-	Leak    metrics.LeakReport  `json:"leak"`
+	// Peak holds the highest figures seen; its RSS is the process's peak
+	// resident memory when --max-memory is set.
+	Peak metrics.MemSample `json:"peak"`
+	// Limit is --max-memory in bytes (0: none).
+	Limit uint64             `json:"limit,omitempty"`
+	Leak  metrics.LeakReport `json:"leak"`
 }
 
 // Failed reports whether any threshold failed.

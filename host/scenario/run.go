@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"spellhost/host/fault"
 	"spellhost/host/kernel"
 	"spellhost/host/luavm"
+	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
 	"spellhost/tools"
 )
@@ -156,6 +158,7 @@ type runState struct {
 	timeline   metrics.Timeline
 	tlMu       sync.Mutex
 	sampler    *metrics.Sampler
+	mem        *memlimit.Limiter
 	aborted    []*metrics.Threshold
 	// live guards opts and scenarios against Live.Snapshot, which reads
 	// them from another goroutine while the run sets them.
@@ -212,6 +215,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			Code: exitcode.Timeout, timeout: true})
 		defer stop()
 	}
+	// --max-memory: the runtime's soft limit, a fast watcher, and the
+	// allocation checks of the Lua bindings (env.MemLimit).
+	r.mem = memlimit.Start(cfg.MaxMemory, func(e *memlimit.Exceeded) {
+		r.cancel(&StopError{Code: exitcode.MemoryLimit, Status: "memory_limit", Reason: e.Error()})
+	})
+	defer r.mem.Stop()
+	r.env.MemLimit = r.mem
 	stopSampler := r.startSampler()
 	if cfg.Live != nil {
 		cfg.Live.attach(r)
@@ -222,6 +232,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, nil
 	}
 	if res != nil {
+		if r.mem.Fired() {
+			// The script's memory is garbage now that its states are
+			// closed: give it back before the summary is built.
+			debug.FreeOSMemory()
+		}
 		r.finish(res, true)
 	}
 	return res, r.exitError(ctx, res, err)
@@ -240,10 +255,6 @@ func (r *runState) startSampler() func() {
 		r.store.Add(rssS, float64(m.RSS))
 		r.store.Add(heapS, float64(m.HeapLive))
 		r.store.Add(gorS, float64(m.Goroutines))
-		if max := r.cfg.MaxMemory; max > 0 && m.RSS > max {
-			r.cancel(&StopError{Code: exitcode.MemoryLimit, Status: "memory_limit", Reason: fmt.Sprintf(
-				"memory use of %s exceeds --max-memory=%s", formatBytes(m.RSS), formatBytes(max))})
-		}
 	})
 	r.env.Memory = func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample) {
 		lc := metrics.LeakConfig{WarnBytes: metrics.DefaultWarnBytes, FailBytes: metrics.DefaultFailBytes}
@@ -787,6 +798,8 @@ func (r *runState) finish(res *Result, final bool) {
 	}
 	leak := metrics.JudgeLeak(samples, metrics.LeakConfig{WarmUp: mo.WarmUp, WarnBytes: mo.Warn, FailBytes: mo.Fail})
 	res.Memory = MemoryResult{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
+	res.Memory.Peak.RSS = max(res.Memory.Peak.RSS, r.mem.Peak())
+	res.Memory.Limit = r.mem.Limit()
 	growth, _ := r.store.Def(metrics.MemoryGrowth)
 	slope, _ := r.store.Def(metrics.MemorySlope)
 	if leak.Verdict != metrics.Insufficient && final {
