@@ -39,6 +39,7 @@ func TestReserve(t *testing.T) {
 		t.Skip("no /proc/self/statm")
 	}
 	before := debug.SetMemoryLimit(-1)
+	debug.FreeOSMemory() // what an earlier test left must not count
 	limit := memlimit.RSS() + 64<<20
 	fired := make(chan *memlimit.Exceeded, 2)
 	l := memlimit.Start(limit, func(e *memlimit.Exceeded) { fired <- e })
