@@ -10,6 +10,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	lua "github.com/yuin/gopher-lua"
 
+	"spellhost/host/memlimit"
 	"spellhost/tools"
 )
 
@@ -87,6 +88,10 @@ var jsonEncode = &Func{
 	},
 }
 
+// decodeStep is how many values JSON.decode makes between two questions to
+// the memory limit.
+const decodeStep = 1 << 16
+
 // errCapped is a cappedBuffer's refusal.
 var errCapped = errors.New("over the cap")
 
@@ -115,8 +120,24 @@ var jsonDecode = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		s := vm.checkString(L, f, 1)
+		// Decoding builds Go values then Lua tables, many times the
+		// text's size for small values: count the values as they come
+		// and ask the memory limit every decodeStep of them.
+		values := 0
+		count := json.UnmarshalFromFunc(func(_ *jsontext.Decoder, _ *any) error {
+			if values++; values%decodeStep == 0 {
+				if err := vm.env.MemLimit.Check(decodeStep*valueCost, "JSON.decode"); err != nil {
+					return err
+				}
+			}
+			return errors.ErrUnsupported // decode it as usual
+		})
 		var v any
-		if err := json.Unmarshal([]byte(s), &v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
+		if err := json.Unmarshal([]byte(s), &v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true),
+			json.WithUnmarshalers(count)); err != nil {
+			if me := (*memlimit.Exceeded)(nil); errors.As(err, &me) {
+				L.RaiseError("JSON.decode: %s", me.Error())
+			}
 			msg := err.Error()
 			var syn *jsontext.SyntacticError
 			if errors.As(err, &syn) {
@@ -132,7 +153,9 @@ var jsonDecode = &Func{
 			L.Push(vm.null)
 			return 1
 		}
+		release := reserveMemory(L, values*valueCost, "JSON.decode")
 		L.Push(vm.ToLua(v))
+		release()
 		return 1
 	},
 }
