@@ -44,6 +44,7 @@ import (
 //	-- mode: exec              (run the built binary as a subprocess)
 //	-- file: PATH [has TEXT]   (after the run PATH exists, is not empty and
 //	                            contains TEXT; repeatable)
+//	-- mkdir: PATH             (a folder made before the run; repeatable)
 //	-- limits: 1GiB 512MiB     (run once per value, as {{LIMIT}})
 //	-- peak: 1.25              (exec: the process's peak resident memory
 //	                            stays within 1.25 times --max-memory)
@@ -82,7 +83,7 @@ import (
 const secretToken = "SPELLHOST-CANARY-5e3c1f9a"
 
 var (
-	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode|file|limits|peak|signal): ?(.*?)\s*$`)
+	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode|file|mkdir|limits|peak|signal): ?(.*?)\s*$`)
 )
 
 type advHeader struct {
@@ -96,6 +97,7 @@ type advHeader struct {
 	exec    bool
 	hasExit bool
 	files   []advFile
+	mkdirs  []string
 	limits  []string
 	peak    float64
 	signal  *advSignal
@@ -150,6 +152,8 @@ func parseAdvHeader(src string) (advHeader, error) {
 		case "file":
 			path, has, _ := strings.Cut(val, " has ")
 			h.files = append(h.files, advFile{path: path, has: has})
+		case "mkdir":
+			h.mkdirs = append(h.mkdirs, val)
 		case "limits":
 			h.limits = strings.Fields(val)
 		case "peak":
@@ -470,6 +474,15 @@ func runAdversarial(t *testing.T, path, src string, h advHeader, limit string) {
 	script := filepath.Join(f.dir, filepath.Base(path))
 	if err := os.WriteFile(script, []byte(f.expand(src, script)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for _, d := range h.mkdirs {
+		d = f.expand(d, script)
+		if rel, err := filepath.Rel(f.allowed, d); err != nil || strings.HasPrefix(rel, "..") {
+			t.Fatalf("mkdir %s: outside {{ALLOWED}}", d)
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	before := f.snapshot(t)
 	args := strings.Fields(f.expand(h.run, script))
