@@ -371,36 +371,41 @@ func (s *dnsStub) resolver() *net.Resolver {
 }
 
 var (
-	advBinOnce sync.Once
-	advBin     string
-	advBinErr  error
+	advBinMu sync.Mutex
+	advBin   string
 )
 
-// builtBinary builds cmd/spellhost once per test binary, for scripts that
-// need a real process (signals, resident memory).
+// builtBinary builds cmd/spellhost once per test binary (again if a test's
+// cleanup removed it), for tests that need a real process (signals,
+// resident memory).
 func builtBinary(t *testing.T) string {
 	t.Helper()
-	advBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spellhost-adv-bin-")
-		if err != nil {
-			advBinErr = err
-			return
+	advBinMu.Lock()
+	defer advBinMu.Unlock()
+	if advBin != "" {
+		if _, err := os.Stat(advBin); err == nil {
+			return advBin
 		}
-		advBin = filepath.Join(dir, "spellhost")
-		out, err := exec.Command("go", "build", "-o", advBin, ".").CombinedOutput()
-		if err != nil {
-			advBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if advBinErr != nil {
-		t.Fatal(advBinErr)
 	}
-	return advBin
+	dir, err := os.MkdirTemp("", "spellhost-adv-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "spellhost")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	advBin = bin
+	return bin
 }
 
 func removeAdvBin() {
+	advBinMu.Lock()
+	defer advBinMu.Unlock()
 	if advBin != "" {
 		os.RemoveAll(filepath.Dir(advBin))
+		advBin = ""
 	}
 }
 

@@ -30,7 +30,8 @@ a default function) runs them and prints a summary; a script without runs
 top to bottom. What follows -- reaches the script as the table ARGS.
 
 Limits: --timeout stops the whole run (exit 102); --max-memory stops it
-when the process's resident memory passes the limit (exit 111); a watchdog
+when the process's resident memory passes the limit, or refuses a string,
+JSON text or table that would take it there (exit 111); a watchdog
 abandons a script that does not stop within about twice its limit.
 
 Ctrl-C stops gracefully (a repeat within a second is the same Ctrl-C); a
@@ -259,7 +260,7 @@ func (rf *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&rf.timeout, "timeout", "0", "stop the whole run after this long, e.g. 10m (0: no limit)")
 	fs.StringVar(&rf.toolTimeout, "tool-timeout", kernel.DefaultTimeout.String(), "default timeout of one tool call")
 	fs.StringVar(&rf.maxMemory, "max-memory", "4GiB", "stop the run when resident memory exceeds this (0: no limit)")
-	fs.StringVar(&rf.maxString, "max-string-size", humanize.IBytes(luavm.DefaultMaxStringBytes), "largest string one Lua call (string.rep, gsub, format, table.concat) may build")
+	fs.StringVar(&rf.maxString, "max-string-size", humanize.IBytes(luavm.DefaultMaxStringBytes), "largest string one Lua call (string.rep, gsub, format, table.concat) or .. may build")
 	fs.StringVar(&rf.maxRequest, "max-request-size", humanize.IBytes(kernel.DefaultMaxRequestBytes), "largest protocol request or tool parameters; larger ones are answered too_large")
 	fs.IntVar(&rf.maxSeries, "max-series", metrics.DefaultMaxSeries, "most series (tag sets) one metric may have; values for new series past it are dropped and counted in the summary")
 	fs.Uint64Var(&rf.seed, "seed", 1, "seed of every random source (math.random, fault probabilities), so a run repeats exactly")

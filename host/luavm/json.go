@@ -122,11 +122,12 @@ var jsonDecode = &Func{
 		s := vm.checkString(L, f, 1)
 		// Decoding builds Go values then Lua tables, many times the
 		// text's size for small values: count the values as they come
-		// and ask the memory limit every decodeStep of them.
+		// and, every decodeStep of them, ask the memory limit for the
+		// Lua tables they will become.
 		values := 0
 		count := json.UnmarshalFromFunc(func(_ *jsontext.Decoder, _ *any) error {
 			if values++; values%decodeStep == 0 {
-				if err := vm.env.MemLimit.Check(decodeStep*valueCost, "JSON.decode"); err != nil {
+				if err := vm.env.MemLimit.Check(values*valueCost, "JSON.decode"); err != nil {
 					return err
 				}
 			}

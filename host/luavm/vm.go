@@ -23,8 +23,9 @@ import (
 
 // Limits bound what one Lua state may do. Zero fields take the defaults.
 type Limits struct {
-	// MaxStringBytes caps one string built by string.rep, string.gsub,
-	// string.format or table.concat (default 128 MiB).
+	// MaxStringBytes caps one string built by .., string.rep,
+	// string.gsub, string.format, table.concat or JSON.encode (default
+	// 128 MiB).
 	MaxStringBytes int
 	// CallStackSize caps Lua call depth (default 1024 frames); deeper
 	// recursion is a "stack overflow" error.

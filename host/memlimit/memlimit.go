@@ -36,8 +36,11 @@ const (
 	// SoftShare is the share of the limit given to the Go runtime as its
 	// soft memory limit.
 	SoftShare = 0.9
-	// Interval is how often the watcher reads the peak resident memory.
-	Interval = 5 * time.Millisecond
+	// Interval is how often the watcher reads the peak resident memory
+	// once it is over half the limit; IdleInterval below that (memory
+	// cannot grow by half the limit in 20ms).
+	Interval     = 5 * time.Millisecond
+	IdleInterval = 20 * time.Millisecond
 	// MinReserve is the smallest allocation Reserve looks at: smaller ones
 	// cannot overshoot by much before the watcher sees them.
 	MinReserve = 1 << 20
@@ -149,14 +152,18 @@ func (l *Limiter) Fired() bool { return l != nil && l.fired.Load() }
 
 func (l *Limiter) watch() {
 	defer close(l.done)
-	t := time.NewTicker(Interval)
+	t := time.NewTimer(Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-t.C:
-			l.check()
+			if used := l.check(); used > l.limit/2 {
+				t.Reset(Interval)
+			} else {
+				t.Reset(IdleInterval)
+			}
 		}
 	}
 }
@@ -178,16 +185,20 @@ func (l *Limiter) armGC() {
 // allocator would tie its life to its neighbours').
 type gcSentinel struct{ _ [32]byte }
 
-// check fires when the resident memory passed the limit.
-func (l *Limiter) check() {
-	used := RSS()
+// check fires when the resident memory passed the limit, and returns it.
+func (l *Limiter) check() uint64 {
+	var used uint64
 	if l.peakMode {
-		used = max(used, PeakRSS())
+		used = PeakRSS() // never below the current resident memory
+	}
+	if used == 0 {
+		used = RSS()
 	}
 	l.seen(used)
 	if used > l.limit {
 		l.fire(&Exceeded{Limit: l.limit, Used: used})
 	}
+	return used
 }
 
 func (l *Limiter) seen(used uint64) {

@@ -6,6 +6,6 @@
 -- exit: 111
 -- stderr: --max-memory=
 -- file: {{ALLOWED}}/s.json has "memory_limit"
-local text = "[" .. string.rep("0,", 50000000) .. "0]"
+local text = "[" .. string.rep("0,", 10000000) .. "0]"
 local kept = {}
 while true do kept[#kept + 1] = JSON.decode(text) end

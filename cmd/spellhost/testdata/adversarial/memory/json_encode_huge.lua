@@ -7,6 +7,6 @@
 -- stderr: --max-memory=
 -- file: {{ALLOWED}}/s.json has "memory_limit"
 local big = {}
-for i = 1, 20000 do big[i] = {id = i, name = string.rep("n", 1000) .. i, tags = {"a", "b", i}} end
+for i = 1, 2000 do big[i] = {id = i, name = string.rep("n", 10000) .. i, tags = {"a", "b", i}} end
 local texts = {}
 while true do texts[#texts + 1] = JSON.encode(big) end

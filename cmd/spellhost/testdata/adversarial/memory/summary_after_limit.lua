@@ -1,7 +1,7 @@
 -- adversarial: fill the metrics (series, checks, errors with huge messages) and then blow the memory limit, so the summary is built right after
 -- run: run --max-memory={{LIMIT}} --max-string-size=8GiB --summary-json={{ALLOWED}}/s.json --report={{ALLOWED}}/r.md --out=json={{ALLOWED}}/points.jsonl {{SCRIPT}}
 -- mode: exec
--- limits: 1GiB 512MiB
+-- limits: 512MiB
 -- peak: 1.25
 -- exit: 111
 -- stderr: --max-memory=

@@ -1,7 +1,7 @@
 -- adversarial: grow a table whose slots all hold one string, so the array is nearly all the memory
 -- run: run --max-memory={{LIMIT}} --summary-json={{ALLOWED}}/s.json {{SCRIPT}}
 -- mode: exec
--- limits: 1GiB 512MiB
+-- limits: 512MiB
 -- peak: 1.25
 -- exit: 111
 -- stderr: exceeds --max-memory=
