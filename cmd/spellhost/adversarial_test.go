@@ -20,9 +20,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"golang.org/x/net/dns/dnsmessage"
 
 	"spellhost/host/exitcode"
@@ -40,6 +42,15 @@ import (
 //	-- not: text no output may contain (repeatable)
 //	-- allow: dns | canary     (relax a global rule below, with a reason)
 //	-- mode: exec              (run the built binary as a subprocess)
+//	-- file: PATH [has TEXT]   (after the run PATH exists, is not empty and
+//	                            contains TEXT; repeatable)
+//	-- mkdir: PATH             (a folder made before the run; repeatable)
+//	-- limits: 1GiB 512MiB     (run once per value, as {{LIMIT}})
+//	-- peak: 1.25              (exec: the process's peak resident memory
+//	                            stays within 1.25 times --max-memory)
+//	-- signal: TEXT -> INT INT (exec: once stdout has TEXT, send these
+//	                            signals to the process group, back to back;
+//	                            a duration such as 1200ms waits between)
 //
 // Placeholders, in the run line and in the script's source:
 //
@@ -56,6 +67,7 @@ import (
 //	             for the run (in-process: the process environment, which
 //	             tools and children see, and the one env() reads; exec: the
 //	             binary's environment)
+//	{{LIMIT}}    the value of the run (see limits)
 //
 // A folder NAME.files beside a script is copied into the script's folder
 // first, symbolic links as links, permission bits kept (so it can hold
@@ -82,7 +94,7 @@ const (
 )
 
 var (
-	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode): ?(.*?)\s*$`)
+	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode|file|mkdir|limits|peak|signal): ?(.*?)\s*$`)
 )
 
 type advHeader struct {
@@ -95,7 +107,23 @@ type advHeader struct {
 	allow   map[string]bool
 	exec    bool
 	hasExit bool
+	files   []advFile
+	mkdirs  []string
+	limits  []string
+	peak    float64
+	signal  *advSignal
 }
+
+// advFile is a file the run must leave behind.
+type advFile struct{ path, has string }
+
+// advSignal is when and what to signal.
+type advSignal struct {
+	after string
+	steps []string // signal names (INT, TERM) and durations
+}
+
+var advSignals = map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM}
 
 func parseAdvHeader(src string) (advHeader, error) {
 	h := advHeader{allow: map[string]bool{}}
@@ -132,7 +160,37 @@ func parseAdvHeader(src string) (advHeader, error) {
 				return h, fmt.Errorf("mode %q: want exec", val)
 			}
 			h.exec = true
+		case "file":
+			path, has, _ := strings.Cut(val, " has ")
+			h.files = append(h.files, advFile{path: path, has: has})
+		case "mkdir":
+			h.mkdirs = append(h.mkdirs, val)
+		case "limits":
+			h.limits = strings.Fields(val)
+		case "peak":
+			f, err := strconv.ParseFloat(val, 64)
+			if err != nil || f < 1 {
+				return h, fmt.Errorf("peak %q: want a factor of at least 1", val)
+			}
+			h.peak = f
+		case "signal":
+			after, steps, ok := strings.Cut(val, " -> ")
+			if !ok || after == "" {
+				return h, fmt.Errorf("signal %q: want TEXT -> INT ...", val)
+			}
+			sig := &advSignal{after: after, steps: strings.Fields(steps)}
+			for _, st := range sig.steps {
+				if _, ok := advSignals[st]; !ok {
+					if _, err := time.ParseDuration(st); err != nil {
+						return h, fmt.Errorf("signal step %q: want INT, TERM or a duration", st)
+					}
+				}
+			}
+			h.signal = sig
 		}
+	}
+	if (h.peak > 0 || h.signal != nil) && !h.exec {
+		return h, errors.New("peak and signal need mode: exec")
 	}
 	if h.what == "" {
 		return h, errors.New(`no "-- adversarial: ..." line`)
@@ -333,36 +391,41 @@ func (s *dnsStub) resolver() *net.Resolver {
 }
 
 var (
-	advBinOnce sync.Once
-	advBin     string
-	advBinErr  error
+	advBinMu sync.Mutex
+	advBin   string
 )
 
-// builtBinary builds cmd/spellhost once per test binary, for scripts that
-// need a real process (signals, resident memory).
+// builtBinary builds cmd/spellhost once per test binary (again if a test's
+// cleanup removed it), for tests that need a real process (signals,
+// resident memory).
 func builtBinary(t *testing.T) string {
 	t.Helper()
-	advBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spellhost-adv-bin-")
-		if err != nil {
-			advBinErr = err
-			return
+	advBinMu.Lock()
+	defer advBinMu.Unlock()
+	if advBin != "" {
+		if _, err := os.Stat(advBin); err == nil {
+			return advBin
 		}
-		advBin = filepath.Join(dir, "spellhost")
-		out, err := exec.Command("go", "build", "-o", advBin, ".").CombinedOutput()
-		if err != nil {
-			advBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if advBinErr != nil {
-		t.Fatal(advBinErr)
 	}
-	return advBin
+	dir, err := os.MkdirTemp("", "spellhost-adv-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "spellhost")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	advBin = bin
+	return bin
 }
 
 func removeAdvBin() {
+	advBinMu.Lock()
+	defer advBinMu.Unlock()
 	if advBin != "" {
 		os.RemoveAll(filepath.Dir(advBin))
+		advBin = ""
 	}
 }
 
@@ -410,19 +473,27 @@ func TestAdversarial(t *testing.T) {
 	t.Cleanup(removeAdvBin)
 	for _, path := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(path), "testdata/adversarial/"), ".lua")
-		t.Run(name, func(t *testing.T) { runAdversarial(t, path) })
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := parseAdvHeader(string(src))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(h.limits) == 0 {
+			t.Run(name, func(t *testing.T) { runAdversarial(t, path, string(src), h, "") })
+			continue
+		}
+		for _, limit := range h.limits {
+			t.Run(name+"/"+limit, func(t *testing.T) { runAdversarial(t, path, string(src), h, limit) })
+		}
 	}
 }
 
-func runAdversarial(t *testing.T, path string) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := parseAdvHeader(string(src))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+func runAdversarial(t *testing.T, path, src string, h advHeader, limit string) {
+	src = strings.ReplaceAll(src, "{{LIMIT}}", limit)
+	h.run = strings.ReplaceAll(h.run, "{{LIMIT}}", limit)
 	f := newAdvFixture(t)
 	if extra := strings.TrimSuffix(path, ".lua") + ".files"; dirExists(extra) {
 		if err := copyTree(extra, f.dir); err != nil {
@@ -430,8 +501,17 @@ func runAdversarial(t *testing.T, path string) {
 		}
 	}
 	script := filepath.Join(f.dir, filepath.Base(path))
-	if err := os.WriteFile(script, []byte(f.expand(string(src), script)), 0o644); err != nil {
+	if err := os.WriteFile(script, []byte(f.expand(src, script)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for _, d := range h.mkdirs {
+		d = f.expand(d, script)
+		if rel, err := filepath.Rel(f.allowed, d); err != nil || strings.HasPrefix(rel, "..") {
+			t.Fatalf("mkdir %s: outside {{ALLOWED}}", d)
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	before := f.snapshot(t)
 	args := strings.Fields(f.expand(h.run, script))
@@ -445,9 +525,10 @@ func runAdversarial(t *testing.T, path string) {
 
 	var code exitcode.Code
 	var stdout, stderr string
+	var peak uint64
 	t0 := time.Now()
 	if h.exec {
-		code, stdout, stderr = execSpellhost(t, f, args)
+		code, stdout, stderr, peak = execSpellhost(t, f, args, h.signal)
 	} else {
 		t.Setenv(secretVar, secretToken)
 		gs, out, errb := testState(t, map[string]string{secretVar: secretToken})
@@ -481,6 +562,25 @@ func runAdversarial(t *testing.T, path string) {
 			bad("the output contains %q", s)
 		}
 	}
+	for _, want := range h.files {
+		p := f.expand(want.path, script)
+		if b, err := os.ReadFile(p); err != nil || len(b) == 0 {
+			bad("file %s: %v (%d bytes)", p, err, len(b))
+		} else if want.has != "" && !strings.Contains(string(b), f.expand(want.has, script)) {
+			bad("file %s lacks %q", p, want.has)
+		}
+	}
+	if h.peak > 0 {
+		max, err := maxMemoryArg(args)
+		switch {
+		case err != nil:
+			bad("peak: %v", err)
+		case peak > uint64(h.peak*float64(max)):
+			bad("peak resident memory %d MiB, over %.2f times --max-memory (%d MiB)", peak>>20, h.peak, max>>20)
+		default:
+			t.Logf("peak resident memory %d MiB, %.2f times --max-memory=%d MiB", peak>>20, float64(peak)/float64(max), max>>20)
+		}
+	}
 	if found := f.tokenIn(t); len(found) > 0 {
 		bad("the secret's token was copied into %s", strings.Join(found, ", "))
 	}
@@ -509,8 +609,10 @@ func runAdversarial(t *testing.T, path string) {
 	t.Logf("%s: exit %d in %v", h.what, code, took.Round(time.Millisecond))
 }
 
-// execSpellhost runs the built binary with args in the script's folder.
-func execSpellhost(t *testing.T, f *advFixture, args []string) (exitcode.Code, string, string) {
+// execSpellhost runs the built binary with args in the script's folder, in
+// a process group of its own, sends it sig's signals when asked, and
+// returns its exit code, streams and peak resident memory.
+func execSpellhost(t *testing.T, f *advFixture, args []string, sig *advSignal) (exitcode.Code, string, string, uint64) {
 	t.Helper()
 	bin := builtBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -518,19 +620,65 @@ func execSpellhost(t *testing.T, f *advFixture, args []string) (exitcode.Code, s
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = f.dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.dir, "TMPDIR=" + os.TempDir(), secretVar + "=" + secretToken}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	cmd.Stderr = &errb
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Read stdout as it comes, to signal once it shows the trigger.
+	buf := make([]byte, 4096)
+	sent := sig == nil
+	for {
+		n, rerr := pipe.Read(buf)
+		out.Write(buf[:n])
+		if !sent && strings.Contains(out.String(), sig.after) {
+			sent = true
+			for _, st := range sig.steps {
+				if s, ok := advSignals[st]; ok {
+					syscall.Kill(-cmd.Process.Pid, s)
+				} else {
+					d, _ := time.ParseDuration(st)
+					time.Sleep(d)
+				}
+			}
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	err = cmd.Wait()
+	var peak uint64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		peak = uint64(ru.Maxrss) << 10 // KiB on Linux
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return 0, out.String(), errb.String()
+		return 0, out.String(), errb.String(), peak
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
-		return exitcode.Code(ee.ExitCode()), out.String(), errb.String()
+		return exitcode.Code(ee.ExitCode()), out.String(), errb.String(), peak
 	default:
 		t.Fatalf("%s: %v (%s)", bin, err, runtime.GOOS)
-		return 0, "", ""
+		return 0, "", "", 0
 	}
+}
+
+// maxMemoryArg returns the --max-memory value of a run line.
+func maxMemoryArg(args []string) (uint64, error) {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--max-memory="); ok {
+			return humanize.ParseBytes(v)
+		}
+		if a == "--max-memory" && i+1 < len(args) {
+			return humanize.ParseBytes(args[i+1])
+		}
+	}
+	return 0, errors.New("the run line has no --max-memory")
 }
 
 func dirExists(p string) bool {
@@ -545,12 +693,26 @@ func TestAdversarialHeader(t *testing.T) {
 	if err != nil || h.exit != 107 || h.run != "run --allow-net {{SCRIPT}}" || !h.allow["dns"] || len(h.stderr) != 1 {
 		t.Fatalf("%+v %v", h, err)
 	}
+	h, err = parseAdvHeader("-- adversarial: x\n-- exit: 105\n-- mode: exec\n-- file: {{ALLOWED}}/s.json has \"status\": \"x\"\n" +
+		"-- limits: 1GiB 512MiB\n-- peak: 1.25\n-- signal: ready now -> INT 1200ms TERM\n")
+	if err != nil || len(h.files) != 1 || h.files[0] != (advFile{"{{ALLOWED}}/s.json", `"status": "x"`}) ||
+		!slices.Equal(h.limits, []string{"1GiB", "512MiB"}) || h.peak != 1.25 ||
+		h.signal.after != "ready now" || !slices.Equal(h.signal.steps, []string{"INT", "1200ms", "TERM"}) {
+		t.Fatalf("%+v %+v %v", h, h.signal, err)
+	}
+	if n, err := maxMemoryArg([]string{"run", "--max-memory=512MiB", "x.lua"}); err != nil || n != 512<<20 {
+		t.Fatalf("maxMemoryArg: %d %v", n, err)
+	}
 	for src, want := range map[string]string{
-		"-- exit: 0\n":                                   "adversarial",
-		"-- adversarial: x\n":                            "exit",
-		"-- adversarial: x\n-- exit: x\n":                "bad or repeated exit",
-		"-- adversarial: x\n-- exit: 0\n-- allow: all\n": "want dns or canary",
-		"-- adversarial: x\n-- exit: 0\n-- mode: fork\n": "want exec",
+		"-- exit: 0\n":                                                              "adversarial",
+		"-- adversarial: x\n":                                                       "exit",
+		"-- adversarial: x\n-- exit: x\n":                                           "bad or repeated exit",
+		"-- adversarial: x\n-- exit: 0\n-- allow: all\n":                            "want dns or canary",
+		"-- adversarial: x\n-- exit: 0\n-- mode: fork\n":                            "want exec",
+		"-- adversarial: x\n-- exit: 0\n-- peak: 0.5\n":                             "want a factor",
+		"-- adversarial: x\n-- exit: 0\n-- peak: 1.25\n":                            "need mode: exec",
+		"-- adversarial: x\n-- exit: 0\n-- mode: exec\n-- signal: INT INT\n":        "want TEXT ->",
+		"-- adversarial: x\n-- exit: 0\n-- mode: exec\n-- signal: go -> INT KILL\n": "want INT, TERM or a duration",
 	} {
 		if _, err := parseAdvHeader(src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v; want an error containing %q", src, err, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +17,10 @@ import (
 	"spellhost/host/fault"
 	"spellhost/host/kernel"
 	"spellhost/host/luavm"
+	"spellhost/host/metrics"
 	"spellhost/host/report"
 	"spellhost/host/scenario"
 	lualib "spellhost/lua"
-	"spellhost/tools/perm"
 )
 
 const runUsage = `Usage: spellhost run [flags] FILE.lua [-- ARGS...]
@@ -29,17 +30,23 @@ a default function) runs them and prints a summary; a script without runs
 top to bottom. What follows -- reaches the script as the table ARGS.
 
 Limits: --timeout stops the whole run (exit 102); --max-memory stops it
-when the process's resident memory passes the limit (exit 111); a watchdog
+when the process's resident memory passes the limit, or refuses a string,
+JSON text or table that would take it there (exit 111); a watchdog
 abandons a script that does not stop within about twice its limit.
 
-Exit codes: 0 ok, 99 thresholds failed, 102 timeout, 104 invalid options,
-105 interrupted, 107 script error, 108 aborted by the script, 111 memory limit.
+Ctrl-C stops gracefully (a repeat within a second is the same Ctrl-C); a
+later second one quits at once, still writing the summary files.
+
+Exit codes: 0 ok, 1 an output file could not be written, 99 thresholds
+failed, 102 timeout, 104 invalid options, 105 interrupted, 107 script
+error, 108 aborted by the script, 111 memory limit.
 `
 
 type runFlags struct {
 	timeout, toolTimeout string
 	maxMemory, maxString string
 	maxRequest           string
+	maxSeries            int
 	seed                 uint64
 	logLevel             string
 	vus, iterations      int
@@ -80,6 +87,8 @@ func runCmd(gs *globalState, args []string) error {
 	sigs := make(chan os.Signal, 2)
 	gs.notify(sigs)
 	defer gs.stop(sigs)
+	live := &scenario.Live{}
+	cfg.Live = live
 	type outcome struct {
 		res *scenario.Result
 		err error
@@ -93,12 +102,25 @@ func runCmd(gs *globalState, args []string) error {
 	select {
 	case o = <-done:
 	case <-sigs:
+		first := gs.clock()
 		fmt.Fprintln(gs.stderr, "\nstopping: finishing iterations and writing the summary; interrupt again to quit at once")
 		cancel(scenario.Interrupted)
-		select {
-		case o = <-done:
-		case <-sigs:
-			return exitcode.WithCodeIfNone(errors.New("interrupted twice; quit without a summary"), exitcode.Interrupted)
+	wait:
+		for {
+			select {
+			case o = <-done:
+				break wait
+			case <-sigs:
+				// One Ctrl-C can arrive twice: GNU timeout and some shells
+				// send it to the child and to its process group.
+				if gs.clock().Sub(first) < repeatedSignal {
+					continue
+				}
+				fmt.Fprintln(gs.stderr, "interrupted twice: quitting at once with what was recorded")
+				o.res = live.Snapshot(hardQuit)
+				o.err = exitcode.WithCodeIfNone(errors.New(hardQuit.Reason), exitcode.Interrupted)
+				break wait
+			}
 		}
 	}
 	if cfg.Progress != nil {
@@ -109,24 +131,46 @@ func runCmd(gs *globalState, args []string) error {
 			report.WriteSummary(gs.stdout, o.res)
 		}
 	}
-	if werr := outputs.write(o.res); werr != nil && o.err == nil {
-		o.err = werr
+	if werr := outputs.finish(o.res); werr != nil {
+		// A file that could not be written fails the run; a run that
+		// failed already keeps its own exit code.
+		if o.err == nil {
+			return exitcode.WithCodeIfNone(werr, exitcode.Failure)
+		}
+		fmt.Fprintf(gs.stderr, "spellhost run: %v\n", werr)
 	}
 	return reportRunError(gs, o.err)
 }
+
+// repeatedSignal is how close a second SIGINT or SIGTERM may follow the
+// first and still count as the same interrupt.
+const repeatedSignal = time.Second
+
+// hardQuit is the stop of a run interrupted twice.
+var hardQuit = &scenario.StopError{Reason: "interrupted twice; quit at once", Status: "interrupted", Code: exitcode.Interrupted}
 
 // outputs are the files a run writes.
 type outputs struct {
 	points              *report.PointWriter
 	pointsFile          *os.File
+	pointsSpec          string
 	summaryJSON, report string
 }
 
-func (o *outputs) close() {
-	if o.points != nil {
-		o.points.Close()
-		o.pointsFile.Close()
+// close flushes and closes the point stream, once.
+func (o *outputs) close() error {
+	if o.points == nil {
+		return nil
 	}
+	err := o.points.Close()
+	if cerr := o.pointsFile.Close(); err == nil {
+		err = cerr
+	}
+	o.points = nil
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", o.pointsSpec, err)
+	}
+	return nil
 }
 
 // openOutputs checks the output flags before the run starts, so a bad
@@ -145,7 +189,7 @@ func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
 		if err != nil {
 			return nil, usageErr("--out %s: %v", spec, err)
 		}
-		o.pointsFile, o.points = f, report.NewPointWriter(f)
+		o.pointsFile, o.points, o.pointsSpec = f, report.NewPointWriter(f), spec
 		cfg.Points = o.points
 	}
 	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report} {
@@ -160,29 +204,55 @@ func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
 	return o, nil
 }
 
-// write writes the summary JSON and the report, each atomically.
-func (o *outputs) write(res *scenario.Result) error {
-	if res == nil {
-		return nil
-	}
+// finish writes the summary JSON and the report, each atomically, and
+// closes the point stream. It returns every failure, each naming its flag.
+func (o *outputs) finish(res *scenario.Result) error {
 	var errs []error
-	if o.summaryJSON != "" {
-		var b strings.Builder
-		if err := report.WriteSummaryJSON(&b, res); err != nil {
-			errs = append(errs, err)
-		} else if err := perm.WriteAtomic(o.summaryJSON, []byte(b.String()), 0o644); err != nil {
-			errs = append(errs, fmt.Errorf("--summary-json: %w", err))
+	if res != nil && o.summaryJSON != "" {
+		if err := writeAtomic(o.summaryJSON, func(w io.Writer) error { return report.WriteSummaryJSON(w, res) }); err != nil {
+			errs = append(errs, fmt.Errorf("--summary-json %s: %w", o.summaryJSON, err))
 		}
 	}
-	if o.report != "" {
-		var b strings.Builder
-		if err := report.WriteMarkdown(&b, res); err != nil {
-			errs = append(errs, err)
-		} else if err := perm.WriteAtomic(o.report, []byte(b.String()), 0o644); err != nil {
-			errs = append(errs, fmt.Errorf("--report: %w", err))
+	if res != nil && o.report != "" {
+		if err := writeAtomic(o.report, func(w io.Writer) error { return report.WriteMarkdown(w, res) }); err != nil {
+			errs = append(errs, fmt.Errorf("--report %s: %w", o.report, err))
 		}
+	}
+	if err := o.close(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// writeAtomic writes a file through write, streaming into a temporary file
+// beside it that replaces it only when complete: a failed write leaves no
+// partial file. An existing file keeps its permissions.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return errors.New("is a folder")
+		}
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 // register declares the run flags (inspect shares them).
@@ -190,8 +260,9 @@ func (rf *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&rf.timeout, "timeout", "0", "stop the whole run after this long, e.g. 10m (0: no limit)")
 	fs.StringVar(&rf.toolTimeout, "tool-timeout", kernel.DefaultTimeout.String(), "default timeout of one tool call")
 	fs.StringVar(&rf.maxMemory, "max-memory", "4GiB", "stop the run when resident memory exceeds this (0: no limit)")
-	fs.StringVar(&rf.maxString, "max-string-size", humanize.IBytes(luavm.DefaultMaxStringBytes), "largest string one Lua call (string.rep, gsub, format, table.concat) may build")
+	fs.StringVar(&rf.maxString, "max-string-size", humanize.IBytes(luavm.DefaultMaxStringBytes), "largest string one Lua call (string.rep, gsub, format, table.concat) or .. may build")
 	fs.StringVar(&rf.maxRequest, "max-request-size", humanize.IBytes(kernel.DefaultMaxRequestBytes), "largest protocol request or tool parameters; larger ones are answered too_large")
+	fs.IntVar(&rf.maxSeries, "max-series", metrics.DefaultMaxSeries, "most series (tag sets) one metric may have; values for new series past it are dropped and counted in the summary")
 	fs.Uint64Var(&rf.seed, "seed", 1, "seed of every random source (math.random, fault probabilities), so a run repeats exactly")
 	fs.StringVar(&rf.logLevel, "log-level", "info", "lowest Logger level shown: debug, info, warn or error")
 	fs.IntVarP(&rf.vus, "vus", "u", 0, "VUs of a one-scenario run of the script's default function (with --iterations or --duration)")
@@ -278,6 +349,9 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 			return cfg, nil, usageErr("--duration=%s: want a positive duration such as 30s", rf.duration)
 		}
 	}
+	if rf.maxSeries < 1 || rf.maxSeries > metrics.MaxTotalSeries {
+		return cfg, nil, usageErr("--max-series=%d: want 1 to %d", rf.maxSeries, metrics.MaxTotalSeries)
+	}
 	if rf.vus < 0 || rf.iterations < 0 {
 		return cfg, nil, usageErr("--vus and --iterations must not be negative")
 	}
@@ -291,7 +365,7 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 	cfg = scenario.Config{
 		Faults: faults,
 		Script: script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
-		MaxRequestBytes: int(maxRequest), Tools: sess.cfg, Seed: rf.seed,
+		MaxRequestBytes: int(maxRequest), MaxSeries: rf.maxSeries, Tools: sess.cfg, Seed: rf.seed,
 		Limits: luavm.Limits{MaxStringBytes: int(maxString)}, Lib: lualib.FS,
 		Stdout: gs.stdout, Stderr: gs.stderr, LookupEnv: gs.lookupEnv, LogLevel: rf.logLevel,
 		Overrides: scenario.Overrides{VUs: rf.vus, Iterations: rf.iterations, Duration: duration, Only: rf.scenarios},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // globalState is everything spellhost takes from the process: streams,
@@ -25,6 +26,15 @@ type globalState struct {
 	// notify and stop subscribe to and release SIGINT and SIGTERM.
 	notify func(chan<- os.Signal)
 	stop   func(chan<- os.Signal)
+	// now reads the clock (time.Now when nil).
+	now func() time.Time
+}
+
+func (gs *globalState) clock() time.Time {
+	if gs.now == nil {
+		return time.Now()
+	}
+	return gs.now()
 }
 
 func newOSState() *globalState {
@@ -38,6 +48,7 @@ func newOSState() *globalState {
 		resolver:  net.DefaultResolver,
 		notify:    func(c chan<- os.Signal) { signal.Notify(c, os.Interrupt, syscall.SIGTERM) },
 		stop:      func(c chan<- os.Signal) { signal.Stop(c) },
+		now:       time.Now,
 	}
 }
 

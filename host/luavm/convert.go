@@ -114,7 +114,18 @@ type converter struct {
 	budget int // bytes of strings still allowed; negative means no limit
 	stack  []*lua.LTable
 	segs   []seg
+	// made estimates the memory the Go value takes so far; the memory
+	// limit is asked again each time it grows by memStep.
+	made, nextCheck int
 }
+
+// memStep is how much a conversion may build between two questions to the
+// memory limit; valueCost estimates one value's Go memory besides its
+// string bytes (strings are shared, not copied).
+const (
+	memStep   = 4 << 20
+	valueCost = 48
+)
 
 type seg struct {
 	key string
@@ -158,6 +169,12 @@ func (vm *VM) FromLua(v lua.LValue, maxBytes int) (any, error) {
 }
 
 func (c *converter) spend(n int) error {
+	if c.made += valueCost; c.made >= c.nextCheck {
+		c.nextCheck = c.made + memStep
+		if err := c.vm.env.MemLimit.Check(memStep, "converting a Lua value"); err != nil {
+			return err
+		}
+	}
 	if c.budget < 0 {
 		return nil
 	}

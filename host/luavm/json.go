@@ -4,11 +4,13 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	lua "github.com/yuin/gopher-lua"
 
+	"spellhost/host/memlimit"
 	"spellhost/tools"
 )
 
@@ -36,7 +38,8 @@ var jsonEncode = &Func{
 		if L.GetTop() < 1 {
 			return vm.argError(L, f, 1, "missing (expected a value)")
 		}
-		v, err := vm.FromLua(L.Get(1), vm.env.Limits.MaxStringBytes)
+		c := converter{vm: vm, budget: vm.env.Limits.MaxStringBytes}
+		v, err := c.conv(L.Get(1), 0)
 		if err != nil {
 			return vm.raise(L, tools.Errorf(convType(err), "JSON.encode: %v", err), "")
 		}
@@ -66,13 +69,44 @@ var jsonEncode = &Func{
 				}
 			})
 		}
-		b, err := json.Marshal(v, opts...)
+		// The text is written into a buffer capped at the string limit
+		// (escapes can make it several times the strings' size), after
+		// asking the memory limit for its likely size.
+		max := vm.env.Limits.MaxStringBytes
+		release := reserveMemory(L, max-c.budget, "JSON.encode")
+		out := &cappedBuffer{max: max}
+		err = json.MarshalWrite(out, v, opts...)
+		release()
+		if errors.Is(err, errCapped) {
+			return vm.raise(L, tools.Errorf(tools.TypeTooLarge, "JSON.encode: the text exceeds the %d-byte string limit", max), "")
+		}
 		if err != nil {
 			return vm.raise(L, tools.Invalid("JSON.encode: %v", err), "")
 		}
-		L.Push(lua.LString(b))
+		L.Push(lua.LString(unsafe.String(unsafe.SliceData(out.b), len(out.b))))
 		return 1
 	},
+}
+
+// decodeStep is how many values JSON.decode makes between two questions to
+// the memory limit.
+const decodeStep = 1 << 16
+
+// errCapped is a cappedBuffer's refusal.
+var errCapped = errors.New("over the cap")
+
+// cappedBuffer collects bytes up to max and refuses more.
+type cappedBuffer struct {
+	b   []byte
+	max int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if len(c.b)+len(p) > c.max {
+		return 0, errCapped
+	}
+	c.b = append(c.b, p...)
+	return len(p), nil
 }
 
 var jsonDecode = &Func{
@@ -86,8 +120,25 @@ var jsonDecode = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		s := vm.checkString(L, f, 1)
+		// Decoding builds Go values then Lua tables, many times the
+		// text's size for small values: count the values as they come
+		// and, every decodeStep of them, ask the memory limit for the
+		// Lua tables they will become.
+		values := 0
+		count := json.UnmarshalFromFunc(func(_ *jsontext.Decoder, _ *any) error {
+			if values++; values%decodeStep == 0 {
+				if err := vm.env.MemLimit.Check(values*valueCost, "JSON.decode"); err != nil {
+					return err
+				}
+			}
+			return errors.ErrUnsupported // decode it as usual
+		})
 		var v any
-		if err := json.Unmarshal([]byte(s), &v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
+		if err := json.Unmarshal([]byte(s), &v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true),
+			json.WithUnmarshalers(count)); err != nil {
+			if me := (*memlimit.Exceeded)(nil); errors.As(err, &me) {
+				L.RaiseError("JSON.decode: %s", me.Error())
+			}
 			msg := err.Error()
 			var syn *jsontext.SyntacticError
 			if errors.As(err, &syn) {
@@ -103,7 +154,9 @@ var jsonDecode = &Func{
 			L.Push(vm.null)
 			return 1
 		}
+		release := reserveMemory(L, values*valueCost, "JSON.decode")
 		L.Push(vm.ToLua(v))
+		release()
 		return 1
 	},
 }

@@ -201,9 +201,11 @@ func (b *lstrBuf) grow(L *lua.LState, n int) {
 		if c > b.max {
 			c = b.max
 		}
+		release := reserveMemory(L, c, b.what)
 		nb := make([]byte, len(b.b), c)
 		copy(nb, b.b)
 		b.b = nb
+		release()
 	}
 }
 
@@ -379,7 +381,9 @@ func (o *lstrOps) rep(L *lua.LState) int {
 		}
 		L.RaiseError("string.rep: result of %g bytes exceeds the %d-byte string limit", total, o.max)
 	}
+	release := reserveMemory(L, len(s)*int(n), "string.rep")
 	L.Push(lua.LString(strings.Repeat(s, int(n))))
+	release()
 	return 1
 }
 

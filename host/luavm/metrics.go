@@ -3,6 +3,7 @@ package luavm
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -141,11 +142,10 @@ func metricCtor(name string, kind metrics.Kind) *Func {
 		if err != nil {
 			return vm.raise(L, tools.Invalid("Metrics.%s: %v", name, err), "")
 		}
-		obj := L.CreateTable(0, 2)
-		obj.RawSetString("name", lua.LString(def.Name))
-		obj.RawSetString("kind", lua.LString(kind.String()))
-		obj.Metatable = vm.metricMeta()
-		L.Push(obj)
+		ud := L.NewUserData()
+		ud.Value = def
+		ud.Metatable = vm.metricMeta()
+		L.Push(ud)
 		return 1
 	}
 	return f
@@ -161,33 +161,67 @@ func (vm *VM) metricsStore() *metrics.Store {
 	return vm.Recorder.Store
 }
 
-// metricMeta is the metatable of metric objects: __index holds add.
+// metricMeta is the metatable of metric objects. A metric is a userdata
+// holding its declaration, so a script cannot point it at another metric
+// (a built-in one, say); it reads name, kind and add through __index.
 func (vm *VM) metricMeta() *lua.LTable {
 	if vm.metricMt != nil {
 		return vm.metricMt
 	}
 	L := vm.L
-	methods := L.CreateTable(0, 1)
-	methods.RawSetString("add", L.NewFunction(vm.metricAdd))
-	mt := L.CreateTable(0, 1)
-	mt.RawSetString("__index", methods)
-	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
-		t := L.CheckTable(1)
-		L.Push(lua.LString(fmt.Sprintf("%s %s", t.RawGetString("kind"), t.RawGetString("name"))))
+	add := L.NewFunction(vm.metricAdd)
+	mt := L.CreateTable(0, 2)
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		def, ok := vm.metricDef(L.Get(1))
+		if !ok {
+			return 0
+		}
+		switch L.Get(2) {
+		case lua.LString("add"):
+			L.Push(add)
+		case lua.LString("name"):
+			L.Push(lua.LString(def.Name))
+		case lua.LString("kind"):
+			L.Push(lua.LString(def.Kind.String()))
+		default:
+			L.Push(lua.LNil)
+		}
 		return 1
 	}))
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		return vm.raise(L, tools.Invalid("metric: fields of a metric cannot be set"), "")
+	}))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		def, _ := vm.metricDef(L.Get(1))
+		L.Push(lua.LString(fmt.Sprintf("%s %s", def.Kind, def.Name)))
+		return 1
+	}))
+	mt.RawSetString("__metatable", lua.LString("metric"))
 	vm.metricMt = mt
 	return mt
+}
+
+// metricDef returns the declaration a metric object holds.
+func (vm *VM) metricDef(v lua.LValue) (*metrics.Def, bool) {
+	ud, ok := v.(*lua.LUserData)
+	if !ok || ud.Metatable != vm.metricMt {
+		return nil, false
+	}
+	def, ok := ud.Value.(*metrics.Def)
+	return def, ok && def != nil
 }
 
 var metricAddFunc = &Func{Table: "Metric", Name: "add",
 	Args: []Arg{{Name: "value", Type: "number|boolean"}, {Name: "tags", Type: "table<string, string>", Optional: true}}}
 
+// maxMetricTags bounds the tags of one add.
+const maxMetricTags = 16
+
 // metricAdd is metric:add(value [, tags]).
 func (vm *VM) metricAdd(L *lua.LState) int {
 	f := metricAddFunc
-	self, ok := L.Get(1).(*lua.LTable)
-	if !ok || self.Metatable != vm.metricMt {
+	def, ok := vm.metricDef(L.Get(1))
+	if !ok {
 		return vm.raise(L, tools.Invalid("metric:add: call it with a colon, as m:add(value)"), "")
 	}
 	if L.GetTop() > 3 {
@@ -197,6 +231,9 @@ func (vm *VM) metricAdd(L *lua.LState) int {
 	switch x := L.Get(2).(type) {
 	case lua.LNumber:
 		v = float64(x)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return vm.raise(L, tools.Invalid("metric:add: %s: the value must be a finite number, not %v", def.Name, x), "")
+		}
 	case lua.LBool:
 		if x {
 			v = 1
@@ -204,36 +241,59 @@ func (vm *VM) metricAdd(L *lua.LState) int {
 	default:
 		return vm.raise(L, tools.Invalid("metric:add: bad argument #1 'value': expected number or boolean, got %s", luaTypeName(x)), "")
 	}
-	name := lua.LVAsString(self.RawGetString("name"))
-	st := vm.metricsStore()
-	def, _ := st.Def(name)
+	vm.metricsStore()
 	tags := map[string]string{}
 	if vm.Recorder.Scenario != "" {
 		tags["scenario"] = vm.Recorder.Scenario
 	}
 	if t, ok := L.Get(3).(*lua.LTable); ok {
 		var bad error
+		n := 0
 		t.ForEach(func(k, val lua.LValue) {
-			ks, vs := k.String(), L.ToStringMeta(val).String()
-			if err := metrics.CheckTag(ks); err != nil && bad == nil {
+			if n++; bad != nil || n > maxMetricTags {
+				return
+			}
+			ks, isStr := k.(lua.LString)
+			if !isStr {
+				bad = fmt.Errorf("tag key %s: want a string", luaTypeName(k))
+				return
+			}
+			var vs string
+			switch x := val.(type) {
+			case lua.LString:
+				vs = string(x)
+			case lua.LNumber, lua.LBool:
+				vs = x.String()
+			default:
+				bad = fmt.Errorf("tag %s: value %s: want a string, number or boolean", clip(string(ks)), luaTypeName(val))
+				return
+			}
+			if err := metrics.CheckTag(string(ks)); err != nil {
+				bad = err
+			} else if err := metrics.CheckTag(vs); err != nil {
 				bad = err
 			}
-			if err := metrics.CheckTag(vs); err != nil && bad == nil {
-				bad = err
-			}
-			tags[ks] = vs
+			tags[string(ks)] = vs
 		})
 		if bad != nil {
 			return vm.raise(L, tools.Invalid("metric:add: %v", bad), "")
 		}
-		if len(tags) > 16 {
-			return vm.raise(L, tools.Invalid("metric:add: %d tags; at most 16", len(tags)), "")
+		if n > maxMetricTags {
+			return vm.raise(L, tools.Invalid("metric:add: %d tags; at most %d", n, maxMetricTags), "")
 		}
 	} else if L.Get(3) != lua.LNil {
 		return vm.raise(L, tools.Invalid("metric:add: bad argument #2 'tags': expected table, got %s", luaTypeName(L.Get(3))), "")
 	}
 	vm.Recorder.Buf.Add(vm.Recorder.Buf.Series(def, metrics.Tags(tags)), v)
 	return 0
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 var checkFunc = &Func{

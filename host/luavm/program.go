@@ -70,10 +70,17 @@ func compileChunk(name string, src []byte) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, parseError(name, err, src)
 	}
+	line := 1
+	if len(chunk) > 0 {
+		line = chunk[0].Line()
+	}
+	var w concatRewriter
+	chunk = w.body(chunk, line)
 	proto, err := lua.Compile(chunk, name)
 	if err != nil {
 		return nil, &SyntaxError{File: name, Msg: err.Error()}
 	}
+	patchConcat(proto)
 	return proto, nil
 }
 

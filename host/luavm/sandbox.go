@@ -123,7 +123,9 @@ func (vm *VM) pcall(L *lua.LState) int {
 func luaError(L *lua.LState) int {
 	obj := L.CheckAny(1)
 	level := L.OptInt(2, 1)
-	if _, ok := obj.(lua.LString); ok && level > 0 {
+	if s, ok := obj.(lua.LString); ok && level > 0 {
+		// The position is put in front of a copy of the message.
+		reserveMemory(L, len(s), "error")()
 		L.Error(obj, level+1)
 	}
 	L.Error(obj, 0)
@@ -180,7 +182,9 @@ func (vm *VM) tableConcat(L *lua.LState) int {
 		}
 	}
 	var b strings.Builder
+	release := reserveMemory(L, total, "table.concat")
 	b.Grow(total)
+	defer release()
 	for k := i; k <= j; k++ {
 		b.WriteString(lua.LVAsString(t.RawGetInt(k)))
 		if k < j {

@@ -14,6 +14,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"spellhost/host/kernel"
+	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
 	"spellhost/host/task"
 	"spellhost/tools"
@@ -22,8 +23,9 @@ import (
 
 // Limits bound what one Lua state may do. Zero fields take the defaults.
 type Limits struct {
-	// MaxStringBytes caps one string built by string.rep, string.gsub,
-	// string.format or table.concat (default 128 MiB).
+	// MaxStringBytes caps one string built by .., string.rep,
+	// string.gsub, string.format, table.concat or JSON.encode (default
+	// 128 MiB).
 	MaxStringBytes int
 	// CallStackSize caps Lua call depth (default 1024 frames); deeper
 	// recursion is a "stack overflow" error.
@@ -84,6 +86,10 @@ type Env struct {
 	// Memory, when set, returns the memory sampler's samples so far, the
 	// run's leak levels, and a fresh sample (for Metrics.memory).
 	Memory func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample)
+	// MemLimit, when set, is asked before a script builds anything large
+	// (a concatenation, string.rep, table.concat, JSON) and refuses what
+	// would pass --max-memory.
+	MemLimit *memlimit.Limiter
 
 	pool     *workerPool
 	poolOnce sync.Once
@@ -174,6 +180,9 @@ func New(env *Env, prog *Program, id int) (*VM, error) {
 	})
 	src := rand.NewPCG(env.Seed, uint64(id))
 	vm := &VM{L: L, ID: id, env: env, prog: prog, src: src, rand: rand.New(src), kern: env.Kernel}
+	self := L.NewUserData()
+	self.Value = vm
+	L.G.Registry.RawSetString(vmKey, self)
 	vm.handler = L.NewFunction(vm.messageHandler)
 	vm.quiet = L.NewFunction(func(L *lua.LState) int { return 1 })
 	if err := vm.openSandbox(); err != nil {

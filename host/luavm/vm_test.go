@@ -54,7 +54,7 @@ func newHarness(t testing.TB) *harness {
 		envVar: map[string]string{"SPELLHOST_TEST_NAME": "lua", "HOME": "/root"}}
 	h.env = &luavm.Env{
 		Kernel: k, Perm: p, Stdout: h.out, Log: h.log, LogLevel: "debug", Args: []string{"one", "two"},
-		Seed: 7, Lib: lualib.FS, Limits: luavm.Limits{MaxStringBytes: 1 << 20},
+		Seed: 7, Lib: lualib.FS, Limits: luavm.Limits{MaxStringBytes: 2 << 20}, // over the request limit, for too_large
 		LookupEnv: func(k string) (string, bool) { v, ok := h.envVar[k]; return v, ok },
 	}
 	return h

@@ -137,10 +137,17 @@ func ParseTags(s string) map[string]string {
 	return m
 }
 
+// MaxTagBytes bounds one tag key or value.
+const MaxTagBytes = 256
+
 // CheckTag reports whether a tag key or value is usable.
 func CheckTag(s string) error {
-	if s == "" || len(s) > 256 || strings.ContainsAny(s, "=,{}\n") {
-		return fmt.Errorf("tag %q: want 1 to 256 characters without = , { } or newlines", s)
+	if s == "" || len(s) > MaxTagBytes || strings.ContainsAny(s, "=,{}\n") {
+		shown := s
+		if len(shown) > 40 {
+			shown = fmt.Sprintf("%s... (%d bytes)", shown[:40], len(s))
+		}
+		return fmt.Errorf("tag %q: want 1 to %d bytes without = , { } or newlines", shown, MaxTagBytes)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package metrics_test
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -112,7 +114,10 @@ func TestKindsAndQueries(t *testing.T) {
 	if _, _, ok := st.Stats(metrics.Query{Metric: "nope"}, 1); ok {
 		t.Fatal("unknown metric answered")
 	}
-	if _, err := st.Define("tool_calls", metrics.Trend, metrics.None); err == nil || !strings.Contains(err.Error(), "is a counter, not a trend") {
+	if _, err := st.Define("mine", metrics.Counter, metrics.None); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Define("mine", metrics.Trend, metrics.None); err == nil || !strings.Contains(err.Error(), "is a counter, not a trend") {
 		t.Fatalf("redefine: %v", err)
 	}
 	for _, bad := range []string{"", "1x", "a b", strings.Repeat("x", 200)} {
@@ -291,5 +296,88 @@ func TestSampler(t *testing.T) {
 	}
 	if metrics.RSS() == 0 {
 		t.Fatal("RSS unreadable")
+	}
+}
+
+// TestSeriesCaps: a metric keeps at most its cap of series; values for
+// new series past it are dropped and counted, per metric.
+func TestSeriesCaps(t *testing.T) {
+	st := metrics.NewStore()
+	st.SetMaxSeries(3)
+	d, err := st.Define("per_user", metrics.Counter, metrics.None)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := st.NewBuffer(16, time.Hour)
+	for i := range 10 {
+		s := b.Series(d, metrics.Tags(map[string]string{"user": fmt.Sprint(i)}))
+		b.Add(s, 1)
+		b.Add(s, 2)
+	}
+	st.Add(st.Series(d, "user=99"), 5)
+	b.Flush()
+	total, _, _ := st.Stats(metrics.Query{Metric: "per_user"}, 1)
+	if total.Sum != 9 || total.Count != 6 {
+		t.Fatalf("kept %+v; want the first 3 series' 6 values", total)
+	}
+	got := st.Dropped()
+	if len(got) != 1 || got[0] != (metrics.Dropped{Metric: "per_user", Samples: 15}) {
+		t.Fatalf("dropped %+v", got)
+	}
+	n := 0
+	for _, w := range st.All(1) {
+		if w.Series.Def == d {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d series of per_user; want 3", n)
+	}
+	// Over-long tag strings are dropped too, whatever the count.
+	st.Add(st.Series(d, "user=0"), 1)
+	st.Add(st.Series(d, "k="+strings.Repeat("v", metrics.MaxTagsBytes)), 1)
+	if got := st.Dropped(); got[0].Samples != 16 {
+		t.Fatalf("dropped %+v", got)
+	}
+}
+
+// TestDefineReservedAndCapped: scripts cannot declare built-in metrics,
+// and at most MaxCustomMetrics of their own.
+func TestDefineReservedAndCapped(t *testing.T) {
+	st := metrics.NewStore()
+	for _, d := range metrics.Builtin {
+		_, err := st.Define(d.Name, d.Kind, d.Unit)
+		if !errors.Is(err, metrics.ErrReserved) || !strings.Contains(err.Error(), `"`+d.Name+`"`) {
+			t.Errorf("Define(%s): %v", d.Name, err)
+		}
+	}
+	for i := range metrics.MaxCustomMetrics {
+		if _, err := st.Define(fmt.Sprintf("m%d", i), metrics.Counter, metrics.None); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Define("m0", metrics.Counter, metrics.None); err != nil {
+		t.Fatalf("an existing metric is refused: %v", err)
+	}
+	if _, err := st.Define("one_more", metrics.Counter, metrics.None); err == nil || !strings.Contains(err.Error(), "the most allowed") {
+		t.Fatalf("metric %d: %v", metrics.MaxCustomMetrics+1, err)
+	}
+}
+
+// TestNonFiniteIgnored: NaN and infinities never reach a series, so the
+// summary's JSON can always be written.
+func TestNonFiniteIgnored(t *testing.T) {
+	st := metrics.NewStore()
+	d, _ := st.Def(metrics.VUs)
+	s := st.Series(d, "")
+	b := st.NewBuffer(4, time.Hour)
+	for _, v := range []float64{math.NaN(), math.Inf(1), 3, math.Inf(-1)} {
+		st.Add(s, v)
+		b.Add(s, v)
+	}
+	b.Flush()
+	got, _, _ := st.Stats(metrics.Query{Metric: metrics.VUs}, 1)
+	if got.Count != 2 || got.Value != 3 || got.Min != 3 || got.Max != 3 {
+		t.Fatalf("%+v", got)
 	}
 }

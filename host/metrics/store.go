@@ -1,23 +1,49 @@
 package metrics
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
+// Caps on what a run's metrics may hold, so that a script making a new
+// tag set on every add, or a new metric name, cannot grow them without
+// bound. A value for a new series beyond a cap is dropped and counted
+// (Store.Dropped); a metric declared beyond MaxCustomMetrics is refused.
+const (
+	// DefaultMaxSeries is how many series (tag sets) one metric may have
+	// unless SetMaxSeries says otherwise (the --max-series flag).
+	DefaultMaxSeries = 1000
+	// MaxTotalSeries bounds the series of all metrics together (about
+	// 1 KiB each).
+	MaxTotalSeries = 50000
+	// MaxCustomMetrics bounds the metrics a script may declare.
+	MaxCustomMetrics = 1000
+	// MaxTagsBytes bounds one series' canonical tag string.
+	MaxTagsBytes = 4096
+)
+
+// ErrReserved is the error of a script declaring a built-in metric.
+var ErrReserved = errors.New("the name of a built-in metric")
+
 // Store holds every series of a run. VUs do not write to it directly:
 // each writes to its own Buffer, which flushes here in batches, so the
 // store's one lock is taken rarely. Safe for concurrent use.
 type Store struct {
-	mu     sync.Mutex
-	defs   map[string]*Def
-	series map[seriesKey]*Series
-	order  []*Series // creation order, for stable iteration
-	start  time.Time
-	last   time.Time // time of the last Tick
+	mu        sync.Mutex
+	defs      map[string]*Def
+	custom    int // metrics declared with Define
+	series    map[seriesKey]*Series
+	order     []*Series // creation order, for stable iteration
+	perDef    map[*Def]int
+	overflow  map[*Def]*Series // where values for series over the caps go
+	maxSeries int
+	start     time.Time
+	last      time.Time // time of the last Tick
 }
 
 type seriesKey struct {
@@ -32,6 +58,20 @@ type Series struct {
 	tags map[string]string
 	agg  *agg // since the start
 	win  *agg // since the last Tick
+	// drop marks a metric's overflow series: values added to it are only
+	// counted, in dropped.
+	drop    bool
+	dropped int64
+}
+
+// record adds one value; the store's lock is held.
+func (s *Series) record(v float64) {
+	if s.drop {
+		s.dropped++
+		return
+	}
+	s.agg.add(v)
+	s.win.add(v)
 }
 
 // TagMap returns the series' tags.
@@ -47,7 +87,8 @@ func (s *Series) Name() string {
 
 // NewStore returns a store with the built-in metrics defined.
 func NewStore() *Store {
-	st := &Store{defs: map[string]*Def{}, series: map[seriesKey]*Series{}, start: time.Now()}
+	st := &Store{defs: map[string]*Def{}, series: map[seriesKey]*Series{}, start: time.Now(),
+		perDef: map[*Def]int{}, overflow: map[*Def]*Series{}, maxSeries: DefaultMaxSeries}
 	st.last = st.start
 	for i := range Builtin {
 		d := Builtin[i]
@@ -56,14 +97,50 @@ func NewStore() *Store {
 	return st
 }
 
+// SetMaxSeries sets how many series one metric may have (0 or less: the
+// default). Series already made stay.
+func (st *Store) SetMaxSeries(n int) {
+	if n <= 0 {
+		n = DefaultMaxSeries
+	}
+	st.mu.Lock()
+	st.maxSeries = n
+	st.mu.Unlock()
+}
+
+// MaxSeries returns how many series one metric may have.
+func (st *Store) MaxSeries() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.maxSeries
+}
+
+// IsBuiltin reports whether name is a built-in metric's.
+func IsBuiltin(name string) bool {
+	for _, d := range Builtin {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Start returns the store's time zero.
 func (st *Store) Start() time.Time { return st.start }
 
-// Define declares a metric, or returns the existing declaration when the
-// kind matches. A name in use with another kind is an error.
+// Define declares a script's metric, or returns the existing declaration
+// when the kind matches. A name in use with another kind, a built-in
+// metric's name (ErrReserved) and a metric beyond MaxCustomMetrics are
+// errors.
 func (st *Store) Define(name string, kind Kind, unit Unit) (*Def, error) {
 	if !metricName.MatchString(name) {
+		if len(name) > 40 {
+			name = name[:40] + "..."
+		}
 		return nil, fmt.Errorf("metric name %q: want letters, digits, '_' and '.', starting with a letter, at most 128", name)
+	}
+	if IsBuiltin(name) {
+		return nil, fmt.Errorf("metric %q: %w: read it with Metrics.stats or a threshold, but do not write it", name, ErrReserved)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -73,6 +150,10 @@ func (st *Store) Define(name string, kind Kind, unit Unit) (*Def, error) {
 		}
 		return d, nil
 	}
+	if st.custom >= MaxCustomMetrics {
+		return nil, fmt.Errorf("metric %q: the run already has %d metrics of its own, the most allowed", name, MaxCustomMetrics)
+	}
+	st.custom++
 	d := &Def{Name: name, Kind: kind, Unit: unit}
 	st.defs[name] = d
 	return d, nil
@@ -87,6 +168,8 @@ func (st *Store) Def(name string) (*Def, bool) {
 }
 
 // Series returns the series of def with the canonical tags, creating it.
+// Beyond the caps (the metric's series, all series, the tags' length) it
+// returns the metric's overflow series, which only counts what is added.
 func (st *Store) Series(def *Def, tags string) *Series {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -98,18 +181,50 @@ func (st *Store) seriesLocked(def *Def, tags string) *Series {
 	if s, ok := st.series[k]; ok {
 		return s
 	}
+	if st.perDef[def] >= st.maxSeries || len(st.order) >= MaxTotalSeries || len(tags) > MaxTagsBytes {
+		s := st.overflow[def]
+		if s == nil {
+			s = &Series{Def: def, drop: true}
+			st.overflow[def] = s
+		}
+		return s
+	}
 	s := &Series{Def: def, Tags: tags, tags: ParseTags(tags), agg: newAgg(def.Kind), win: newAgg(def.Kind)}
 	st.series[k] = s
 	st.order = append(st.order, s)
+	st.perDef[def]++
 	return s
+}
+
+// Dropped is how many values of one metric went to series over the caps.
+type Dropped struct {
+	Metric  string `json:"metric"`
+	Samples int64  `json:"samples"`
+}
+
+// Dropped lists the metrics that lost values to the caps, by name.
+func (st *Store) Dropped() []Dropped {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []Dropped
+	for d, s := range st.overflow {
+		if s.dropped > 0 {
+			out = append(out, Dropped{Metric: d.Name, Samples: s.dropped})
+		}
+	}
+	slices.SortFunc(out, func(a, b Dropped) int { return strings.Compare(a.Metric, b.Metric) })
+	return out
 }
 
 // Add records one value straight into the store, under its lock: for
 // values that do not come from a VU (memory samples, task metrics).
+// Values that are not finite numbers are ignored.
 func (st *Store) Add(s *Series, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
 	st.mu.Lock()
-	s.agg.add(v)
-	s.win.add(v)
+	s.record(v)
 	st.mu.Unlock()
 }
 
@@ -154,8 +269,12 @@ func (b *Buffer) Series(def *Def, tags string) *Series {
 	return s
 }
 
-// Add records one value.
+// Add records one value. Values that are not finite numbers are ignored
+// (the Lua bindings refuse them before they get here).
 func (b *Buffer) Add(s *Series, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
 	b.recs = append(b.recs, rec{s, v})
 	if len(b.recs) >= b.max {
 		b.Flush()
@@ -178,8 +297,7 @@ func (b *Buffer) Flush() {
 	}
 	b.st.mu.Lock()
 	for _, r := range b.recs {
-		r.s.agg.add(r.v)
-		r.s.win.add(r.v)
+		r.s.record(r.v)
 	}
 	b.st.mu.Unlock()
 	b.recs = b.recs[:0]

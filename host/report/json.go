@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"math"
 	"sync"
@@ -16,16 +17,29 @@ import (
 
 // WriteSummaryJSON writes the run's result as one JSON document: the
 // --summary-json file. Its shape is scenario.Result, versioned by its
-// "version" field.
+// "version" field. It is encoded as it is written, so its size does not
+// add to memory; a number that is not finite (a sum that overflowed) is
+// written as null.
 func WriteSummaryJSON(w io.Writer, r *scenario.Result) error {
-	out, err := json.Marshal(r, json.Deterministic(true), jsontext.WithIndent("  "), jsontext.AllowInvalidUTF8(true))
-	if err != nil {
-		return err
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := json.MarshalWrite(bw, r, json.Deterministic(true), jsontext.WithIndent("  "), jsontext.AllowInvalidUTF8(true),
+		json.WithMarshalers(finiteOrNull))
+	if err == nil {
+		err = bw.WriteByte('\n')
 	}
-	out = append(out, '\n')
-	_, err = w.Write(out)
+	if err == nil {
+		err = bw.Flush()
+	}
 	return err
 }
+
+// finiteOrNull writes NaN and the infinities, which JSON lacks, as null.
+var finiteOrNull = json.MarshalToFunc(func(enc *jsontext.Encoder, f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return enc.WriteToken(jsontext.Null)
+	}
+	return errors.ErrUnsupported // the default encoding
+})
 
 // PointWriter streams one JSON object per metric series per second: the
 // --out json=FILE format. Each line is
@@ -81,12 +95,16 @@ func (p *PointWriter) WritePoints(t time.Time, elapsed time.Duration, ws []metri
 			}
 		}
 		b, err := json.Marshal(obj, json.Deterministic(true))
+		if err == nil {
+			_, err = p.w.Write(b)
+		}
+		if err == nil {
+			err = p.w.WriteByte('\n')
+		}
 		if err != nil {
 			p.err = err
 			return err
 		}
-		p.w.Write(b)
-		p.w.WriteByte('\n')
 	}
 	return nil
 }

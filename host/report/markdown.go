@@ -129,6 +129,12 @@ func WriteMarkdown(w io.Writer, r *scenario.Result) error {
 			p("| %s | %s | %s | %s | %s | %s |\n", t.Tool, Count(t.Calls), strings.Join(outs, ", "), Ms(t.Latency.Avg), Ms(t.Latency.P95), Ms(t.Latency.P99))
 		}
 	}
+	if len(r.Dropped) > 0 {
+		p("\n## Dropped metric values\n\n%s.\n\n| Metric | Samples dropped |\n|---|---|\n", strings.ToUpper(droppedTitle(r)[:1])+droppedTitle(r)[1:])
+		for _, d := range r.Dropped {
+			p("| %s | %s |\n", mdEsc(d.Metric), Count(d.Samples))
+		}
+	}
 	for _, s := range r.Sections {
 		p("\n## %s\n\n| | |\n|---|---|\n", s.Title)
 		for _, row := range s.Rows {

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -145,3 +146,32 @@ func TestPointWriter(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestSummaryJSONNonFinite: a figure that is not a finite number (a
+// counter whose sum overflowed) is written as null, not a failure.
+func TestSummaryJSONNonFinite(t *testing.T) {
+	res := &scenario.Result{Version: 1, Status: "passed", Duration: math.Inf(1),
+		Metrics: []scenario.MetricResult{{Name: "big", Kind: "counter", Stats: metrics.Stats{Sum: math.Inf(1), Min: math.NaN()}}},
+		Dropped: []metrics.Dropped{{Metric: "per_user", Samples: 12}}, MaxSeries: 1000}
+	var b strings.Builder
+	if err := report.WriteSummaryJSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal([]byte(b.String()), &back); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if back["duration_s"] != nil || back["metrics"].([]any)[0].(map[string]any)["stats"].(map[string]any)["sum"] != nil {
+		t.Fatalf("non-finite figures: %s", b.String())
+	}
+	if d := back["dropped_samples"].([]any)[0].(map[string]any); d["metric"] != "per_user" || d["samples"] != 12.0 {
+		t.Fatalf("dropped: %v", d)
+	}
+	var sum, md strings.Builder
+	if err := report.WriteSummary(&sum, res); err != nil || !strings.Contains(sum.String(), "per_user") || !strings.Contains(sum.String(), "1,000 per metric") {
+		t.Fatalf("summary: %v %s", err, sum.String())
+	}
+	if err := report.WriteMarkdown(&md, res); err != nil || !strings.Contains(md.String(), "| per_user | 12 |") {
+		t.Fatalf("markdown: %v %s", err, md.String())
+	}
+}

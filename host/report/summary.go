@@ -205,6 +205,12 @@ func WriteSummary(w io.Writer, r *scenario.Result) error {
 			fmt.Fprintf(&b, "    %s%s hits / %s calls%s%s\n", dots(f.Target+"="+f.Rule, 40), Count(f.Hits), Count(f.Calls), state, extra)
 		}
 	}
+	if len(r.Dropped) > 0 {
+		fmt.Fprintf(&b, "\n  %s\n", droppedTitle(r))
+		for _, d := range r.Dropped {
+			fmt.Fprintf(&b, "    %s%s samples\n", dots(d.Metric, 22), Count(d.Samples))
+		}
+	}
 	for _, s := range r.Sections {
 		fmt.Fprintf(&b, "\n  %s\n", s.Title)
 		for _, row := range s.Rows {
@@ -229,6 +235,12 @@ func WriteSummary(w io.Writer, r *scenario.Result) error {
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// droppedTitle heads the list of metrics that lost values to the caps.
+func droppedTitle(r *scenario.Result) string {
+	return fmt.Sprintf("metric values dropped: new series over %s per metric (--max-series) or %s in all",
+		Count(int64(r.MaxSeries)), Count(metrics.MaxTotalSeries))
 }
 
 func firstLine(s string) string {

@@ -31,9 +31,13 @@ type Result struct {
 	Checks      []CheckResult     `json:"checks"`
 	Tools       []ToolResult      `json:"tools"`
 	Metrics     []MetricResult    `json:"metrics"`
-	Memory      MemoryResult      `json:"memory"`
-	Timeline    []metrics.Point   `json:"timeline"`
-	Kernel      kernel.Stats      `json:"kernel"`
+	// MaxSeries is the run's cap on series per metric; Dropped counts, per
+	// metric, the values that went to series over the caps.
+	MaxSeries int               `json:"max_series_per_metric"`
+	Dropped   []metrics.Dropped `json:"dropped_samples,omitempty"`
+	Memory    MemoryResult      `json:"memory"`
+	Timeline  []metrics.Point   `json:"timeline"`
+	Kernel    kernel.Stats      `json:"kernel"`
 	// Faults lists every fault rule of the run with its calls and hits.
 	Faults   []fault.Info   `json:"faults,omitempty"`
 	Sections []ExtraSection `json:"sections,omitempty"`
@@ -112,8 +116,12 @@ type MetricResult struct {
 // MemoryResult is the memory timeline and the leak verdict.
 type MemoryResult struct {
 	Samples []metrics.MemSample `json:"samples"`
-	Peak    metrics.MemSample   `json:"peak"`
-	Leak    metrics.LeakReport  `json:"leak"`
+	// Peak holds the highest figures seen; its RSS is the process's peak
+	// resident memory when --max-memory is set.
+	Peak metrics.MemSample `json:"peak"`
+	// Limit is --max-memory in bytes (0: none).
+	Limit uint64             `json:"limit,omitempty"`
+	Leak  metrics.LeakReport `json:"leak"`
 }
 
 // Failed reports whether any threshold failed.

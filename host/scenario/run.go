@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"spellhost/host/fault"
 	"spellhost/host/kernel"
 	"spellhost/host/luavm"
+	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
 	"spellhost/tools"
 )
@@ -38,6 +40,10 @@ type Config struct {
 	Timeout time.Duration
 	// MaxMemory stops the run when the process's RSS exceeds it (0: none).
 	MaxMemory uint64
+	// MaxSeries caps the series (tag sets) of one metric (0: the default,
+	// metrics.DefaultMaxSeries); values for series past it are dropped and
+	// counted.
+	MaxSeries int
 	// MemoryInterval is how often memory is sampled (default 100ms).
 	MemoryInterval time.Duration
 	// ToolTimeout is the default timeout of a tool call (default 30s).
@@ -68,6 +74,43 @@ type Config struct {
 	// Faults are fault rules enabled before the script starts, each
 	// TARGET=TERMS (the --fault flag and SPELLHOST_FAULTS).
 	Faults []string
+	// Live, when set, is attached to the run as it starts, so another
+	// goroutine can build a result from what was recorded so far.
+	Live *Live
+}
+
+// Live reads a run in progress: the CLI writes the summary files from it
+// when a second interrupt quits at once, without waiting for the run to
+// wind down. Safe for concurrent use.
+type Live struct {
+	mu sync.Mutex
+	r  *runState
+}
+
+func (l *Live) attach(r *runState) {
+	l.mu.Lock()
+	l.r = r
+	l.mu.Unlock()
+}
+
+// Snapshot returns a result built from what the run recorded so far, with
+// status and stop reason taken from stop; values a VU had not yet flushed
+// (at most its last 100ms) are missing. It returns nil before the run
+// started.
+func (l *Live) Snapshot(stop *StopError) *Result {
+	l.mu.Lock()
+	r := l.r
+	l.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	res := &Result{Version: SummaryVersion, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start(),
+		Status: stop.Status, StopReason: stop.Reason}
+	r.live.Lock()
+	res.TopToBottom = r.opts != nil && len(r.opts.Scenarios) == 0
+	r.live.Unlock()
+	r.finish(res, false)
+	return res
 }
 
 // PointWriter receives the per-second figures of every series.
@@ -115,7 +158,11 @@ type runState struct {
 	timeline   metrics.Timeline
 	tlMu       sync.Mutex
 	sampler    *metrics.Sampler
+	mem        *memlimit.Limiter
 	aborted    []*metrics.Threshold
+	// live guards opts and scenarios against Live.Snapshot, which reads
+	// them from another goroutine while the run sets them.
+	live sync.Mutex
 }
 
 // Run runs the script. It returns the result (nil only when the script
@@ -148,6 +195,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults})
 	defer k.Close()
 	r := &runState{cfg: cfg, prog: prog, k: k, store: metrics.NewStore()}
+	r.store.SetMaxSeries(cfg.MaxSeries)
 	k.ConfigureTasks(r.taskConfig(TaskOptions{})) // defaults until the options say otherwise
 	r.env = &luavm.Env{
 		Kernel: k, Perm: cfg.Tools.Perm, LookupEnv: cfg.LookupEnv,
@@ -167,14 +215,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			Code: exitcode.Timeout, timeout: true})
 		defer stop()
 	}
+	// --max-memory: the runtime's soft limit, a fast watcher, and the
+	// allocation checks of the Lua bindings (env.MemLimit).
+	r.mem = memlimit.Start(cfg.MaxMemory, func(e *memlimit.Exceeded) {
+		r.cancel(&StopError{Code: exitcode.MemoryLimit, Status: "memory_limit", Reason: e.Error()})
+	})
+	defer r.mem.Stop()
+	r.env.MemLimit = r.mem
 	stopSampler := r.startSampler()
+	if cfg.Live != nil {
+		cfg.Live.attach(r)
+	}
 	res, err := r.execute(ctx)
 	stopSampler()
 	if r.cfg.InspectOnly && err == nil {
 		return res, nil
 	}
 	if res != nil {
-		r.finish(res)
+		if r.mem.Fired() {
+			// The script's memory is garbage now that its states are
+			// closed: give it back before the summary is built.
+			debug.FreeOSMemory()
+		}
+		r.finish(res, true)
 	}
 	return res, r.exitError(ctx, res, err)
 }
@@ -192,10 +255,6 @@ func (r *runState) startSampler() func() {
 		r.store.Add(rssS, float64(m.RSS))
 		r.store.Add(heapS, float64(m.HeapLive))
 		r.store.Add(gorS, float64(m.Goroutines))
-		if max := r.cfg.MaxMemory; max > 0 && m.RSS > max {
-			r.cancel(&StopError{Code: exitcode.MemoryLimit, Status: "memory_limit", Reason: fmt.Sprintf(
-				"memory use of %s exceeds --max-memory=%s", formatBytes(m.RSS), formatBytes(max))})
-		}
 	})
 	r.env.Memory = func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample) {
 		lc := metrics.LeakConfig{WarnBytes: metrics.DefaultWarnBytes, FailBytes: metrics.DefaultFailBytes}
@@ -239,7 +298,9 @@ func (r *runState) execute(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
+	r.live.Lock()
 	r.opts = opts
+	r.live.Unlock()
 	if opts.Memory.Interval > 0 {
 		r.sampler.SetInterval(opts.Memory.Interval)
 	}
@@ -346,7 +407,9 @@ func (r *runState) runScenarios(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		r.live.Lock()
 		r.scenarios = append(r.scenarios, sr)
+		r.live.Unlock()
 		preps = append(preps, prepared{sr, ex, workers})
 	}
 	stopCollector := r.startCollector(ctx)
@@ -490,8 +553,14 @@ func (r *runState) runScenario(ctx context.Context, sr *scenarioRun, ex executor
 			return nil
 		}
 	}
+	sr.mu.Lock()
 	sr.started = time.Now()
-	defer func() { sr.ended = time.Now() }()
+	sr.mu.Unlock()
+	defer func() {
+		sr.mu.Lock()
+		sr.ended = time.Now()
+		sr.mu.Unlock()
+	}()
 	if sc.Setup != "" {
 		v, err := r.callPhase(ctx, "scenario "+sc.Name+" setup", r.opts.SetupTimeout, exitcode.SetupTimeout, r.vm0.Global(sc.Setup), r.vm0.ToLua(r.data))
 		if err != nil {
@@ -709,8 +778,12 @@ func formatBytes(b uint64) string {
 }
 
 // finish fills the result: per-scenario figures, thresholds, checks,
-// tools, memory and the timeline.
-func (r *runState) finish(res *Result) {
+// tools, memory and the timeline. final is false for a snapshot of a run
+// still going on: the leak verdict is then not recorded as metrics.
+func (r *runState) finish(res *Result, final bool) {
+	r.live.Lock()
+	opts, scenarios := r.opts, slices.Clone(r.scenarios)
+	r.live.Unlock()
 	end := time.Now()
 	res.Duration = end.Sub(r.store.Start()).Seconds()
 	res.Kernel = r.k.Stats()
@@ -720,14 +793,16 @@ func (r *runState) finish(res *Result) {
 	}
 	samples := r.sampler.Samples()
 	mo := MemoryOptions{Warn: metrics.DefaultWarnBytes, Fail: metrics.DefaultFailBytes}
-	if r.opts != nil {
-		mo = r.opts.Memory
+	if opts != nil {
+		mo = opts.Memory
 	}
 	leak := metrics.JudgeLeak(samples, metrics.LeakConfig{WarmUp: mo.WarmUp, WarnBytes: mo.Warn, FailBytes: mo.Fail})
 	res.Memory = MemoryResult{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
+	res.Memory.Peak.RSS = max(res.Memory.Peak.RSS, r.mem.Peak())
+	res.Memory.Limit = r.mem.Limit()
 	growth, _ := r.store.Def(metrics.MemoryGrowth)
 	slope, _ := r.store.Def(metrics.MemorySlope)
-	if leak.Verdict != metrics.Insufficient {
+	if leak.Verdict != metrics.Insufficient && final {
 		r.store.Add(r.store.Series(growth, ""), leak.HeapGrowth)
 		r.store.Add(r.store.Series(slope, ""), leak.Slope)
 	}
@@ -737,16 +812,17 @@ func (r *runState) finish(res *Result) {
 	r.tlMu.Unlock()
 
 	secs := res.Duration
-	ordered := slices.Clone(r.scenarios)
+	ordered := scenarios
 	sort.SliceStable(ordered, func(i, j int) bool {
-		a, b := ordered[i].started, ordered[j].started
+		a, _ := ordered[i].span()
+		b, _ := ordered[j].span()
 		return !a.IsZero() && (b.IsZero() || a.Before(b))
 	})
 	for _, sr := range ordered {
 		res.Scenarios = append(res.Scenarios, r.scenarioResult(sr))
 	}
-	if r.opts != nil {
-		for _, t := range metrics.EvaluateWith(r.store, r.opts.Thresholds, r.secondsFor(secs)) {
+	if opts != nil {
+		for _, t := range metrics.EvaluateWith(r.store, opts.Thresholds, r.secondsFor(secs)) {
 			def, _ := r.store.Def(t.Threshold.Query.Metric)
 			tr := ThresholdResult{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
 				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def)}
@@ -765,6 +841,8 @@ func (r *runState) finish(res *Result) {
 			}
 		}
 	}
+	res.MaxSeries = r.store.MaxSeries()
+	res.Dropped = r.store.Dropped()
 	tools := map[string]*ToolResult{}
 	checks := map[[2]string]*CheckResult{}
 	for _, w := range r.store.All(secs) {
@@ -819,15 +897,14 @@ func (r *runState) finish(res *Result) {
 // scenario counts per second of that scenario's run; anything else per
 // second of the whole run.
 func (r *runState) secondsFor(whole float64) func(q metrics.Query) float64 {
+	r.live.Lock()
+	scenarios := slices.Clone(r.scenarios)
+	r.live.Unlock()
 	return func(q metrics.Query) float64 {
 		name := q.Tags["scenario"]
-		for _, sr := range r.scenarios {
-			if sr.sc.Name == name && !sr.started.IsZero() {
-				end := sr.ended
-				if end.IsZero() {
-					end = time.Now()
-				}
-				return end.Sub(sr.started).Seconds()
+		for _, sr := range scenarios {
+			if start, end := sr.span(); sr.sc.Name == name && !start.IsZero() {
+				return end.Sub(start).Seconds()
 			}
 		}
 		return whole
@@ -841,12 +918,8 @@ func (r *runState) scenarioResult(sr *scenarioRun) ScenarioResult {
 		return s
 	}
 	out := ScenarioResult{Name: sc.Name, Executor: sc.Executor, Tags: sc.Tags}
-	if !sr.started.IsZero() {
-		end := sr.ended
-		if end.IsZero() {
-			end = time.Now()
-		}
-		out.Duration = end.Sub(sr.started).Seconds()
+	if start, end := sr.span(); !start.IsZero() {
+		out.Duration = end.Sub(start).Seconds()
 	}
 	out.Iterations = int64(q(metrics.Iterations).Sum)
 	out.Errors = int64(q(metrics.IterationErrors).Sum)

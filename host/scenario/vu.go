@@ -52,6 +52,18 @@ type scenarioRun struct {
 	interrupted int64
 }
 
+// span returns when the scenario started (zero if it has not) and when it
+// ended (now while it runs).
+func (sr *scenarioRun) span() (start, end time.Time) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	start, end = sr.started, sr.ended
+	if end.IsZero() {
+		end = time.Now()
+	}
+	return start, end
+}
+
 // errorTags returns the scenario's tags plus type=typ.
 func (sr *scenarioRun) errorTags(typ string) string {
 	if t, ok := sr.errTags.Load(typ); ok {

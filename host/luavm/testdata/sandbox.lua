@@ -44,7 +44,7 @@ local t = {}
 for k = 1, 1000 do t[k] = "abc" end
 expect.eq(#table.concat(t, ","), 3999)
 local big = {}
-for k = 1, 400 do big[k] = string.rep("z", 4096) end
+for k = 1, 600 do big[k] = string.rep("z", 4096) end
 ok, e = pcall(table.concat, big)
 expect.eq(ok, false)
 expect.truthy(tostring(e):find("string limit"), tostring(e))
