@@ -168,10 +168,10 @@ func (vm *VM) metricMeta() *lua.LTable {
 	}
 	L := vm.L
 	methods := L.CreateTable(0, 1)
-	methods.RawSetString("add", L.NewFunction(vm.metricAdd))
+	methods.RawSetString("add", vm.newFunction(vm.metricAdd))
 	mt := L.CreateTable(0, 1)
 	mt.RawSetString("__index", methods)
-	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+	mt.RawSetString("__tostring", vm.newFunction(func(L *lua.LState) int {
 		t := L.CheckTable(1)
 		L.Push(lua.LString(fmt.Sprintf("%s %s", t.RawGetString("kind"), t.RawGetString("name"))))
 		return 1
@@ -214,7 +214,7 @@ func (vm *VM) metricAdd(L *lua.LState) int {
 	if t, ok := L.Get(3).(*lua.LTable); ok {
 		var bad error
 		t.ForEach(func(k, val lua.LValue) {
-			ks, vs := k.String(), L.ToStringMeta(val).String()
+			ks, vs := k.String(), tostring(L, val, "metric:add")
 			if err := metrics.CheckTag(ks); err != nil && bad == nil {
 				bad = err
 			}
@@ -274,7 +274,7 @@ var checkFunc = &Func{
 			L.Push(fn)
 			L.Push(value)
 			pass := false
-			if err := L.PCall(1, 1, vm.quiet); err == nil {
+			if err := vm.protectedCall(L, 1, 1, vm.quiet); err == nil {
 				pass = lua.LVAsBool(L.Get(-1))
 				L.Pop(1)
 			} else if L.Context() != nil && L.Context().Err() != nil {

@@ -72,7 +72,7 @@ func (vm *VM) taskSpec(L *lua.LState, f *Func, t *lua.LTable) (task.Spec, error)
 		return float64(n)
 	}
 	dur := func(k string, v lua.LValue) time.Duration {
-		d, err := luaDuration(v)
+		d, err := luaTimeout(v)
 		if err != nil && bad == nil {
 			bad = tools.Invalid("Task.submit: %s: want seconds or a duration such as \"250ms\": %v", k, err)
 		}
@@ -420,9 +420,12 @@ func (vm *VM) waitContext(L *lua.LState, f *Func, i int) (context.Context, conte
 	if v == lua.LNil {
 		return context.WithCancel(ctx)
 	}
-	d, err := luaDuration(v)
-	if err != nil || d <= 0 {
-		vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"5s\", got %s", L.ToStringMeta(v))
+	d, err := luaTimeout(v)
+	if err != nil {
+		vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"5s\": %v", err)
+	}
+	if d <= 0 {
+		vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"5s\", got %s", describeArg(v))
 	}
 	return context.WithTimeoutCause(ctx, d, &kernel.TimeoutError{What: f.FullName(), Limit: d})
 }
