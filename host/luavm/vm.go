@@ -193,7 +193,9 @@ type VM struct {
 	attempt *task.Attempt
 
 	lazyTables map[string]func(*lua.LState) *lua.LTable // global tables not built yet
-	summaries  summaryCache
+	// pristine is a task worker's state as it was made (taskstate.go).
+	pristine  *pristine
+	summaries summaryCache
 }
 
 // New makes a VM for prog: a fresh sandboxed state with the spellhost
