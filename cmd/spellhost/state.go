@@ -25,6 +25,9 @@ type globalState struct {
 	// notify and stop subscribe to and release SIGINT and SIGTERM.
 	notify func(chan<- os.Signal)
 	stop   func(chan<- os.Signal)
+	// testHook, set only by tests, reaches scenario.Config.TestHook to
+	// inject a panic at a point of a run.
+	testHook func(point string)
 }
 
 func newOSState() *globalState {
