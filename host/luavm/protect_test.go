@@ -156,7 +156,7 @@ func TestInternalErrorOutsideLua(t *testing.T) {
 func TestNestedPcallOverflow(t *testing.T) {
 	cases := map[string]string{
 		"pcall then call": `local n = 0
-			local function g() n = n + 1 if n > 20000 then return end pcall(g) g() end
+			local function g() n = n + 1 if n > 3000 then return end pcall(g) g() end
 			g() return n`,
 		"pcall of itself":         `local function f() return pcall(f) end return select("#", f())`,
 		"error through pcalls":    `local function f() local ok, e = pcall(f) error(e, 0) end f()`,
@@ -194,6 +194,48 @@ func TestNestedPcallOverflow(t *testing.T) {
 				t.Fatalf("the state is broken after the overflow: %v", err)
 			}
 		})
+	}
+}
+
+// TestPcallAtAFullStack calls pcall at every depth around the call
+// stack's size, so one call starts in its very last slot: gopher-lua's
+// growing stack lost eight frames there, and the frames of the callers
+// were overwritten. Each depth must give an error or a result, and deep
+// calls must still return to the right place afterwards.
+func TestPcallAtAFullStack(t *testing.T) {
+	h := newHarness(t)
+	vm := h.newVM(t, `
+		local returned = 0
+		local function at(d, f)
+			if d == 0 then return pcall(f) end
+			local r = at(d - 1, f)
+			returned = returned + 1
+			return r
+		end
+		local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end
+		function main()
+			for d = 990, 1030 do
+				for _, f in ipairs({print, deep, function() return pcall(print) end}) do
+					returned = 0
+					local ok, e = pcall(at, d, f)
+					if ok then
+						assert(returned == d, "at depth " .. d .. " only " .. returned .. " frames returned")
+					else
+						assert(tostring(e):find("stack overflow"), tostring(e))
+					end
+					assert(deep(500) == 500)
+				end
+			end
+			return "sound"
+		end`)
+	if err := vm.RunMain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	out, err := vm.Call(ctx, vm.Global("main"))
+	if err != nil || len(out) != 1 || out[0].String() != "sound" {
+		t.Fatalf("%v %v", out, err)
 	}
 }
 
