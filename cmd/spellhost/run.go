@@ -39,7 +39,8 @@ later second one quits at once, still writing the summary files.
 
 Exit codes: 0 ok, 1 an output file could not be written, 99 thresholds
 failed, 102 timeout, 104 invalid options, 105 interrupted, 107 script
-error, 108 aborted by the script, 111 memory limit.
+error, 108 aborted by the script, 109 a bug in spellhost (the summary and
+output files are still written), 111 memory limit.
 `
 
 type runFlags struct {
@@ -95,8 +96,16 @@ func runCmd(gs *globalState, args []string) error {
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := scenario.Run(ctx, cfg)
-		done <- outcome{res, err}
+		var o outcome
+		defer func() {
+			if p := recover(); p != nil {
+				ie := luavm.Recovered(p, "spellhost run")
+				fmt.Fprintf(gs.stderr, "spellhost: %v\n%s\n", ie, ie.Stack)
+				o = outcome{err: exitcode.WithCodeIfNone(ie, exitcode.Panic)}
+			}
+			done <- o
+		}()
+		o.res, o.err = scenario.Run(ctx, cfg)
 	}()
 	var o outcome
 	select {
@@ -301,13 +310,13 @@ func splitScriptArgs(fs *pflag.FlagSet, args []string) (string, []string, error)
 
 func (rf *runFlags) config(gs *globalState, script string, args []string) (scenario.Config, func(), error) {
 	var cfg scenario.Config
-	timeout, err := kernel.ParseDuration(rf.timeout)
+	timeout, err := kernel.ParseTimeout(rf.timeout)
 	if err != nil {
 		return cfg, nil, usageErr("--timeout=%s: %v", rf.timeout, err)
 	}
-	toolTimeout, err := kernel.ParseDuration(rf.toolTimeout)
+	toolTimeout, err := kernel.ParseTimeout(rf.toolTimeout)
 	if err != nil || toolTimeout <= 0 {
-		return cfg, nil, usageErr("--tool-timeout=%s: want a positive duration such as 30s", rf.toolTimeout)
+		return cfg, nil, usageErr("--tool-timeout=%s: want a positive duration such as 30s, at least %v", rf.toolTimeout, kernel.MinTimeout)
 	}
 	var maxMemory uint64
 	if rf.maxMemory != "0" {
@@ -369,6 +378,7 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 		Limits: luavm.Limits{MaxStringBytes: int(maxString)}, Lib: lualib.FS,
 		Stdout: gs.stdout, Stderr: gs.stderr, LookupEnv: gs.lookupEnv, LogLevel: rf.logLevel,
 		Overrides: scenario.Overrides{VUs: rf.vus, Iterations: rf.iterations, Duration: duration, Only: rf.scenarios},
+		TestHook:  gs.testHook,
 	}
 	return cfg, sess.close, nil
 }

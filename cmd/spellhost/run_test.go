@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,6 +272,58 @@ function default() sleep(0.01) end`)})
 		code, _, errOut := run(t, append(append([]string{"run"}, c.args...), p)...)
 		if code != exitcode.Usage || !strings.Contains(errOut, c.msg) {
 			t.Errorf("%v: %d %q", c.args, code, errOut)
+		}
+	}
+}
+
+// TestRunPanicWritesOutputs: a bug in spellhost (a panic, injected in a
+// VU's iteration here) ends the run with exit 109, its stack on stderr,
+// and the summary, --summary-json, --report and --out files written from
+// what was recorded.
+func TestRunPanicWritesOutputs(t *testing.T) {
+	dir := t.TempDir()
+	sum, md, pts := filepath.Join(dir, "s.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "p.jsonl")
+	gs, stdout, stderr := testState(t, nil)
+	var n atomic.Int64
+	gs.testHook = func(point string) {
+		if point == "iteration" && n.Add(1) == 20 {
+			panic("deliberate panic in an iteration")
+		}
+	}
+	code := Main(gs, []string{"run", "--summary-json", sum, "--report", md, "--out", "json=" + pts, script(t, `
+options = {scenarios = {s = {executor = "constant-vus", vus = 2, duration = "30s"}}}
+function default() Tool.invoke("calculator", {input = "1+1"}) sleep(0.01) end`)})
+	if code != exitcode.Panic {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitcode.Panic, stdout, stderr)
+	}
+	for _, want := range []string{"internal error (a bug in spellhost): deliberate panic in an iteration", "goroutine ", "run_test.go"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout.String(), "scenario s") {
+		t.Fatalf("no summary:\n%s", stdout)
+	}
+	var s map[string]any
+	if b, err := os.ReadFile(sum); err != nil || json.Unmarshal(b, &s) != nil || s["status"] != "internal_error" {
+		t.Fatalf("summary JSON: %v %v", err, s["status"])
+	}
+	if b, err := os.ReadFile(md); err != nil || !strings.Contains(string(b), "# spellhost report") {
+		t.Fatalf("report: %v", err)
+	}
+	if b, err := os.ReadFile(pts); err != nil || !strings.Contains(string(b), `"metric":"iterations"`) {
+		t.Fatalf("points: %v %.200s", err, b)
+	}
+}
+
+// TestRunTinyTimeouts: a timeout too small to tell from zero is refused,
+// never silently "no limit" or the default.
+func TestRunTinyTimeouts(t *testing.T) {
+	p := script(t, `print(1)`)
+	for _, args := range [][]string{{"--timeout=1e-12"}, {"--tool-timeout=1ns"}} {
+		code, _, errOut := run(t, append(append([]string{"run"}, args...), p)...)
+		if code != exitcode.Usage || !strings.Contains(errOut, "1ms") {
+			t.Errorf("%v: exit %d %q", args, code, errOut)
 		}
 	}
 }

@@ -28,6 +28,9 @@ type globalState struct {
 	stop   func(chan<- os.Signal)
 	// now reads the clock (time.Now when nil).
 	now func() time.Time
+	// testHook, set only by tests, reaches scenario.Config.TestHook to
+	// inject a panic at a point of a run.
+	testHook func(point string)
 }
 
 func (gs *globalState) clock() time.Time {

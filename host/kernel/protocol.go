@@ -405,7 +405,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	dur, err := ParseDuration(v)
+	dur, err := ParseTimeout(v)
 	if err != nil {
 		return tools.Invalid("request: field \"timeout\": %v", err)
 	}
@@ -420,6 +420,47 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // MaxDuration caps a parsed duration: 30 days.
 const MaxDuration = 30 * 24 * time.Hour
+
+// MinTimeout is the shortest timeout accepted. A shorter one (1e-12
+// seconds, say) would round to zero, which means "the default".
+const MinTimeout = time.Millisecond
+
+// ParseTimeout is ParseDuration for a timeout (or a backoff): zero stays
+// zero, the default, but a positive value under MinTimeout is an error
+// rather than silently the default.
+func ParseTimeout(v any) (time.Duration, error) {
+	d, err := ParseDuration(v)
+	if err != nil || d >= MinTimeout {
+		return d, err
+	}
+	if secs, _ := seconds(v); secs > 0 {
+		return 0, fmt.Errorf("%ss is below the %v minimum", strconv.FormatFloat(secs, 'g', -1, 64), MinTimeout)
+	}
+	return d, nil
+}
+
+// seconds is what ParseDuration read, in seconds.
+func seconds(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case time.Duration:
+		return x.Seconds(), true
+	case string:
+		s := strings.TrimSpace(x)
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, true
+		}
+		if d, err := time.ParseDuration(s); err == nil {
+			return d.Seconds(), true
+		}
+	}
+	return 0, false
+}
 
 // ParseDuration reads a duration given as a number of seconds (an int or a
 // float), or a string: a Go duration ("250ms", "1h30m") or a bare number of

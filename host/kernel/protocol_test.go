@@ -189,6 +189,27 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
+// TestParseTimeout: a timeout too small to be told from zero is an error,
+// never silently the default; zero stays the default.
+func TestParseTimeout(t *testing.T) {
+	for in, want := range map[any]time.Duration{0.0: 0, "0s": 0, 0.001: time.Millisecond, "2s": 2 * time.Second} {
+		if got, err := kernel.ParseTimeout(in); err != nil || got != want {
+			t.Errorf("ParseTimeout(%v) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for in, msg := range map[any]string{1e-12: "1e-12s is below the 1ms minimum", "1ns": "is below the 1ms minimum",
+		0.0009: "0.0009s is below", -1.0: "not negative"} {
+		if _, err := kernel.ParseTimeout(in); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("ParseTimeout(%v) error %v, want %q", in, err, msg)
+		}
+	}
+	k := newKernel(t)
+	rep := doJSON(t, k, `{"id":"1","command":"invoke","name":"calculator","params":{"input":"1+1"},"timeout":1e-12}`)
+	if rep.Status != "error" || rep.Error.Type != "validation_error" || !strings.Contains(rep.Error.Message, "below the 1ms minimum") {
+		t.Fatalf("a 1e-12s request timeout: %+v", rep)
+	}
+}
+
 // TestListJSONFastPath: the cached list reply is the same JSON the
 // encoder writes, with the request's id.
 func TestListJSONFastPath(t *testing.T) {

@@ -41,6 +41,13 @@ func (k *Kernel) Tasks() (*task.Manager, error) {
 	return m, nil
 }
 
+// StopTasks ends the kernel's tasks at the end of a run: the queued and
+// retrying ones are cancelled at once, the running ones see their context
+// cancelled and end cancelled, and StopTasks returns once the task
+// workers have stopped, every task in a terminal state. Later submits
+// fail with ErrClosed; TaskStats still reports the final counts.
+func (k *Kernel) StopTasks() { k.closeTasks() }
+
 // closeTasks stops the task manager, if it started.
 func (k *Kernel) closeTasks() {
 	k.taskMu.Lock()

@@ -48,7 +48,7 @@ func logFunc(level string) *Func {
 		}
 		var b strings.Builder
 		b.WriteString(time.Now().Format("15:04:05.000"))
-		fmt.Fprintf(&b, " %-5s vu=%d %s", strings.ToUpper(level), vm.ID, L.ToStringMeta(L.Get(1)).String())
+		fmt.Fprintf(&b, " %-5s vu=%d %s", strings.ToUpper(level), vm.ID, tostring(L, L.Get(1), f.FullName()))
 		if fields := vm.optTable(L, f, 2); fields != nil {
 			v, err := vm.FromLua(fields, 1<<20)
 			if err != nil {
@@ -150,7 +150,7 @@ var printFunc = &Func{
 			if i > 1 {
 				b.WriteByte('\t')
 			}
-			b.WriteString(L.ToStringMeta(L.Get(i)).String())
+			b.WriteString(tostring(L, L.Get(i), "print"))
 		}
 		b.WriteByte('\n')
 		vm.env.write(vm.env.Stdout, b.String())
@@ -189,7 +189,7 @@ var requireFunc = &Func{
 		vm.loaded.RawSetString(name, loading)
 		L.Push(L.NewFunctionFromProto(proto))
 		L.Push(lua.LString(name))
-		if err := L.PCall(1, 1, vm.quiet); err != nil {
+		if err := vm.protectedCall(L, 1, 1, vm.quiet); err != nil {
 			vm.loaded.RawSetString(name, lua.LNil)
 			if api, ok := err.(*lua.ApiError); ok {
 				L.Error(api.Object, 0)

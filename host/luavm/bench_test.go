@@ -125,3 +125,47 @@ func BenchmarkListLua(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkFnTask is one Lua function task, submitted from Lua, run in a
+// task worker's Lua state and waited for: what Task.submit{fn = ...}
+// costs end to end, with the kernel's default 4 workers.
+func BenchmarkFnTask(b *testing.B) {
+	h := newHarness(b)
+	prog, err := luavm.Compile("bench.lua", ".", []byte(`
+		function double(x) return x * 2 end
+		function work(i) return double(i) + #string.upper("abc") end
+		function run(n)
+			local ids = {}
+			for i = 1, n do
+				ids[#ids + 1] = Task.submit{fn = work, args = {i}}
+				if #ids == 256 or i == n then
+					for _, st in ipairs(Task.wait_all(ids)) do
+						if st.state ~= "succeeded" then error(st.state .. ": " .. tostring(st.error and st.error.message)) end
+					end
+					ids = {}
+				end
+			end
+		end`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	vm, err := luavm.New(h.env, prog, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer vm.Close()
+	defer h.env.Close()
+	ctx := context.Background()
+	if err := vm.RunMain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if _, err := vm.Call(ctx, vm.Global("run"), lua.LNumber(b.N)); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	made, discarded := h.env.TaskStates()
+	b.ReportMetric(float64(made), "states")
+	b.ReportMetric(float64(discarded), "discarded")
+}

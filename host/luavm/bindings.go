@@ -75,12 +75,12 @@ func declareValue(vs ...*Value) { values = append(values, vs...) }
 func declareTable(name, doc string) { tables[name] = doc }
 
 // lazy registers a global table built on first access.
-func (vm *VM) lazy(name string, build func() *lua.LTable) {
+func (vm *VM) lazy(name string, build func(L *lua.LState) *lua.LTable) {
 	if vm.lazyTables == nil {
-		vm.lazyTables = map[string]func() *lua.LTable{}
+		vm.lazyTables = map[string]func(*lua.LState) *lua.LTable{}
 		L := vm.L
 		meta := L.CreateTable(0, 1)
-		meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		meta.RawSetString("__index", vm.newFunction(func(L *lua.LState) int {
 			k, ok := L.Get(2).(lua.LString)
 			if !ok {
 				return 0
@@ -90,7 +90,7 @@ func (vm *VM) lazy(name string, build func() *lua.LTable) {
 				return 0
 			}
 			delete(vm.lazyTables, string(k))
-			t := b()
+			t := b(L)
 			L.G.Global.RawSetString(string(k), t)
 			L.Push(t)
 			return 1
@@ -122,7 +122,7 @@ func Tables() map[string]string { return tables }
 func (vm *VM) installBindings() {
 	L := vm.L
 	vm.errMeta = L.CreateTable(0, 1)
-	vm.errMeta.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+	vm.errMeta.RawSetString("__tostring", vm.newFunction(func(L *lua.LState) int {
 		t := L.CheckTable(1)
 		L.Push(lua.LString(vm.errString(t)))
 		return 1
@@ -143,17 +143,17 @@ func (vm *VM) installBindings() {
 	for _, f := range registry {
 		if f.Table == "" {
 			f := f
-			L.SetGlobal(f.Name, L.NewFunction(func(L *lua.LState) int { return f.fn(vm, L, f) }))
+			L.SetGlobal(f.Name, vm.newFunction(func(L *lua.LState) int { return f.fn(vm, L, f) }))
 			continue
 		}
 		byTable[f.Table] = append(byTable[f.Table], f)
 	}
 	for name, fs := range byTable {
-		vm.lazy(name, func() *lua.LTable {
+		vm.lazy(name, func(*lua.LState) *lua.LTable {
 			t := L.CreateTable(0, len(fs)+1)
 			for _, f := range fs {
 				f := f
-				t.RawSetString(f.Name, L.NewFunction(func(L *lua.LState) int { return f.fn(vm, L, f) }))
+				t.RawSetString(f.Name, vm.newFunction(func(L *lua.LState) int { return f.fn(vm, L, f) }))
 			}
 			if name == "JSON" {
 				t.RawSetString("null", vm.null)

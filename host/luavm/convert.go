@@ -105,6 +105,36 @@ func (vm *VM) toLua(v any, depth int) lua.LValue {
 	return vm.toLua(generic, depth)
 }
 
+// tooDeep reports whether a JSON-like Go value has a value nested more
+// than maxDepth levels down, past what ToLua converts.
+func tooDeep(v any) bool {
+	var walk func(v any, depth int) bool
+	walk = func(v any, depth int) bool {
+		switch x := v.(type) {
+		case map[string]any:
+			if depth >= maxDepth && len(x) > 0 {
+				return true
+			}
+			for _, e := range x {
+				if walk(e, depth+1) {
+					return true
+				}
+			}
+		case []any:
+			if depth >= maxDepth && len(x) > 0 {
+				return true
+			}
+			for _, e := range x {
+				if walk(e, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v, 0)
+}
+
 // converter turns Lua values into Go values, counting string bytes so a
 // payload over the limit is refused before it is built further. The path
 // to the value being converted is kept as a stack of segments and rendered

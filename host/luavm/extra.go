@@ -144,7 +144,7 @@ func (vm *VM) kernelMeta() *lua.LTable {
 	// The methods run the same code as the global Kernel and Tool
 	// functions, against the handle's kernel.
 	with := func(method string, g *Func) *lua.LFunction {
-		return L.NewFunction(func(L *lua.LState) int {
+		return vm.newFunction(func(L *lua.LState) int {
 			h := check(L, method)
 			L.Remove(1)
 			saved := vm.kern
@@ -158,13 +158,13 @@ func (vm *VM) kernelMeta() *lua.LTable {
 	idx.RawSetString("health", with("health", kernelHealth))
 	idx.RawSetString("invoke", with("invoke", toolInvoke))
 	idx.RawSetString("try", with("try", toolTry))
-	idx.RawSetString("close", L.NewFunction(func(L *lua.LState) int {
+	idx.RawSetString("close", vm.newFunction(func(L *lua.LState) int {
 		check(L, "close").close()
 		return 0
 	}))
 	m := L.CreateTable(0, 2)
 	m.RawSetString("__index", idx)
-	m.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+	m.RawSetString("__tostring", vm.newFunction(func(L *lua.LState) int {
 		L.Push(lua.LString(fmt.Sprintf("kernel(%d tools)", check(L, "tostring").k.Registry().Len())))
 		return 1
 	}))
@@ -228,7 +228,7 @@ var metricsMemory = &Func{
 		if v := L.Get(1); v != lua.LNil {
 			n, ok := v.(lua.LNumber)
 			if !ok || n < 0 {
-				return vm.argError(L, f, 1, "expected a now() value from 0, got %s", L.ToStringMeta(v).String())
+				return vm.argError(L, f, 1, "expected a now() value from 0, got %s", describeArg(v))
 			}
 			since = float64(n)
 		}

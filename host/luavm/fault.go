@@ -141,7 +141,7 @@ var faultWith = &Func{
 		}
 		base := L.GetTop()
 		L.Push(fn)
-		callErr := L.PCall(0, lua.MultRet, vm.quiet)
+		callErr := vm.protectedCall(L, 0, lua.MultRet, vm.quiet)
 		restore()
 		if callErr != nil {
 			if api, ok := callErr.(*lua.ApiError); ok {

@@ -115,7 +115,8 @@ var jsonDecode = &Func{
 	Returns: []Ret{{Name: "value", Type: "any"}},
 	Raises:  []tools.ErrorType{tools.TypeValidation},
 	Doc: "Decodes JSON text. Objects become tables with string keys, arrays become sequences (an empty one stays an array for JSON.encode), " +
-		"null inside an array becomes JSON.null and a null object member is left out. Malformed text is an error naming the offset.",
+		"null inside an array becomes JSON.null and a null object member is left out. Malformed text is an error naming the offset; " +
+		"arrays and objects nested more than 100 levels deep are a validation_error.",
 	Example: "local v = JSON.decode('{\"n\": [1, 2, 3]}')\nassert(#v.n == 3)",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
@@ -153,6 +154,9 @@ var jsonDecode = &Func{
 		if v == nil {
 			L.Push(vm.null)
 			return 1
+		}
+		if tooDeep(v) {
+			return vm.raise(L, tools.Invalid("JSON.decode: the value nests arrays and objects more than %d levels deep, the limit", maxDepth), "")
 		}
 		release := reserveMemory(L, values*valueCost, "JSON.decode")
 		L.Push(vm.ToLua(v))

@@ -110,7 +110,7 @@ func (vm *VM) fastRequest(t *lua.LTable) (*kernel.Request, bool) {
 			}
 			req.Params = m
 		case "timeout":
-			d, err := luaDuration(v)
+			d, err := luaTimeout(v)
 			if err != nil {
 				ok = false
 				return

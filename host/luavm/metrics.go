@@ -169,9 +169,9 @@ func (vm *VM) metricMeta() *lua.LTable {
 		return vm.metricMt
 	}
 	L := vm.L
-	add := L.NewFunction(vm.metricAdd)
+	add := vm.newFunction(vm.metricAdd)
 	mt := L.CreateTable(0, 2)
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+	mt.RawSetString("__index", vm.newFunction(func(L *lua.LState) int {
 		def, ok := vm.metricDef(L.Get(1))
 		if !ok {
 			return 0
@@ -188,10 +188,10 @@ func (vm *VM) metricMeta() *lua.LTable {
 		}
 		return 1
 	}))
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+	mt.RawSetString("__newindex", vm.newFunction(func(L *lua.LState) int {
 		return vm.raise(L, tools.Invalid("metric: fields of a metric cannot be set"), "")
 	}))
-	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+	mt.RawSetString("__tostring", vm.newFunction(func(L *lua.LState) int {
 		def, _ := vm.metricDef(L.Get(1))
 		L.Push(lua.LString(fmt.Sprintf("%s %s", def.Kind, def.Name)))
 		return 1
@@ -265,7 +265,7 @@ func (vm *VM) metricAdd(L *lua.LState) int {
 			case lua.LNumber, lua.LBool:
 				vs = x.String()
 			default:
-				bad = fmt.Errorf("tag %s: value %s: want a string, number or boolean", clip(string(ks)), luaTypeName(val))
+				bad = fmt.Errorf("tag %s: value %s: want a string, number or boolean", clip(string(ks), 40), luaTypeName(val))
 				return
 			}
 			if err := metrics.CheckTag(string(ks)); err != nil {
@@ -288,13 +288,6 @@ func (vm *VM) metricAdd(L *lua.LState) int {
 	return 0
 }
 
-// clip shortens s for an error message.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
 
 var checkFunc = &Func{
 	Name: "check",
@@ -334,7 +327,7 @@ var checkFunc = &Func{
 			L.Push(fn)
 			L.Push(value)
 			pass := false
-			if err := L.PCall(1, 1, vm.quiet); err == nil {
+			if err := vm.protectedCall(L, 1, 1, vm.quiet); err == nil {
 				pass = lua.LVAsBool(L.Get(-1))
 				L.Pop(1)
 			} else if L.Context() != nil && L.Context().Err() != nil {

@@ -6,7 +6,9 @@ package luavm
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,11 +64,21 @@ func Compile(name, dir string, src []byte) (*Program, error) {
 }
 
 func compileChunk(name string, src []byte) (*lua.FunctionProto, error) {
+	return compileChunkCtx(context.Background(), name, src)
+}
+
+// compileChunkCtx compiles src, the parser stopping when ctx ends: it
+// reads the source a few kilobytes at a time, through a reader that
+// checks ctx.
+func compileChunkCtx(ctx context.Context, name string, src []byte) (*lua.FunctionProto, error) {
 	if bytes.HasPrefix(src, []byte("\x1bLua")) {
 		return nil, &SyntaxError{File: name, Msg: "precompiled bytecode is not accepted; give Lua source"}
 	}
 	src = skipShebang(src)
-	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	chunk, err := parse.Parse(&ctxReader{ctx: ctx, r: bytes.NewReader(src)}, name)
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	if err != nil {
 		return nil, parseError(name, err, src)
 	}
@@ -82,6 +94,19 @@ func compileChunk(name string, src []byte) (*lua.FunctionProto, error) {
 	}
 	patchConcat(proto)
 	return proto, nil
+}
+
+// ctxReader fails its reads once ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // skipShebang blanks a leading "#!" line, keeping line numbers.

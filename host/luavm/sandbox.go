@@ -1,6 +1,7 @@
 package luavm
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -41,12 +42,13 @@ func (vm *VM) openSandbox() error {
 		g.RawSetString(name, lua.LNil)
 	}
 	// openLib opens a standard library into a fresh table without
-	// publishing it as a global (the lazy loader does that).
-	openLib := func(name string, open lua.LGFunction) *lua.LTable {
+	// publishing it as a global (the lazy loader does that). It runs
+	// inside the loader, wherever the script first touches the library.
+	openLib := func(L *lua.LState, name string, open lua.LGFunction) *lua.LTable {
 		L.Push(L.NewFunction(open))
 		L.Push(lua.LString(name))
-		if err := L.PCall(1, 1, nil); err != nil {
-			panic(fmt.Sprintf("open %s library: %v", name, err))
+		if err := vm.protectedCall(L, 1, 1, nil); err != nil {
+			L.RaiseError("open the %s library: %v", name, err)
 		}
 		t, _ := L.Get(-1).(*lua.LTable)
 		L.Pop(1)
@@ -56,9 +58,9 @@ func (vm *VM) openSandbox() error {
 		}
 		return t
 	}
-	vm.lazy("os", func() *lua.LTable {
-		os := openLib(lua.OsLibName, lua.OpenOs)
-		keep := map[string]bool{"time": true, "clock": true, "date": true, "difftime": true}
+	vm.lazy("os", func(L *lua.LState) *lua.LTable {
+		os := openLib(L, lua.OsLibName, lua.OpenOs)
+		keep := map[string]bool{"time": true, "clock": true, "difftime": true}
 		var drop []string
 		os.ForEach(func(k, _ lua.LValue) {
 			if !keep[k.String()] {
@@ -68,53 +70,92 @@ func (vm *VM) openSandbox() error {
 		for _, k := range drop {
 			os.RawSetString(k, lua.LNil)
 		}
+		os.RawSetString("date", vm.newFunction(vm.osDate))
 		return os
 	})
-	vm.lazy("table", func() *lua.LTable {
-		t := openLib(lua.TabLibName, lua.OpenTable)
-		t.RawSetString("concat", L.NewFunction(vm.tableConcat))
+	vm.lazy("table", func(L *lua.LState) *lua.LTable {
+		t := openLib(L, lua.TabLibName, lua.OpenTable)
+		t.RawSetString("concat", vm.newFunction(vm.tableConcat))
+		t.RawSetString("sort", vm.newFunction(vm.tableSort))
+		t.RawSetString("insert", vm.newFunction(vm.tableInsert))
 		return t
 	})
-	vm.lazy("math", func() *lua.LTable {
-		m := openLib(lua.MathLibName, lua.OpenMath)
-		m.RawSetString("random", L.NewFunction(vm.mathRandom))
-		m.RawSetString("randomseed", L.NewFunction(vm.mathRandomSeed))
+	vm.lazy("math", func(L *lua.LState) *lua.LTable {
+		m := openLib(L, lua.MathLibName, lua.OpenMath)
+		m.RawSetString("random", vm.newFunction(vm.mathRandom))
+		m.RawSetString("randomseed", vm.newFunction(vm.mathRandomSeed))
 		return m
 	})
-	vm.lazy("coroutine", func() *lua.LTable { return openLib(lua.CoroutineLibName, lua.OpenCoroutine) })
-	L.SetGlobal("pcall", L.NewFunction(vm.pcall))
-	L.SetGlobal("error", L.NewFunction(luaError))
-	L.SetGlobal("unpack", L.NewFunction(vm.unpack))
-	L.SetGlobal("collectgarbage", L.NewFunction(collectGarbage))
-	L.SetGlobal("load", L.NewFunction(vm.load))
-	L.SetGlobal("loadstring", L.NewFunction(vm.loadstring))
+	vm.lazy("coroutine", func(L *lua.LState) *lua.LTable {
+		return vm.coroutineLib(openLib(L, lua.CoroutineLibName, lua.OpenCoroutine))
+	})
+	for name, fn := range map[string]lua.LGFunction{
+		"pcall": vm.pcall, "xpcall": vm.xpcall, "error": luaError, "unpack": vm.unpack,
+		"collectgarbage": collectGarbage, "load": vm.load, "loadstring": vm.loadstring,
+	} {
+		L.SetGlobal(name, vm.newFunction(fn))
+	}
 	if s, ok := g.RawGetString("string").(*lua.LTable); ok {
 		for name, fn := range stringOverrides(vm.env.Limits.MaxStringBytes) {
-			s.RawSetString(name, L.NewFunction(fn))
+			s.RawSetString(name, vm.newFunction(fn))
 		}
+		s.RawSetString("byte", vm.newFunction(vm.strByte))
 	}
 	return nil
 }
 
 // pcall is Lua's pcall with a message handler that returns the error
 // unchanged, so a caught error costs no traceback (gopher-lua's builds
-// one per caught error, with a line per tail call).
+// one per caught error, with a line per tail call). It runs through
+// protectedCall, so a stack overflow is a clean error and a bug in
+// spellhost is never swallowed.
 func (vm *VM) pcall(L *lua.LState) int {
 	if L.GetTop() < 1 {
 		L.ArgError(1, "value expected")
 	}
-	err := L.PCall(L.GetTop()-1, lua.MultRet, vm.quiet)
+	err := vm.protectedCall(L, L.GetTop()-1, lua.MultRet, vm.quiet)
 	if err != nil {
 		L.Push(lua.LFalse)
-		if api, ok := err.(*lua.ApiError); ok {
-			L.Push(api.Object)
-		} else {
-			L.Push(lua.LString(err.Error()))
-		}
+		L.Push(errObject(err))
 		return 2
 	}
 	L.Insert(lua.LTrue, 1)
 	return L.GetTop()
+}
+
+// xpcall is Lua's xpcall(f, handler): f runs without arguments; on an
+// error, handler receives the error value and xpcall returns false and
+// what the handler returned.
+func (vm *VM) xpcall(L *lua.LState) int {
+	fn := L.CheckAny(1)
+	handler := L.CheckFunction(2)
+	L.SetTop(2)
+	L.Push(fn)
+	// The script's handler does not run once spellhost hit a bug.
+	guarded := vm.newFunction(func(L *lua.LState) int {
+		if vm.bug != nil {
+			return 1
+		}
+		L.Insert(handler, 1)
+		L.Call(1, 1)
+		return 1
+	})
+	if err := vm.protectedCall(L, 0, lua.MultRet, guarded); err != nil {
+		L.SetTop(2)
+		L.Push(lua.LFalse)
+		L.Push(errObject(err))
+		return 2
+	}
+	L.Insert(lua.LTrue, 3)
+	return L.GetTop() - 2
+}
+
+// errObject is the Lua value of a protected call's error.
+func errObject(err error) lua.LValue {
+	if api, ok := err.(*lua.ApiError); ok {
+		return api.Object
+	}
+	return lua.LString(err.Error())
 }
 
 // luaError is Lua's error. gopher-lua's counts levels from the erroring
@@ -130,69 +171,6 @@ func luaError(L *lua.LState) int {
 	}
 	L.Error(obj, 0)
 	return 0
-}
-
-// unpack is Lua's unpack with a cap on the number of results.
-func (vm *VM) unpack(L *lua.LState) int {
-	t := L.CheckTable(1)
-	i := L.OptInt(2, 1)
-	j := L.OptInt(3, t.Len())
-	if i > j {
-		return 0
-	}
-	n := int64(j) - int64(i) + 1
-	if n > int64(vm.env.Limits.MaxResults) {
-		L.RaiseError("unpack: %d results exceed the limit of %d", n, vm.env.Limits.MaxResults)
-	}
-	for k := i; k <= j; k++ {
-		L.Push(t.RawGetInt(k))
-	}
-	return int(n)
-}
-
-// tableConcat is table.concat with the string size limit checked before
-// anything is built.
-func (vm *VM) tableConcat(L *lua.LState) int {
-	t := L.CheckTable(1)
-	sep := L.OptString(2, "")
-	i := L.OptInt(3, 1)
-	j := L.OptInt(4, t.Len())
-	if i > j {
-		L.Push(lua.LString(""))
-		return 1
-	}
-	if int64(j)-int64(i) > int64(vm.env.Limits.MaxStringBytes) {
-		L.RaiseError("table.concat: %d items exceed the %d-byte string limit", int64(j)-int64(i)+1, vm.env.Limits.MaxStringBytes)
-	}
-	total := 0
-	for k := i; k <= j; k++ {
-		switch v := t.RawGetInt(k).(type) {
-		case lua.LString:
-			total += len(v)
-		case lua.LNumber:
-			total += 24
-		default:
-			L.RaiseError("table.concat: invalid value (at index %d) in table for 'concat'", k)
-		}
-		if k < j {
-			total += len(sep)
-		}
-		if total > vm.env.Limits.MaxStringBytes {
-			L.RaiseError("table.concat: result exceeds the %d-byte string limit", vm.env.Limits.MaxStringBytes)
-		}
-	}
-	var b strings.Builder
-	release := reserveMemory(L, total, "table.concat")
-	b.Grow(total)
-	defer release()
-	for k := i; k <= j; k++ {
-		b.WriteString(lua.LVAsString(t.RawGetInt(k)))
-		if k < j {
-			b.WriteString(sep)
-		}
-	}
-	L.Push(lua.LString(b.String()))
-	return 1
 }
 
 // collectGarbage supports "collect" (a full Go collection) and "count"
@@ -214,15 +192,18 @@ func collectGarbage(L *lua.LState) int {
 }
 
 // load and loadstring compile source text only; bytecode is refused.
+// The source is capped at Limits.MaxLoadBytes (compiling costs about 100
+// bytes of memory per byte of source) and the parser stops when the
+// state's context ends.
 func (vm *VM) loadstring(L *lua.LState) int {
 	src := L.CheckString(1)
 	name := L.OptString(2, "=(load)")
-	return vm.compileString(L, src, name)
+	return vm.compileString(L, "loadstring", src, name)
 }
 
 func (vm *VM) load(L *lua.LState) int {
 	if s, ok := L.Get(1).(lua.LString); ok {
-		return vm.compileString(L, string(s), L.OptString(2, "=(load)"))
+		return vm.compileString(L, "load", string(s), L.OptString(2, "=(load)"))
 	}
 	fn := L.CheckFunction(1)
 	name := L.OptString(2, "=(load)")
@@ -244,18 +225,26 @@ func (vm *VM) load(L *lua.LState) int {
 		if s == "" {
 			break
 		}
-		b.WriteString(string(s))
-		if b.Len() > vm.env.Limits.MaxStringBytes {
-			L.RaiseError("load: chunk exceeds the %d-byte string limit", vm.env.Limits.MaxStringBytes)
+		if b.Len()+len(s) > vm.env.Limits.MaxLoadBytes {
+			L.RaiseError("load: chunk of more than %d bytes exceeds the limit of %d", b.Len()+len(s), vm.env.Limits.MaxLoadBytes)
 		}
+		b.WriteString(string(s))
 	}
-	return vm.compileString(L, b.String(), name)
+	return vm.compileString(L, "load", b.String(), name)
 }
 
-func (vm *VM) compileString(L *lua.LState, src, name string) int {
+func (vm *VM) compileString(L *lua.LState, what, src, name string) int {
+	if len(src) > vm.env.Limits.MaxLoadBytes {
+		L.RaiseError("%s: chunk of %d bytes exceeds the limit of %d", what, len(src), vm.env.Limits.MaxLoadBytes)
+	}
 	name = strings.TrimPrefix(name, "=")
-	proto, err := compileChunk(name, []byte(src))
+	ctx := L.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	proto, err := compileChunkCtx(ctx, name, []byte(src))
 	if err != nil {
+		checkCtx(L)
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))
 		return 2

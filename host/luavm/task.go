@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,7 +74,7 @@ func (vm *VM) taskSpec(L *lua.LState, f *Func, t *lua.LTable) (task.Spec, error)
 		return float64(n)
 	}
 	dur := func(k string, v lua.LValue) time.Duration {
-		d, err := luaDuration(v)
+		d, err := luaTimeout(v)
 		if err != nil && bad == nil {
 			bad = tools.Invalid("Task.submit: %s: want seconds or a duration such as \"250ms\": %v", k, err)
 		}
@@ -194,12 +196,17 @@ func (vm *VM) taskSpec(L *lua.LState, f *Func, t *lua.LTable) (task.Spec, error)
 }
 
 // workerPool holds the Lua states that run fn tasks, one per task worker
-// at most, reused across tasks.
+// at most. A state is reused by the next task only when the last one left
+// it pristine (taskstate.go); else it is closed and the next task gets a
+// new one, so every task starts from a clean state.
 type workerPool struct {
 	env  *Env
 	mu   sync.Mutex
 	idle []*VM
 	n    int
+	// made and discarded count the states made and those a task left
+	// changed, for tests and benchmarks.
+	made, discarded int
 }
 
 func (e *Env) workers() *workerPool {
@@ -258,7 +265,7 @@ func (vm *VM) globalFuncs(proto *lua.FunctionProto) (map[string]*lua.FunctionPro
 	return out, walk(proto)
 }
 
-func (p *workerPool) get(ctx context.Context, prog *Program) (*VM, error) {
+func (p *workerPool) get(prog *Program) (*VM, error) {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		vm := p.idle[n-1]
@@ -267,6 +274,7 @@ func (p *workerPool) get(ctx context.Context, prog *Program) (*VM, error) {
 		return vm, nil
 	}
 	p.n++
+	p.made++
 	id := workerVMBase + p.n
 	p.mu.Unlock()
 	vm, err := New(p.env, prog, id)
@@ -274,10 +282,20 @@ func (p *workerPool) get(ctx context.Context, prog *Program) (*VM, error) {
 		return nil, fmt.Errorf("starting a task worker's Lua state: %w", err)
 	}
 	vm.exec.RawSetString("vu", lua.LNumber(0)) // a worker is no VU
+	vm.prepareWorker()
 	return vm, nil
 }
 
-func (p *workerPool) put(vm *VM) {
+// put takes a state back after a task: kept when the task left it
+// pristine, else closed.
+func (p *workerPool) put(vm *VM, globals map[string]*lua.FunctionProto) {
+	if !vm.resetAfterTask(globals) {
+		vm.Close()
+		p.mu.Lock()
+		p.discarded++
+		p.mu.Unlock()
+		return
+	}
 	p.mu.Lock()
 	p.idle = append(p.idle, vm)
 	p.mu.Unlock()
@@ -294,10 +312,19 @@ func (p *workerPool) Close() {
 	}
 }
 
+// TaskStates returns how many task worker states were made and how many
+// of them a task left changed (and so were closed), so far.
+func (e *Env) TaskStates() (made, discarded int) {
+	p := e.workers()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.made, p.discarded
+}
+
 // runner returns a task runner that calls proto in a worker state.
 func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any, globals map[string]*lua.FunctionProto) task.Runner {
 	return func(ctx context.Context, a *task.Attempt) (any, error) {
-		vm, err := p.get(ctx, prog)
+		vm, err := p.get(prog)
 		if err != nil {
 			return nil, tools.Failed("%v", err)
 		}
@@ -308,9 +335,25 @@ func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any,
 		done := make(chan out, 1)
 		start := time.Now()
 		go func() {
+			var o out
+			defer func() {
+				if r := recover(); r != nil {
+					vm.recordBug(Recovered(r, "task "+a.ID()))
+					o = out{err: &tools.Error{Type: tools.TypeInternal, Op: "task fn", Err: vm.bug}}
+				}
+				if vm.bug != nil && p.env.OnInternalError != nil {
+					p.env.OnInternalError(vm.bug)
+				}
+				done <- o
+			}()
+			if h := p.env.TestHook; h != nil {
+				h("task")
+			}
 			vm.attempt = a
+			vm.src.Seed(p.env.Seed, taskStream(a.ID()))
+			g := vm.L.G.Global
 			for name, gp := range globals {
-				vm.L.SetGlobal(name, vm.L.NewFunctionFromProto(gp))
+				g.RawSetString(name, vm.L.NewFunctionFromProto(gp))
 			}
 			fn := vm.L.NewFunctionFromProto(proto)
 			largs := make([]lua.LValue, len(args))
@@ -318,24 +361,22 @@ func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any,
 				largs[i] = vm.ToLua(v)
 			}
 			rets, err := vm.Call(ctx, fn, largs...)
-			vm.attempt = nil
-			for name := range globals {
-				vm.L.SetGlobal(name, lua.LNil)
-			}
-			var o out
-			if err != nil {
+			var ie *InternalError
+			switch {
+			case errors.As(err, &ie):
+				o.err = &tools.Error{Type: tools.TypeInternal, Op: "task fn", Err: ie}
+			case err != nil:
 				o.err = taskError(ctx, err)
-			} else if len(rets) > 0 {
+			case len(rets) > 0:
 				o.res, o.err = vm.FromLua(rets[0], vm.kern.Options().MaxRequestBytes)
 				if o.err != nil {
 					o.err = tools.Errorf(convType(o.err), "task result: %v", o.err)
 				}
 			}
-			done <- o
 		}()
 		select {
 		case o := <-done:
-			p.put(vm)
+			p.put(vm, globals)
 			return o.res, o.err
 		case <-ctx.Done():
 		}
@@ -346,13 +387,21 @@ func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any,
 		defer t.Stop()
 		select {
 		case o := <-done:
-			p.put(vm)
+			p.put(vm, globals)
 			return o.res, o.err
 		case <-t.C:
 			return nil, &tools.Error{Type: tools.TypeTimeout, Op: "task fn",
 				Err: errors.New("the function did not stop after its limit; its Lua state was abandoned")}
 		}
 	}
+}
+
+// taskStream is the random stream of a task's math.random: the run's
+// seed and the task's number, so a task draws the same numbers in every
+// run, whichever worker runs it and whatever ran there before.
+func taskStream(id string) uint64 {
+	n, _ := strconv.ParseUint(strings.TrimPrefix(id, "t-"), 10, 64)
+	return 1<<40 + n
 }
 
 // taskError classifies an error from a fn task: the error value's type
@@ -420,9 +469,12 @@ func (vm *VM) waitContext(L *lua.LState, f *Func, i int) (context.Context, conte
 	if v == lua.LNil {
 		return context.WithCancel(ctx)
 	}
-	d, err := luaDuration(v)
-	if err != nil || d <= 0 {
-		vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"5s\", got %s", L.ToStringMeta(v))
+	d, err := luaTimeout(v)
+	if err != nil {
+		vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"5s\": %v", err)
+	}
+	if d <= 0 {
+		vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"5s\", got %s", describeArg(v))
 	}
 	return context.WithTimeoutCause(ctx, d, &kernel.TimeoutError{What: f.FullName(), Limit: d})
 }

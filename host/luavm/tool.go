@@ -1,6 +1,7 @@
 package luavm
 
 import (
+	"strconv"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -141,6 +142,9 @@ var toolInvoke = &Func{
 		if err != nil {
 			return vm.raise(L, err, name)
 		}
+		if tooDeep(res) {
+			return vm.raise(L, deepResult(name), name)
+		}
 		L.Push(vm.ToLua(res))
 		return 1
 	},
@@ -159,6 +163,9 @@ var toolTry = &Func{
 	Example: "local r, err = Tool.try(\"calculator\", {input = \"1/0\"})\nif err and err.type == \"execution_error\" then print(\"caught:\", err.message) end",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		res, name, err := vm.invoke(L, f)
+		if err == nil && tooDeep(res) {
+			err = deepResult(name)
+		}
 		if err != nil {
 			L.Push(lua.LNil)
 			L.Push(vm.errorValue(L, err, name))
@@ -168,6 +175,11 @@ var toolTry = &Func{
 		L.Push(lua.LNil)
 		return 2
 	},
+}
+
+// deepResult is the error for a tool result Lua cannot take.
+func deepResult(tool string) error {
+	return tools.Invalid("tool %s: the result nests arrays and objects more than %d levels deep, the limit", tool, maxDepth)
 }
 
 // invoke runs the tool call of Tool.invoke and Tool.try. Bad arguments to
@@ -211,9 +223,12 @@ func (vm *VM) invokeOptions(L *lua.LState, f *Func, i int) time.Duration {
 	opts.ForEach(func(k, v lua.LValue) {
 		switch k.String() {
 		case "timeout":
-			d, err := luaDuration(v)
-			if err != nil || d <= 0 {
-				vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"250ms\", got %s", L.ToStringMeta(v))
+			d, err := luaTimeout(v)
+			if err != nil {
+				vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"250ms\": %v", err)
+			}
+			if d <= 0 {
+				vm.argError(L, f, i, "timeout: want a positive number of seconds or a duration such as \"250ms\", got %s", describeArg(v))
 			}
 			timeout = d
 		default:
@@ -221,6 +236,30 @@ func (vm *VM) invokeOptions(L *lua.LState, f *Func, i int) time.Duration {
 		}
 	})
 	return timeout
+}
+
+// luaTimeout reads a timeout as luaDuration does; a positive one under
+// kernel.MinTimeout is an error (it would round to zero, the default).
+func luaTimeout(v lua.LValue) (time.Duration, error) {
+	switch x := v.(type) {
+	case lua.LNumber:
+		return kernel.ParseTimeout(float64(x))
+	case lua.LString:
+		return kernel.ParseTimeout(string(x))
+	}
+	return kernel.ParseTimeout(v.Type().String())
+}
+
+// describeArg renders an argument for an error message without calling
+// into it (no __tostring).
+func describeArg(v lua.LValue) string {
+	switch x := v.(type) {
+	case lua.LString:
+		return strconv.Quote(clip(string(x), 64))
+	case lua.LNumber, lua.LBool:
+		return x.String()
+	}
+	return "a " + luaTypeName(v)
 }
 
 // luaDuration reads seconds (a number) or a duration string.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -32,8 +33,16 @@ type Limits struct {
 	CallStackSize int
 	// RegistryMaxSize caps the value stack (default 1 Mi slots, 16 MiB).
 	RegistryMaxSize int
-	// MaxResults caps the values unpack may return (default 65536).
+	// MaxResults caps the values one call returns: unpack, string.byte
+	// (default 65536).
 	MaxResults int
+	// MaxLoadBytes caps the source text load and loadstring compile
+	// (default 1 MiB: compiling takes about 100 bytes of memory and half a
+	// microsecond per byte of source).
+	MaxLoadBytes int
+	// MaxCoroutines caps the coroutines alive at once in one Lua state
+	// (default 1000; each is a Lua state of about 15 KB).
+	MaxCoroutines int
 }
 
 // Default limits.
@@ -42,6 +51,8 @@ const (
 	DefaultCallStackSize   = 1024
 	DefaultRegistryMaxSize = 1 << 20
 	DefaultMaxResults      = 1 << 16
+	DefaultMaxCoroutines   = 1000
+	DefaultMaxLoadBytes    = 1 << 20
 )
 
 func (l *Limits) fill() {
@@ -56,6 +67,12 @@ func (l *Limits) fill() {
 	}
 	if l.MaxResults <= 0 {
 		l.MaxResults = DefaultMaxResults
+	}
+	if l.MaxLoadBytes <= 0 {
+		l.MaxLoadBytes = DefaultMaxLoadBytes
+	}
+	if l.MaxCoroutines <= 0 {
+		l.MaxCoroutines = DefaultMaxCoroutines
 	}
 }
 
@@ -90,6 +107,13 @@ type Env struct {
 	// (a concatenation, string.rep, table.concat, JSON) and refuses what
 	// would pass --max-memory.
 	MemLimit *memlimit.Limiter
+	// OnInternalError, when set, hears of a panic caught in a task
+	// worker's Lua state (a bug in spellhost); the run then stops.
+	OnInternalError func(*InternalError)
+	// TestHook, when set, is called at named points ("call" as VM.Call
+	// starts, "task" in a task worker's goroutine) so tests can inject a
+	// panic there. Production runs leave it nil.
+	TestHook func(point string)
 
 	pool     *workerPool
 	poolOnce sync.Once
@@ -142,7 +166,18 @@ type VM struct {
 	trace     string      // traceback captured by the message handler
 	handler   *lua.LFunction
 	quiet     *lua.LFunction // message handler for pcall: no traceback
+	probeFn   *lua.LFunction // see protectedCall
 	loaded    *lua.LTable    // modules required so far
+
+	// bug is the first Go panic caught in this state; once set, the VM
+	// refuses to run anything more.
+	bug *InternalError
+	// nest counts nested protected calls and resumes (maxNesting).
+	nest int
+	// coCreate and coResume are gopher-lua's coroutine.create and
+	// resume, which coroutine.go wraps; threads are the coroutines made.
+	coCreate, coResume lua.LGFunction
+	threads            []weak.Pointer[lua.LState]
 
 	// Recorder receives what the VM's bindings measure; nil records
 	// nothing (Metrics.* then make a private store).
@@ -163,8 +198,10 @@ type VM struct {
 	// Task.spend).
 	attempt *task.Attempt
 
-	lazyTables map[string]func() *lua.LTable // global tables not built yet
-	summaries  summaryCache
+	lazyTables map[string]func(*lua.LState) *lua.LTable // global tables not built yet
+	// pristine is a task worker's state as it was made (taskstate.go).
+	pristine  *pristine
+	summaries summaryCache
 }
 
 // New makes a VM for prog: a fresh sandboxed state with the spellhost
@@ -177,6 +214,7 @@ func New(env *Env, prog *Program, id int) (*VM, error) {
 		RegistryMaxSize:     env.Limits.RegistryMaxSize,
 		MinimizeStackMemory: true,
 		SkipOpenLibs:        true,
+		IncludeGoStackTrace: true, // only read when Go code panicked
 	})
 	src := rand.NewPCG(env.Seed, uint64(id))
 	vm := &VM{L: L, ID: id, env: env, prog: prog, src: src, rand: rand.New(src), kern: env.Kernel}
@@ -185,6 +223,7 @@ func New(env *Env, prog *Program, id int) (*VM, error) {
 	L.G.Registry.RawSetString(vmKey, self)
 	vm.handler = L.NewFunction(vm.messageHandler)
 	vm.quiet = L.NewFunction(func(L *lua.LState) int { return 1 })
+	vm.probeFn = L.NewFunction(probe)
 	if err := vm.openSandbox(); err != nil {
 		L.Close()
 		return nil, err
@@ -224,8 +263,22 @@ func (vm *VM) Global(name string) lua.LValue { return vm.L.GetGlobal(name) }
 
 // Call calls fn with args under ctx and returns its results. A Lua error
 // is a *ScriptError carrying the message, the error value and a bounded
-// traceback; when ctx ended, the error also wraps context.Cause(ctx).
-func (vm *VM) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
+// traceback; when ctx ended, the error also wraps context.Cause(ctx). A Go
+// panic while the script ran is an *InternalError, and the VM refuses
+// every later call with the same error.
+func (vm *VM) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) (out []lua.LValue, err error) {
+	if vm.bug != nil {
+		return nil, vm.bug
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			vm.recordBug(Recovered(r, ""))
+			out, err = nil, vm.bug
+		}
+	}()
+	if h := vm.env.TestHook; h != nil {
+		h("call")
+	}
 	L := vm.L
 	L.SetContext(ctx)
 	top := L.GetTop()
@@ -234,13 +287,11 @@ func (vm *VM) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) ([]lu
 		L.Push(a)
 	}
 	vm.trace = ""
-	err := L.PCall(len(args), lua.MultRet, vm.handler)
-	if err != nil {
+	if err := vm.protectedCall(L, len(args), lua.MultRet, vm.handler); err != nil {
 		L.SetTop(top)
 		return nil, vm.scriptError(ctx, err)
 	}
 	n := L.GetTop() - top
-	var out []lua.LValue
 	if n > 0 {
 		out = make([]lua.LValue, n)
 		for i := range n {
@@ -270,15 +321,6 @@ func (e *ScriptError) Unwrap() error { return e.cause }
 
 func (vm *VM) scriptError(ctx context.Context, err error) error {
 	se := &ScriptError{Traceback: vm.trace}
-	var api *lua.ApiError
-	if errors.As(err, &api) {
-		se.Message, se.Type = vm.describe(api.Object)
-		if se.Message == "" {
-			se.Message = api.Error()
-		}
-	} else {
-		se.Message = err.Error()
-	}
 	if ctx.Err() != nil {
 		se.cause = context.Cause(ctx)
 		if se.cause == nil {
@@ -286,13 +328,24 @@ func (vm *VM) scriptError(ctx context.Context, err error) error {
 		}
 		se.Message = se.cause.Error()
 		se.Type = tools.TypeOf(se.cause)
+		return se
+	}
+	var api *lua.ApiError
+	if errors.As(err, &api) {
+		se.Message, se.Type = vm.describe(ctx, api.Object)
+		if se.Message == "" {
+			se.Message = api.Error()
+		}
+	} else {
+		se.Message = err.Error()
 	}
 	return se
 }
 
 // describe renders an error value: a string as is, a spellhost error
-// value as "where type: message", anything else through tostring.
-func (vm *VM) describe(v lua.LValue) (string, tools.ErrorType) {
+// value as "where type: message", anything else through a protected
+// tostring (describeValue).
+func (vm *VM) describe(ctx context.Context, v lua.LValue) (string, tools.ErrorType) {
 	if v == nil {
 		return "", ""
 	}
@@ -307,9 +360,9 @@ func (vm *VM) describe(v lua.LValue) (string, tools.ErrorType) {
 		return string(s), ""
 	}
 	if v == lua.LNil {
-		return "nil", ""
+		return "nil (the script raised an error without a value)", ""
 	}
-	return vm.L.ToStringMeta(v).String(), ""
+	return vm.describeValue(ctx, v), ""
 }
 
 // messageHandler runs where the error happened, before the stack unwinds:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"spellhost/host/luavm"
 )
 
 // ErrRunaway is returned when a script did not stop within the grace
@@ -23,11 +25,21 @@ const (
 // Guard runs f on its own goroutine and returns its error. Once ctx is
 // done, f gets a grace period to return (the time the limit allowed, at
 // least 100ms and at most 2s); after that Guard returns ErrRunaway and
-// leaves f's goroutine behind.
+// leaves f's goroutine behind. A panic in f is returned as a
+// *luavm.InternalError.
 func Guard(ctx context.Context, f func() error) error {
 	start := time.Now()
 	done := make(chan error, 1)
-	go func() { done <- f() }()
+	go func() {
+		var err error
+		defer func() {
+			if p := recover(); p != nil {
+				err = luavm.Recovered(p, "")
+			}
+			done <- err
+		}()
+		err = f()
+	}()
 	select {
 	case err := <-done:
 		return err

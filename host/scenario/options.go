@@ -161,8 +161,8 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 	r := reader{path: "options", m: m}
 	scen := r.table("scenarios")
 	thr := r.table("thresholds")
-	o.SetupTimeout = r.duration("setupTimeout", DefaultSetupTimeout)
-	o.TeardownTimeout = r.duration("teardownTimeout", DefaultTeardownTimeout)
+	o.SetupTimeout = r.timeout("setupTimeout", DefaultSetupTimeout)
+	o.TeardownTimeout = r.timeout("teardownTimeout", DefaultTeardownTimeout)
 	vus, iters, dur := r.int("vus", 0), r.int("iterations", 0), r.duration("duration", 0)
 	mem := r.sub("memory")
 	o.Memory = MemoryOptions{
@@ -175,7 +175,7 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 	tk := r.sub("tasks")
 	o.Tasks = TaskOptions{
 		Workers: tk.int("workers", 0), Queue: tk.int("queue", 0), Rate: tk.int("rate", 0), Burst: tk.int("burst", 0),
-		Timeout: tk.duration("timeout", 0), Budget: tk.int("budget", 0), Keep: tk.int("keep", 0), KeepFor: tk.duration("keepFor", 0),
+		Timeout: tk.timeout("timeout", 0), Budget: tk.int("budget", 0), Keep: tk.int("keep", 0), KeepFor: tk.duration("keepFor", 0),
 	}
 	tk.done()
 	r.done()
@@ -395,7 +395,7 @@ func parseScenario(name string, v any) (*Scenario, error) {
 	sc.StartTime = r.duration("startTime", 0)
 	sc.StartAfter = r.names("startAfter")
 	sc.GracefulStop = r.duration("gracefulStop", DefaultGracefulStop)
-	sc.Timeout = r.duration("timeout", 0)
+	sc.Timeout = r.timeout("timeout", 0)
 	sc.Setup = r.string("setup", "")
 	sc.Teardown = r.string("teardown", "")
 	sc.Tags = r.tags("tags")
@@ -560,6 +560,21 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 		return def
 	}
 	d, err := kernel.ParseDuration(v)
+	if err != nil {
+		r.fail("%s: %v", key, err)
+		return def
+	}
+	return d
+}
+
+// timeout reads a timeout: a positive value under kernel.MinTimeout is an
+// error, not zero (which would mean no timeout, or the default).
+func (r *reader) timeout(key string, def time.Duration) time.Duration {
+	v, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	d, err := kernel.ParseTimeout(v)
 	if err != nil {
 		r.fail("%s: %v", key, err)
 		return def

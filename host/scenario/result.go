@@ -21,7 +21,8 @@ type Result struct {
 	Start    time.Time `json:"start"`
 	Duration float64   `json:"duration_s"`
 	// Status is passed, failed (a threshold), or the stop reason:
-	// interrupted, timeout, memory_limit, aborted, error.
+	// interrupted, timeout, memory_limit, aborted, error, internal_error
+	// (a bug in spellhost: exit 109).
 	Status     string `json:"status"`
 	StopReason string `json:"stop_reason,omitempty"`
 	// TopToBottom is set for a script without scenarios.

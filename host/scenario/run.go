@@ -77,6 +77,10 @@ type Config struct {
 	// Live, when set, is attached to the run as it starts, so another
 	// goroutine can build a result from what was recorded so far.
 	Live *Live
+	// TestHook, when set, is called at named points of the run ("main",
+	// "setup", "teardown", "iteration", and luavm's "call" and "task") so
+	// tests can inject a panic there. Production runs leave it nil.
+	TestHook func(point string)
 }
 
 // Live reads a run in progress: the CLI writes the summary files from it
@@ -162,7 +166,9 @@ type runState struct {
 	aborted    []*metrics.Threshold
 	// live guards opts and scenarios against Live.Snapshot, which reads
 	// them from another goroutine while the run sets them.
-	live sync.Mutex
+	live  sync.Mutex
+	bugMu sync.Mutex
+	bug   *luavm.InternalError // the first bug in spellhost caught in the run
 }
 
 // Run runs the script. It returns the result (nil only when the script
@@ -201,6 +207,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Kernel: k, Perm: cfg.Tools.Perm, LookupEnv: cfg.LookupEnv,
 		Stdout: cfg.Stdout, Log: cfg.Stderr, LogLevel: cfg.LogLevel,
 		Args: cfg.Args, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
+		OnInternalError: r.internal, TestHook: cfg.TestHook,
 	}
 	defer func() { k.Close(); r.env.Close() }() // the task workers stop before their Lua states close
 
@@ -226,7 +233,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Live != nil {
 		cfg.Live.attach(r)
 	}
-	res, err := r.execute(ctx)
+	res, err := r.executeSafely(ctx)
+	// Tasks still queued or running end now, cancelled and counted, so
+	// the summary's accounting is final.
+	k.StopTasks()
 	stopSampler()
 	if r.cfg.InspectOnly && err == nil {
 		return res, nil
@@ -270,8 +280,7 @@ func (r *runState) startSampler() func() {
 }
 
 // execute runs the script's phases. Errors are classified by exitError.
-func (r *runState) execute(ctx context.Context) (*Result, error) {
-	res := &Result{Version: SummaryVersion, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start()}
+func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	// The init context: the script's top level, once, in VU 0.
 	vm0, err := luavm.New(r.env, r.prog, 0)
 	if err != nil {
@@ -280,7 +289,10 @@ func (r *runState) execute(ctx context.Context) (*Result, error) {
 	r.vm0 = vm0
 	vm0.Recorder = luavm.NewRecorder(r.store, r.store.NewBuffer(256, 100*time.Millisecond))
 	vm0.OnAbort = r.abort
-	err = Guard(ctx, func() error { return vm0.RunMain(ctx) })
+	err = Guard(ctx, func() error {
+		r.hook("main")
+		return vm0.RunMain(ctx)
+	})
 	if errors.Is(err, ErrRunaway) {
 		return res, err
 	}
@@ -355,10 +367,11 @@ func (r *runState) execute(ctx context.Context) (*Result, error) {
 }
 
 // limitHit reports whether a limit (not an interruption or abort) stopped
-// the run.
+// the run, or a bug in spellhost did.
 func (r *runState) limitHit(ctx context.Context) bool {
 	var se *StopError
-	return errors.As(context.Cause(ctx), &se) && (se.Code == exitcode.Timeout || se.Code == exitcode.MemoryLimit)
+	return errors.As(context.Cause(ctx), &se) &&
+		(se.Code == exitcode.Timeout || se.Code == exitcode.MemoryLimit || se.Code == exitcode.Panic)
 }
 
 // callPhase calls a lifecycle function in VU 0 under its own timeout.
@@ -370,6 +383,11 @@ func (r *runState) callPhase(ctx context.Context, name string, limit time.Durati
 	defer r.vm0mu.Unlock()
 	var out []lua.LValue
 	err := Guard(pctx, func() error {
+		if strings.HasSuffix(name, "setup") {
+			r.hook("setup")
+		} else {
+			r.hook("teardown")
+		}
 		var err error
 		out, err = r.vm0.Call(pctx, fn, args...)
 		return err
@@ -420,29 +438,33 @@ func (r *runState) runScenarios(ctx context.Context) error {
 	for _, p := range preps {
 		finished[p.sr.sc.Name] = make(chan struct{})
 	}
+	start := time.Now()
 	for _, p := range preps {
 		go func() {
 			defer close(finished[p.sr.sc.Name])
+			var err error
+			defer func() { errs <- err }()
+			defer r.recovered("scenario "+p.sr.sc.Name, &err)
 			for _, dep := range p.sr.sc.StartAfter {
 				select {
 				case <-finished[dep]:
 				case <-ctx.Done():
-					errs <- nil
 					return
 				}
 			}
-			errs <- r.runScenario(ctx, p.sr, p.ex, p.workers)
+			err = r.runScenario(ctx, p.sr, p.ex, p.workers)
 		}()
 	}
-	// The watchdog: once the run's context ends, scenarios get their
-	// graceful stop plus a grace period to wind down.
+	// The watchdog: once the run's context ends, every iteration's
+	// context has ended too (they derive from it), so the scenarios get
+	// as long as Guard gives (the time they ran, 100ms to 2s) to return.
 	var first error
 	for range preps {
 		var err error
 		select {
 		case err = <-errs:
 		case <-ctx.Done():
-			grace := r.maxGracefulStop() + 2*time.Second
+			grace := min(max(time.Since(start), minGrace), maxGrace)
 			t := time.NewTimer(grace)
 			select {
 			case err = <-errs:
@@ -501,7 +523,10 @@ func (r *runState) initVUs(ctx context.Context, sr *scenarioRun, n int) ([]Worke
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				workers[i], errs[i] = r.newVU(ctx, sr)
+				func() {
+					defer r.recovered("starting a VU", &errs[i])
+					workers[i], errs[i] = r.newVU(ctx, sr)
+				}()
 			}
 		}()
 	}
@@ -622,6 +647,7 @@ func (r *runState) startCollector(ctx context.Context) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer r.recovered("the metrics collector", nil)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
@@ -714,7 +740,20 @@ func (r *runState) checkAbort(now time.Time) {
 func (r *runState) exitError(ctx context.Context, res *Result, err error) error {
 	var stop *StopError
 	cause := context.Cause(ctx)
+	r.bugMu.Lock()
+	bug := r.bug
+	r.bugMu.Unlock()
+	var ie *luavm.InternalError
+	if bug == nil && errors.As(err, &ie) {
+		r.internal(ie) // one that surfaced as an error: report it now
+		bug = ie
+	}
 	switch {
+	case bug != nil:
+		if res != nil {
+			res.Status, res.StopReason = "internal_error", bug.Error()
+		}
+		return exitcode.WithCodeIfNone(bug, exitcode.Panic)
 	case errors.As(err, &stop) || errors.As(cause, &stop):
 		if res != nil {
 			res.Status, res.StopReason = stop.Status, stop.Reason

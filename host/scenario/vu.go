@@ -90,8 +90,15 @@ type VU struct {
 	iter int64 // this VU's iterations so far
 }
 
-// Iterate runs one iteration of the VU's scenario.
+// Iterate runs one iteration of the VU's scenario. A panic in it is a
+// bug in spellhost: it is reported and stops the run; a VU whose Lua
+// state hit one runs no more iterations.
 func (vu *VU) Iterate(ctx context.Context, intended time.Time) {
+	defer vu.run.recovered(fmt.Sprintf("VU %d", vu.id), nil)
+	if vu.vm.Broken() != nil {
+		return
+	}
+	vu.run.hook("iteration")
 	sr := vu.sr
 	ictx := ctx
 	if sr.sc.Timeout > 0 {
@@ -106,10 +113,18 @@ func (vu *VU) Iterate(ctx context.Context, intended time.Time) {
 	end := time.Now()
 	b := vu.buf
 	tags := sr.tags
+	var bug *luavm.InternalError
 	switch {
 	case err == nil:
 	case errors.Is(err, luavm.ErrAborted):
 		// the run is stopping; nothing to count
+	case errors.As(err, &bug):
+		b.Add(b.Series(sr.errorsDef, sr.errorTags(string(tools.TypeInternal))), 1)
+		sr.errs.add(string(tools.TypeInternal), err.Error())
+		if bug.Where == "" {
+			bug.Where = fmt.Sprintf("VU %d", vu.id)
+		}
+		vu.run.internal(bug)
 	case ictx.Err() != nil && errors.As(context.Cause(ictx), new(*IterationTimeout)):
 		b.Add(b.Series(sr.timeouts, tags), 1)
 	case ctx.Err() != nil:

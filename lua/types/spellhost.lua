@@ -322,7 +322,7 @@ JSON.null = nil
 ---@return table t the same table, marked
 function JSON.array(t) end
 
---- Decodes JSON text. Objects become tables with string keys, arrays become sequences (an empty one stays an array for JSON.encode), null inside an array becomes JSON.null and a null object member is left out. Malformed text is an error naming the offset.
+--- Decodes JSON text. Objects become tables with string keys, arrays become sequences (an empty one stays an array for JSON.encode), null inside an array becomes JSON.null and a null object member is left out. Malformed text is an error naming the offset; arrays and objects nested more than 100 levels deep are a validation_error.
 ---@param text string JSON text
 ---@return any value 
 function JSON.decode(text) end
