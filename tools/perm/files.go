@@ -78,10 +78,13 @@ func OpenRegular(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
 func openRegular(r *os.Root, name string, flag int, mode fs.FileMode) (*os.File, fs.FileInfo, error) {
 	f, err := r.OpenFile(name, flag|openNonblock, mode)
 	if err != nil {
-		if errors.Is(err, syscall.ENXIO) {
+		switch {
+		case errors.Is(err, syscall.ENXIO):
 			// A FIFO opened for writing with no reader, or a device
 			// with nothing behind it.
 			return nil, nil, &NotRegularError{Path: name, Mode: fs.ModeNamedPipe}
+		case errors.Is(err, syscall.EISDIR):
+			return nil, nil, &NotRegularError{Path: name, Mode: fs.ModeDir}
 		}
 		return nil, nil, err
 	}
