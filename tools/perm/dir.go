@@ -23,13 +23,51 @@ type Dir struct {
 // *NotRegularError naming its kind, or ENOTDIR.
 func (l Loc) OpenDir() (*Dir, error) {
 	d, _, err := retry(l, true, func(l Loc) (*Dir, error) {
-		h, err := l.r.h.OpenRoot(l.rel)
+		h, err := openDirRoot(l.r.h, l.rel)
 		if err != nil {
 			return nil, err
 		}
 		return &Dir{h: h, loc: l}, nil
 	})
 	return d, err
+}
+
+// openDirRoot opens the folder name in parent as a handle of its own. It
+// never blocks: the name is opened as a folder only, without waiting, so a
+// FIFO or device swapped in for the folder is refused rather than opened
+// (os.Root.OpenRoot would open it and wait).
+func openDirRoot(parent *os.Root, name string) (*os.Root, error) {
+	f, err := parent.OpenFile(name, os.O_RDONLY|openDirectory|openNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, &NotRegularError{Path: name, Mode: fi.Mode().Type()}
+	}
+	return rootOf(f, parent, name)
+}
+
+// reopenRoot opens name in parent as a handle and checks it is the folder
+// f holds.
+func reopenRoot(f *os.File, parent *os.Root, name string) (*os.Root, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	h, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	if now, err := h.Stat("."); err != nil || !os.SameFile(fi, now) {
+		h.Close()
+		return nil, fmt.Errorf("open %s: it changed while being opened", name)
+	}
+	return h, nil
 }
 
 // Close releases the folder's handle.
@@ -71,7 +109,7 @@ func (d *Dir) Sub(name string) (*Dir, error) {
 	if !fi.IsDir() {
 		return nil, &NotRegularError{Path: filepath.Join(d.loc.given, name), Mode: fi.Mode().Type()}
 	}
-	h, err := d.h.OpenRoot(name)
+	h, err := openDirRoot(d.h, name)
 	if err != nil {
 		return nil, err
 	}

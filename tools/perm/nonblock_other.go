@@ -8,3 +8,5 @@ import "os"
 const openNonblock = 0
 
 func clearNonblock(*os.File) error { return nil }
+
+const openDirectory = 0

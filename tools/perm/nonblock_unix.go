@@ -24,3 +24,7 @@ func clearNonblock(f *os.File) error {
 	}
 	return serr
 }
+
+// openDirectory makes an open fail unless it finds a folder, before
+// anything else is opened.
+const openDirectory = syscall.O_DIRECTORY

@@ -207,15 +207,26 @@ func TestNotRegular(t *testing.T) {
 			t.Errorf("Append(%s) = %v, want not regular", path, err)
 		}
 	}
-	l, _ := b.p.Locate("in.txt", perm.ForRead)
-	if _, err := l.OpenDir(); err == nil {
-		t.Error("OpenDir of a file succeeded")
+	// Opening a FIFO or a file as a folder fails at once (it would block
+	// for a FIFO if opened as anything else first).
+	for _, path := range []string{"in.txt", "fifo"} {
+		l, _ := b.p.Locate(path, perm.ForRead)
+		if _, err := l.OpenDir(); !errors.Is(err, syscall.ENOTDIR) {
+			t.Errorf("OpenDir(%s) = %v, want ENOTDIR", path, err)
+		}
+	}
+	root, _ := b.p.Locate(".", perm.ForRead)
+	d, err := root.OpenDir()
+	must(t, err)
+	defer d.Close()
+	if _, err := d.Sub("fifo"); !errors.Is(err, perm.ErrNotRegular) {
+		t.Errorf("Sub(fifo) = %v, want not regular", err)
 	}
 	// A device, where the folder holding it is allowed.
 	dev, err := perm.New(perm.Config{Base: "/dev", Read: []string{"/dev"}})
 	must(t, err)
 	defer dev.Close()
-	l, err = dev.Locate("zero", perm.ForRead)
+	l, err := dev.Locate("zero", perm.ForRead)
 	must(t, err)
 	if _, _, err := l.ReadFile(); !errors.Is(err, perm.ErrNotRegular) || !strings.Contains(err.Error(), "character device") {
 		t.Errorf("reading /dev/zero: %v", err)
