@@ -220,10 +220,21 @@ const maxCheck = 100_000
 func (l Loc) Rename(to Loc) error {
 	l.s.linkMu.Lock()
 	defer l.s.linkMu.Unlock()
+	fi, _, err := l.Lstat()
+	if err != nil {
+		return err
+	}
+	moved := fi.Mode()&fs.ModeSymlink != 0 || fi.IsDir()
+	if !moved {
+		// A file holds no link: rename it where the paths lie, unless a
+		// link on the way needs resolving (below).
+		if r := l.s.common(l, to); r != nil && r.h.Rename(mustRel(r, l.Path()), mustRel(r, to.Path())) == nil {
+			return nil
+		}
+	}
 	// Both ends with every link on the way resolved, so the links moved are
 	// checked from where they really land (see Symlink).
-	l, _, err := l.s.resolve(l, false)
-	if err != nil {
+	if l, _, err = l.s.resolve(l, false); err != nil {
 		return err
 	}
 	if to, _, err = to.s.resolve(to, false); err != nil {
@@ -236,8 +247,7 @@ func (l Loc) Rename(to Loc) error {
 	from, dst := l, to
 	from.r, from.rel = r, mustRel(r, l.Path())
 	dst.r, dst.rel = r, mustRel(r, to.Path())
-	fi, err := r.h.Lstat(from.rel)
-	if err != nil {
+	if fi, err = r.h.Lstat(from.rel); err != nil {
 		return err
 	}
 	switch {
@@ -364,4 +374,24 @@ func (l Loc) CreateTemp() (Loc, *os.File, error) {
 	t.rel = name
 	t.given = filepath.Join(filepath.Dir(l.given), filepath.Base(name))
 	return t, f, nil
+}
+
+// CheckLink reports (with ErrInvalid) whether a link at l holding target
+// would lead outside l's allowed folder, as Symlink would refuse it. It
+// lets a copy refuse before it writes anything; Symlink checks again.
+func (l Loc) CheckLink(target string) error {
+	at, _, err := l.s.resolve(l, false)
+	if err != nil {
+		return err
+	}
+	return at.linkInside(at.rel, target)
+}
+
+// Parent returns the Loc of l's folder, in the same allowed folder (an
+// allowed folder is its own parent).
+func (l Loc) Parent() Loc {
+	p := l
+	p.rel = filepath.Dir(l.rel)
+	p.given = filepath.Dir(l.given)
+	return p
 }
