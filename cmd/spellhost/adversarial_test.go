@@ -40,6 +40,8 @@ import (
 //	-- not: text no output may contain (repeatable)
 //	-- allow: dns | canary     (relax a global rule below, with a reason)
 //	-- mode: exec              (run the built binary as a subprocess)
+//	-- fifo: PATH              (make a FIFO at PATH before the run, relative to
+//	                            the script's folder; placeholders allowed; repeatable)
 //
 // Placeholders, in the run line and in the script's source:
 //
@@ -52,7 +54,9 @@ import (
 //	{{DNS}}      the local DNS stub's address (in-process mode only)
 //
 // A folder NAME.files beside a script is copied into the script's folder
-// first, symbolic links as links.
+// first, and a folder NAME.allowed into {{ALLOWED}}, symbolic links as
+// links (so a fixture can hold a link that already leads out of an allowed
+// folder, which no tool may make).
 //
 // Rules that hold for every script, whatever its header:
 //   - the secret's token never appears in any output, nor in any file under
@@ -71,7 +75,7 @@ import (
 const secretToken = "SPELLHOST-CANARY-5e3c1f9a"
 
 var (
-	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode): ?(.*?)\s*$`)
+	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode|fifo): ?(.*?)\s*$`)
 )
 
 type advHeader struct {
@@ -82,6 +86,7 @@ type advHeader struct {
 	stderr  []string
 	not     []string
 	allow   map[string]bool
+	fifos   []string
 	exec    bool
 	hasExit bool
 }
@@ -121,6 +126,11 @@ func parseAdvHeader(src string) (advHeader, error) {
 				return h, fmt.Errorf("mode %q: want exec", val)
 			}
 			h.exec = true
+		case "fifo":
+			if val == "" {
+				return h, errors.New("fifo: want a path")
+			}
+			h.fifos = append(h.fifos, val)
 		}
 	}
 	if h.what == "" {
@@ -400,12 +410,23 @@ func runAdversarial(t *testing.T, path string) {
 		t.Fatalf("%s: %v", path, err)
 	}
 	f := newAdvFixture(t)
-	if extra := strings.TrimSuffix(path, ".lua") + ".files"; dirExists(extra) {
-		if err := copyTree(extra, f.dir); err != nil {
-			t.Fatalf("copy %s: %v", extra, err)
+	for suffix, dst := range map[string]string{".files": f.dir, ".allowed": f.allowed} {
+		if extra := strings.TrimSuffix(path, ".lua") + suffix; dirExists(extra) {
+			if err := copyTree(extra, dst); err != nil {
+				t.Fatalf("copy %s: %v", extra, err)
+			}
 		}
 	}
 	script := filepath.Join(f.dir, filepath.Base(path))
+	for _, p := range h.fifos {
+		p = f.expand(p, script)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(f.dir, p)
+		}
+		if err := mkfifo(p); err != nil {
+			t.Skipf("fifo %s: %v", p, err)
+		}
+	}
 	if err := os.WriteFile(script, []byte(f.expand(string(src), script)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -526,6 +547,7 @@ func TestAdversarialHeader(t *testing.T) {
 		"-- adversarial: x\n-- exit: x\n":                "bad or repeated exit",
 		"-- adversarial: x\n-- exit: 0\n-- allow: all\n": "want dns or canary",
 		"-- adversarial: x\n-- exit: 0\n-- mode: fork\n": "want exec",
+		"-- adversarial: x\n-- exit: 0\n-- fifo:\n":      "fifo: want a path",
 	} {
 		if _, err := parseAdvHeader(src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v; want an error containing %q", src, err, want)

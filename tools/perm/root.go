@@ -49,6 +49,11 @@ func (a Access) String() string {
 // operating system does.
 const maxLinks = 40
 
+// MaxPath is the longest path a tool may give, in bytes, as Linux's
+// PATH_MAX: the handles would reach deeper, one element at a time, but a
+// path no other program could open is refused rather than walked.
+const MaxPath = 4096
+
 // root is one allowed folder, opened once. An allowed file is the root of
 // its folder restricted to that one entry.
 type root struct {
@@ -140,19 +145,33 @@ func (s *Set) Locate(path string, acc Access) (Loc, error) {
 		return Loc{}, invalid("empty path")
 	}
 	if strings.ContainsRune(path, 0) {
-		return Loc{}, invalid("path %q contains a NUL byte", path)
+		return Loc{}, invalid("path %q contains a NUL byte", clip(path))
+	}
+	if len(path) > MaxPath {
+		return Loc{}, invalid("path of %d bytes is longer than the %d-byte limit", len(path), MaxPath)
 	}
 	abs := path
 	if !filepath.IsAbs(abs) {
 		abs = filepath.Join(s.base, abs)
 	}
 	abs = filepath.Clean(abs)
+	if len(abs) > MaxPath {
+		return Loc{}, invalid("path %s is longer than the %d-byte limit once made absolute", clip(abs), MaxPath)
+	}
 	l, ok := s.locate(abs, acc)
 	if !ok {
 		return Loc{}, s.refuse(path, abs, acc)
 	}
 	l.given = path
 	return l, nil
+}
+
+// clip shortens a path for a message.
+func clip(p string) string {
+	if len(p) > 200 {
+		return p[:200] + "..."
+	}
+	return p
 }
 
 // locate finds the deepest allowed folder holding abs with access acc.
