@@ -160,10 +160,41 @@ func (s *Set) Locate(path string, acc Access) (Loc, error) {
 	}
 	l, ok := s.locate(abs, acc)
 	if !ok {
-		return Loc{}, s.refuse(path, abs, acc)
+		// The path may reach an allowed folder through links above it
+		// (/tmp leading to /private/tmp, /proc/self to /proc/PID): match
+		// it once those are resolved. This only chooses the folder; what
+		// follows goes through its handle all the same.
+		if r, err := resolvePrefix(abs); err == nil && r != abs {
+			l, ok = s.locate(r, acc)
+		}
+		if !ok {
+			return Loc{}, s.refuse(path, abs, acc)
+		}
 	}
 	l.given = path
 	return l, nil
+}
+
+// resolvePrefix resolves the links in the longest existing prefix of abs
+// (absolute and clean) and appends the rest.
+func resolvePrefix(abs string) (string, error) {
+	var rest []string
+	cur := abs
+	for {
+		r, err := filepath.EvalSymlinks(cur)
+		if err == nil {
+			return filepath.Join(append([]string{r}, rest...)...), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs, nil
+		}
+		rest = append([]string{filepath.Base(cur)}, rest...)
+		cur = parent
+	}
 }
 
 // clip shortens a path for a message.

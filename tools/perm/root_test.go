@@ -544,3 +544,19 @@ func BenchmarkReadSmall(b *testing.B) {
 		}
 	})
 }
+
+// TestLocateThroughLinksAbove matches a path that reaches an allowed
+// folder through a link above it, as /tmp does on some systems.
+func TestLocateThroughLinksAbove(t *testing.T) {
+	b := newRootBox(t)
+	alias := filepath.Join(t.TempDir(), "alias")
+	must(t, os.Symlink(b.root, alias))
+	l, err := b.p.Locate(filepath.Join(alias, "box", "in.txt"), perm.ForRead)
+	must(t, err)
+	if data, _, err := l.ReadFile(); err != nil || string(data) != "inside" {
+		t.Fatalf("read through a link above the box: %q %v", data, err)
+	}
+	if _, err := b.p.Locate(filepath.Join(alias, "outside", "secret.txt"), perm.ForRead); !isDenied(err) {
+		t.Fatalf("a link above leading outside: %v", err)
+	}
+}
