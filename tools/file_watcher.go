@@ -147,7 +147,7 @@ func fwtRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 			roots = append(roots, at)
 		}
 	}
-	ws := &fwtSet{names: map[string]*fwtTarget{}}
+	ws := &fwtSet{names: map[string]*fwtTarget{}, keys: map[string]bool{}}
 	defer ws.close()
 	if p.String("operation") == "watch" {
 		// Watch each folder as it is opened, before it is listed.
@@ -226,6 +226,7 @@ type fwtSet struct {
 	live    bool              // the watch has begun: errors skip a folder
 	targets []*fwtTarget
 	names   map[string]*fwtTarget // by watcher name
+	keys    map[string]bool       // the watched files, by fwtFileKey
 	walked  int
 }
 
@@ -284,9 +285,16 @@ func (ws *fwtSet) add(t *fwtTarget) (added bool, err error) {
 	if err != nil {
 		return drop(fopErr("input", t.shown, err))
 	}
-	for _, o := range ws.targets {
-		if fi, err := o.f.Stat(); err == nil && os.SameFile(fi, ti) {
+	key := fwtFileKey(ti)
+	if key != "" {
+		if ws.keys[key] {
 			return drop(nil)
+		}
+	} else {
+		for _, o := range ws.targets {
+			if fi, err := o.f.Stat(); err == nil && os.SameFile(fi, ti) {
+				return drop(nil)
+			}
 		}
 	}
 	if len(ws.targets) >= fwtMaxWatches {
@@ -300,6 +308,9 @@ func (ws *fwtSet) add(t *fwtTarget) (added bool, err error) {
 	}
 	ws.targets = append(ws.targets, t)
 	ws.names[t.name] = t
+	if key != "" {
+		ws.keys[key] = true
+	}
 	return true, nil
 }
 

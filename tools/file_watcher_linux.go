@@ -3,6 +3,7 @@ package tools
 import (
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // fwtWatchName is the name to watch the open file f by: its entry in
@@ -15,4 +16,13 @@ func fwtWatchName(f *os.File, shown string) string {
 		return shown
 	}
 	return name
+}
+
+// fwtFileKey identifies the file fi describes (its device and inode), so a
+// folder reached twice is watched once.
+func fwtFileKey(fi os.FileInfo) string {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return strconv.FormatUint(uint64(st.Dev), 10) + ":" + strconv.FormatUint(st.Ino, 10)
+	}
+	return ""
 }

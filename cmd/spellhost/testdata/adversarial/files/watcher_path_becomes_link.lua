@@ -6,7 +6,7 @@
 
 local A = "{{ALLOWED}}"
 -- The watcher runs as a task while this script changes the folder.
-local id = Task.submit{tool = "file_watcher", params = {operation = "watch", input = {A, A .. "/w"}, recursive = true,
+local id = Task.submit{tool = "file_watcher", params = {operation = "watch", input = A, recursive = true,
   max_events = 40, timeout_ms = 20000}}
 local refusedOut, round = 0, 0
 while true do
