@@ -77,10 +77,19 @@ func TestFileToolsRefuseSpecialFiles(t *testing.T) {
 			})
 		})
 	}
-	// Appending to a FIFO (with no reader) or writing over one.
+	// Appending to a FIFO (with no reader); the statistics of the file
+	// system holding one (read through an open handle, so the FIFO is not
+	// opened); a disk path through a link out.
 	fsCheckErrs(t, tools.FileOperations(cfg), []fsErrCase{
 		{"append", map[string]any{"operation": "append", "path": "pipe", "input": "x"}, V, []string{"FIFO"}},
 	})
+	fsCheckErrs(t, tools.SystemMonitor(cfg), []fsErrCase{
+		{"disk of a FIFO", map[string]any{"operation": "disk", "path": "pipe"}, V, []string{"FIFO"}},
+		{"disk through a link out", map[string]any{"operation": "disk", "path": "out-dir"}, tools.TypePermission, []string{"--allow-read"}},
+	})
+	if d := call(t, tools.SystemMonitor(cfg), map[string]any{"operation": "disk", "path": "."})["disk"].(map[string]any); d["path"] != b.box {
+		t.Fatalf("disk of the box: %v", d)
+	}
 	// A FIFO in a searched folder is passed over, not opened.
 	fsWrite(t, b.in("s/found.txt"), "needle\n")
 	if err := syscall.Mkfifo(b.in("s/pipe.txt"), 0o600); err != nil {
