@@ -5,13 +5,15 @@
 // --allow-all).
 //
 // Containment is real: every allowed folder is opened once as a handle
-// (os.Root) and every file operation goes through the handle, so the
-// operating system itself refuses a path that leaves the folder, by ".."
-// or by a link, even one swapped in after a check (see root.go). Paths are
-// matched with the allowed folders element by element, so /tmp never
-// admits /tmpfoo, and a link out of an allowed folder is refused. Network access is checked on the name before a
-// connection and on every resolved address when dialling, so redirects and
-// DNS answers cannot lead outside the allow list.
+// (os.Root) and every file operation goes through it, so the operating
+// system itself refuses a path that leaves the folder, by ".." or by a
+// link, even one swapped in after a check (see root.go). Paths are matched
+// with the allowed folders element by element, so /tmp never admits
+// /tmpfoo, and a link out of an allowed folder is refused.
+//
+// Network access is checked on the name before a connection and on every
+// resolved address when dialling, so redirects and DNS answers cannot lead
+// outside the allow list.
 package perm
 
 import (
