@@ -1,31 +1,34 @@
 -- permissions.lua
 -- Teaches: what tools may touch. Files, network, processes and the
 -- environment are reached only through tools, under the --allow-* flags.
--- Reading is allowed by default in the script's own folder (so data.txt
--- next to this script reads fine); anything else is refused with
--- permission_denied, and the message names the flag that would allow it.
--- --allow-read adds folders or single files; a relative path there means
--- what the shell means, relative to the current directory (run from the
--- repo root, --allow-read=README.md allows the repo's README.md), while a
--- relative path given to a tool resolves against the script's folder.
+-- Without --allow-read, tools may read the script's own folder; a list
+-- given with --allow-read is exact: tools read only what it names, so this
+-- run lists the script's folder (examples) to keep data.txt readable, and
+-- the repo's README.md. Anything else is refused with permission_denied,
+-- and the message names the flag that would allow it. A relative path in
+-- --allow-read means what the shell means, relative to the current
+-- directory (run from the repo root), while a relative path given to a
+-- tool resolves against the script's folder.
 --
--- run: spellhost run --allow-read=README.md examples/permissions.lua
+-- run: spellhost run --allow-read=examples,README.md examples/permissions.lua
 -- expect exit: 0
 
 local function read(path)
   return Tool.try("file_operations", {operation = "read", path = path})
 end
 
--- 1. Allowed by default: a file in the script's folder (relative paths
---    resolve there too).
+-- 1. Allowed because the script's folder is listed: a file beside the
+--    script (relative paths resolve there).
 local r, err = read("data.txt")
-assert(not err, tostring(err))
+if err then
+  error("run this example from the repo root with --allow-read=examples,README.md: " .. tostring(err), 0)
+end
 print("data.txt:", (r.content:gsub("\n.*", "")))
 
 -- 2. Allowed by the flag: a file outside the script's folder.
 r, err = read("../README.md")
 if err then
-  error("run this example from the repo root with --allow-read=README.md: " .. tostring(err), 0)
+  error("run this example from the repo root with --allow-read=examples,README.md: " .. tostring(err), 0)
 end
 print("../README.md:", (r.content:gsub("\n.*", "")))
 

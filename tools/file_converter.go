@@ -108,11 +108,15 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return nil, Errorf(TypePermission, "parameter \"path\": read %s: no file permissions are configured", path)
 	}
 	// Check the target before reading, so a refused target costs nothing.
-	rt, err := fopCheck(ps, true, "target_path", target)
+	lt, err := fopLoc(ps, perm.ForWrite, "target_path", target)
 	if err != nil {
 		return nil, err
 	}
-	data, rs, err := ps.ReadFile(path)
+	ls, err := fopLoc(ps, perm.ForRead, "path", path)
+	if err != nil {
+		return nil, err
+	}
+	data, ls, err := ls.ReadFile()
 	if err != nil {
 		return nil, fcvFileErr("path", path, err)
 	}
@@ -170,14 +174,14 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return nil, err
 	}
 	written := false
-	if !fcvSame(ps, rs, rt, target, data, out) {
-		if _, err := ps.WriteFile(target, out); err != nil {
+	if !fcvSame(ls, lt, data, out) {
+		if lt, err = lt.WriteFile(out); err != nil {
 			return nil, fcvFileErr("target_path", target, err)
 		}
 		written = true
 	}
-	res["input_path"] = rs
-	res["output_path"] = rt
+	res["input_path"] = ls.Path()
+	res["output_path"] = lt.Path()
 	res["from_encoding"] = from
 	res["to_encoding"] = to
 	res["bom"] = bom
@@ -190,11 +194,11 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 
 // fcvSame reports whether the target already holds out, so writing it
 // can be skipped.
-func fcvSame(ps *perm.Set, rs, rt, target string, data, out []byte) bool {
-	if rt == rs {
+func fcvSame(src, dst perm.Loc, data, out []byte) bool {
+	if src.Same(dst) {
 		return bytes.Equal(out, data)
 	}
-	old, _, err := ps.ReadFile(target)
+	old, _, err := dst.ReadFile()
 	return err == nil && bytes.Equal(old, out)
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -250,18 +249,11 @@ func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return nil, err
 	}
 	path := p.String("path")
-	if ps == nil {
-		return nil, Errorf(TypePermission, "parameter \"path\": read %s: no file permissions are configured", path)
+	l, err := fopLoc(ps, perm.ForRead, "path", path)
+	if err != nil {
+		return nil, err
 	}
 	s.maxSize = min(s.maxSize, ps.Limits().MaxFileBytes)
-	root, err := ps.Read(path)
-	if err != nil {
-		return nil, fmt.Errorf("parameter \"path\": %w", err)
-	}
-	fi, err := os.Stat(root)
-	if err != nil {
-		return nil, fopOSErr("path", path, err)
-	}
 	bp := fsrBufPool.Get().(*[]byte)
 	s.buf = *bp
 	defer func() {
@@ -270,16 +262,28 @@ func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 			fsrBufPool.Put(bp)
 		}
 	}()
+	// A file is opened as a file and a folder as a folder, each checked on
+	// the opened handle, never looked at first and opened again.
+	f, err := l.Open()
+	var nr *perm.NotRegularError
 	switch {
-	case fi.Mode().IsRegular():
-		if fi.Size() > s.maxSize {
-			return nil, Errorf(TypeTooLarge, "parameter \"path\": %s is %d bytes, over max_file_size (%d bytes)", path, fi.Size(), s.maxSize)
+	case err == nil:
+		if f.Info.Size() > s.maxSize {
+			f.Close()
+			return nil, Errorf(TypeTooLarge, "parameter \"path\": %s is %d bytes, over max_file_size (%d bytes)", path, f.Info.Size(), s.maxSize)
 		}
-		err = s.file(root, root, true)
-	case fi.IsDir():
-		err = s.dir(root, 0)
+		err = s.file(f.Loc.Path(), f, true)
+	case errors.As(err, &nr) && nr.Mode.IsDir():
+		d, derr := l.OpenDir()
+		if derr != nil {
+			return nil, fopErr("path", path, derr)
+		}
+		err = s.dir(d, 0)
+		d.Close()
+	case errors.As(err, &nr):
+		return nil, Invalid("parameter \"path\": %s is %s, not a regular file or folder", path, perm.Kind(nr.Mode))
 	default:
-		return nil, Invalid("parameter \"path\": %s is not a regular file or folder", path)
+		return nil, fopErr("path", path, err)
 	}
 	if err != nil {
 		return nil, err
@@ -323,17 +327,17 @@ func (s *fsrSearch) wanted(name string) bool {
 	return false
 }
 
-// dir searches the folder at dir, which is inside the sandbox: it was
-// resolved and checked, and the walk never enters a link, so every plain
-// entry below it is inside too. Links are resolved and checked one by one.
-func (s *fsrSearch) dir(dir string, depth int) error {
+// dir searches the folder d, opened from its parent's handle: the walk
+// never enters a link, so every plain entry below it is inside the
+// sandbox. A link to a file is followed only as far as the sandbox allows.
+func (s *fsrSearch) dir(d *perm.Dir, depth int) error {
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
-	des, err := os.ReadDir(dir)
+	des, err := d.Entries()
 	if err != nil && len(des) == 0 {
 		if depth == 0 {
-			return fopOSErr("path", dir, err)
+			return fopOSErr("path", d.Path(), err)
 		}
 		s.skippedIO++
 		return nil
@@ -347,44 +351,43 @@ func (s *fsrSearch) dir(dir string, depth int) error {
 			return nil
 		}
 		name := de.Name()
-		full := filepath.Join(dir, name)
+		full := filepath.Join(d.Path(), name)
 		t := de.Type()
 		switch {
 		case t.IsDir():
 			if depth < s.maxDepth && !s.excluded(name) {
-				if err := s.dir(full, depth+1); err != nil {
+				sub, err := d.Sub(name)
+				if err != nil {
+					s.skippedIO++
+					continue
+				}
+				err = s.dir(sub, depth+1)
+				sub.Close()
+				if err != nil {
 					return err
 				}
 			}
-		case t&fs.ModeSymlink != 0:
+		case t&fs.ModeSymlink != 0, t.IsRegular():
 			if !s.wanted(name) {
 				continue
 			}
-			r, err := s.ps.Read(full)
-			if err != nil {
-				if errors.Is(err, perm.ErrDenied) {
-					s.skippedOutside++
-				} else {
-					s.skippedIO++
-				}
+			f, err := d.Open(name)
+			switch {
+			case errors.Is(err, perm.ErrDenied):
+				s.skippedOutside++
+				continue
+			case errors.Is(err, perm.ErrNotRegular) || errors.Is(err, fs.ErrNotExist):
+				continue // a link to a folder, a dangling link, a file swapped or gone
+			case err != nil:
+				s.skippedIO++
 				continue
 			}
-			fi, err := os.Stat(r)
-			if err != nil || !fi.Mode().IsRegular() {
-				continue // dangling, or a link to a folder: not followed
-			}
-			if fi.Size() > s.maxSize {
+			if f.Info.Size() > s.maxSize {
+				f.Close()
 				s.skippedLarge++
 				continue
 			}
-			if err := s.file(full, r, false); err != nil {
-				return err
-			}
-		case t.IsRegular():
-			if !s.wanted(name) {
-				continue
-			}
-			if err := s.file(full, full, false); err != nil {
+			if err := s.file(full, f, false); err != nil {
 				return err
 			}
 		}
@@ -392,9 +395,9 @@ func (s *fsrSearch) dir(dir string, depth int) error {
 	return nil
 }
 
-// file searches one file; shown is the path reported, open the resolved
-// path read.
-func (s *fsrSearch) file(shown, open string, explicit bool) error {
+// file searches the open file f (closing it); shown is the path reported.
+func (s *fsrSearch) file(shown string, f *perm.File, explicit bool) error {
+	defer f.Close()
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
@@ -403,16 +406,7 @@ func (s *fsrSearch) file(shown, open string, explicit bool) error {
 		return nil
 	}
 	s.filesVisited++
-	f, err := os.Open(open)
-	if err != nil {
-		if explicit {
-			return fopOSErr("path", shown, err)
-		}
-		s.skippedIO++
-		return nil
-	}
-	data, err := s.read(f)
-	f.Close()
+	data, err := s.read(f.File)
 	if err != nil {
 		if explicit {
 			if TypeOf(err) == TypeTooLarge {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -31,7 +32,9 @@ func fileWatcherSpec() Spec {
 		Category: "filesystem",
 		Description: "Watches files and folders for changes (create, write, remove, rename, chmod) for up to timeout_ms " +
 			"and returns the events seen, or returns early once max_events events are in. Every path must be readable " +
-			"(--allow-read); links are resolved first and a link leading out of the sandbox is refused. A watched folder " +
+			"(--allow-read); a link leading out of the sandbox is refused. Each folder and file is opened through its " +
+			"allowed folder's handle and watched as opened (on Linux), so a path swapped for a link meanwhile changes " +
+			"nothing. A watched folder " +
 			"reports changes to its entries; with recursive its subfolders are watched too, including ones created " +
 			"during the watch (links to folders are not followed). Watch a folder rather than a file to see a file that " +
 			"is replaced by a rename. Limits: at most 64 paths, 1024 watched folders and files, timeout_ms at most " +
@@ -129,27 +132,36 @@ func fwtRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return nil, Errorf(TypePermission, "parameter \"input\": read %s: no file permissions are configured", paths[0])
 	}
 
-	// Resolve and check every path, then list what to watch.
-	roots := make([]string, 0, len(paths))
+	// Locate and check every path, then open what to watch.
+	roots := make([]perm.Loc, 0, len(paths))
 	for _, path := range paths {
-		r, err := fopCheck(ps, false, "input", path)
+		l, err := fopLoc(ps, perm.ForRead, "input", path)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := os.Stat(r); err != nil {
-			return nil, fopOSErr("input", path, err)
+		_, at, err := l.Stat()
+		if err != nil {
+			return nil, fopErr("input", path, err)
 		}
-		if !slices.Contains(roots, r) {
-			roots = append(roots, r)
+		if !slices.ContainsFunc(roots, at.Same) {
+			roots = append(roots, at)
 		}
 	}
-	targets, err := fwtTargets(ctx, roots, o.recursive)
-	if err != nil {
+	ws := &fwtSet{names: map[string]*fwtTarget{}, keys: map[string]bool{}}
+	defer ws.close()
+	if p.String("operation") == "watch" {
+		// Watch each folder as it is opened, before it is listed.
+		if ws.w, err = fsnotify.NewWatcher(); err != nil {
+			return nil, Failed("start watching: %v", err)
+		}
+	}
+	if err := ws.open(ctx, roots, o.recursive); err != nil {
 		return nil, err
 	}
+	ws.live = true
 	watched := make([]any, len(roots))
 	for i, r := range roots {
-		watched[i] = r
+		watched[i] = r.Path()
 	}
 	if p.String("operation") == "config" {
 		var pattern any
@@ -157,22 +169,12 @@ func fwtRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 			pattern = o.pattern
 		}
 		return map[string]any{
-			"watched": watched, "watch_count": len(targets), "recursive": o.recursive, "pattern": pattern,
+			"watched": watched, "watch_count": len(ws.targets), "recursive": o.recursive, "pattern": pattern,
 			"debounce_ms": o.debounceMS, "timeout_ms": o.timeoutMS, "max_events": o.maxEvents,
 		}, nil
 	}
 
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, Failed("start watching: %v", err)
-	}
-	defer w.Close()
-	for _, t := range targets {
-		if err := w.Add(t); err != nil {
-			return nil, fwtAddErr(t, err)
-		}
-	}
-	res, err := fwtWatch(ctx, ps, w, o, len(targets))
+	res, err := fwtWatch(ctx, ws, o)
 	if err != nil {
 		return nil, err
 	}
@@ -209,62 +211,166 @@ func fwtPaths(p Params) ([]string, error) {
 	return nil, Invalid("parameter \"input\": expected a path or an array of paths, got %s", KindOf(v))
 }
 
-// fwtTargets lists the resolved paths to watch: the roots, and with
-// recursive every folder below a root folder (links are not followed, so
-// every one is inside the sandbox like its root).
-func fwtTargets(ctx context.Context, roots []string, recursive bool) ([]string, error) {
-	seen := make(map[string]bool, len(roots))
-	var out []string
-	add := func(p string) error {
-		if seen[p] {
-			return nil
-		}
-		if len(out) >= fwtMaxWatches {
-			return Errorf(TypeTooLarge, "parameter \"input\": more than %d folders and files to watch", fwtMaxWatches)
-		}
-		seen[p] = true
-		out = append(out, p)
-		return nil
+// fwtTarget is one watched folder or file, held open so that the watch
+// is placed on it and not on whatever its name leads to later.
+type fwtTarget struct {
+	shown string    // absolute path reported in events
+	name  string    // the name given to the watcher (see fwtWatchName)
+	f     *os.File  // the open folder or file
+	dir   *perm.Dir // for a folder: its handle, to open new subfolders
+}
+
+// fwtSet is what one call watches.
+type fwtSet struct {
+	w       *fsnotify.Watcher // nil for config
+	live    bool              // the watch has begun: errors skip a folder
+	targets []*fwtTarget
+	names   map[string]*fwtTarget // by watcher name
+	keys    map[string]bool       // the watched files, by fwtFileKey
+	walked  int
+}
+
+func (ws *fwtSet) close() {
+	if ws.w != nil {
+		ws.w.Close()
 	}
-	walked := 0
+	for _, t := range ws.targets {
+		t.f.Close()
+		if t.dir != nil {
+			t.dir.Close()
+		}
+	}
+}
+
+// open opens the roots and, with recursive, every folder below a root
+// folder (from handle to handle, never through a link).
+func (ws *fwtSet) open(ctx context.Context, roots []perm.Loc, recursive bool) error {
 	for _, r := range roots {
-		if err := add(r); err != nil {
-			return nil, err
-		}
-		if !recursive {
-			continue
-		}
-		if fi, err := os.Stat(r); err != nil || !fi.IsDir() {
-			continue
-		}
-		err := filepath.WalkDir(r, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == r {
-					return err
-				}
-				return nil // an unreadable subfolder is not watched
-			}
-			if walked++; walked%256 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if walked > fwtMaxWalk {
-				return Errorf(TypeTooLarge, "parameter \"input\": more than %d entries below %s", fwtMaxWalk, r)
-			}
-			if p == r || !d.IsDir() {
-				return nil
-			}
-			return add(p)
-		})
+		d, err := r.OpenDir()
 		if err != nil {
-			if TypeOf(err) == TypeTooLarge || ctx.Err() != nil {
-				return nil, err
+			if !errors.Is(err, syscall.ENOTDIR) {
+				return fopErr("input", r.Given(), err)
 			}
-			return nil, fopOSErr("input", r, err)
+			f, err := r.Open()
+			if err != nil {
+				return fopErr("input", r.Given(), err)
+			}
+			if _, err := ws.add(&fwtTarget{shown: f.Loc.Path(), f: f.File}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := ws.addDir(ctx, d, recursive, nil); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// add registers and watches t, unless its file is already watched. Once
+// the watch has begun, a folder over the limit or that cannot be watched
+// is skipped rather than an error. added tells whether t was taken.
+func (ws *fwtSet) add(t *fwtTarget) (added bool, err error) {
+	drop := func(err error) (bool, error) {
+		t.f.Close()
+		if t.dir != nil {
+			t.dir.Close()
+		}
+		if ws.live {
+			return false, nil
+		}
+		return false, err
+	}
+	ti, err := t.f.Stat()
+	if err != nil {
+		return drop(fopErr("input", t.shown, err))
+	}
+	key := fwtFileKey(ti)
+	if key != "" {
+		if ws.keys[key] {
+			return drop(nil)
+		}
+	} else {
+		for _, o := range ws.targets {
+			if fi, err := o.f.Stat(); err == nil && os.SameFile(fi, ti) {
+				return drop(nil)
+			}
+		}
+	}
+	if len(ws.targets) >= fwtMaxWatches {
+		return drop(Errorf(TypeTooLarge, "parameter \"input\": more than %d folders and files to watch", fwtMaxWatches))
+	}
+	t.name = fwtWatchName(t.f, t.shown)
+	if ws.w != nil {
+		if err := ws.w.Add(t.name); err != nil {
+			return drop(fwtAddErr(t.shown, err))
+		}
+	}
+	ws.targets = append(ws.targets, t)
+	ws.names[t.name] = t
+	if key != "" {
+		ws.keys[key] = true
+	}
+	return true, nil
+}
+
+// shown returns the path to report for an event's name, and the watched
+// target it belongs to (nil when none).
+func (ws *fwtSet) shown(name string) (string, *fwtTarget) {
+	if t, ok := ws.names[name]; ok {
+		return t.shown, t
+	}
+	dir, base := filepath.Split(name)
+	if t, ok := ws.names[strings.TrimSuffix(dir, string(filepath.Separator))]; ok {
+		return filepath.Join(t.shown, base), t
+	}
+	return name, nil
+}
+
+// addDir registers the folder d and, with recursive, the folders below
+// it, each watched before it is listed. When found is set, every entry
+// below d is passed to it (a folder created during a watch reports what it
+// already holds), so an entry made meanwhile is seen at least once
+// (possibly twice), never missed.
+func (ws *fwtSet) addDir(ctx context.Context, d *perm.Dir, recursive bool, found func(path string)) error {
+	f, err := d.Handle()
+	if err != nil {
+		d.Close()
+		return fopErr("input", d.Path(), err)
+	}
+	added, err := ws.add(&fwtTarget{shown: d.Path(), f: f, dir: d})
+	if err != nil || !added || !recursive {
+		return err
+	}
+	des, err := d.Entries()
+	if err != nil {
+		return nil // an unreadable folder is watched but not entered
+	}
+	for _, de := range des {
+		if ws.walked++; ws.walked%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if ws.walked > fwtMaxWalk {
+			return Errorf(TypeTooLarge, "parameter \"input\": more than %d entries below %s", fwtMaxWalk, d.Path())
+		}
+		shown := filepath.Join(d.Path(), de.Name())
+		if found != nil {
+			found(shown)
+		}
+		if !de.IsDir() {
+			continue
+		}
+		sub, err := d.Sub(de.Name())
+		if err != nil {
+			continue // gone, unreadable or swapped: not watched
+		}
+		if err := ws.addDir(ctx, sub, true, found); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func fwtAddErr(path string, err error) error {
@@ -306,9 +412,7 @@ func fwtOpName(op fsnotify.Op) string {
 // fwtWatcher gathers events until max_events are settled or the time is up.
 type fwtWatcher struct {
 	o        fwtOptions
-	ps       *perm.Set
-	w        *fsnotify.Watcher
-	watches  int
+	ws       *fwtSet
 	done     []*fwtEvent          // settled, reported
 	pending  []*fwtEvent          // debouncing, by first arrival
 	byPath   map[string]*fwtEvent // the pending event of each path
@@ -316,8 +420,9 @@ type fwtWatcher struct {
 	overflow bool
 }
 
-func fwtWatch(ctx context.Context, ps *perm.Set, w *fsnotify.Watcher, o fwtOptions, watches int) (map[string]any, error) {
-	x := &fwtWatcher{o: o, ps: ps, w: w, watches: watches, byPath: map[string]*fwtEvent{}}
+func fwtWatch(ctx context.Context, ws *fwtSet, o fwtOptions) (map[string]any, error) {
+	x := &fwtWatcher{o: o, ws: ws, byPath: map[string]*fwtEvent{}}
+	w := ws.w
 	if f, ok := ctx.Value(fwtReadyKey{}).(func()); ok {
 		f()
 	}
@@ -366,16 +471,20 @@ loop:
 		events[i] = map[string]any{"path": e.path, "op": fwtOpName(e.op), "time": fopTime(e.first)}
 	}
 	return map[string]any{
-		"events": events, "event_count": len(events), "watch_count": x.watches,
+		"events": events, "event_count": len(events), "watch_count": len(ws.targets),
 		"timed_out": timedOut, "dropped": x.dropped, "overflow": x.overflow,
 	}, nil
 }
 
 // event takes in one event from the watcher.
 func (x *fwtWatcher) event(ev fsnotify.Event, now time.Time) {
-	x.record(ev.Name, ev.Op, now)
-	if x.o.recursive && ev.Has(fsnotify.Create) {
-		x.addFolder(ev.Name, now)
+	shown, t := x.ws.shown(ev.Name)
+	if t == nil {
+		return // a folder no longer watched
+	}
+	x.record(shown, ev.Op, now)
+	if x.o.recursive && ev.Has(fsnotify.Create) && t.dir != nil && shown != t.shown {
+		x.addFolder(t.dir, filepath.Base(shown), now)
 	}
 }
 
@@ -444,44 +553,15 @@ func (x *fwtWatcher) schedule(t *time.Timer) {
 	t.Reset(max(time.Until(next.Add(x.o.debounce)), 0))
 }
 
-// addFolder watches a folder created during a recursive watch, and the
-// folders already inside it, if it is a folder inside the sandbox (not a
-// link) and the watch limit allows. What is already inside is reported as
-// created: each folder is watched before it is listed, so an entry made
-// meanwhile is seen at least once (possibly twice), never missed.
-func (x *fwtWatcher) addFolder(path string, now time.Time) {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.IsDir() {
+// addFolder watches a folder created during a recursive watch in the
+// folder parent, and the folders already inside it, if it is a folder (not
+// a link, opened from parent's handle) and the watch limit allows. What is
+// already inside is reported as created.
+func (x *fwtWatcher) addFolder(parent *perm.Dir, name string, now time.Time) {
+	sub, err := parent.Sub(name)
+	if err != nil {
 		return
 	}
-	r, err := x.ps.Read(path)
-	if err != nil || r != path {
-		return
-	}
-	walked := 0
-	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if walked++; walked > fwtMaxWalk {
-			return fs.SkipAll
-		}
-		if err != nil {
-			return nil
-		}
-		if p != path {
-			x.record(p, fsnotify.Create, now)
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		if x.watches >= fwtMaxWatches || x.w.Add(p) != nil {
-			return fs.SkipDir
-		}
-		x.watches++
-		// A link swapped in for the folder after the check is not watched.
-		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
-			_ = x.w.Remove(p)
-			x.watches--
-			return fs.SkipDir
-		}
-		return nil
-	})
+	x.ws.walked = 0
+	_ = x.ws.addDir(context.Background(), sub, true, func(path string) { x.record(path, fsnotify.Create, now) })
 }

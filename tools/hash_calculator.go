@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -49,7 +48,8 @@ func hashCalculatorSpec() Spec {
 				Description: "the string to hash (input_type string); at most the file size limit (64 MiB by default)"},
 			{Name: "file", Type: String,
 				Description: "path of the file to hash (input_type file), relative to the base folder; needs read permission; " +
-					"at most the file size limit (64 MiB by default)"},
+					"a regular file (a FIFO, device, socket or folder is a validation error), at most the file size limit " +
+					"(64 MiB by default)"},
 			{Name: "format", Type: String, Default: "hex", Enum: []string{"hex", "base64"},
 				Description: "encoding of the returned digest: lowercase hex, or standard padded base64"},
 			{Name: "expected_hash", Type: String,
@@ -217,28 +217,18 @@ var hcBufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b
 // hcSumFile streams the file at path through alg, refusing a file over
 // maxBytes and stopping when ctx ends.
 func hcSumFile(ctx context.Context, ps *perm.Set, path, alg string, maxBytes int64) ([]byte, int64, error) {
-	if ps == nil {
-		return nil, 0, Errorf(TypePermission, "parameter \"file\": read %s: no file permissions are configured", path)
-	}
-	resolved, err := ps.Read(path)
+	l, err := fopLoc(ps, perm.ForRead, "file", path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("parameter \"file\": %w", err)
+		return nil, 0, err
 	}
-	f, err := os.Open(resolved)
+	// Open refuses a FIFO, device or socket on the opened handle, without
+	// waiting for a writer.
+	f, err := l.Open()
 	if err != nil {
-		return nil, 0, fmt.Errorf("parameter \"file\": %w", err)
+		return nil, 0, fopErr("file", path, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, 0, fmt.Errorf("parameter \"file\": %w", err)
-	}
-	if fi.IsDir() {
-		return nil, 0, Invalid("parameter \"file\": %s is a folder", path)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, 0, Invalid("parameter \"file\": %s is not a regular file", path)
-	}
+	fi := f.Info
 	if fi.Size() > maxBytes {
 		return nil, 0, Errorf(TypeTooLarge, "parameter \"file\": %s: %d bytes exceeds the %d-byte file limit", path, fi.Size(), maxBytes)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -17,79 +16,56 @@ import (
 // a source file through the permission set, reading byte ranges of it with
 // bounds checks, and checking a target path before any work is done.
 
-// mediaFile is a source file opened after a permission check. Parsers read
-// it through ReadAt, so a large file is never loaded whole for metadata.
+// mediaFile is a source file opened through the permission set. Parsers
+// read it through ReadAt, so a large file is never loaded whole for
+// metadata.
 type mediaFile struct {
 	f    *os.File
-	path string // resolved
+	path string // absolute
 	size int64
 }
 
-// mediaOpen checks that path (the value of parameter param) may be read and
-// opens it. The file must be a regular file.
+// mediaOpen opens the regular file at path (the value of parameter param)
+// for reading through the permission set: a FIFO, device or folder is
+// refused on the opened handle, without waiting on it.
 func mediaOpen(ps *perm.Set, param, path string) (*mediaFile, error) {
-	if ps == nil {
-		return nil, Errorf(TypePermission, "parameter %q: read %s: no file permissions are configured", param, path)
-	}
-	resolved, err := ps.Read(path)
+	l, err := fopLoc(ps, perm.ForRead, param, path)
 	if err != nil {
-		return nil, fmt.Errorf("parameter %q: %w", param, err)
-	}
-	// Check the kind before opening: opening a FIFO would block.
-	if err := mediaRegular(param, path, resolved); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(resolved)
+	f, err := l.Open()
 	if err != nil {
-		return nil, fmt.Errorf("parameter %q: %w", param, err)
+		return nil, mediaFileErr(param, path, err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("parameter %q: %w", param, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, Invalid("parameter %q: %s is not a regular file", param, path)
-	}
-	return &mediaFile{f: f, path: resolved, size: fi.Size()}, nil
+	return &mediaFile{f: f.File, path: f.Loc.Path(), size: f.Info.Size()}, nil
 }
 
-// mediaRegular checks that resolved (path as given) is a regular file.
-func mediaRegular(param, path, resolved string) error {
-	fi, err := os.Stat(resolved)
-	if err != nil {
-		return fmt.Errorf("parameter %q: %w", param, err)
+// mediaFileErr names the parameter in an error from opening a file.
+func mediaFileErr(param, path string, err error) error {
+	var nr *perm.NotRegularError
+	if errors.As(err, &nr) {
+		if nr.Mode.IsDir() {
+			return Invalid("parameter %q: %s is a folder", param, path)
+		}
+		return Invalid("parameter %q: %s is %s, not a regular file", param, path, perm.Kind(nr.Mode))
 	}
-	if fi.IsDir() {
-		return Invalid("parameter %q: %s is a folder", param, path)
-	}
-	if !fi.Mode().IsRegular() {
-		return Invalid("parameter %q: %s is not a regular file", param, path)
-	}
-	return nil
+	return fopErr(param, path, err)
 }
 
 func (m *mediaFile) Close() error { return m.f.Close() }
 
-// mediaReadFile checks that path may be read and returns its contents,
-// bounded by the file size limit, and its resolved path.
+// mediaReadFile returns the contents of the regular file at path, bounded
+// by the file size limit, and its absolute path.
 func mediaReadFile(ps *perm.Set, param, path string) ([]byte, string, error) {
-	if ps == nil {
-		return nil, "", Errorf(TypePermission, "parameter %q: read %s: no file permissions are configured", param, path)
-	}
-	r, err := ps.Read(path)
+	l, err := fopLoc(ps, perm.ForRead, param, path)
 	if err != nil {
-		return nil, "", fmt.Errorf("parameter %q: %w", param, err)
-	}
-	if err := mediaRegular(param, path, r); err != nil {
 		return nil, "", err
 	}
-	data, resolved, err := ps.ReadFile(path)
+	data, at, err := l.ReadFile()
 	if err != nil {
-		return nil, "", fmt.Errorf("parameter %q: %w", param, err)
+		return nil, "", mediaFileErr(param, path, err)
 	}
-	return data, resolved, nil
+	return data, at.Path(), nil
 }
 
 // errMediaTruncated marks a read past the end of the data; parsers turn it into
@@ -128,31 +104,28 @@ func (s mediaSrc) head(n int64) ([]byte, error) {
 // mediaTarget checks the target_path parameter of a writing operation
 // before any work is done: it must be given, writable under the
 // permissions, not a folder, in an existing folder, and either absent or
-// replaceable (overwrite). It returns the resolved path.
-func mediaTarget(ps *perm.Set, p Params, op string) (string, error) {
+// replaceable (overwrite). It returns where it lies.
+func mediaTarget(ps *perm.Set, p Params, op string) (perm.Loc, error) {
 	if !p.Has("target_path") {
-		return "", Invalid("missing parameter \"target_path\" for operation %s", op)
+		return perm.Loc{}, Invalid("missing parameter \"target_path\" for operation %s", op)
 	}
 	path := p.String("target_path")
-	if ps == nil {
-		return "", Errorf(TypePermission, "parameter \"target_path\": write %s: no file permissions are configured", path)
-	}
-	resolved, err := ps.Write(path)
+	l, err := fopLoc(ps, perm.ForWrite, "target_path", path)
 	if err != nil {
-		return "", fmt.Errorf("parameter \"target_path\": %w", err)
+		return l, err
 	}
-	if fi, err := os.Stat(resolved); err == nil {
-		if fi.IsDir() {
-			return "", Invalid("parameter \"target_path\": %s is a folder", path)
-		}
-		if !p.Bool("overwrite") {
-			return "", Invalid("parameter \"target_path\": %s exists; set overwrite to true to replace it", path)
-		}
+	switch fi, _, err := l.Stat(); {
+	case err == nil && fi.IsDir():
+		return l, Invalid("parameter \"target_path\": %s is a folder", path)
+	case err == nil && !p.Bool("overwrite"):
+		return l, Invalid("parameter \"target_path\": %s exists; set overwrite to true to replace it", path)
+	case err != nil && (errors.Is(err, perm.ErrDenied) || errors.Is(err, perm.ErrInvalid)):
+		return l, fopErr("target_path", path, err)
 	}
-	if fi, err := os.Stat(filepath.Dir(resolved)); err != nil || !fi.IsDir() {
-		return "", Invalid("parameter \"target_path\": folder %s does not exist", filepath.Dir(path))
+	if fi, _, err := l.Parent().Stat(); err != nil || !fi.IsDir() {
+		return l, Invalid("parameter \"target_path\": folder %s does not exist", filepath.Dir(path))
 	}
-	return resolved, nil
+	return l, nil
 }
 
 // mediaWrite writes data to target_path atomically through the permission
@@ -161,11 +134,15 @@ func mediaWrite(ctx context.Context, ps *perm.Set, path string, data []byte) (st
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	resolved, err := ps.WriteFile(path, data)
+	l, err := fopLoc(ps, perm.ForWrite, "target_path", path)
 	if err != nil {
-		return "", fmt.Errorf("parameter \"target_path\": %w", err)
+		return "", err
 	}
-	return resolved, nil
+	at, err := l.WriteFile(data)
+	if err != nil {
+		return "", mediaFileErr("target_path", path, err)
+	}
+	return at.Path(), nil
 }
 
 // mediaRound rounds f to places decimals, for durations and rates.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strconv"
+	"syscall"
 	"time"
 
 	"spellhost/tools/perm"
@@ -362,16 +363,15 @@ func sysmonDisk(ps *perm.Set, p Params) (map[string]any, error) {
 		return nil, Errorf(TypePermission, "disk: no file permissions are configured; allow a folder with --allow-read")
 	}
 	path, shown := ps.Base(), "the base folder"
+	var st sysmonFS
+	var err error
 	if p.Has("path") {
 		shown = p.String("path")
-		r, err := ps.Read(shown)
+		path, st, err = sysmonDiskAt(ps, shown)
 		if err != nil {
-			return nil, fmt.Errorf("parameter %q: %w", "path", err)
+			return nil, err
 		}
-		path = r
-	}
-	st, err := sysmonStatfs(path)
-	if err != nil {
+	} else if st, err = sysmonStatfs(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, Errorf(TypeNotFound, "parameter %q: %s does not exist", "path", shown)
 		}
@@ -389,6 +389,43 @@ func sysmonDisk(ps *perm.Set, p Params) (map[string]any, error) {
 		"path": path, "total": int64(total), "free": int64(free), "available": int64(avail), "used": int64(used),
 		"used_percent": pct, "inodes_total": int64(st.files), "inodes_free": int64(st.ffree),
 	}, nil
+}
+
+// sysmonDiskAt returns the figures of the file system holding path, read
+// through a handle opened by the permission set (the folder, or the file),
+// and the path's absolute form.
+func sysmonDiskAt(ps *perm.Set, path string) (string, sysmonFS, error) {
+	l, err := fopLoc(ps, perm.ForRead, "path", path)
+	if err != nil {
+		return "", sysmonFS{}, err
+	}
+	var f *os.File
+	shown := l.Path()
+	if d, err := l.OpenDir(); err == nil {
+		f, err = d.Handle()
+		shown = d.Path()
+		d.Close()
+		if err != nil {
+			return "", sysmonFS{}, fopErr("path", path, err)
+		}
+	} else if errors.Is(err, syscall.ENOTDIR) {
+		pf, err := l.Open()
+		if err != nil {
+			return "", sysmonFS{}, fopErr("path", path, err)
+		}
+		f, shown = pf.File, pf.Loc.Path()
+	} else {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", sysmonFS{}, Errorf(TypeNotFound, "parameter %q: %s does not exist", "path", path)
+		}
+		return "", sysmonFS{}, fopErr("path", path, err)
+	}
+	defer f.Close()
+	st, err := sysmonFstatfs(f)
+	if err != nil {
+		return "", sysmonFS{}, Failed("disk: statfs %s: %v", path, err)
+	}
+	return shown, st, nil
 }
 
 // sysmonFS is what statfs says of a file system, in blocks of bsize bytes.

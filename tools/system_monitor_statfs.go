@@ -2,7 +2,10 @@
 
 package tools
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // sysmonStatfs returns the figures of the file system holding path.
 func sysmonStatfs(path string) (sysmonFS, error) {
@@ -10,6 +13,28 @@ func sysmonStatfs(path string) (sysmonFS, error) {
 	if err := syscall.Statfs(path, &st); err != nil {
 		return sysmonFS{}, err
 	}
+	return sysmonFromStatfs(&st), nil
+}
+
+// sysmonFstatfs returns the figures of the file system holding the open
+// file f.
+func sysmonFstatfs(f *os.File) (sysmonFS, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return sysmonFS{}, err
+	}
+	var st syscall.Statfs_t
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Fstatfs(int(fd), &st) }); err != nil {
+		return sysmonFS{}, err
+	}
+	if serr != nil {
+		return sysmonFS{}, serr
+	}
+	return sysmonFromStatfs(&st), nil
+}
+
+func sysmonFromStatfs(st *syscall.Statfs_t) sysmonFS {
 	return sysmonFS{
 		bsize:  uint64(st.Bsize),
 		blocks: uint64(st.Blocks),
@@ -17,5 +42,5 @@ func sysmonStatfs(path string) (sysmonFS, error) {
 		bavail: uint64(max(st.Bavail, 0)),
 		files:  uint64(st.Files),
 		ffree:  uint64(max(st.Ffree, 0)),
-	}, nil
+	}
 }

@@ -51,6 +51,8 @@ import (
 //	-- signal: TEXT -> INT INT (exec: once stdout has TEXT, send these
 //	                            signals to the process group, back to back;
 //	                            a duration such as 1200ms waits between)
+//	-- fifo: PATH              (make a FIFO at PATH before the run, relative to
+//	                            the script's folder; placeholders allowed; repeatable)
 //
 // Placeholders, in the run line and in the script's source:
 //
@@ -70,8 +72,10 @@ import (
 //	{{LIMIT}}    the value of the run (see limits)
 //
 // A folder NAME.files beside a script is copied into the script's folder
-// first, symbolic links as links, permission bits kept (so it can hold
-// programs).
+// first, and a folder NAME.allowed into {{ALLOWED}}, symbolic links as
+// links and permission bits kept (so a fixture can hold programs, or a
+// link that already leads out of an allowed folder, which no tool may
+// make).
 //
 // Rules that hold for every script, whatever its header:
 //   - the secret's token never appears in any output, nor in any file under
@@ -94,7 +98,7 @@ const (
 )
 
 var (
-	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode|file|mkdir|limits|peak|signal): ?(.*?)\s*$`)
+	advDirective = regexp.MustCompile(`(?m)^-- (adversarial|run|exit|stdout|stderr|not|allow|mode|file|mkdir|limits|peak|signal|fifo): ?(.*?)\s*$`)
 )
 
 type advHeader struct {
@@ -105,6 +109,7 @@ type advHeader struct {
 	stderr  []string
 	not     []string
 	allow   map[string]bool
+	fifos   []string
 	exec    bool
 	hasExit bool
 	files   []advFile
@@ -187,6 +192,11 @@ func parseAdvHeader(src string) (advHeader, error) {
 				}
 			}
 			h.signal = sig
+		case "fifo":
+			if val == "" {
+				return h, errors.New("fifo: want a path")
+			}
+			h.fifos = append(h.fifos, val)
 		}
 	}
 	if (h.peak > 0 || h.signal != nil) && !h.exec {
@@ -497,12 +507,23 @@ func runAdversarial(t *testing.T, path, src string, h advHeader, limit string) {
 	src = strings.ReplaceAll(src, "{{LIMIT}}", limit)
 	h.run = strings.ReplaceAll(h.run, "{{LIMIT}}", limit)
 	f := newAdvFixture(t)
-	if extra := strings.TrimSuffix(path, ".lua") + ".files"; dirExists(extra) {
-		if err := copyTree(extra, f.dir); err != nil {
-			t.Fatalf("copy %s: %v", extra, err)
+	for suffix, dst := range map[string]string{".files": f.dir, ".allowed": f.allowed} {
+		if extra := strings.TrimSuffix(path, ".lua") + suffix; dirExists(extra) {
+			if err := copyTree(extra, dst); err != nil {
+				t.Fatalf("copy %s: %v", extra, err)
+			}
 		}
 	}
 	script := filepath.Join(f.dir, filepath.Base(path))
+	for _, p := range h.fifos {
+		p = f.expand(p, script)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(f.dir, p)
+		}
+		if err := mkfifo(p); err != nil {
+			t.Skipf("fifo %s: %v", p, err)
+		}
+	}
 	if err := os.WriteFile(script, []byte(f.expand(src, script)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -718,6 +739,7 @@ func TestAdversarialHeader(t *testing.T) {
 		"-- adversarial: x\n-- exit: 0\n-- peak: 1.25\n":                            "need mode: exec",
 		"-- adversarial: x\n-- exit: 0\n-- mode: exec\n-- signal: INT INT\n":        "want TEXT ->",
 		"-- adversarial: x\n-- exit: 0\n-- mode: exec\n-- signal: go -> INT KILL\n": "want INT, TERM or a duration",
+		"-- adversarial: x\n-- exit: 0\n-- fifo:\n":                                 "fifo: want a path",
 	} {
 		if _, err := parseAdvHeader(src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v; want an error containing %q", src, err, want)

@@ -21,7 +21,7 @@ type permFlags struct {
 }
 
 func (p *permFlags) register(fs *pflag.FlagSet) {
-	fs.StringSliceVar(&p.read, "allow-read", nil, "folders or files tools may read, as --allow-read=DIR,DIR; bare --allow-read allows all (default: the script's folder)")
+	fs.StringSliceVar(&p.read, "allow-read", nil, "folders or files tools may read, as --allow-read=DIR,FILE; exactly these (list the script's folder to keep it readable); bare --allow-read allows all (default: the base folder: the script's for run, the current one for tools invoke)")
 	fs.StringSliceVar(&p.write, "allow-write", nil, "folders tools may write; bare --allow-write allows all (default: a scratch folder removed at exit)")
 	fs.StringSliceVar(&p.net, "allow-net", nil, "hosts tools may reach, exactly: host, host:port, IP, IP:port or CIDR (loopback only if listed); a name not listed is refused without a DNS lookup; bare --allow-net allows all (default: loopback only)")
 	fs.StringSliceVar(&p.run, "allow-run", nil, "programs process_executor may run, by name or path; spellhost cannot confine what an allowed program does (default: none)")
@@ -48,7 +48,7 @@ type session struct {
 
 func (s *session) close() {
 	if s.cfg.Perm != nil {
-		s.cfg.Perm.CloseIdle()
+		s.cfg.Perm.Close()
 	}
 	if s.scratch != "" {
 		os.RemoveAll(s.scratch)
@@ -56,7 +56,10 @@ func (s *session) close() {
 }
 
 // build resolves the flags. base is the folder that relative paths resolve
-// against and that is readable by default.
+// against; it is readable when --allow-read is not given. A list given
+// with --allow-read is exact: base is readable then only if listed
+// (require still loads the script's own modules: they are its code, not
+// data tools read).
 func (p *permFlags) build(gs *globalState, base string) (*session, error) {
 	var lim perm.Limits
 	for _, f := range []struct {
@@ -96,9 +99,13 @@ func (p *permFlags) build(gs *globalState, base string) (*session, error) {
 		return nil, fmt.Errorf("scratch folder: %w", err)
 	}
 	s := &session{scratch: scratch}
+	read := p.read
+	if len(read) == 0 {
+		read = []string{base}
+	}
 	set, err := perm.New(perm.Config{
 		Base:     base,
-		Read:     append([]string{base}, p.read...),
+		Read:     read,
 		Write:    append([]string{scratch}, p.write...),
 		Net:      p.net,
 		Run:      p.run,

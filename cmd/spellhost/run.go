@@ -29,6 +29,14 @@ Runs a Lua script against the kernel. A script with options.scenarios (or
 a default function) runs them and prints a summary; a script without runs
 top to bottom. What follows -- reaches the script as the table ARGS.
 
+Permissions: tools touch files, the network, programs and the environment
+only as the --allow-* flags say. Without --allow-read, tools may read the
+script's folder; a list given with --allow-read is exact: tools read only
+the folders and files it names, so list the script's folder too to keep
+it readable. require always loads modules from the script's folder (they
+are the script's code, not data). Folders allowed with --allow-write are
+readable too; without it only a scratch folder, removed at exit, is.
+
 Limits: --timeout stops the whole run (exit 102); --max-memory stops it
 when the process's resident memory passes the limit, or refuses a string,
 JSON text or table that would take it there (exit 111); a watchdog

@@ -1,7 +1,9 @@
 package luavm
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"spellhost/tools"
+	"spellhost/tools/perm"
 )
 
 func init() {
@@ -219,22 +222,18 @@ func (e *Env) module(dir, name string) (*lua.FunctionProto, error) {
 		root, err := filepath.EvalSymlinks(dir)
 		if err == nil {
 			for _, c := range cands {
-				p := filepath.Join(root, filepath.FromSlash(c))
-				real, err := filepath.EvalSymlinks(p)
-				if err != nil {
-					continue
-				}
-				if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
-					return nil, tools.Errorf(tools.TypePermission, "require %q: %s leads outside the script's folder", name, c)
-				}
-				if proto, ok := e.modules.Load(real); ok {
+				key := filepath.Join(root, filepath.FromSlash(c))
+				if proto, ok := e.modules.Load(key); ok {
 					return proto.(*lua.FunctionProto), nil
 				}
-				src, err := os.ReadFile(real)
-				if err != nil {
-					return nil, tools.Failed("require %q: %v", name, err)
+				src, err := readModule(root, c)
+				if err == nil {
+					return e.compileModule(key, c, src)
 				}
-				return e.compileModule(real, c, src)
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return nil, moduleErr(name, root, c, err)
 			}
 		}
 	}
@@ -252,6 +251,44 @@ func (e *Env) module(dir, name string) (*lua.FunctionProto, error) {
 		}
 	}
 	return nil, tools.Errorf(tools.TypeNotFound, "require: module %q not found (looked for %s in the script's folder and in spellhost's library)", name, strings.Join(cands, " and "))
+}
+
+// readModule reads the module file c in the folder root through a handle
+// on the folder: the operating system refuses a path that leaves it, by
+// ".." or by a link, at the moment of the open. Only a regular file is
+// read; a FIFO or device is refused on the opened handle, without waiting
+// on it.
+func readModule(root, c string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	f, _, err := perm.OpenRegular(r, filepath.FromSlash(c))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// moduleErr describes why the module file c in root could not be read.
+func moduleErr(name, root, c string, err error) error {
+	var nr *perm.NotRegularError
+	if errors.As(err, &nr) {
+		return tools.Invalid("require %q: %s is %s, not a Lua source file", name, c, perm.Kind(nr.Mode))
+	}
+	// The open was refused: say whether a link leads out (a message only;
+	// nothing is read by this name).
+	key := filepath.Join(root, filepath.FromSlash(c))
+	real, rerr := filepath.EvalSymlinks(key)
+	if rerr == nil && real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+		return tools.Errorf(tools.TypePermission, "require %q: %s leads outside the script's folder", name, c)
+	}
+	if rerr == nil && real != key && !errors.Is(err, fs.ErrPermission) {
+		return tools.Errorf(tools.TypePermission, "require %q: %s: %v (require follows only relative links that stay in the script's folder)", name, c, err)
+	}
+	return tools.Failed("require %q: %v", name, err)
 }
 
 func (e *Env) compileModule(key, display string, src []byte) (*lua.FunctionProto, error) {

@@ -4,14 +4,17 @@
 // (--allow-read, --allow-write, --allow-net, --allow-run, --allow-env,
 // --allow-all).
 //
-// Containment is real: a path is made absolute, cleaned, and its symlinks
-// resolved (for a path that does not exist yet, those of its nearest
-// existing ancestor) before it is compared with the allowed folders element
-// by element, so /tmp never admits /tmpfoo and a link out of an allowed
-// folder is refused. Network access is judged on the host as written,
-// before any lookup: a name the allow list does not name is refused
-// without a DNS query, and only the checked addresses are dialled, on
-// every connection and every redirect (see net.go).
+// Containment is real: every allowed folder is opened once as a handle
+// (os.Root) and every file operation goes through it, so the operating
+// system itself refuses a path that leaves the folder, by ".." or by a
+// link, even one swapped in after a check (see root.go). Paths are matched
+// with the allowed folders element by element, so /tmp never admits
+// /tmpfoo, and a link out of an allowed folder is refused.
+//
+// Network access is judged on the host as written, before any lookup: a
+// name the allow list does not name is refused without a DNS query, and
+// only the checked addresses are dialled, on every connection and every
+// redirect (see net.go).
 package perm
 
 import (
@@ -66,9 +69,8 @@ const (
 // New. A Set is immutable after New and safe for concurrent use.
 type Set struct {
 	all   bool
-	base  string   // folder that relative paths resolve against
-	read  []string // resolved folders
-	write []string
+	base  string  // folder that relative paths resolve against
+	roots []*root // allowed folders and files, opened
 	net   netRules
 	dns   *net.Resolver
 	run   []string
@@ -77,6 +79,11 @@ type Set struct {
 
 	trOnce sync.Once
 	tr     *http.Transport
+
+	// linkMu is held while a link is made or moved (with the folder that
+	// holds it), so that checking where a link leads and putting it there
+	// is one step for every tool.
+	linkMu sync.Mutex
 }
 
 // Config is what the command line asked for.
@@ -84,6 +91,7 @@ type Config struct {
 	// Base resolves relative paths (the script's folder).
 	Base string
 	// Read and Write list allowed folders or files. Write implies read.
+	// Base is readable only when listed.
 	Read, Write []string
 	// Net lists allowed hosts: "host", "host:port", an IP or "IP:port"
 	// ("[::1]:8080"), or a CIDR ("10.0.0.0/8"); "*" allows any. Nil
@@ -137,19 +145,9 @@ func New(cfg Config) (*Set, error) {
 		return nil, fmt.Errorf("permissions: base folder: %w", err)
 	}
 	s.base = b
-	for _, d := range cfg.Read {
-		r, err := resolveDir(d, s.base)
-		if err != nil {
-			return nil, fmt.Errorf("--allow-read=%s: %w", d, err)
-		}
-		s.read = append(s.read, r)
-	}
-	for _, d := range cfg.Write {
-		r, err := resolveDir(d, s.base)
-		if err != nil {
-			return nil, fmt.Errorf("--allow-write=%s: %w", d, err)
-		}
-		s.write = append(s.write, r)
+	if err := s.openRoots(cfg); err != nil {
+		s.Close()
+		return nil, err
 	}
 	for _, v := range cfg.Env {
 		if v == "" || strings.ContainsAny(v, "=\x00") || strings.Contains(strings.TrimSuffix(v, "*"), "*") {
@@ -163,9 +161,67 @@ func New(cfg Config) (*Set, error) {
 		}
 	}
 	if s.net, err = parseNet(cfg.Net); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// openRoots opens a handle on every allowed folder (for an allowed file,
+// on its folder). With All, the handle is on the file system's root.
+func (s *Set) openRoots(cfg Config) error {
+	byPath := map[string]*root{}
+	add := func(flag, d string, write bool) error {
+		r, err := resolveDir(d, s.base)
+		if err != nil {
+			return fmt.Errorf("%s=%s: %w", flag, d, err)
+		}
+		fi, err := os.Stat(r)
+		if err != nil {
+			return fmt.Errorf("%s=%s: %w", flag, d, err)
+		}
+		dir, only := r, ""
+		if !fi.IsDir() {
+			dir, only = filepath.Dir(r), filepath.Base(r)
+		}
+		key := dir + "\x00" + only
+		if old, ok := byPath[key]; ok {
+			old.write = old.write || write
+			return nil
+		}
+		h, err := os.OpenRoot(dir)
+		if err != nil {
+			return fmt.Errorf("%s=%s: %w", flag, d, err)
+		}
+		rt := &root{path: dir, h: h, write: write, only: only}
+		byPath[key] = rt
+		s.roots = append(s.roots, rt)
+		return nil
+	}
+	if s.all {
+		return add("--allow-all", string(filepath.Separator), true)
+	}
+	for _, d := range cfg.Read {
+		if err := add("--allow-read", d, false); err != nil {
+			return err
+		}
+	}
+	for _, d := range cfg.Write {
+		if err := add("--allow-write", d, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the handles on the allowed folders and the idle network
+// connections. File operations fail after it.
+func (s *Set) Close() error {
+	for _, r := range s.roots {
+		r.h.Close()
+	}
+	s.CloseIdle()
+	return nil
 }
 
 func resolveDir(p, base string) (string, error) {
@@ -191,31 +247,13 @@ func (s *Set) Base() string { return s.base }
 // AllowsAll reports whether --allow-all is in force.
 func (s *Set) AllowsAll() bool { return s.all }
 
-// Read checks that path may be read and returns it resolved. Folders
-// allowed for writing are readable too.
-func (s *Set) Read(path string) (string, error) {
-	r, err := s.resolve(path)
-	if err != nil {
-		return "", err
-	}
-	if s.all || within(r, s.read) || within(r, s.write) {
-		return r, nil
-	}
-	return "", denied("read %s: outside the readable folders; allow it with --allow-read=%s", path, suggestDir(r))
-}
+// Read checks that path may be read and returns where it leads (see
+// Resolve). Folders allowed for writing are readable too.
+func (s *Set) Read(path string) (string, error) { return s.Resolve(path, ForRead) }
 
 // Write checks that path may be written (created, changed or removed) and
-// returns it resolved.
-func (s *Set) Write(path string) (string, error) {
-	r, err := s.resolve(path)
-	if err != nil {
-		return "", err
-	}
-	if s.all || within(r, s.write) {
-		return r, nil
-	}
-	return "", denied("write %s: outside the writable folders; allow it with --allow-write=%s", path, suggestDir(r))
-}
+// returns where it leads (see Resolve).
+func (s *Set) Write(path string) (string, error) { return s.Resolve(path, ForWrite) }
 
 // Env checks that the variable may be read.
 func (s *Set) Env(name string) error {
@@ -281,80 +319,6 @@ func lookPath(program, base string) (string, error) {
 		return r, nil
 	}
 	return p, nil
-}
-
-// resolve makes path absolute and clean and resolves symlinks in its
-// longest existing prefix, so a path that does not exist yet (a file to be
-// written) is judged by where it would land.
-func (s *Set) resolve(path string) (string, error) { return s.resolveDepth(path, 0) }
-
-func (s *Set) resolveDepth(path string, depth int) (string, error) {
-	if depth > 40 {
-		return "", fmt.Errorf("resolve %s: too many levels of symbolic links", path)
-	}
-	if path == "" {
-		return "", invalid("empty path")
-	}
-	if strings.ContainsRune(path, 0) {
-		return "", invalid("path %q contains a NUL byte", path)
-	}
-	p := path
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(s.base, p)
-	}
-	p = filepath.Clean(p)
-	var rest []string
-	cur := p
-	for {
-		r, err := filepath.EvalSymlinks(cur)
-		if err == nil {
-			parts := append([]string{r}, rest...)
-			return filepath.Join(parts...), nil
-		}
-		if !os.IsNotExist(err) {
-			// A dangling link or an unreadable folder: judge the link's
-			// target if it is a link, else refuse.
-			if t, lerr := os.Readlink(cur); lerr == nil {
-				if !filepath.IsAbs(t) {
-					t = filepath.Join(filepath.Dir(cur), t)
-				}
-				return s.resolveDepth(filepath.Join(append([]string{t}, rest...)...), depth+1)
-			}
-			return "", fmt.Errorf("resolve %s: %w", path, err)
-		}
-		if fi, lerr := os.Lstat(cur); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
-			// A dangling symlink: follow where it points.
-			t, _ := os.Readlink(cur)
-			if !filepath.IsAbs(t) {
-				t = filepath.Join(filepath.Dir(cur), t)
-			}
-			return s.resolveDepth(filepath.Join(append([]string{t}, rest...)...), depth+1)
-		}
-		parent := filepath.Dir(cur)
-		if parent == cur {
-			return filepath.Join(append([]string{cur}, rest...)...), nil
-		}
-		rest = append([]string{filepath.Base(cur)}, rest...)
-		cur = parent
-	}
-}
-
-// within reports whether p is one of dirs or below one, comparing whole
-// path elements.
-func within(p string, dirs []string) bool {
-	for _, d := range dirs {
-		if p == d {
-			return true
-		}
-		prefix := d
-		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
-			prefix += string(filepath.Separator)
-		}
-		if strings.HasPrefix(p, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 func suggestDir(p string) string {
