@@ -1,0 +1,121 @@
+package metrics_test
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"spellhost/host/metrics"
+)
+
+func TestCurvesFillAndJSON(t *testing.T) {
+	var c metrics.Curves
+	c.Add(metrics.CurveSample{T: 1, Span: 1, Values: []metrics.CurveValue{
+		{Name: "iterations", Tags: "scenario=a", V: 10, PerSecond: true},
+		{Name: "p99", Tags: "scenario=a", V: 5},
+	}})
+	// A second in which the latency had no value and an error type
+	// appears for the first time.
+	c.Add(metrics.CurveSample{T: 2, Span: 1, Values: []metrics.CurveValue{
+		{Name: "errors", Tags: "type=timeout", V: 3, PerSecond: true},
+		{Name: "errors", Tags: "type=timeout", V: 2, PerSecond: true},
+	}})
+	cs := c.Set()
+	if !slices.Equal(cs.T, metrics.Values{1, 2}) || len(cs.Curves) != 3 {
+		t.Fatalf("set %+v", cs)
+	}
+	it, p99, errs := cs.Find("iterations", "scenario=a"), cs.Find("p99", "scenario=a"), cs.Find("errors", "type=timeout")
+	if it == nil || p99 == nil || errs == nil {
+		t.Fatalf("curves missing: %+v", cs)
+	}
+	if !slices.Equal(it.Mean, metrics.Values{10, 0}) {
+		t.Errorf("a count absent from a second reads 0: %v", it.Mean)
+	}
+	if p99.Mean[0] != 5 || !math.IsNaN(p99.Mean[1]) {
+		t.Errorf("a latency absent from a second reads no data: %v", p99.Mean)
+	}
+	if errs.Mean[0] != 0 || errs.Mean[1] != 5 {
+		t.Errorf("a late curve is back-filled and repeated values add up: %v", errs.Mean)
+	}
+	if it.Lo != nil || it.Hi != nil {
+		t.Errorf("a run that never merged has no bands: %+v", it)
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"mean":[5,null]`) {
+		t.Errorf("NaN is not null in %s", b)
+	}
+	var back metrics.CurveSet
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Find("p99", "scenario=a"); got == nil || got.Mean[0] != 5 || !math.IsNaN(got.Mean[1]) {
+		t.Errorf("round trip: %+v", got)
+	}
+}
+
+// A ten-hour run keeps a bounded number of points, and a one-second spike
+// survives the merging as a span's highest value.
+func TestCurvesBoundedKeepExtremes(t *testing.T) {
+	var c metrics.Curves
+	rng := rand.New(rand.NewPCG(1, 2))
+	const seconds = 10 * 3600
+	spikeAt := 23456
+	for s := 1; s <= seconds; s++ {
+		v := 100 + rng.Float64()
+		if s == spikeAt {
+			v = 5000
+		}
+		c.Add(metrics.CurveSample{T: float64(s), Span: 1, Values: []metrics.CurveValue{
+			{Name: "iterations", V: v, PerSecond: true},
+		}})
+		if c.Len() >= metrics.MaxCurvePoints {
+			t.Fatalf("%d points after %d seconds", c.Len(), s)
+		}
+	}
+	cs := c.Set()
+	cv := cs.Curves[0]
+	if len(cs.T) < metrics.MaxCurvePoints/2 || len(cv.Lo) != len(cs.T) || len(cv.Hi) != len(cs.T) {
+		t.Fatalf("%d points, lo %d hi %d", len(cs.T), len(cv.Lo), len(cv.Hi))
+	}
+	if cs.T[len(cs.T)-1] != seconds {
+		t.Errorf("the last point ends at %v, want %v", cs.T[len(cs.T)-1], float64(seconds))
+	}
+	var spans float64
+	for _, s := range cs.Span {
+		spans += s
+	}
+	if spans != seconds {
+		t.Errorf("spans add up to %v, want %d", spans, seconds)
+	}
+	if slices.Max(cv.Hi) != 5000 || slices.Max(cv.Mean) >= 5000 {
+		t.Errorf("spike: hi max %v, mean max %v", slices.Max(cv.Hi), slices.Max(cv.Mean))
+	}
+	if lo := slices.Min(cv.Lo); lo < 100 || lo > 101 {
+		t.Errorf("lowest %v", lo)
+	}
+	for i := range cv.Mean {
+		if cv.Lo[i] > cv.Mean[i] || cv.Mean[i] > cv.Hi[i] {
+			t.Fatalf("point %d: lo %v mean %v hi %v", i, cv.Lo[i], cv.Mean[i], cv.Hi[i])
+		}
+	}
+}
+
+func TestCurvesCap(t *testing.T) {
+	var c metrics.Curves
+	var vals []metrics.CurveValue
+	for i := range metrics.MaxCurves + 10 {
+		vals = append(vals, metrics.CurveValue{Name: "e", Tags: "type=t" + string(rune('a'+i%26)) + time.Duration(i).String(), V: 1})
+	}
+	c.Add(metrics.CurveSample{T: 1, Span: 1, Values: vals})
+	cs := c.Set()
+	if len(cs.Curves) != metrics.MaxCurves || cs.Dropped != 10 {
+		t.Fatalf("%d curves, %d dropped", len(cs.Curves), cs.Dropped)
+	}
+}
