@@ -62,6 +62,8 @@ type Config struct {
 	// Points, when set, receives every metric's figures each second
 	// (the --out json=FILE stream).
 	Points PointWriter
+	// Live, when set, receives each second's chart values (--dashboard).
+	Live LiveSink
 	// InspectOnly stops the run once the options are resolved (after the
 	// script's top level ran): Result.Options holds them.
 	InspectOnly bool
@@ -113,6 +115,7 @@ type runState struct {
 	vus        []*VU
 	vusMu      sync.Mutex
 	timeline   metrics.Timeline
+	curves     metrics.Curves
 	tlMu       sync.Mutex
 	sampler    *metrics.Sampler
 	aborted    []*metrics.Threshold
@@ -491,6 +494,7 @@ func (r *runState) runScenario(ctx context.Context, sr *scenarioRun, ex executor
 		}
 	}
 	sr.started = time.Now()
+	sr.begun.Store(true)
 	defer func() { sr.ended = time.Now() }()
 	if sc.Setup != "" {
 		v, err := r.callPhase(ctx, "scenario "+sc.Name+" setup", r.opts.SetupTimeout, exitcode.SetupTimeout, r.vm0.Global(sc.Setup), r.vm0.ToLua(r.data))
@@ -607,6 +611,11 @@ func (r *runState) tick(now time.Time) {
 	mem := metrics.ReadMemory()
 	p.RSS, p.HeapLive, p.Goroutines = mem.RSS, mem.HeapLive, mem.Goroutines
 	r.timeline.Add(p, span)
+	cs := r.curveSample(elapsed.Seconds(), span, ws, mem)
+	r.curves.Add(cs)
+	if r.cfg.Live != nil {
+		r.cfg.Live.Second(cs)
+	}
 	if r.cfg.Points != nil {
 		r.cfg.Points.WritePoints(now, elapsed, ws)
 	}
@@ -733,6 +742,9 @@ func (r *runState) finish(res *Result) {
 	}
 	r.tlMu.Lock()
 	res.Timeline = r.timeline.Points()
+	if r.curves.Len() > 0 {
+		res.Curves = r.curves.Set()
+	}
 	aborted := r.aborted
 	r.tlMu.Unlock()
 
@@ -746,6 +758,7 @@ func (r *runState) finish(res *Result) {
 		res.Scenarios = append(res.Scenarios, r.scenarioResult(sr))
 	}
 	if r.opts != nil {
+		res.RunOptions = r.opts.Describe()
 		for _, t := range metrics.EvaluateWith(r.store, r.opts.Thresholds, r.secondsFor(secs)) {
 			def, _ := r.store.Def(t.Threshold.Query.Metric)
 			tr := ThresholdResult{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
@@ -770,7 +783,7 @@ func (r *runState) finish(res *Result) {
 	for _, w := range r.store.All(secs) {
 		s := w.Series
 		tags := s.TagMap()
-		mr := MetricResult{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats}
+		mr := MetricResult{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats, Hist: w.Stats.Hist()}
 		res.Metrics = append(res.Metrics, mr)
 		switch s.Def.Name {
 		case metrics.ToolCalls:
