@@ -40,7 +40,7 @@ type Result struct {
 	Curves *metrics.CurveSet `json:"curves,omitempty"`
 	// RunOptions are the resolved options as spellhost inspect shows them.
 	RunOptions map[string]any `json:"options,omitempty"`
-	Kernel      kernel.Stats      `json:"kernel"`
+	Kernel     kernel.Stats   `json:"kernel"`
 	// Faults lists every fault rule of the run with its calls and hits.
 	Faults   []fault.Info   `json:"faults,omitempty"`
 	Sections []ExtraSection `json:"sections,omitempty"`
