@@ -140,6 +140,11 @@ type curve struct {
 // use.
 type Curves struct {
 	t, span []float64
+	// n is how many samples each point covers; once the curves have been
+	// halved, a point takes stride samples before the next one starts,
+	// so every point of a long run covers the same time.
+	n       []int
+	stride  int
 	curves  []*curve
 	index   map[curveKey]*curve
 	merged  bool
@@ -152,10 +157,12 @@ func (c *Curves) Add(s CurveSample) {
 	if c.index == nil {
 		c.index = map[curveKey]*curve{}
 		c.seen = map[*curve]bool{}
+		c.stride = 1
 	}
 	n := len(c.t)
 	c.t = append(c.t, s.T)
 	c.span = append(c.span, s.Span)
+	c.n = append(c.n, 1)
 	clear(c.seen)
 	for _, v := range s.Values {
 		k := curveKey{v.Name, v.Tags}
@@ -205,41 +212,64 @@ func (c *Curves) Add(s CurveSample) {
 			cv.hi = append(cv.hi, fill)
 		}
 	}
+	// The previous point still has room: the new sample joins it.
+	if n > 0 && c.n[n-1] < c.stride {
+		c.mergeInto(n-1, n)
+		c.truncate(n)
+	}
 	if len(c.t) >= MaxCurvePoints {
 		c.halve()
 	}
 }
 
-// halve merges neighbouring spans; an odd last span stays as it is.
-func (c *Curves) halve() {
-	c.merged = true
-	n := len(c.t)
-	w := func(i int) float64 { return max(c.span[i], 1e-9) }
+// mergeInto folds point j into point i: means weighted by span, the
+// lowest and highest values kept, the later end time.
+func (c *Curves) mergeInto(i, j int) {
+	wi, wj := max(c.span[i], 1e-9), max(c.span[j], 1e-9)
 	for _, cv := range c.curves {
-		j := 0
-		for i := 0; i+1 < n; i += 2 {
-			cv.mean[j] = weighted(cv.mean[i], w(i), cv.mean[i+1], w(i+1))
-			cv.lo[j] = nanMin(cv.lo[i], cv.lo[i+1])
-			cv.hi[j] = nanMax(cv.hi[i], cv.hi[i+1])
-			j++
-		}
-		if n%2 == 1 {
-			cv.mean[j], cv.lo[j], cv.hi[j] = cv.mean[n-1], cv.lo[n-1], cv.hi[n-1]
-			j++
-		}
-		cv.mean, cv.lo, cv.hi = cv.mean[:j], cv.lo[:j], cv.hi[:j]
+		cv.mean[i] = weighted(cv.mean[i], wi, cv.mean[j], wj)
+		cv.lo[i] = nanMin(cv.lo[i], cv.lo[j])
+		cv.hi[i] = nanMax(cv.hi[i], cv.hi[j])
 	}
+	c.t[i] = c.t[j]
+	c.span[i] += c.span[j]
+	c.n[i] += c.n[j]
+	c.merged = true
+}
+
+func (c *Curves) truncate(n int) {
+	c.t, c.span, c.n = c.t[:n], c.span[:n], c.n[:n]
+	for _, cv := range c.curves {
+		cv.mean, cv.lo, cv.hi = cv.mean[:n], cv.lo[:n], cv.hi[:n]
+	}
+}
+
+// halve merges neighbouring points and doubles the stride; an odd last
+// point stays as it is.
+func (c *Curves) halve() {
+	n := len(c.t)
 	j := 0
 	for i := 0; i+1 < n; i += 2 {
-		c.t[j] = c.t[i+1]
-		c.span[j] = c.span[i] + c.span[i+1]
+		c.mergeInto(i, i+1)
+		c.moveTo(j, i)
 		j++
 	}
 	if n%2 == 1 {
-		c.t[j], c.span[j] = c.t[n-1], c.span[n-1]
+		c.moveTo(j, n-1)
 		j++
 	}
-	c.t, c.span = c.t[:j], c.span[:j]
+	c.truncate(j)
+	c.stride *= 2
+}
+
+func (c *Curves) moveTo(dst, src int) {
+	if dst == src {
+		return
+	}
+	c.t[dst], c.span[dst], c.n[dst] = c.t[src], c.span[src], c.n[src]
+	for _, cv := range c.curves {
+		cv.mean[dst], cv.lo[dst], cv.hi[dst] = cv.mean[src], cv.lo[src], cv.hi[src]
+	}
 }
 
 // Len returns the number of spans held.

@@ -119,3 +119,29 @@ func TestCurvesCap(t *testing.T) {
 		t.Fatalf("%d curves, %d dropped", len(cs.Curves), cs.Dropped)
 	}
 }
+
+// Once a run has been downsampled, every point covers the same time, old
+// or recent.
+func TestCurvesEvenSpans(t *testing.T) {
+	var c metrics.Curves
+	for s := 1; s <= 10*3600; s++ {
+		c.Add(metrics.CurveSample{T: float64(s), Span: 1, Values: []metrics.CurveValue{{Name: "x", V: float64(s), PerSecond: true}}})
+	}
+	cs := c.Set()
+	full := cs.Span[0]
+	for i, s := range cs.Span[:len(cs.Span)-1] {
+		if s != full {
+			t.Fatalf("span %d is %v, the first %v", i, s, full)
+		}
+	}
+	if last := cs.Span[len(cs.Span)-1]; last > full || last <= 0 {
+		t.Errorf("the last span is %v", last)
+	}
+	if cs.T[0] != full {
+		t.Errorf("the first point ends at %v, want %v", cs.T[0], full)
+	}
+	// The mean of a span of a linear curve is its midpoint.
+	if m := cs.Curves[0].Mean[0]; m != (1+full)/2 {
+		t.Errorf("mean of the first span %v, want %v", m, (1+full)/2)
+	}
+}
