@@ -7,7 +7,6 @@ import (
 	"time"
 
 	json "github.com/go-json-experiment/json"
-	"go.uber.org/goleak"
 
 	"spellhost/host/fault"
 	"spellhost/host/metrics"
@@ -143,5 +142,3 @@ func TestPointWriter(t *testing.T) {
 		t.Fatalf("no point for lat in %q", b.String())
 	}
 }
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
