@@ -159,8 +159,15 @@
     Object.keys(up.columns).forEach(function (id) {
       var spec = specs[id], u = charts[id];
       if (!spec || !u) return;
-      spec.x.push(up.x);
-      up.columns[id].forEach(function (v, i) { spec.data[i].push(v); });
+      if (up.replace && spec.x.length) {
+        // The new second extends the last (downsampled) point.
+        var last = spec.x.length - 1;
+        spec.x[last] = up.x;
+        up.columns[id].forEach(function (v, i) { spec.data[i][last] = v; });
+      } else {
+        spec.x.push(up.x);
+        up.columns[id].forEach(function (v, i) { spec.data[i].push(v); });
+      }
       u.setData(columns(spec));
     });
     window.spellhostUpdates++;
