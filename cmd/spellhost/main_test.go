@@ -2,19 +2,50 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"spellhost/host/exitcode"
+	"spellhost/host/report/browsertest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// One Chromium for the package's browser tests, started on first use and
+// ended before the leak check.
+var browser struct {
+	once sync.Once
+	b    *browsertest.Browser
+	skip string
+}
+
+func sharedBrowser(t *testing.T) *browsertest.Browser {
+	t.Helper()
+	browser.once.Do(func() { browser.b, browser.skip = browsertest.Start() })
+	if browser.b == nil {
+		t.Skip(browser.skip)
+	}
+	return browser.b
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browser.b.Close()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // testState is a global state with buffers for streams and the given
 // environment.
@@ -28,6 +59,7 @@ func testState(t *testing.T, env map[string]string) (*globalState, *bytes.Buffer
 		stderr:    &errb,
 		lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		getwd:     func() (string, error) { return wd, nil },
+		openURL:   func(string) error { return errors.New("no browser in tests") },
 		notify:    func(chan<- os.Signal) {},
 		stop:      func(chan<- os.Signal) {},
 	}

@@ -32,6 +32,11 @@ Limits: --timeout stops the whole run (exit 102); --max-memory stops it
 when the process's resident memory passes the limit (exit 111); a watchdog
 abandons a script that does not stop within about twice its limit.
 
+Outputs: --summary-json, --report (HTML by the .html extension, else
+Markdown), --out json=FILE and --out junit=FILE, and --dashboard for a live
+page. When GITHUB_STEP_SUMMARY names a file, the Markdown report is
+appended to it.
+
 Exit codes: 0 ok, 99 thresholds failed, 102 timeout, 104 invalid options,
 105 interrupted, 107 script error, 108 aborted by the script, 111 memory limit.
 `
@@ -50,6 +55,8 @@ type runFlags struct {
 	noSummary            bool
 	faults               []string
 	perms                permFlags
+	dashboard            string
+	dashboardOpen        bool
 }
 
 func runCmd(gs *globalState, args []string) error {
@@ -71,6 +78,14 @@ func runCmd(gs *globalState, args []string) error {
 		return err
 	}
 	defer outputs.close()
+	dash, err := rf.startDashboard(gs, &cfg)
+	if err != nil {
+		return err
+	}
+	defer dash.close()
+	if v, ok := gs.lookupEnv(stepSummaryEnv); ok && v != "" {
+		outputs.stepSummary = v
+	}
 	if gs.stderrTTY && !rf.noSummary {
 		cfg.Progress = gs.stderr
 	}
@@ -112,6 +127,7 @@ func runCmd(gs *globalState, args []string) error {
 	if werr := outputs.write(o.res); werr != nil && o.err == nil {
 		o.err = werr
 	}
+	dash.finish(o.res)
 	return reportRunError(gs, o.err)
 }
 
@@ -120,6 +136,7 @@ type outputs struct {
 	points              *report.PointWriter
 	pointsFile          *os.File
 	summaryJSON, report string
+	junit, stepSummary  string
 }
 
 func (o *outputs) close() {
@@ -133,20 +150,9 @@ func (o *outputs) close() {
 // path fails at once, and opens the point stream.
 func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
 	o := &outputs{summaryJSON: rf.summaryJSON, report: rf.report}
-	for _, spec := range rf.out {
-		kind, file, ok := strings.Cut(spec, "=")
-		if !ok || kind != "json" || file == "" {
-			return nil, usageErr("--out %s: want json=FILE", spec)
-		}
-		if o.points != nil {
-			return nil, usageErr("--out json=FILE may be given once")
-		}
-		f, err := os.Create(file)
-		if err != nil {
-			return nil, usageErr("--out %s: %v", spec, err)
-		}
-		o.pointsFile, o.points = f, report.NewPointWriter(f)
-		cfg.Points = o.points
+	if err := o.openOut(rf.out, cfg); err != nil {
+		o.close()
+		return nil, err
 	}
 	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report} {
 		if path == "" {
@@ -176,12 +182,13 @@ func (o *outputs) write(res *scenario.Result) error {
 	}
 	if o.report != "" {
 		var b strings.Builder
-		if err := report.WriteMarkdown(&b, res); err != nil {
+		if err := writeReport(&b, o.report, res); err != nil {
 			errs = append(errs, err)
 		} else if err := perm.WriteAtomic(o.report, []byte(b.String()), 0o644); err != nil {
 			errs = append(errs, fmt.Errorf("--report: %w", err))
 		}
 	}
+	errs = append(errs, o.writeMore(res)...)
 	return errors.Join(errs...)
 }
 
@@ -198,11 +205,12 @@ func (rf *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&rf.iterations, "iterations", "i", 0, "iterations shared by the VUs (shared-iterations)")
 	fs.StringVarP(&rf.duration, "duration", "d", "", "how long the VUs loop (constant-vus), e.g. 30s")
 	fs.StringSliceVar(&rf.scenarios, "scenario", nil, "run only these scenarios, comma-separated")
-	fs.StringArrayVar(&rf.out, "out", nil, "stream metrics: json=FILE writes one JSON object per series per second")
+	fs.StringArrayVar(&rf.out, "out", nil, outUsage())
 	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
-	fs.StringVar(&rf.report, "report", "", "write a Markdown report to FILE")
+	fs.StringVar(&rf.report, "report", "", "write a report to FILE: HTML with charts when FILE ends in .html (or .htm), Markdown otherwise")
 	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
 	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
+	rf.registerResults(fs)
 	rf.perms.register(fs)
 }
 
