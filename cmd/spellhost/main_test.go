@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -18,26 +17,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// One Chromium for the package's browser tests, started on first use and
-// ended before the leak check.
-var browser struct {
-	once sync.Once
-	b    *browsertest.Browser
-	skip string
-}
-
-func sharedBrowser(t *testing.T) *browsertest.Browser {
-	t.Helper()
-	browser.once.Do(func() { browser.b, browser.skip = browsertest.Start() })
-	if browser.b == nil {
-		t.Skip(browser.skip)
-	}
-	return browser.b
-}
+func sharedBrowser(t *testing.T) *browsertest.Browser { return browsertest.Shared(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	browser.b.Close()
+	browsertest.CloseShared()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)

@@ -219,12 +219,12 @@ func TestRunDashboard(t *testing.T) {
 
 // tryBrowser returns the shared browser, or logs why there is none.
 func tryBrowser(t *testing.T) (*browsertest.Browser, bool) {
-	browser.once.Do(func() { browser.b, browser.skip = browsertest.Start() })
-	if browser.b == nil {
-		t.Logf("the page is not loaded in a browser: %s", browser.skip)
+	b, skip := browsertest.TryShared()
+	if b == nil {
+		t.Logf("the page is not loaded in a browser: %s", skip)
 		return nil, false
 	}
-	return browser.b, true
+	return b, true
 }
 
 func readEventName(t *testing.T, r *bufio.Reader) string {

@@ -36,6 +36,9 @@ type ChartSeries struct {
 	// highest second of each downsampled span.
 	Band   string `json:"band,omitempty"`
 	BandOf int    `json:"band_of,omitempty"`
+	// SpanGaps joins the points across missing values (two runs'
+	// curves on one axis, where each has values only at its own times).
+	SpanGaps bool `json:"span_gaps,omitempty"`
 }
 
 var palette = []string{"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"}

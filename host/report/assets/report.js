@@ -65,7 +65,7 @@
         width: s.band ? 0 : 1.5,
         scale: s.right ? "y2" : "y",
         points: { show: false },
-        spanGaps: false,
+        spanGaps: !!s.span_gaps,
         value: function (u, v) { return fmtValue(v, unit); },
       };
       if (s.dash) opt.dash = [6, 4];

@@ -25,6 +25,33 @@ import (
 // Path is where the browser is looked for; SPELLHOST_CHROMIUM overrides it.
 const Path = "/usr/bin/chromium"
 
+var shared struct {
+	once sync.Once
+	b    *Browser
+	skip string
+}
+
+// Shared returns the package's one browser, started on first use, or
+// skips the test with the reason there is none. Call CloseShared in
+// TestMain after the tests ran.
+func Shared(t testing.TB) *Browser {
+	t.Helper()
+	b, skip := TryShared()
+	if b == nil {
+		t.Skip(skip)
+	}
+	return b
+}
+
+// TryShared returns the shared browser, or nil and why there is none.
+func TryShared() (*Browser, string) {
+	shared.once.Do(func() { shared.b, shared.skip = Start() })
+	return shared.b, shared.skip
+}
+
+// CloseShared ends the shared browser, if it was started.
+func CloseShared() { shared.b.Close() }
+
 // Browser is one headless Chromium process shared by a package's tests.
 type Browser struct {
 	ctx    context.Context
