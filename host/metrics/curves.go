@@ -212,8 +212,14 @@ func (c *Curves) Add(s CurveSample) {
 			cv.hi = append(cv.hi, fill)
 		}
 	}
-	// The previous point still has room: the new sample joins it.
-	if n > 0 && c.n[n-1] < c.stride {
+	switch {
+	case n > 0 && s.Span < shortSpan:
+		// A sliver of a second (the run's last tick): its counts per
+		// second would read as a spike, so it joins the previous point.
+		c.absorb(n-1, n)
+		c.truncate(n)
+	case n > 0 && c.n[n-1] < c.stride:
+		// The previous point still has room: the new sample joins it.
 		c.mergeInto(n-1, n)
 		c.truncate(n)
 	}
@@ -235,6 +241,22 @@ func (c *Curves) mergeInto(i, j int) {
 	c.span[i] += c.span[j]
 	c.n[i] += c.n[j]
 	c.merged = true
+}
+
+// shortSpan is the shortest span that stands as a point of its own.
+const shortSpan = 0.5
+
+// absorb folds a short span j into point i: the means weighted by span,
+// the lowest and highest values widened only by the merged mean.
+func (c *Curves) absorb(i, j int) {
+	wi, wj := max(c.span[i], 1e-9), max(c.span[j], 1e-9)
+	for _, cv := range c.curves {
+		cv.mean[i] = weighted(cv.mean[i], wi, cv.mean[j], wj)
+		cv.lo[i] = nanMin(cv.lo[i], cv.mean[i])
+		cv.hi[i] = nanMax(cv.hi[i], cv.mean[i])
+	}
+	c.t[i] = c.t[j]
+	c.span[i] += c.span[j]
 }
 
 func (c *Curves) truncate(n int) {

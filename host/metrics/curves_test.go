@@ -145,3 +145,23 @@ func TestCurvesEvenSpans(t *testing.T) {
 		t.Errorf("mean of the first span %v, want %v", m, (1+full)/2)
 	}
 }
+
+// The run's last tick, a fraction of a second, joins the previous point
+// instead of showing its counts per second as a spike.
+func TestCurvesShortLastSpan(t *testing.T) {
+	var c metrics.Curves
+	c.Add(metrics.CurveSample{T: 1, Span: 1, Values: []metrics.CurveValue{{Name: "it", V: 100, PerSecond: true}}})
+	c.Add(metrics.CurveSample{T: 2, Span: 1, Values: []metrics.CurveValue{{Name: "it", V: 100, PerSecond: true}}})
+	c.Add(metrics.CurveSample{T: 2.05, Span: 0.05, Values: []metrics.CurveValue{{Name: "it", V: 800, PerSecond: true}}})
+	cs := c.Set()
+	if len(cs.T) != 2 || cs.T[1] != 2.05 || math.Abs(cs.Span[1]-1.05) > 1e-9 {
+		t.Fatalf("t %v span %v", cs.T, cs.Span)
+	}
+	// 100 + 40 iterations over 1.05 s.
+	if m := cs.Curves[0].Mean[1]; math.Abs(m-140/1.05) > 1e-9 {
+		t.Errorf("mean %v, want %v", m, 140/1.05)
+	}
+	if cs.Curves[0].Hi != nil {
+		t.Error("absorbing the last sliver made bands")
+	}
+}

@@ -65,8 +65,9 @@ end`
 	live.mu.Lock()
 	got := len(live.samples)
 	live.mu.Unlock()
-	if got != len(cs.T) {
-		t.Errorf("the live sink saw %d seconds, the result holds %d", got, len(cs.T))
+	// The run's last tick may be a sliver that joins the previous point.
+	if got != len(cs.T) && got != len(cs.T)+1 {
+		t.Errorf("the live sink saw %d seconds, the result holds %d points", got, len(cs.T))
 	}
 	for _, want := range []struct{ name, tags string }{
 		{CurveIterations, "scenario=paced"}, {CurveDropped, "scenario=paced"}, {CurveP50, "scenario=paced"},
