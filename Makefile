@@ -6,7 +6,7 @@ BIN     := bin/spellhost
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run run-faults run-memleak soak-faults test bench lint docs fuzz clean
+.PHONY: build run run-faults run-memleak soak-faults test bench lint docs fuzz browser clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
@@ -29,6 +29,16 @@ soak-faults: build
 # The orchestrator memory-leak test: tasks, then monitoring, with the verdict.
 run-memleak: build
 	./$(BIN) run scripts/memleak.lua
+
+# Debian's chromium for the browser tests (the HTML report, the dashboard,
+# the compare report). Installs it when missing and apt-get can; where it
+# cannot, says so and the browser tests skip with that reason.
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "browser: /usr/bin/chromium is installed"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+			|| echo "browser: could not install chromium; the browser tests will be skipped"; \
+	else echo "browser: no apt-get or not root; install chromium to run the browser tests"; fi
 
 test:
 	$(GO) vet ./...
@@ -61,6 +71,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDoJSON -fuzztime 60s ./host/kernel
 	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./tools
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./host/fault
+	$(GO) test -run '^$$' -fuzz FuzzParseTolerances -fuzztime 30s ./host/compare
 
 clean:
 	rm -rf bin

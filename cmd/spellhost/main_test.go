@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -10,11 +12,24 @@ import (
 	"go.uber.org/goleak"
 
 	"spellhost/host/exitcode"
+	"spellhost/host/report/browsertest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func sharedBrowser(t *testing.T) *browsertest.Browser { return browsertest.Shared(t) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browsertest.CloseShared()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // testState is a global state with buffers for streams and the given
 // environment.
@@ -28,6 +43,7 @@ func testState(t *testing.T, env map[string]string) (*globalState, *bytes.Buffer
 		stderr:    &errb,
 		lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		getwd:     func() (string, error) { return wd, nil },
+		openURL:   func(string) error { return errors.New("no browser in tests") },
 		notify:    func(chan<- os.Signal) {},
 		stop:      func(chan<- os.Signal) {},
 	}

@@ -24,6 +24,7 @@ func commands() []command {
 		{"run", "run a Lua script: its scenarios, checks and thresholds", runCmd},
 		{"check", "compile a Lua script and report syntax errors without running it", checkCmd},
 		{"inspect", "print a script's resolved options as JSON", inspectCmd},
+		{"compare", "compare two runs' summary files: changes, whether they are real, tolerances", compareCmd},
 		{"new", "write a commented starting script", newCmd},
 		{"tools", "list, describe, search and invoke the kernel's tools", toolsCmd},
 		{"api", "write the Lua API reference or the editor's type file", apiCmd},

@@ -45,6 +45,11 @@ abandons a script that does not stop within about twice its limit.
 Ctrl-C stops gracefully (a repeat within a second is the same Ctrl-C); a
 later second one quits at once, still writing the summary files.
 
+Outputs: --summary-json, --report (HTML by the .html extension, else
+Markdown), --out json=FILE and --out junit=FILE, and --dashboard for a live
+page. When GITHUB_STEP_SUMMARY names a file, the Markdown report is
+appended to it.
+
 Exit codes: 0 ok, 1 an output file could not be written, 99 thresholds
 failed, 102 timeout, 104 invalid options, 105 interrupted, 107 script
 error, 108 aborted by the script, 109 a bug in spellhost (the summary and
@@ -66,6 +71,8 @@ type runFlags struct {
 	noSummary            bool
 	faults               []string
 	perms                permFlags
+	dashboard            string
+	dashboardOpen        bool
 }
 
 func runCmd(gs *globalState, args []string) error {
@@ -87,6 +94,14 @@ func runCmd(gs *globalState, args []string) error {
 		return err
 	}
 	defer outputs.close()
+	dash, err := rf.startDashboard(gs, &cfg)
+	if err != nil {
+		return err
+	}
+	defer dash.close()
+	if v, ok := gs.lookupEnv(stepSummaryEnv); ok && v != "" {
+		outputs.stepSummary = v
+	}
 	if gs.stderrTTY && !rf.noSummary {
 		cfg.Progress = gs.stderr
 	}
@@ -156,6 +171,7 @@ func runCmd(gs *globalState, args []string) error {
 		}
 		fmt.Fprintf(gs.stderr, "spellhost run: %v\n", werr)
 	}
+	dash.finish(o.res)
 	return reportRunError(gs, o.err)
 }
 
@@ -172,6 +188,7 @@ type outputs struct {
 	pointsFile          *os.File
 	pointsSpec          string
 	summaryJSON, report string
+	junit, stepSummary  string
 }
 
 // close flushes and closes the point stream, once.
@@ -194,20 +211,9 @@ func (o *outputs) close() error {
 // path fails at once, and opens the point stream.
 func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
 	o := &outputs{summaryJSON: rf.summaryJSON, report: rf.report}
-	for _, spec := range rf.out {
-		kind, file, ok := strings.Cut(spec, "=")
-		if !ok || kind != "json" || file == "" {
-			return nil, usageErr("--out %s: want json=FILE", spec)
-		}
-		if o.points != nil {
-			return nil, usageErr("--out json=FILE may be given once")
-		}
-		f, err := os.Create(file)
-		if err != nil {
-			return nil, usageErr("--out %s: %v", spec, err)
-		}
-		o.pointsFile, o.points, o.pointsSpec = f, report.NewPointWriter(f), spec
-		cfg.Points = o.points
+	if err := o.openOut(rf.out, cfg); err != nil {
+		o.close()
+		return nil, err
 	}
 	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report} {
 		if path == "" {
@@ -231,9 +237,12 @@ func (o *outputs) finish(res *scenario.Result) error {
 		}
 	}
 	if res != nil && o.report != "" {
-		if err := writeAtomic(o.report, func(w io.Writer) error { return report.WriteMarkdown(w, res) }); err != nil {
+		if err := writeAtomic(o.report, func(w io.Writer) error { return writeReport(w, o.report, res) }); err != nil {
 			errs = append(errs, fmt.Errorf("--report %s: %w", o.report, err))
 		}
+	}
+	if res != nil {
+		errs = append(errs, o.writeMore(res)...)
 	}
 	if err := o.close(); err != nil {
 		errs = append(errs, err)
@@ -286,11 +295,12 @@ func (rf *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&rf.iterations, "iterations", "i", 0, "iterations shared by the VUs (shared-iterations)")
 	fs.StringVarP(&rf.duration, "duration", "d", "", "how long the VUs loop (constant-vus), e.g. 30s")
 	fs.StringSliceVar(&rf.scenarios, "scenario", nil, "run only these scenarios, comma-separated")
-	fs.StringArrayVar(&rf.out, "out", nil, "stream metrics: json=FILE writes one JSON object per series per second")
+	fs.StringArrayVar(&rf.out, "out", nil, outUsage())
 	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
-	fs.StringVar(&rf.report, "report", "", "write a Markdown report to FILE")
+	fs.StringVar(&rf.report, "report", "", "write a report to FILE: HTML with charts when FILE ends in .html (or .htm), Markdown otherwise")
 	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
 	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
+	rf.registerResults(fs)
 	rf.perms.register(fs)
 }
 

@@ -222,7 +222,7 @@ function default() Tool.invoke("calculator", {input = "1+1"}) sleep(0.01) end`)
 	}
 	var s map[string]any
 	b, err := os.ReadFile(sum)
-	if err != nil || json.Unmarshal(b, &s) != nil || s["version"] != 1.0 || s["status"] != "passed" {
+	if err != nil || json.Unmarshal(b, &s) != nil || s["version"] != 2.0 || s["status"] != "passed" {
 		t.Fatalf("summary JSON: %v %s", err, b)
 	}
 	if b, err := os.ReadFile(md); err != nil || !strings.Contains(string(b), "# spellhost report") || !strings.Contains(string(b), "| s | constant-vus |") {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
@@ -23,6 +25,8 @@ type globalState struct {
 	// resolver looks up host names for the tools' permission checks
 	// (net.DefaultResolver in production; tests use a local DNS stub).
 	resolver *net.Resolver
+	// openURL opens a page in the user's browser (--dashboard-open).
+	openURL func(url string) error
 	// notify and stop subscribe to and release SIGINT and SIGTERM.
 	notify func(chan<- os.Signal)
 	stop   func(chan<- os.Signal)
@@ -52,7 +56,26 @@ func newOSState() *globalState {
 		notify:    func(c chan<- os.Signal) { signal.Notify(c, os.Interrupt, syscall.SIGTERM) },
 		stop:      func(c chan<- os.Signal) { signal.Stop(c) },
 		now:       time.Now,
+		openURL:   openURL,
 	}
+}
+
+// openURL starts the desktop's opener (xdg-open, or open on macOS) on url
+// without waiting for it; an error when there is none.
+func openURL(url string) error {
+	for _, name := range []string{"xdg-open", "open"} {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		cmd := exec.Command(path, url)
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		go cmd.Wait() // reap it; it ends by itself
+		return nil
+	}
+	return errors.New("no xdg-open or open on PATH")
 }
 
 func isTerminal(f *os.File) bool {

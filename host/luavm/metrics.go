@@ -288,7 +288,6 @@ func (vm *VM) metricAdd(L *lua.LState) int {
 	return 0
 }
 
-
 var checkFunc = &Func{
 	Name: "check",
 	Args: []Arg{

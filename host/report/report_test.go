@@ -8,7 +8,6 @@ import (
 	"time"
 
 	json "github.com/go-json-experiment/json"
-	"go.uber.org/goleak"
 
 	"spellhost/host/fault"
 	"spellhost/host/metrics"
@@ -145,7 +144,6 @@ func TestPointWriter(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestSummaryJSONNonFinite: a figure that is not a finite number (a
 // counter whose sum overflowed) is written as null, not a failure.

@@ -1,6 +1,8 @@
 // Package report renders what a run measured: the end-of-run summary on
 // stdout, the versioned JSON summary (--summary-json), the per-second point
-// stream (--out json=FILE) and the Markdown report (--report FILE.md).
+// stream (--out json=FILE), the Markdown report (--report FILE.md), the
+// self-contained HTML report with charts (--report FILE.html), JUnit XML
+// (--out junit=FILE) and the live dashboard (--dashboard).
 package report
 
 import (

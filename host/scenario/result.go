@@ -10,8 +10,10 @@ import (
 
 // SummaryVersion is the version of the Result's JSON form (the
 // --summary-json file). It changes only when a field changes meaning or
-// disappears; new fields may appear in any version.
-const SummaryVersion = 1
+// disappears, or when a field that readers rely on becomes part of the
+// promise; new fields may appear in any version. Version 2 promises the
+// histogram ("hdr") of every trend series, which spellhost compare tests.
+const SummaryVersion = 2
 
 // Result is everything a run measured, for the summary and the reports.
 type Result struct {
@@ -38,7 +40,12 @@ type Result struct {
 	Dropped   []metrics.Dropped `json:"dropped_samples,omitempty"`
 	Memory    MemoryResult      `json:"memory"`
 	Timeline  []metrics.Point   `json:"timeline"`
-	Kernel    kernel.Stats      `json:"kernel"`
+	// Curves are the per-second chart curves: per scenario, per error
+	// type, VUs and memory, bounded in length (the HTML report's charts).
+	Curves *metrics.CurveSet `json:"curves,omitempty"`
+	// RunOptions are the resolved options as spellhost inspect shows them.
+	RunOptions map[string]any `json:"options,omitempty"`
+	Kernel     kernel.Stats   `json:"kernel"`
 	// Faults lists every fault rule of the run with its calls and hits.
 	Faults   []fault.Info   `json:"faults,omitempty"`
 	Sections []ExtraSection `json:"sections,omitempty"`
@@ -112,6 +119,8 @@ type MetricResult struct {
 	Kind  string            `json:"kind"`
 	Unit  string            `json:"unit,omitempty"`
 	Stats metrics.Stats     `json:"stats"`
+	// Hist is a trend's distribution (summary version 2 on).
+	Hist *metrics.Hist `json:"hdr,omitempty"`
 }
 
 // MemoryResult is the memory timeline and the leak verdict.

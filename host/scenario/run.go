@@ -68,6 +68,8 @@ type Config struct {
 	// Points, when set, receives every metric's figures each second
 	// (the --out json=FILE stream).
 	Points PointWriter
+	// Charts, when set, receives each second's chart values (--dashboard).
+	Charts LiveSink
 	// InspectOnly stops the run once the options are resolved (after the
 	// script's top level ran): Result.Options holds them.
 	InspectOnly bool
@@ -160,6 +162,7 @@ type runState struct {
 	vus        []*VU
 	vusMu      sync.Mutex
 	timeline   metrics.Timeline
+	curves     metrics.Curves
 	tlMu       sync.Mutex
 	sampler    *metrics.Sampler
 	mem        *memlimit.Limiter
@@ -581,6 +584,7 @@ func (r *runState) runScenario(ctx context.Context, sr *scenarioRun, ex executor
 	sr.mu.Lock()
 	sr.started = time.Now()
 	sr.mu.Unlock()
+	sr.begun.Store(true)
 	defer func() {
 		sr.mu.Lock()
 		sr.ended = time.Now()
@@ -702,6 +706,11 @@ func (r *runState) tick(now time.Time) {
 	mem := metrics.ReadMemory()
 	p.RSS, p.HeapLive, p.Goroutines = mem.RSS, mem.HeapLive, mem.Goroutines
 	r.timeline.Add(p, span)
+	cs := r.curveSample(elapsed.Seconds(), span, ws, mem)
+	r.curves.Add(cs)
+	if r.cfg.Charts != nil {
+		r.cfg.Charts.Second(cs)
+	}
 	if r.cfg.Points != nil {
 		r.cfg.Points.WritePoints(now, elapsed, ws)
 	}
@@ -847,6 +856,9 @@ func (r *runState) finish(res *Result, final bool) {
 	}
 	r.tlMu.Lock()
 	res.Timeline = r.timeline.Points()
+	if r.curves.Len() > 0 {
+		res.Curves = r.curves.Set()
+	}
 	aborted := r.aborted
 	r.tlMu.Unlock()
 
@@ -861,6 +873,7 @@ func (r *runState) finish(res *Result, final bool) {
 		res.Scenarios = append(res.Scenarios, r.scenarioResult(sr))
 	}
 	if opts != nil {
+		res.RunOptions = opts.Describe()
 		for _, t := range metrics.EvaluateWith(r.store, opts.Thresholds, r.secondsFor(secs)) {
 			def, _ := r.store.Def(t.Threshold.Query.Metric)
 			tr := ThresholdResult{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
@@ -887,7 +900,7 @@ func (r *runState) finish(res *Result, final bool) {
 	for _, w := range r.store.All(secs) {
 		s := w.Series
 		tags := s.TagMap()
-		mr := MetricResult{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats}
+		mr := MetricResult{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats, Hist: w.Stats.Hist()}
 		res.Metrics = append(res.Metrics, mr)
 		switch s.Def.Name {
 		case metrics.ToolCalls:

@@ -45,6 +45,9 @@ type scenarioRun struct {
 	next    atomic.Int64 // iterations started, for Exec.scenario_iteration
 	started time.Time
 	ended   time.Time
+	// begun is set once started is, for readers on other goroutines (the
+	// collector's chart curves).
+	begun   atomic.Bool
 	errTags sync.Map // error type -> canonical tags
 	mu      sync.Mutex
 	// interrupted counts iterations cut short by gracefulStop, ramp-down

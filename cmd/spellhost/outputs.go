@@ -1,0 +1,206 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"spellhost/host/report"
+	"spellhost/host/scenario"
+	"spellhost/tools/perm"
+)
+
+// outKind is one kind of --out KIND=FILE output. open checks the file
+// before the run starts (so a bad path fails at once) and wires what
+// streams during the run; the output's end-of-run writing is in
+// outputs.write.
+type outKind struct {
+	name string
+	doc  string
+	open func(o *outputs, file string, cfg *scenario.Config) error
+}
+
+// outKinds are the --out outputs, in the order --help lists them. Each
+// kind may be given once.
+var outKinds = []outKind{
+	{"json", "one JSON object per series per second", func(o *outputs, file string, cfg *scenario.Config) error {
+		f, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		o.pointsFile, o.points, o.pointsSpec = f, report.NewPointWriter(f), "json="+file
+		cfg.Points = o.points
+		return nil
+	}},
+	{"junit", "JUnit XML: a testcase per threshold and per check, one for the leak verdict", func(o *outputs, file string, _ *scenario.Config) error {
+		if err := checkFolder(file); err != nil {
+			return err
+		}
+		o.junit = file
+		return nil
+	}},
+}
+
+func outUsage() string {
+	var parts []string
+	for _, k := range outKinds {
+		parts = append(parts, k.name+"=FILE ("+k.doc+")")
+	}
+	return "write an output, KIND=FILE, repeatable with different kinds: " + strings.Join(parts, "; ")
+}
+
+// openOut opens every --out output.
+func (o *outputs) openOut(specs []string, cfg *scenario.Config) error {
+	var seen []string
+	for _, spec := range specs {
+		kind, file, ok := strings.Cut(spec, "=")
+		i := slices.IndexFunc(outKinds, func(k outKind) bool { return k.name == kind })
+		if !ok || file == "" || i < 0 {
+			var names []string
+			for _, k := range outKinds {
+				names = append(names, k.name+"=FILE")
+			}
+			return usageErr("--out %s: want %s", spec, strings.Join(names, " or "))
+		}
+		if slices.Contains(seen, kind) {
+			return usageErr("--out %s=FILE may be given once", kind)
+		}
+		seen = append(seen, kind)
+		if err := outKinds[i].open(o, file, cfg); err != nil {
+			return usageErr("--out %s: %v", spec, err)
+		}
+	}
+	return nil
+}
+
+// checkFolder fails when a file's folder does not exist.
+func checkFolder(path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("folder %s does not exist", dir)
+	}
+	return nil
+}
+
+// reportFormat picks the --report format from the file's extension:
+// .html or .htm is the HTML report, anything else Markdown.
+func reportFormat(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		return "html"
+	}
+	return "markdown"
+}
+
+// writeReport renders the --report file in its format.
+func writeReport(w io.Writer, path string, res *scenario.Result) error {
+	if reportFormat(path) == "html" {
+		return report.WriteHTML(w, res)
+	}
+	return report.WriteMarkdown(w, res)
+}
+
+// stepSummaryEnv names the file GitHub Actions shows as a job's summary.
+const stepSummaryEnv = "GITHUB_STEP_SUMMARY"
+
+// writeMore writes the end-of-run outputs beyond the summary JSON and the
+// report: the JUnit file and the GitHub step summary.
+func (o *outputs) writeMore(res *scenario.Result) []error {
+	var errs []error
+	if o.junit != "" {
+		var b strings.Builder
+		if err := report.WriteJUnit(&b, res); err != nil {
+			errs = append(errs, err)
+		} else if err := perm.WriteAtomic(o.junit, []byte(b.String()), 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("--out junit: %w", err))
+		}
+	}
+	if o.stepSummary != "" {
+		var b strings.Builder
+		if err := report.WriteMarkdown(&b, res); err != nil {
+			errs = append(errs, err)
+		} else if err := appendFile(o.stepSummary, "\n"+b.String()); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", stepSummaryEnv, err))
+		}
+	}
+	return errs
+}
+
+// appendFile appends text to a file, creating it.
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	return errors.Join(err, f.Close())
+}
+
+// defaultDashboard is the address of a bare --dashboard.
+const defaultDashboard = "127.0.0.1:5665"
+
+// registerResults declares the dashboard flags.
+func (rf *runFlags) registerResults(fs *pflag.FlagSet) {
+	fs.StringVar(&rf.dashboard, "dashboard", "", "serve a live dashboard while the run goes, at "+defaultDashboard+
+		" or at --dashboard=HOST:PORT (port 0 picks a free one; an address off loopback is served to the network, with a warning)")
+	fs.Lookup("dashboard").NoOptDefVal = defaultDashboard
+	fs.BoolVar(&rf.dashboardOpen, "dashboard-open", false, "open the dashboard in the browser (xdg-open or open, where present)")
+}
+
+// dashboard is the --dashboard server of one run.
+type dashboard struct {
+	d *report.Dashboard
+}
+
+// dashboardGrace is how long the dashboard stays up after the run so the
+// last update and the final tables reach its pages.
+const dashboardGrace = 2 * time.Second
+
+// startDashboard starts the --dashboard server, when asked, and makes it
+// the run's live sink.
+func (rf *runFlags) startDashboard(gs *globalState, cfg *scenario.Config) (*dashboard, error) {
+	if rf.dashboard == "" {
+		if rf.dashboardOpen {
+			return nil, usageErr("--dashboard-open needs --dashboard")
+		}
+		return &dashboard{}, nil
+	}
+	d, err := report.NewDashboard(rf.dashboard, filepath.Base(cfg.Script))
+	if err != nil {
+		return nil, usageErr("--dashboard=%s: %v", rf.dashboard, err)
+	}
+	if host, _, _ := net.SplitHostPort(rf.dashboard); !report.IsLoopback(host) {
+		fmt.Fprintf(gs.stderr, "warning: the dashboard at %s is served beyond this machine (anyone who reaches it sees the run)\n", rf.dashboard)
+	}
+	fmt.Fprintf(gs.stderr, "dashboard: %s\n", d.URL())
+	cfg.Charts = d
+	if rf.dashboardOpen {
+		if err := gs.openURL(d.URL()); err != nil {
+			fmt.Fprintf(gs.stderr, "dashboard: cannot open a browser (%v); open %s yourself\n", err, d.URL())
+		}
+	}
+	return &dashboard{d: d}, nil
+}
+
+// close stops the dashboard at once (when the run ends without a result).
+func (db *dashboard) close() {
+	if db != nil && db.d != nil {
+		db.d.Close()
+	}
+}
+
+// finish ends the dashboard after the run; res may be nil.
+func (db *dashboard) finish(res *scenario.Result) {
+	if db == nil || db.d == nil {
+		return
+	}
+	db.d.Finish(res, dashboardGrace)
+}
