@@ -130,7 +130,7 @@ func TestRunOutputFlagsBadInput(t *testing.T) {
 	// Files that cannot be written at the end: the run's code says so.
 	gs, _, errb := testState(t, map[string]string{"GITHUB_STEP_SUMMARY": dir})
 	code := Main(gs, []string{"run", "-q", "--report", dir, script(t, shortRun)})
-	if code != exitcode.Failure || !strings.Contains(errb.String(), "--report: ") || !strings.Contains(errb.String(), "GITHUB_STEP_SUMMARY: ") {
+	if code != exitcode.Failure || !strings.Contains(errb.String(), "--report "+dir) || !strings.Contains(errb.String(), "GITHUB_STEP_SUMMARY: ") {
 		t.Errorf("unwritable outputs: code %d, %q", code, errb.String())
 	}
 }

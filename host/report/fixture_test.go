@@ -24,7 +24,7 @@ func fixture(t testing.TB, seconds int) *scenario.Result {
 	var curves metrics.Curves
 	var samples []metrics.MemSample
 	st := metrics.NewStore()
-	lat, _ := st.Define(metrics.IterationDuration, metrics.Trend, metrics.Time)
+	lat, _ := st.Def(metrics.IterationDuration)
 	req, err := st.Define("http_req_duration", metrics.Trend, metrics.Time)
 	if err != nil {
 		t.Fatal(err)

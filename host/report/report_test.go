@@ -144,7 +144,6 @@ func TestPointWriter(t *testing.T) {
 	}
 }
 
-
 // TestSummaryJSONNonFinite: a figure that is not a finite number (a
 // counter whose sum overflowed) is written as null, not a failure.
 func TestSummaryJSONNonFinite(t *testing.T) {

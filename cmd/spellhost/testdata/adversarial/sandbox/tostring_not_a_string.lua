@@ -14,6 +14,8 @@ for _, v in ipairs({returns_table, returns_nothing, returns_self}) do
   assert(not ok and tostring(e):find("'__tostring' must return a string"), tostring(e))
 end
 local m = Metrics.counter("tagged")
+-- A tag value must be a string, number or boolean: a table is refused
+-- by its type, and its __tostring is never called.
 local ok, e = pcall(m.add, m, 1, {tag = returns_table})
-assert(not ok and tostring(e):find("'__tostring' must return a string"), tostring(e))
+assert(not ok and tostring(e):find("want a string, number or boolean"), tostring(e))
 error(returns_table)
