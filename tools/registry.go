@@ -132,11 +132,19 @@ func (r *Registry) Get(name string) (Tool, error) {
 	if e, ok := s.byName[name]; ok {
 		return e.tool, nil
 	}
+	// A name longer than any tool's is not a typo: no guess, and the
+	// message shows only its start, so a hostile name cannot flood a log.
+	if len(name) > maxNameInMessage {
+		return nil, Errorf(TypeNotFound, "tool %q... (%d bytes) not found", name[:maxNameInMessage], len(name))
+	}
 	if guess := s.closest(name); guess != "" {
 		return nil, Errorf(TypeNotFound, "tool %q not found; did you mean %q?", name, guess)
 	}
 	return nil, Errorf(TypeNotFound, "tool %q not found", name)
 }
+
+// maxNameInMessage is the most of an unknown tool name an error repeats.
+const maxNameInMessage = 64
 
 // Generation returns a number that changes whenever a tool is registered
 // or unregistered, so callers can cache what they derive from the list.

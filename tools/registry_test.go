@@ -110,3 +110,16 @@ func TestBuiltinSpecsAreValidAndExamplesRun(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryHugeUnknownName: an unknown name far longer than any tool's
+// gets a short not_found message and no guess.
+func TestRegistryHugeUnknownName(t *testing.T) {
+	r, err := tools.NewRegistry(nop("calculator", "math", "adds"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Get(strings.Repeat("a", 100000))
+	if tools.TypeOf(err) != tools.TypeNotFound || len(err.Error()) > 200 || !strings.Contains(err.Error(), "100000 bytes") {
+		t.Fatalf("got %v (%d bytes)", tools.TypeOf(err), len(err.Error()))
+	}
+}
