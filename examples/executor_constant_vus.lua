@@ -19,7 +19,7 @@ options = {
   },
   thresholds = {
     iterations = {"count>10"},                    -- 3 VUs * ~50 iterations each, loosely
-    iteration_duration = {"p(95)<200ms"},
+    iteration_duration = {"p(95)<500ms"},         -- generous: a busy machine must not fail it
     checks = {"rate==1"},
     iteration_errors = {"count==0"},
   },
