@@ -1,7 +1,8 @@
 // Package fault injects failures at the kernel's boundaries: before and
 // after each tool call (targets "tool:NAME", with globs such as
-// "tool:file_*" or "tool:*"), before each task attempt ("task:NAME"), and
-// in the protocol decoder ("protocol:decode").
+// "tool:file_*" or "tool:*"), before each task attempt ("task:NAME"), in
+// the protocol decoder ("protocol:decode"), and in the HTTP server's
+// transport ("net:server").
 //
 // A rule is a chain of terms in the failpoint grammar Go users know:
 //
@@ -18,7 +19,13 @@
 // return), delay(D[,JITTER]) (alias sleep), hang[(D)] (alias pause: until
 // the call's context ends, or for D), panic[(message)], corrupt,
 // truncate[(BYTES)], throttle(PER_SECOND), down, slow_cancel(D) and
-// leak(SIZE) or leak(goroutine).
+// leak(SIZE) or leak(goroutine). The transport kinds act at net: targets
+// only: drop (close the connection without a reply), reset (close it with
+// a TCP reset), slow(BYTES_PER_SECOND) (pace the reply), partial[(BYTES)]
+// (cut the reply's body, to half by default) and status(CODE) (answer
+// with that HTTP status, 400 to 599); there delay, hang, error, down,
+// throttle, corrupt and off apply too, and panic, truncate, slow_cancel
+// and leak, which act inside a tool call, do not.
 //
 // Every injected failure carries the "injected" error type, so reports count
 // it apart from real failures. Randomness comes from a seeded source, so a
@@ -51,10 +58,24 @@ const (
 	Down       Kind = "down"
 	SlowCancel Kind = "slow_cancel"
 	Leak       Kind = "leak"
+	// The transport kinds, at net: targets only.
+	Drop    Kind = "drop"
+	Reset   Kind = "reset"
+	Slow    Kind = "slow"
+	Partial Kind = "partial"
+	Status  Kind = "status"
 )
 
 // Kinds lists the kinds, in documentation order.
-var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Leak}
+var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Leak,
+	Drop, Reset, Slow, Partial, Status}
+
+// netOnly are the kinds that act on a connection; callOnly those that act
+// inside a tool call or on its result, which a transport target cannot.
+var (
+	netOnly  = map[Kind]bool{Drop: true, Reset: true, Slow: true, Partial: true, Status: true}
+	callOnly = map[Kind]bool{Panic: true, Truncate: true, SlowCancel: true, Leak: true}
+)
 
 var aliases = map[string]Kind{"return": Error, "sleep": Delay, "pause": Hang}
 
@@ -81,7 +102,8 @@ type Term struct {
 	Dur time.Duration `json:"duration,omitempty"`
 	// Jitter is added to delay uniformly at random in [0, Jitter].
 	Jitter time.Duration `json:"jitter,omitempty"`
-	// N is truncate's byte count (0: half) or throttle's calls per second.
+	// N is truncate's and partial's byte count (0: half), throttle's
+	// calls per second, slow's bytes per second or status's HTTP status.
 	N float64 `json:"n,omitempty"`
 	// Bytes is what one leak hit holds; Goroutine makes it park a goroutine
 	// instead.
@@ -114,23 +136,44 @@ func perr(text, format string, args ...any) error {
 }
 
 // CheckTarget reports whether target is a valid target pattern:
-// tool:GLOB, task:GLOB or protocol:decode.
+// tool:GLOB, task:GLOB, protocol:decode or net:server.
 func CheckTarget(target string) error {
 	kind, pat, ok := strings.Cut(target, ":")
 	if !ok || pat == "" {
-		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME or protocol:decode (globs allowed, as tool:file_*)", target)
+		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME, protocol:decode or net:server (globs allowed, as tool:file_*)", target)
 	}
 	switch kind {
-	case "tool", "task", "protocol":
+	case "tool", "task", "protocol", "net":
 	default:
-		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol", target, kind)
+		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol, net", target, kind)
 	}
 	if _, err := path.Match(pat, ""); err != nil {
 		return fmt.Errorf("fault target %q: bad glob: %v", target, err)
 	}
-	if kind == "protocol" {
+	switch kind {
+	case "protocol":
 		if ok, _ := path.Match(pat, "decode"); !ok {
 			return fmt.Errorf("fault target %q: the protocol boundary has one point, protocol:decode", target)
+		}
+	case "net":
+		if ok, _ := path.Match(pat, "server"); !ok {
+			return fmt.Errorf("fault target %q: the net boundary has one point, net:server (the HTTP server's transport)", target)
+		}
+	}
+	return nil
+}
+
+// checkKinds reports a term whose kind cannot act at target: a transport
+// kind at a tool, task or protocol target, or a kind that acts inside a
+// tool call at a net target.
+func checkKinds(target, text string, terms []Term) error {
+	isNet := strings.HasPrefix(target, "net:")
+	for _, t := range terms {
+		switch {
+		case isNet && callOnly[t.Kind]:
+			return perr(text, "%s acts inside a tool call and does not apply to %s; at net targets use drop, reset, slow, partial, status, delay, hang, error, down, throttle or corrupt", t.Kind, target)
+		case !isNet && netOnly[t.Kind]:
+			return perr(text, "%s acts on a connection and applies to net:server only, not to %s", t.Kind, target)
 		}
 	}
 	return nil
@@ -168,6 +211,9 @@ func Parse(target, text string) (*Spec, error) {
 			return nil, err
 		}
 		sp.Terms = append(sp.Terms, t)
+	}
+	if err := checkKinds(target, text, sp.Terms); err != nil {
+		return nil, err
 	}
 	for _, o := range strings.Split(opts, ";") {
 		o = strings.TrimSpace(o)
@@ -250,7 +296,7 @@ func fill(text string, t *Term, args string) error {
 		return nil
 	}
 	switch t.Kind {
-	case Off, Corrupt, Down:
+	case Off, Corrupt, Down, Drop, Reset:
 		return want(0, 0, "no arguments")
 	case Error:
 		if err := want(0, 1, "one argument: an error type or a message"); err != nil {
@@ -295,17 +341,35 @@ func fill(text string, t *Term, args string) error {
 				return err
 			}
 		}
-	case Truncate:
-		if err := want(0, 1, "an optional byte count: truncate or truncate(100)"); err != nil {
+	case Truncate, Partial:
+		if err := want(0, 1, fmt.Sprintf("an optional byte count: %s or %s(100)", t.Kind, t.Kind)); err != nil {
 			return err
 		}
 		if len(list) == 1 {
 			n, err := strconv.Atoi(list[0])
-			if err != nil || n < 0 {
-				return perr(text, "truncate(%s): want a byte count from 0", list[0])
+			if err != nil || n < 0 || n > MaxCount {
+				return perr(text, "%s(%s): want a byte count from 0", t.Kind, list[0])
 			}
 			t.N = float64(n)
 		}
+	case Slow:
+		if err := want(1, 1, "bytes per second: slow(100) or slow(1KiB)"); err != nil {
+			return err
+		}
+		n, err := humanize.ParseBytes(list[0])
+		if err != nil || n == 0 || n > MaxLeak {
+			return perr(text, "slow(%s): want bytes per second from 1 to 1GiB, such as 100 or 4KiB", list[0])
+		}
+		t.N = float64(n)
+	case Status:
+		if err := want(1, 1, "an HTTP status: status(503)"); err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(list[0])
+		if err != nil || n < 400 || n > 599 {
+			return perr(text, "status(%s): want an HTTP error status from 400 to 599", list[0])
+		}
+		t.N = float64(n)
 	case Throttle:
 		if err := want(1, 1, "calls per second: throttle(100)"); err != nil {
 			return err
@@ -381,10 +445,12 @@ func (t Term) String() string {
 		if t.Dur > 0 {
 			fmt.Fprintf(&b, "(%v)", t.Dur)
 		}
-	case Truncate:
+	case Truncate, Partial:
 		if t.N > 0 {
 			fmt.Fprintf(&b, "(%d)", int(t.N))
 		}
+	case Slow, Status:
+		fmt.Fprintf(&b, "(%d)", int(t.N))
 	case Throttle:
 		fmt.Fprintf(&b, "(%g)", t.N)
 	case Leak:
