@@ -179,6 +179,7 @@ func start(t *testing.T, edit func(*server.Config)) *testServer {
 // reply is an answer as the test reads it.
 type reply struct {
 	status int
+	close  bool // the server said Connection: close
 	header http.Header
 	body   []byte
 	env    envelope
@@ -240,7 +241,7 @@ func (ts *testServer) try(method, path, body string, headers ...string) (reply, 
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	out := reply{status: res.StatusCode, header: res.Header, body: b}
+	out := reply{status: res.StatusCode, close: res.Close, header: res.Header, body: b}
 	if err != nil {
 		return out, err
 	}

@@ -216,7 +216,8 @@ func New(cfg Config) (*Server, error) {
 // it is an API route (keys, limits, faults), and its handler.
 type route struct {
 	name   string
-	api    bool
+	api    bool // keys and limits apply
+	v1     bool // an API route under /v1/, where net:server faults apply
 	stream bool // an event stream: not counted as in flight for the drain
 	stats  *routeStats
 	fn     func(ex *exchange, r *http.Request)
@@ -228,7 +229,7 @@ type route struct {
 func (s *Server) register() []*route {
 	var all []*route
 	add := func(pattern string, api, stream bool, fn func(*exchange, *http.Request)) {
-		rt := &route{name: pattern, api: api, stream: stream, stats: s.metrics.route(pattern), fn: fn}
+		rt := &route{name: pattern, api: api, v1: strings.Contains(pattern, " /v1/"), stream: stream, stats: s.metrics.route(pattern), fn: fn}
 		all = append(all, rt)
 		s.mux.Handle(pattern, rt)
 	}
@@ -302,7 +303,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt.api {
-		if s.injectBefore(ex, r) {
+		if rt.v1 && s.injectBefore(ex, r) {
 			return
 		}
 		c := s.admit(ex, r)

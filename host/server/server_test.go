@@ -268,3 +268,43 @@ func (ts *testServer) waitInFlight(n int) {
 	}
 	ts.t.Fatalf("in flight never came to %d", n)
 }
+
+func TestMetrics(t *testing.T) {
+	ts := start(t, nil)
+	ts.must(ts.do("GET", "/healthz", ""), 200, "")
+	ts.must(ts.do("POST", "/v1/tools/calculator/invoke", `{"input": "1+1"}`), 200, "")
+	ts.must(ts.do("POST", "/v1/tools/calculator/invoke", `{"input": "1/0"}`), 422, "execution_error")
+	ts.must(ts.do("POST", "/v1/tools/nosuch/invoke", `{}`), 404, "not_found")
+	ts.must(ts.do("GET", "/v1/nothing/here", ""), 404, "not_found")
+	id := ts.must(ts.do("POST", "/v1/tasks", `{"name": "calculator", "params": {"input": "2"}}`), 201, "").env.Result["task_id"].(string)
+	ts.must(ts.do("POST", "/v1/request", `{"command": "task_wait", "task_id": "`+id+`"}`), 200, "")
+	r := ts.must(ts.do("GET", "/metrics", ""), 200, "")
+	if !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("content type %q", r.header.Get("Content-Type"))
+	}
+	m := string(r.body)
+	for _, want := range []string{
+		`spellhost_http_requests_total{code="200",route="GET /healthz"} 1`,
+		`spellhost_http_requests_total{code="422",route="POST /v1/tools/{name}/invoke"} 1`,
+		`spellhost_http_requests_total{code="404",route="unmatched"} 1`,
+		`spellhost_http_request_duration_seconds_count{route="POST /v1/tools/{name}/invoke"} 3`,
+		`spellhost_tool_calls_total{outcome="ok",tool="calculator"} 1`,
+		`spellhost_tool_calls_total{outcome="execution_error",tool="calculator"} 1`,
+		`spellhost_tasks_finished_total{state="succeeded"} 1`,
+		`spellhost_tasks{state="running"} 0`,
+		`spellhost_task_queue_depth 0`,
+		`spellhost_task_queue_capacity 8`,
+		`spellhost_kernel_tool_calls_total 3`,
+		"process_resident_memory_bytes ",
+		"go_goroutines ",
+		"spellhost_heap_live_bytes ",
+		"spellhost_http_requests_in_flight 1",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics miss %s", want)
+		}
+	}
+	if strings.Contains(m, `tool="nosuch"`) {
+		t.Error("a tool name not in the registry became a label")
+	}
+}
