@@ -139,12 +139,12 @@ func TestParseKeys(t *testing.T) {
 		t.Fatalf("keys %#v %v", keys, err)
 	}
 	for text, want := range map[string]string{
-		"short123":                        "keys.txt line 1: key of 8 characters is too short",
-		"# c\nname:":                      "keys.txt line 2: empty key",
-		":abcdefghijklmnop1234":           "line 1: key name",
-		"bad name:abcdefghijklmnop1234":   "line 1: key name",
-		"abcdefghijklmnop 1234":           "line 1: key has a character outside",
-		"x:" + strings.Repeat("a", 300):   "line 1: key of 300 characters is too long",
+		"short123":                         "keys.txt line 1: key of 8 characters is too short",
+		"# c\nname:":                       "keys.txt line 2: empty key",
+		":abcdefghijklmnop1234":            "line 1: key name",
+		"bad name:abcdefghijklmnop1234":    "line 1: key name",
+		"abcdefghijklmnop 1234":            "line 1: key has a character outside",
+		"x:" + strings.Repeat("a", 300):    "line 1: key of 300 characters is too long",
 		"n:abcdefghijklmnop1234\r\nx:\xff": "line 2:",
 	} {
 		_, err := server.ParseKeys(strings.NewReader(text), "keys.txt")
