@@ -26,6 +26,7 @@ func commands() []command {
 		{"inspect", "print a script's resolved options as JSON", inspectCmd},
 		{"new", "write a commented starting script", newCmd},
 		{"tools", "list, describe, search and invoke the kernel's tools", toolsCmd},
+		{"serve", "run the kernel as an HTTP/JSON service (API keys, limits, metrics, drain)", serveCmd},
 		{"api", "write the Lua API reference or the editor's type file", apiCmd},
 		{"version", "print the version", versionCmd},
 	}

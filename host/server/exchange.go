@@ -284,9 +284,9 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b
 // wrong content type (415), a body over the limit (413), a body that
 // arrives too slowly (408) or a broken one (400).
 func (ex *exchange) readBody(r *http.Request) ([]byte, bool) {
-	if ct := r.Header["Content-Type"]; len(ct) > 0 {
+	if ct := r.Header["Content-Type"]; len(ct) > 0 && ct[0] != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct[0])
-		if err != nil || mt != "application/json" {
+		if err != nil || mt != "application/json" || len(ct) > 1 {
 			ex.fail(http.StatusUnsupportedMediaType, tools.TypeValidation,
 				fmt.Sprintf("request body: content type %s: want application/json (curl: -H 'Content-Type: application/json')", safe(ct[0])))
 			return nil, false

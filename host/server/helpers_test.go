@@ -78,7 +78,7 @@ func (g *gates) tool() tools.Tool {
 
 // wait receives from ch or fails the test after a deadline that only
 // catches hangs.
-func wait[T any](t *testing.T, ch <-chan T, what string) T {
+func wait[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
@@ -91,7 +91,7 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 
 // testServer is a real server on 127.0.0.1 and a random port.
 type testServer struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *server.Server
 	k      *kernel.Kernel
 	faults *fault.Set
@@ -123,7 +123,7 @@ func (s *syncBuffer) String() string {
 
 // start starts a server with keys for alice and bob; edit changes the
 // config first.
-func start(t *testing.T, edit func(*server.Config)) *testServer {
+func start(t testing.TB, edit func(*server.Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	p, err := perm.New(perm.Config{Base: dir, Read: []string{dir}, Write: []string{dir}})
