@@ -83,7 +83,7 @@ func (sf *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&sf.requestTimeout, "request-timeout", server.DefaultRequestTimeout.String(), "longest a protocol request or an invoke with ?timeout= may take (a client's longer timeout is cut to it: 504)")
 	fs.StringVar(&sf.readHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout.String(), "time to receive a request's headers; a slower client is disconnected")
 	fs.StringVar(&sf.readTimeout, "read-timeout", server.DefaultReadTimeout.String(), "time to receive a whole request, headers and body (408 when the body is late)")
-	fs.StringVar(&sf.writeTimeout, "write-timeout", "0", "time for a whole exchange, reply written (0: read-timeout + request-timeout + 5s); event streams renew it per event")
+	fs.StringVar(&sf.writeTimeout, "write-timeout", "0", "time for a whole exchange, reply written (0: read-timeout + the longer of request-timeout and tool-timeout + 5s); event streams renew it per event")
 	fs.StringVar(&sf.idleTimeout, "idle-timeout", server.DefaultIdleTimeout.String(), "how long a kept-alive connection may wait for its next request")
 	fs.StringVar(&sf.drainTimeout, "drain-timeout", server.DefaultDrainTimeout.String(), "how long requests in flight may take to finish after SIGTERM or SIGINT")
 	fs.StringVar(&sf.heartbeat, "heartbeat", server.DefaultHeartbeat.String(), "interval of the comment lines that keep an event stream alive")

@@ -87,9 +87,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// The http.Server timeouts: ReadHeaderTimeout (default 5s) for the
 	// headers, ReadTimeout (default 30s) for headers and body, WriteTimeout
-	// (default ReadTimeout + RequestTimeout + 5s) for the whole exchange,
-	// IdleTimeout (default 2m) for a kept-alive connection between
-	// requests.
+	// (default ReadTimeout + the longer of RequestTimeout and the kernel's
+	// default tool timeout + 5s) for the whole exchange, IdleTimeout
+	// (default 2m) for a kept-alive connection between requests.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Heartbeat is the interval of the comment lines that keep an event
 	// stream alive (default 15s).
@@ -161,7 +161,9 @@ func New(cfg Config) (*Server, error) {
 	def(&cfg.RequestTimeout, DefaultRequestTimeout)
 	def(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	def(&cfg.ReadTimeout, DefaultReadTimeout)
-	def(&cfg.WriteTimeout, cfg.ReadTimeout+cfg.RequestTimeout+5*time.Second)
+	// A reply may wait for a tool call as long as the longer of the
+	// request timeout and the kernel's default tool timeout.
+	def(&cfg.WriteTimeout, cfg.ReadTimeout+max(cfg.RequestTimeout, cfg.Kernel.Options().DefaultTimeout)+5*time.Second)
 	def(&cfg.IdleTimeout, DefaultIdleTimeout)
 	def(&cfg.Heartbeat, DefaultHeartbeat)
 	if cfg.MaxConcurrent == 0 {
