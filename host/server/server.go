@@ -214,13 +214,13 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// route is one registered route: its pattern (the metrics label), whether
-// it is an API route (keys, limits, faults), and its handler.
+// route is one registered route: its pattern (the metrics label), what
+// applies to it, and its handler. An event stream leaves the in-flight
+// count itself (Server.leave) once it starts.
 type route struct {
 	name   string
 	api    bool // keys and limits apply
 	v1     bool // an API route under /v1/, where net:server faults apply
-	stream bool // an event stream: not counted as in flight for the drain
 	stats  *routeStats
 	fn     func(ex *exchange, r *http.Request)
 }
@@ -230,24 +230,24 @@ type route struct {
 // JSON envelope.
 func (s *Server) register() []*route {
 	var all []*route
-	add := func(pattern string, api, stream bool, fn func(*exchange, *http.Request)) {
-		rt := &route{name: pattern, api: api, v1: strings.Contains(pattern, " /v1/"), stream: stream, stats: s.metrics.route(pattern), fn: fn}
+	add := func(pattern string, api bool, fn func(*exchange, *http.Request)) {
+		rt := &route{name: pattern, api: api, v1: strings.Contains(pattern, " /v1/"), stats: s.metrics.route(pattern), fn: fn}
 		all = append(all, rt)
 		s.mux.Handle(pattern, rt)
 	}
-	add("GET /healthz", false, false, s.healthz)
-	add("GET /readyz", false, false, s.readyz)
+	add("GET /healthz", false, s.healthz)
+	add("GET /readyz", false, s.readyz)
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)})
-	add("GET /metrics", true, false, func(ex *exchange, r *http.Request) { metricsHandler.ServeHTTP(ex, r) })
-	add("POST /v1/request", true, false, s.request)
-	add("GET /v1/tools", true, false, s.listTools)
-	add("GET /v1/tools/{name}", true, false, s.toolInfo)
-	add("POST /v1/tools/{name}/invoke", true, false, s.invoke)
-	add("POST /v1/tasks", true, false, s.submitTask)
-	add("GET /v1/tasks", true, false, s.listTasks)
-	add("GET /v1/tasks/{id}", true, false, s.taskStatus)
-	add("DELETE /v1/tasks/{id}", true, false, s.cancelTask)
-	add("GET /v1/tasks/{id}/events", true, true, s.taskEvents)
+	add("GET /metrics", true, func(ex *exchange, r *http.Request) { metricsHandler.ServeHTTP(ex, r) })
+	add("POST /v1/request", true, s.request)
+	add("GET /v1/tools", true, s.listTools)
+	add("GET /v1/tools/{name}", true, s.toolInfo)
+	add("POST /v1/tools/{name}/invoke", true, s.invoke)
+	add("POST /v1/tasks", true, s.submitTask)
+	add("GET /v1/tasks", true, s.listTasks)
+	add("GET /v1/tasks/{id}", true, s.taskStatus)
+	add("DELETE /v1/tasks/{id}", true, s.cancelTask)
+	add("GET /v1/tasks/{id}/events", true, s.taskEvents)
 
 	allow := map[string][]string{}
 	var paths []string
