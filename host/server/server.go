@@ -218,11 +218,11 @@ func New(cfg Config) (*Server, error) {
 // applies to it, and its handler. An event stream leaves the in-flight
 // count itself (Server.leave) once it starts.
 type route struct {
-	name   string
-	api    bool // keys and limits apply
-	v1     bool // an API route under /v1/, where net:server faults apply
-	stats  *routeStats
-	fn     func(ex *exchange, r *http.Request)
+	name  string
+	api   bool // keys and limits apply
+	v1    bool // an API route under /v1/, where net:server faults apply
+	stats *routeStats
+	fn    func(ex *exchange, r *http.Request)
 }
 
 // register installs the routes. Each path also gets a method-less pattern
