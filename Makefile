@@ -72,6 +72,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./tools
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./host/fault
 	$(GO) test -run '^$$' -fuzz FuzzParseTolerances -fuzztime 30s ./host/compare
+	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 60s ./host/server
+	$(GO) test -run '^$$' -fuzz FuzzParseKeys -fuzztime 15s ./host/server
 
 clean:
 	rm -rf bin

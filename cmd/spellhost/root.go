@@ -27,6 +27,7 @@ func commands() []command {
 		{"compare", "compare two runs' summary files: changes, whether they are real, tolerances", compareCmd},
 		{"new", "write a commented starting script", newCmd},
 		{"tools", "list, describe, search and invoke the kernel's tools", toolsCmd},
+		{"serve", "run the kernel as an HTTP/JSON service (API keys, limits, metrics, drain)", serveCmd},
 		{"api", "write the Lua API reference or the editor's type file", apiCmd},
 		{"version", "print the version", versionCmd},
 	}

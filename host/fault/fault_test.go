@@ -42,6 +42,35 @@ func TestParse(t *testing.T) {
 		{"leak(goroutine)", "leak(goroutine)"},
 		{"25%3*error(x)->1*delay(1ms)->off", "25%3*error(x)->1*delay(1ms)->off"},
 	}
+	check := func(target, text, want string) {
+		t.Helper()
+		sp, err := fault.Parse(target, text)
+		if err != nil {
+			t.Errorf("%s=%q: %v", target, text, err)
+			return
+		}
+		sp.Rebuild()
+		if sp.Text != want {
+			t.Errorf("%s=%q rebuilt as %q, want %q", target, text, sp.Text, want)
+		}
+	}
+	for _, c := range []struct{ text, want string }{
+		{"drop", "drop"},
+		{"10%reset", "10%reset"},
+		{"slow(100)", "slow(100)"},
+		{"slow(4KiB)", "slow(4096)"},
+		{"partial", "partial"},
+		{"partial(10)", "partial(10)"},
+		{"status(503)", "status(503)"},
+		{"2*status(429)->drop->off;after=1", "2*status(429)->drop->off;after=1"},
+		{"1*delay(5ms)->corrupt", "1*delay(5ms)->corrupt"},
+		{"error(unavailable)", "error(unavailable)"},
+		{"down;for=2s", "down;for=2s"},
+		{"hang(1s)", "hang(1s)"},
+	} {
+		check("net:server", c.text, c.want)
+	}
+	check("net:*", "drop", "drop")
 	for _, c := range cases {
 		sp, err := fault.Parse("tool:calculator", c.text)
 		if err != nil {
@@ -74,7 +103,7 @@ func TestParseRejects(t *testing.T) {
 		{"tool:x", "leak", "leak takes"},
 		{"tool:x", "truncate(-1)", "byte count"},
 		{"tool:x", "slow", "slow takes a percentage"},
-		{"tool:x", "slow(30)", "want a percentage"},
+		{"tool:x", "slow(30)", "or slow(PERCENT%) at a tool:NAME target"},
 		{"tool:x", "slow(0%)", "above 0%"},
 		{"tool:x", "slow(-5%)", "above 0%"},
 		{"tool:x", "slow(1001%)", "at most 1000%"},
@@ -90,6 +119,29 @@ func TestParseRejects(t *testing.T) {
 		{"disk:x", "error", "unknown boundary"},
 		{"tool:[", "error", "bad glob"},
 		{"protocol:encode", "error", "protocol:decode"},
+		{"net:client", "drop", "net:server"},
+		{"net:x*", "drop", "net:server"},
+		{"tool:x", "drop", "applies to net:server only"},
+		{"task:x", "status(503)", "applies to net:server only"},
+		{"protocol:decode", "slow(10)", "paces a connection: use a net: target"},
+		{"tool:*", "50%partial", "applies to net:server only"},
+		{"tool:x", "reset", "applies to net:server only"},
+		{"net:server", "panic", "does not apply to net:server"},
+		{"net:server", "truncate(3)", "does not apply to net:server"},
+		{"net:server", "slow_cancel(1s)", "does not apply"},
+		{"net:server", "leak(goroutine)", "does not apply"},
+		{"net:server", "drop(1)", "no arguments"},
+		{"net:server", "reset(now)", "no arguments"},
+		{"net:server", "status", "an HTTP status"},
+		{"net:server", "status(200)", "from 400 to 599"},
+		{"net:server", "status(600)", "from 400 to 599"},
+		{"net:server", "status(5xx)", "from 400 to 599"},
+		{"net:server", "slow", "bytes per second"},
+		{"net:server", "slow(0)", "from 1 to 1GiB"},
+		{"net:server", "slow(fast)", "from 1 to 1GiB"},
+		{"net:server", "slow(2GiB)", "from 1 to 1GiB"},
+		{"net:server", "partial(-4)", "byte count"},
+		{"net:server", "partial(1,2)", "optional byte count"},
 	}
 	for _, c := range cases {
 		_, err := fault.Parse(c.target, c.text)
@@ -411,24 +463,95 @@ func TestReplaceSameTarget(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"50%delay(10ms)", "2*error(timeout)->off", "down;for=5s;after=2",
-		"leak(goroutine)", "throttle(3)", "slow(30%)", "10%3*panic(x)->off", "%*()->;=", "delay(1,2,3)"} {
+		"leak(goroutine)", "throttle(3)", "slow(30%)", "10%3*panic(x)->off", "%*()->;=", "delay(1,2,3)",
+		"drop", "10%reset", "slow(4KiB)", "partial", "partial(7)", "status(503)", "2*status(429)->drop->off",
+		"slow(0)", "status(99999999999999999999)", "partial(-1)", "slow(1e400)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		sp, err := fault.Parse("tool:x", text)
-		if err != nil {
-			return
-		}
-		sp.Rebuild()
-		again, err := fault.Parse("tool:x", sp.Text)
-		if err != nil {
-			t.Fatalf("%q rebuilt as %q, which does not parse: %v", text, sp.Text, err)
-		}
-		again.Rebuild()
-		if again.Text != sp.Text {
-			t.Fatalf("%q: rebuilt %q then %q", text, sp.Text, again.Text)
+		// The same text at a call target and at a transport target: the
+		// kinds that apply differ, the grammar does not.
+		for _, target := range []string{"tool:x", "net:server"} {
+			sp, err := fault.Parse(target, text)
+			if err != nil {
+				continue
+			}
+			sp.Rebuild()
+			again, err := fault.Parse(target, sp.Text)
+			if err != nil {
+				t.Fatalf("%s=%q rebuilt as %q, which does not parse: %v", target, text, sp.Text, err)
+			}
+			again.Rebuild()
+			if again.Text != sp.Text {
+				t.Fatalf("%s=%q: rebuilt %q then %q", target, text, sp.Text, again.Text)
+			}
 		}
 	})
+}
+
+// TestNetEffects: the transport kinds reach the effect the server applies,
+// each counted as a hit of its rule.
+func TestNetEffects(t *testing.T) {
+	s := fault.New(1)
+	defer s.Close()
+	s.EnableText("net:server", "1*drop->1*reset->1*status(503)->1*slow(100)->1*partial(10)->1*partial->off")
+	e := s.Eval("net:server")
+	if e == nil || !e.Drop || e.Reset || e.Err != nil || e.Rule != "net:server=1*drop->1*reset->1*status(503)->1*slow(100)->1*partial(10)->1*partial->off" {
+		t.Fatalf("drop: %+v", e)
+	}
+	if e = s.Eval("net:server"); e == nil || !e.Reset || e.Drop {
+		t.Fatalf("reset: %+v", e)
+	}
+	e = s.Eval("net:server")
+	var in *fault.Injected
+	if e == nil || e.Status != 503 || !errors.As(e.Err, &in) || in.As != "status 503" || tools.TypeOf(e.Err) != tools.TypeInjected {
+		t.Fatalf("status: %+v", e)
+	}
+	if e = s.Eval("net:server"); e == nil || e.SlowRate != 100 || e.Partial != -1 || e.Err != nil {
+		t.Fatalf("slow: %+v", e)
+	}
+	if e = s.Eval("net:server"); e == nil || e.Partial != 10 || e.SlowRate != 0 {
+		t.Fatalf("partial(10): %+v", e)
+	}
+	if e = s.Eval("net:server"); e == nil || e.Partial != 0 {
+		t.Fatalf("partial: %+v", e)
+	}
+	if e = s.Eval("net:server"); e != nil {
+		t.Fatalf("after the chain: %+v", e)
+	}
+	if l := s.List(); l[0].Calls != 7 || l[0].Hits != 6 || l[0].Active {
+		t.Fatalf("list %+v", l)
+	}
+	// Effects of several rules add up; a sealing one stops the rest.
+	s.Reset()
+	s.EnableText("net:*", "delay(5ms)")
+	s.EnableText("net:server", "corrupt")
+	if e = s.Eval("net:server"); e == nil || e.Delay != 5*time.Millisecond || !e.Corrupt || e.Drop {
+		t.Fatalf("delay and corrupt: %+v", e)
+	}
+	// A table-built spec meets the same kind check as text.
+	if err := s.Enable(&fault.Spec{Target: "tool:x", Terms: []fault.Term{{Kind: fault.Drop, Prob: 1}}, Text: "drop"}); err == nil ||
+		!strings.Contains(err.Error(), "net:server only") {
+		t.Fatalf("drop at a tool target enabled: %v", err)
+	}
+}
+
+// TestNetProbabilityIsSeeded: a 30% drop fires on the same calls for the
+// same seed.
+func TestNetProbabilityIsSeeded(t *testing.T) {
+	run := func(seed uint64) (out [200]bool) {
+		s := fault.New(seed)
+		defer s.Close()
+		s.EnableText("net:server", "30%drop")
+		for i := range out {
+			e := s.Eval("net:server")
+			out[i] = e != nil && e.Drop
+		}
+		return out
+	}
+	if run(3) != run(3) || run(3) == run(4) {
+		t.Fatal("drop decisions do not follow the seed")
+	}
 }
 
 func TestPushRestoresThePreviousRule(t *testing.T) {

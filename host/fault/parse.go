@@ -1,7 +1,8 @@
 // Package fault injects failures at the kernel's boundaries: before and
 // after each tool call (targets "tool:NAME", with globs such as
-// "tool:file_*" or "tool:*"), before each task attempt ("task:NAME"), and
-// in the protocol decoder ("protocol:decode").
+// "tool:file_*" or "tool:*"), before each task attempt ("task:NAME"), in
+// the protocol decoder ("protocol:decode"), and in the HTTP server's
+// transport ("net:server").
 //
 // A rule is a chain of terms in the failpoint grammar Go users know:
 //
@@ -19,9 +20,15 @@
 // return), delay(D[,JITTER]) (alias sleep), hang[(D)] (alias pause: until
 // the call's context ends, or for D), panic[(message)], corrupt,
 // truncate[(BYTES)], throttle(PER_SECOND), down, slow_cancel(D),
-// slow(PERCENT%) (tool calls only: the tool's goroutine keeps the call
+// slow(PERCENT%) at tool targets (the tool's goroutine keeps the call
 // PERCENT of the tool's own run time longer, as a slower tool would) and
-// leak(SIZE) or leak(goroutine).
+// leak(SIZE) or leak(goroutine). The transport kinds act at net: targets
+// only: drop (close the connection without a reply), reset (close it with
+// a TCP reset), slow(BYTES_PER_SECOND) (pace the reply), partial[(BYTES)]
+// (cut the reply's body, to half by default) and status(CODE) (answer
+// with that HTTP status, 400 to 599); there delay, hang, error, down,
+// throttle, corrupt and off apply too, and panic, truncate, slow_cancel
+// and leak, which act inside a tool call, do not.
 //
 // Every injected failure carries the "injected" error type, so reports count
 // it apart from real failures. Randomness comes from a seeded source, so a
@@ -55,10 +62,25 @@ const (
 	SlowCancel Kind = "slow_cancel"
 	Slow       Kind = "slow"
 	Leak       Kind = "leak"
+	// The transport kinds, at net: targets only.
+	Drop    Kind = "drop"
+	Reset   Kind = "reset"
+	Partial Kind = "partial"
+	Status  Kind = "status"
 )
 
 // Kinds lists the kinds, in documentation order.
-var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Slow, Leak}
+var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Slow, Leak,
+	Drop, Reset, Partial, Status}
+
+// netOnly are the kinds that act on a connection; callOnly those that act
+// inside a tool call or on its result, which a transport target cannot.
+// slow is both: slow(P%) stretches a tool call, slow(BYTES) paces a
+// connection (checked by its argument).
+var (
+	netOnly  = map[Kind]bool{Drop: true, Reset: true, Partial: true, Status: true}
+	callOnly = map[Kind]bool{Panic: true, Truncate: true, SlowCancel: true, Leak: true}
+)
 
 var aliases = map[string]Kind{"return": Error, "sleep": Delay, "pause": Hang}
 
@@ -86,9 +108,13 @@ type Term struct {
 	Dur time.Duration `json:"duration,omitempty"`
 	// Jitter is added to delay uniformly at random in [0, Jitter].
 	Jitter time.Duration `json:"jitter,omitempty"`
-	// N is truncate's byte count (0: half), throttle's calls per second or
-	// slow's percentage.
+	// N is truncate's and partial's byte count (0: half), throttle's
+	// calls per second, status's HTTP status, and slow's percentage
+	// (Percent set) or bytes per second.
 	N float64 `json:"n,omitempty"`
+	// Percent marks slow's N as a percentage of a tool call's run time
+	// rather than bytes per second.
+	Percent bool `json:"percent,omitempty"`
 	// Bytes is what one leak hit holds; Goroutine makes it park a goroutine
 	// instead.
 	Bytes     int64 `json:"bytes,omitempty"`
@@ -120,23 +146,44 @@ func perr(text, format string, args ...any) error {
 }
 
 // CheckTarget reports whether target is a valid target pattern:
-// tool:GLOB, task:GLOB or protocol:decode.
+// tool:GLOB, task:GLOB, protocol:decode or net:server.
 func CheckTarget(target string) error {
 	kind, pat, ok := strings.Cut(target, ":")
 	if !ok || pat == "" {
-		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME or protocol:decode (globs allowed, as tool:file_*)", target)
+		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME, protocol:decode or net:server (globs allowed, as tool:file_*)", target)
 	}
 	switch kind {
-	case "tool", "task", "protocol":
+	case "tool", "task", "protocol", "net":
 	default:
-		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol", target, kind)
+		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol, net", target, kind)
 	}
 	if _, err := path.Match(pat, ""); err != nil {
 		return fmt.Errorf("fault target %q: bad glob: %v", target, err)
 	}
-	if kind == "protocol" {
+	switch kind {
+	case "protocol":
 		if ok, _ := path.Match(pat, "decode"); !ok {
 			return fmt.Errorf("fault target %q: the protocol boundary has one point, protocol:decode", target)
+		}
+	case "net":
+		if ok, _ := path.Match(pat, "server"); !ok {
+			return fmt.Errorf("fault target %q: the net boundary has one point, net:server (the HTTP server's transport)", target)
+		}
+	}
+	return nil
+}
+
+// checkKinds reports a term whose kind cannot act at target: a transport
+// kind at a tool, task or protocol target, or a kind that acts inside a
+// tool call at a net target.
+func checkKinds(target, text string, terms []Term) error {
+	isNet := strings.HasPrefix(target, "net:")
+	for _, t := range terms {
+		switch {
+		case isNet && callOnly[t.Kind]:
+			return perr(text, "%s acts inside a tool call and does not apply to %s; at net targets use drop, reset, slow, partial, status, delay, hang, error, down, throttle or corrupt", t.Kind, target)
+		case !isNet && netOnly[t.Kind]:
+			return perr(text, "%s acts on a connection and applies to net:server only, not to %s", t.Kind, target)
 		}
 	}
 	return nil
@@ -173,10 +220,16 @@ func Parse(target, text string) (*Spec, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.Kind == Slow && !strings.HasPrefix(target, "tool:") {
-			return nil, perr(text, "slow stretches a tool call's own run time: use a tool:NAME target")
+		switch {
+		case t.Kind == Slow && t.Percent && !strings.HasPrefix(target, "tool:"):
+			return nil, perr(text, "slow(%g%%) stretches a tool call's own run time: use a tool:NAME target, or slow(BYTES) at a net: target", t.N)
+		case t.Kind == Slow && !t.Percent && !strings.HasPrefix(target, "net:"):
+			return nil, perr(text, "slow(%d) paces a connection: use a net: target, or slow(PERCENT%%) at a tool:NAME target", int(t.N))
 		}
 		sp.Terms = append(sp.Terms, t)
+	}
+	if err := checkKinds(target, text, sp.Terms); err != nil {
+		return nil, err
 	}
 	for _, o := range strings.Split(opts, ";") {
 		o = strings.TrimSpace(o)
@@ -259,7 +312,7 @@ func fill(text string, t *Term, args string) error {
 		return nil
 	}
 	switch t.Kind {
-	case Off, Corrupt, Down:
+	case Off, Corrupt, Down, Drop, Reset:
 		return want(0, 0, "no arguments")
 	case Error:
 		if err := want(0, 1, "one argument: an error type or a message"); err != nil {
@@ -304,17 +357,26 @@ func fill(text string, t *Term, args string) error {
 				return err
 			}
 		}
-	case Truncate:
-		if err := want(0, 1, "an optional byte count: truncate or truncate(100)"); err != nil {
+	case Truncate, Partial:
+		if err := want(0, 1, fmt.Sprintf("an optional byte count: %s or %s(100)", t.Kind, t.Kind)); err != nil {
 			return err
 		}
 		if len(list) == 1 {
 			n, err := strconv.Atoi(list[0])
-			if err != nil || n < 0 {
-				return perr(text, "truncate(%s): want a byte count from 0", list[0])
+			if err != nil || n < 0 || n > MaxCount {
+				return perr(text, "%s(%s): want a byte count from 0", t.Kind, list[0])
 			}
 			t.N = float64(n)
 		}
+	case Status:
+		if err := want(1, 1, "an HTTP status: status(503)"); err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(list[0])
+		if err != nil || n < 400 || n > 599 {
+			return perr(text, "status(%s): want an HTTP error status from 400 to 599", list[0])
+		}
+		t.N = float64(n)
 	case Throttle:
 		if err := want(1, 1, "calls per second: throttle(100)"); err != nil {
 			return err
@@ -325,15 +387,22 @@ func fill(text string, t *Term, args string) error {
 		}
 		t.N = n
 	case Slow:
-		if err := want(1, 1, "a percentage: slow(30%)"); err != nil {
+		if err := want(1, 1, "a percentage at tool targets, slow(30%), or bytes per second at net targets, slow(4KiB)"); err != nil {
 			return err
 		}
-		num, ok := strings.CutSuffix(list[0], "%")
-		n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-		if !ok || err != nil || !(n > 0 && n <= MaxSlow) {
-			return perr(text, "slow(%s): want a percentage above 0%% and at most %d%%, such as slow(30%%)", list[0], MaxSlow)
+		if num, ok := strings.CutSuffix(list[0], "%"); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err != nil || !(n > 0 && n <= MaxSlow) {
+				return perr(text, "slow(%s): want a percentage above 0%% and at most %d%%, such as slow(30%%)", list[0], MaxSlow)
+			}
+			t.N, t.Percent = n, true
+			return nil
 		}
-		t.N = n
+		n, err := humanize.ParseBytes(list[0])
+		if err != nil || n == 0 || n > MaxLeak {
+			return perr(text, "slow(%s): want a percentage (slow(30%%), at tool targets) or bytes per second from 1 to 1GiB (slow(4KiB), at net targets)", list[0])
+		}
+		t.N = float64(n)
 	case Leak:
 		if err := want(1, 1, "a size or goroutine: leak(1MB) or leak(goroutine)"); err != nil {
 			return err
@@ -400,14 +469,20 @@ func (t Term) String() string {
 		if t.Dur > 0 {
 			fmt.Fprintf(&b, "(%v)", t.Dur)
 		}
-	case Truncate:
+	case Truncate, Partial:
 		if t.N > 0 {
 			fmt.Fprintf(&b, "(%d)", int(t.N))
 		}
+	case Status:
+		fmt.Fprintf(&b, "(%d)", int(t.N))
 	case Throttle:
 		fmt.Fprintf(&b, "(%g)", t.N)
 	case Slow:
-		fmt.Fprintf(&b, "(%g%%)", t.N)
+		if t.Percent {
+			fmt.Fprintf(&b, "(%g%%)", t.N)
+		} else {
+			fmt.Fprintf(&b, "(%d)", int(t.N))
+		}
 	case Leak:
 		if t.Goroutine {
 			b.WriteString("(goroutine)")

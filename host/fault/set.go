@@ -108,6 +108,9 @@ func (s *Set) enable(sp *Spec, release bool) (prev *rule, err error) {
 	if len(sp.Terms) == 0 {
 		return nil, perr(sp.Text, "no terms")
 	}
+	if err := checkKinds(sp.Target, sp.Text, sp.Terms); err != nil {
+		return nil, err
+	}
 	r := &rule{spec: sp, enabled: time.Now(), hits: make([]int64, len(sp.Terms)),
 		limits: make([]*rate.Limiter, len(sp.Terms)), release: make(chan struct{})}
 	for i, t := range sp.Terms {
@@ -335,7 +338,19 @@ type Effect struct {
 	SlowCancel time.Duration
 	// Slow is the share of the tool's own run time that the call lasts
 	// longer (0.3 for slow(30%)); see Stretch.
-	Slow    float64
+	Slow float64
+
+	// The transport effects, at net: targets. Drop closes the connection
+	// without a reply; Reset closes it with a TCP reset. Status answers
+	// with that HTTP status (and Err) instead of handling the request.
+	// SlowRate paces the reply at that many bytes per second (0: no
+	// pacing). Partial cuts the reply's body to that many bytes (0: half;
+	// < 0: no cut) and closes the connection.
+	Drop, Reset bool
+	Status      int
+	SlowRate    float64
+	Partial     int
+
 	mutSeed uint64
 }
 
@@ -405,7 +420,7 @@ func (s *Set) step(r *rule, target string, nowp *time.Time, effp **Effect) bool 
 		return false
 	}
 	if *effp == nil {
-		*effp = &Effect{target: target, Truncate: -1}
+		*effp = &Effect{target: target, Truncate: -1, Partial: -1}
 	}
 	e := *effp
 	name := r.spec.Target + "=" + r.spec.Text
@@ -445,7 +460,20 @@ func (s *Set) step(r *rule, target string, nowp *time.Time, effp **Effect) bool 
 	case SlowCancel:
 		e.SlowCancel = t.Dur
 	case Slow:
-		e.Slow += t.N / 100
+		if t.Percent {
+			e.Slow += t.N / 100
+		} else {
+			e.SlowRate = t.N
+		}
+	case Drop, Reset:
+		e.Rule = name
+		e.Drop, e.Reset = t.Kind == Drop, t.Kind == Reset
+		return true
+	case Status:
+		e.Status = int(t.N)
+		return fail(fmt.Sprintf("status %d", e.Status))
+	case Partial:
+		e.Partial = int(t.N)
 	case Leak:
 		if t.Goroutine {
 			r.parked++

@@ -157,6 +157,8 @@ type Manager struct {
 
 	running, retrying int
 	stats             Stats // the cumulative counters
+
+	watch map[*task][]*watcher // Watch's subscribers by task (watch.go)
 }
 
 // stamp is a moment as the monotonic time since the manager's epoch,
@@ -671,6 +673,7 @@ func (m *Manager) finishLocked(t *task, s State, res any, info *ErrorInfo, now s
 		m.stats.Cancelled++
 	}
 	m.fin = append(m.fin, t)
+	m.notifyLocked(t, now)
 }
 
 // pruneLocked drops the finished tasks over the retention limits, oldest
@@ -865,6 +868,7 @@ func (m *Manager) attempt(t *task, queueWait time.Duration) {
 	}
 	t.mark = now
 	t.cancel = cancel
+	m.notifyLocked(t, now)
 	a := &Attempt{m: m, t: t, n: n}
 	spec := t.spec
 	running := m.running
@@ -942,6 +946,7 @@ func (m *Manager) retryLocked(t *task, n int, now stamp) {
 	t.next = now + stamp(d)
 	m.retrying++
 	m.stats.Retries++
+	m.notifyLocked(t, now)
 	m.timers.Add(1)
 	t.timer = time.AfterFunc(d, func() { m.requeue(t) })
 }
@@ -973,6 +978,7 @@ func (m *Manager) requeue(t *task) {
 	t.mark = m.now()
 	m.retrying--
 	heap.Push(&m.queue, t)
+	m.notifyLocked(t, t.mark)
 	m.cond.Signal()
 }
 
