@@ -24,6 +24,9 @@ func runArrivals(ctx context.Context, x *execution, sched arrivals) error {
 	sc := x.sc
 	start, iter, cancel := phases(ctx, sched.total(), sc.GracefulStop)
 	defer cancel()
+	// The schedule's time zero is the phase's own, so the last scheduled
+	// iteration falls inside the scenario's time.
+	begin := time.Now()
 
 	idle := make(chan *arrivalVU, max(sc.MaxVUs, len(x.workers)))
 	var wg sync.WaitGroup
@@ -47,7 +50,6 @@ func runArrivals(ctx context.Context, x *execution, sched arrivals) error {
 		launch(w)
 	}
 	var growing atomic.Bool
-	begin := time.Now()
 	for i := int64(0); ; i++ {
 		off, ok := sched.offset(i)
 		if !ok {
@@ -62,6 +64,19 @@ func runArrivals(ctx context.Context, x *execution, sched arrivals) error {
 			}
 		}
 		if start.Err() != nil {
+			// The scenario's time is up while this iteration, scheduled
+			// inside it, was still to start (the scheduler ran late):
+			// it and the rest of the schedule were due and did not
+			// start, so they count as dropped. An interrupt or abort
+			// (ctx ended) stops the schedule without counting.
+			if ctx.Err() == nil {
+				for j := i; ; j++ {
+					if _, ok := sched.offset(j); !ok {
+						break
+					}
+					x.dropped()
+				}
+			}
 			break
 		}
 		select {
