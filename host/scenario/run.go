@@ -20,8 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"spellhost/host/exitcode"
 	"spellhost/host/fault"
 	"spellhost/host/kernel"
@@ -308,8 +306,7 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	if err != nil {
 		return res, optErr("options: %v", err)
 	}
-	_, hasDefault := vm0.Global("default").(*lua.LFunction)
-	opts, err := ParseOptions(rawOpts, hasDefault, r.cfg.Overrides)
+	opts, err := ParseOptions(rawOpts, vm0.HasFunction("default"), r.cfg.Overrides)
 	if err != nil {
 		return res, err
 	}
@@ -337,7 +334,7 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 			if fn == "" {
 				continue
 			}
-			if _, ok := vm0.Global(fn).(*lua.LFunction); !ok {
+			if !vm0.HasFunction(fn) {
 				return res, optErr("scenario %s: %s function %q is not defined at the top level of the script", sc.Name, what, fn)
 			}
 		}
@@ -348,7 +345,7 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	}
 
 	// Global setup, with its own timeout; its result reaches every VU.
-	if fn, ok := vm0.Global("setup").(*lua.LFunction); ok {
+	if fn := vm0.Global("setup"); fn.IsFunction() {
 		v, err := r.callPhase(ctx, "setup", opts.SetupTimeout, exitcode.SetupTimeout, fn)
 		if err != nil {
 			return res, err
@@ -360,7 +357,7 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	err = r.runScenarios(ctx)
 	// Global teardown runs even after an interruption, with a fresh
 	// deadline; it is skipped after a memory or time limit.
-	if fn, ok := vm0.Global("teardown").(*lua.LFunction); ok && !r.limitHit(ctx) {
+	if fn := vm0.Global("teardown"); fn.IsFunction() && !r.limitHit(ctx) {
 		tctx := context.WithoutCancel(ctx)
 		if _, terr := r.callPhase(tctx, "teardown", opts.TeardownTimeout, exitcode.TeardownTimeout, fn, vm0.ToLua(r.data)); terr != nil && err == nil {
 			err = terr
@@ -378,13 +375,13 @@ func (r *runState) limitHit(ctx context.Context) bool {
 }
 
 // callPhase calls a lifecycle function in VU 0 under its own timeout.
-func (r *runState) callPhase(ctx context.Context, name string, limit time.Duration, code exitcode.Code, fn lua.LValue, args ...lua.LValue) (lua.LValue, error) {
+func (r *runState) callPhase(ctx context.Context, name string, limit time.Duration, code exitcode.Code, fn luavm.Ref, args ...luavm.Ref) (luavm.Ref, error) {
 	pctx, cancel := context.WithTimeoutCause(ctx, limit, &StopError{
 		Reason: fmt.Sprintf("%s() overran its %v timeout", name, limit), Status: "timeout", Code: code, timeout: true})
 	defer cancel()
 	r.vm0mu.Lock()
 	defer r.vm0mu.Unlock()
-	var out []lua.LValue
+	var out luavm.Ref
 	err := Guard(pctx, func() error {
 		if strings.HasSuffix(name, "setup") {
 			r.hook("setup")
@@ -399,14 +396,11 @@ func (r *runState) callPhase(ctx context.Context, name string, limit time.Durati
 	if err != nil {
 		var stop *StopError
 		if errors.As(context.Cause(pctx), &stop) && ctx.Err() == nil {
-			return nil, exitcode.WithCodeIfNone(stop, stop.Code)
+			return luavm.Ref{}, exitcode.WithCodeIfNone(stop, stop.Code)
 		}
-		return nil, fmt.Errorf("%s(): %w", name, err)
+		return luavm.Ref{}, fmt.Errorf("%s(): %w", name, err)
 	}
-	if len(out) == 0 {
-		return lua.LNil, nil
-	}
-	return out[0], nil
+	return out, nil
 }
 
 // runScenarios initialises the VUs, then runs every scenario, each after
@@ -561,7 +555,7 @@ func (r *runState) newVU(ctx context.Context, sr *scenarioRun) (*VU, error) {
 		return nil, fmt.Errorf("VU %d: %w", id, err)
 	}
 	vu := &VU{id: id, vm: vm, rec: rec, buf: buf, run: r, sr: sr, fn: vm.Global(sr.sc.Exec),
-		data: vm.ToLua(r.data), sdat: lua.LNil}
+		data: vm.ToLua(r.data)}
 	r.vusMu.Lock()
 	r.vus = append(r.vus, vu)
 	r.vusMu.Unlock()

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"spellhost/host/luavm"
 	"spellhost/host/metrics"
 	"spellhost/tools"
@@ -87,10 +85,10 @@ type VU struct {
 	buf  *metrics.Buffer
 	run  *runState
 	sr   *scenarioRun
-	data lua.LValue // the global setup data, converted for this VM
-	sdat lua.LValue // the scenario setup data
-	fn   lua.LValue
-	iter int64 // this VU's iterations so far
+	data luavm.Ref // the global setup data, converted for this VM
+	sdat luavm.Ref // the scenario setup data (nil without a scenario setup)
+	fn   luavm.Ref // the scenario's exec function
+	iter int64     // this VU's iterations so far
 }
 
 // Iterate runs one iteration of the VU's scenario. A panic in it is a
