@@ -45,10 +45,10 @@ func inspectCmd(gs *globalState, args []string) error {
 	if err != nil {
 		return reportRunError(gs, err)
 	}
-	if res == nil || res.Options == nil {
+	if res == nil || res.RunOptions == nil {
 		return exitcode.WithCodeIfNone(errors.New("inspect: the script produced no options"), exitcode.InvalidConfig)
 	}
-	d := res.Options.Describe()
+	d := res.RunOptions
 	d["script"] = script
 	if res.TopToBottom {
 		d["mode"] = "top to bottom (no scenarios and no default function)"

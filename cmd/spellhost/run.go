@@ -19,6 +19,7 @@ import (
 	"spellhost/host/luavm"
 	"spellhost/host/metrics"
 	"spellhost/host/report"
+	"spellhost/host/result"
 	"spellhost/host/scenario"
 	lualib "spellhost/lua"
 )
@@ -114,7 +115,7 @@ func runCmd(gs *globalState, args []string) error {
 	live := &scenario.Live{}
 	cfg.Live = live
 	type outcome struct {
-		res *scenario.Result
+		res *result.Run
 		err error
 	}
 	done := make(chan outcome, 1)
@@ -229,7 +230,7 @@ func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
 
 // finish writes the summary JSON and the report, each atomically, and
 // closes the point stream. It returns every failure, each naming its flag.
-func (o *outputs) finish(res *scenario.Result) error {
+func (o *outputs) finish(res *result.Run) error {
 	var errs []error
 	if res != nil && o.summaryJSON != "" {
 		if err := writeAtomic(o.summaryJSON, func(w io.Writer) error { return report.WriteSummaryJSON(w, res) }); err != nil {

@@ -11,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"spellhost/host/fault"
-	"spellhost/host/kernel"
 	"spellhost/host/metrics"
 	"spellhost/host/report"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // update rewrites the golden files from what the code writes now:
@@ -25,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // goldenRun is a failed run with one of every field the summary, the
 // Markdown report and the summary JSON show. Every figure is fixed: no
 // clock, no random source.
-func goldenRun(t testing.TB) *scenario.Result {
+func goldenRun(t testing.TB) *result.Run {
 	t.Helper()
 	st := metrics.NewStore()
 	lat, _ := st.Def(metrics.IterationDuration)
@@ -43,13 +41,13 @@ func goldenRun(t testing.TB) *scenario.Result {
 	}
 	st.Add(st.Series(calls, metrics.Tags(map[string]string{"tool": "calculator", "outcome": "ok"})), 398)
 	st.Add(st.Series(checks, metrics.Tags(map[string]string{"check": "sum is right", "scenario": "api"})), 1)
-	var ms []scenario.MetricResult
+	var ms []result.Metric
 	for _, w := range st.All(20) {
 		unit := ""
 		if w.Series.Def.Unit == metrics.Time {
 			unit = "ms"
 		}
-		ms = append(ms, scenario.MetricResult{Name: w.Series.Def.Name, Tags: w.Series.TagMap(), Kind: w.Series.Def.Kind.String(),
+		ms = append(ms, result.Metric{Name: w.Series.Def.Name, Tags: w.Series.TagMap(), Kind: w.Series.Def.Kind.String(),
 			Unit: unit, Stats: w.Stats, Hist: w.Stats.Hist()})
 	}
 	latStats, _, _ := st.Stats(metrics.Query{Metric: metrics.IterationDuration}, 20)
@@ -60,12 +58,12 @@ func goldenRun(t testing.TB) *scenario.Result {
 	for s := 1; s <= 20; s++ {
 		heap := 40e6 + float64(s)*1.5e6
 		curves.Add(metrics.CurveSample{T: float64(s), Span: 1, Values: []metrics.CurveValue{
-			{Name: scenario.CurveIterations, Tags: "scenario=api", V: 10, PerSecond: true},
-			{Name: scenario.CurveIterations, Tags: "scenario=paced", V: 5, PerSecond: true},
-			{Name: scenario.CurveDropped, Tags: "scenario=paced", V: float64(s % 2), PerSecond: true},
-			{Name: scenario.CurveP99, Tags: "scenario=api", V: 12.5},
-			{Name: scenario.CurveVUs, V: 4},
-			{Name: scenario.CurveHeapLive, V: heap},
+			{Name: result.CurveIterations, Tags: "scenario=api", V: 10, PerSecond: true},
+			{Name: result.CurveIterations, Tags: "scenario=paced", V: 5, PerSecond: true},
+			{Name: result.CurveDropped, Tags: "scenario=paced", V: float64(s % 2), PerSecond: true},
+			{Name: result.CurveP99, Tags: "scenario=api", V: 12.5},
+			{Name: result.CurveVUs, V: 4},
+			{Name: result.CurveHeapLive, V: heap},
 		}})
 		timeline = append(timeline, metrics.Point{T: float64(s), Iterations: 15, ToolCalls: 20, Errors: 0.5,
 			P50: 3, P90: 8, P95: 9.5, P99: 12.5, VUs: 4, RSS: uint64(2 * heap), HeapLive: uint64(heap), Goroutines: 12})
@@ -75,65 +73,65 @@ func goldenRun(t testing.TB) *scenario.Result {
 	}
 	leak := metrics.JudgeLeak(samples, metrics.LeakConfig{WarnBytes: 10 << 20, FailBytes: 50 << 20})
 
-	thr := []scenario.ThresholdResult{
+	thr := []result.Threshold{
 		{Metric: "iteration_duration", Expr: "p(95)<10", Value: 12.125, Unit: "ms", Pass: false, AbortedRun: true},
 		{Metric: "checks", Expr: "rate>0.99", Value: 0.995, Pass: true},
 		{Metric: "iterations{scenario:api}", Expr: "count>0", Value: 200, Pass: true},
 		{Metric: "custom_bytes", Expr: "max<1MB", Unit: "bytes", Pass: true, NoData: true},
 	}
-	var errs []scenario.ErrorEntry
+	var errs []result.ErrorEntry
 	for i := 1; i <= 5; i++ {
-		errs = append(errs, scenario.ErrorEntry{Type: "execution_error", Message: fmt.Sprintf("tool calculator: error %d | piped\nsecond line", i), Count: int64(6 - i)})
+		errs = append(errs, result.ErrorEntry{Type: "execution_error", Message: fmt.Sprintf("tool calculator: error %d | piped\nsecond line", i), Count: int64(6 - i)})
 	}
-	return &scenario.Result{
-		Version: scenario.SummaryVersion, Script: "scripts/api.lua", Seed: 42,
+	return &result.Run{
+		Version: result.Version, Script: "scripts/api.lua", Seed: 42,
 		Start: time.Date(2026, 5, 4, 12, 30, 0, 0, time.UTC), Duration: 20.25, Status: "failed",
-		Scenarios: []scenario.ScenarioResult{
-			{Name: "api", Executor: scenario.ConstantVUs, Tags: map[string]string{"team": "core", "tier": "1"}, Duration: 20,
+		Scenarios: []result.Scenario{
+			{Name: "api", Executor: result.ConstantVUs, Tags: map[string]string{"team": "core", "tier": "1"}, Duration: 20,
 				Iterations: 200, Rate: 10, Errors: 15, Timeouts: 2, Interrupted: 3, SuccessRate: 0.915, Latency: latStats,
 				ErrorsByType: map[string]int64{"execution_error": 15}, FirstErrors: errs, OtherErrors: 4,
-				Checks:     []scenario.CheckResult{{Name: "sum is right", Scenario: "api", Passes: 199, Fails: 1}},
-				Thresholds: []scenario.ThresholdResult{thr[2]}},
-			{Name: "paced", Executor: scenario.ConstantArrivalRate, Duration: 20, Iterations: 100, Rate: 5, Dropped: 10, SuccessRate: 1,
+				Checks:     []result.Check{{Name: "sum is right", Scenario: "api", Passes: 199, Fails: 1}},
+				Thresholds: []result.Threshold{thr[2]}},
+			{Name: "paced", Executor: result.ConstantArrivalRate, Duration: 20, Iterations: 100, Rate: 5, Dropped: 10, SuccessRate: 1,
 				Latency: metrics.Stats{Count: 100, Avg: 2.5, Min: 0.25, Med: 2, P90: 4, P95: 5, P99: 8, Max: 9},
 				Service: metrics.Stats{Count: 100, Avg: 1.5, Min: 0.25, Med: 1, P90: 3, P95: 4, P99: 6, Max: 7}},
 		},
 		Thresholds: thr,
-		Checks:     []scenario.CheckResult{{Name: "sum is right", Scenario: "api", Passes: 199, Fails: 1}},
-		Tools: []scenario.ToolResult{{Tool: "calculator", Calls: 400, Outcomes: map[string]int64{"ok": 398, "execution_error": 2},
+		Checks:     []result.Check{{Name: "sum is right", Scenario: "api", Passes: 199, Fails: 1}},
+		Tools: []result.Tool{{Tool: "calculator", Calls: 400, Outcomes: map[string]int64{"ok": 398, "execution_error": 2},
 			Latency: metrics.Stats{Count: 400, Avg: 0.125, Min: 0.0625, Med: 0.125, P90: 0.25, P95: 0.25, P99: 0.5, Max: 1}}},
 		Metrics:   ms,
 		MaxSeries: 1000,
 		Dropped:   []metrics.Dropped{{Metric: "per_user", Samples: 12}},
-		Memory: scenario.MemoryResult{Samples: samples, Peak: metrics.MemSample{RSS: 140e6, HeapLive: 70e6, Goroutines: 14},
+		Memory: result.Memory{Samples: samples, Peak: metrics.MemSample{RSS: 140e6, HeapLive: 70e6, Goroutines: 14},
 			Limit: 1 << 30, Leak: leak},
 		Timeline:   timeline,
 		Curves:     curves.Set(),
 		RunOptions: map[string]any{"scenarios": map[string]any{"api": map[string]any{"executor": "constant-vus", "vus": 4.0, "duration": "20s"}}},
-		Kernel:     kernel.Stats{Tools: 30, Calls: 400, Abandoned: 1},
-		Faults: []fault.Info{{Target: "tool:calculator", Rule: "1%error(timeout)", Calls: 400, Hits: 4, TermHits: []int64{4}, Active: true},
+		Kernel:     result.Kernel{Tools: 30, Calls: 400, Abandoned: 1},
+		Faults: []result.Fault{{Target: "tool:calculator", Rule: "1%error(timeout)", Calls: 400, Hits: 4, TermHits: []int64{4}, Active: true},
 			{Target: "task:*", Rule: "leak(goroutine)->off", Calls: 1, Hits: 1, TermHits: []int64{1}, ParkedGoroutines: 1}},
-		Sections: []scenario.ExtraSection{{Title: "tasks", Rows: [][]string{{"submitted", "10", "(0 refused: queue full)"}, {"succeeded", "10"}, {}}}},
+		Sections: []result.Section{{Title: "tasks", Rows: [][]string{{"submitted", "10", "(0 refused: queue full)"}, {"succeeded", "10"}, {}}}},
 	}
 }
 
 // goldenStopped is a top-to-bottom run that a limit stopped before the
 // memory sampler had enough data for a verdict.
-func goldenStopped() *scenario.Result {
-	return &scenario.Result{
-		Version: scenario.SummaryVersion, Script: "oneshot.lua", Seed: 1,
+func goldenStopped() *result.Run {
+	return &result.Run{
+		Version: result.Version, Script: "oneshot.lua", Seed: 1,
 		Start: time.Date(2026, 5, 4, 12, 30, 0, 0, time.UTC), Duration: 0.75, Status: "memory_limit",
 		StopReason:  "resident memory 1.1 GiB passed --max-memory 1.0 GiB",
 		TopToBottom: true,
-		Checks:      []scenario.CheckResult{{Name: "loaded", Passes: 1}, {Name: "parsed", Fails: 1}},
+		Checks:      []result.Check{{Name: "loaded", Passes: 1}, {Name: "parsed", Fails: 1}},
 		MaxSeries:   1000,
-		Memory: scenario.MemoryResult{
+		Memory: result.Memory{
 			Samples: []metrics.MemSample{{At: 500 * time.Millisecond, Seconds: 0.5, RSS: 1 << 30, HeapLive: 900 << 20, Goroutines: 8}},
 			Peak:    metrics.MemSample{RSS: 1200 << 20, HeapLive: 950 << 20, Goroutines: 9},
 			Limit:   1 << 30,
 			Leak:    metrics.JudgeLeak([]metrics.MemSample{{Seconds: 0.5, RSS: 1 << 30, HeapLive: 900 << 20, Goroutines: 8}}, metrics.LeakConfig{}),
 		},
-		Kernel: kernel.Stats{Tools: 30, Calls: 3},
+		Kernel: result.Kernel{Tools: 30, Calls: 3},
 	}
 }
 
@@ -141,8 +139,8 @@ func goldenStopped() *scenario.Result {
 // summary JSON of fixed runs with testdata/*.golden. When an output
 // changes on purpose, rewrite them with -update and review the diff.
 func TestGolden(t *testing.T) {
-	runs := map[string]*scenario.Result{"full": goldenRun(t), "stopped": goldenStopped()}
-	writers := map[string]func(io.Writer, *scenario.Result) error{
+	runs := map[string]*result.Run{"full": goldenRun(t), "stopped": goldenStopped()}
+	writers := map[string]func(io.Writer, *result.Run) error{
 		"summary.txt": report.WriteSummary, "report.md": report.WriteMarkdown, "summary.json": report.WriteSummaryJSON,
 	}
 	for run, res := range runs {

@@ -12,16 +12,18 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 )
 
-// Executor names, as in k6.
+// Executor names, as in k6. They are the result package's, which the
+// summary's readers use without this package.
 const (
-	SharedIterations    = "shared-iterations"
-	PerVUIterations     = "per-vu-iterations"
-	ConstantVUs         = "constant-vus"
-	RampingVUs          = "ramping-vus"
-	ConstantArrivalRate = "constant-arrival-rate"
-	RampingArrivalRate  = "ramping-arrival-rate"
+	SharedIterations    = result.SharedIterations
+	PerVUIterations     = result.PerVUIterations
+	ConstantVUs         = result.ConstantVUs
+	RampingVUs          = result.RampingVUs
+	ConstantArrivalRate = result.ConstantArrivalRate
+	RampingArrivalRate  = result.RampingArrivalRate
 )
 
 // Executors lists the executor names.

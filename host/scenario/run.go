@@ -26,6 +26,7 @@ import (
 	"spellhost/host/luavm"
 	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 	"spellhost/tools"
 )
 
@@ -69,7 +70,7 @@ type Config struct {
 	// Charts, when set, receives each second's chart values (--dashboard).
 	Charts LiveSink
 	// InspectOnly stops the run once the options are resolved (after the
-	// script's top level ran): Result.Options holds them.
+	// script's top level ran): the result's RunOptions holds them.
 	InspectOnly bool
 	// Faults are fault rules enabled before the script starts, each
 	// TARGET=TERMS (the --fault flag and SPELLHOST_FAULTS).
@@ -101,14 +102,14 @@ func (l *Live) attach(r *runState) {
 // status and stop reason taken from stop; values a VU had not yet flushed
 // (at most its last 100ms) are missing. It returns nil before the run
 // started.
-func (l *Live) Snapshot(stop *StopError) *Result {
+func (l *Live) Snapshot(stop *StopError) *result.Run {
 	l.mu.Lock()
 	r := l.r
 	l.mu.Unlock()
 	if r == nil {
 		return nil
 	}
-	res := &Result{Version: SummaryVersion, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start(),
+	res := &result.Run{Version: result.Version, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start(),
 		Status: stop.Status, StopReason: stop.Reason}
 	r.live.Lock()
 	res.TopToBottom = r.opts != nil && len(r.opts.Scenarios) == 0
@@ -175,7 +176,7 @@ type runState struct {
 // Run runs the script. It returns the result (nil only when the script
 // could not start) and an error carrying the exit code: nil for a run
 // whose thresholds passed.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 	prog, err := luavm.CompileFile(cfg.Script)
 	if err != nil {
 		var se *luavm.SyntaxError
@@ -281,7 +282,7 @@ func (r *runState) startSampler() func() {
 }
 
 // execute runs the script's phases. Errors are classified by exitError.
-func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
+func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, error) {
 	// The init context: the script's top level, once, in VU 0.
 	vm0, err := luavm.New(r.env, r.prog, 0)
 	if err != nil {
@@ -326,7 +327,7 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	}
 	if len(opts.Scenarios) == 0 {
 		res.TopToBottom = true
-		res.Options = opts
+		res.RunOptions = opts.Describe()
 		return res, nil
 	}
 	for _, sc := range opts.Scenarios {
@@ -340,7 +341,7 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 		}
 	}
 	if r.cfg.InspectOnly {
-		res.Options = opts
+		res.RunOptions = opts.Describe()
 		return res, nil
 	}
 
@@ -740,7 +741,7 @@ func (r *runState) checkAbort(now time.Time) {
 
 // exitError decides the exit code: a stop cause's, a script error's, an
 // invalid option's, then failed thresholds.
-func (r *runState) exitError(ctx context.Context, res *Result, err error) error {
+func (r *runState) exitError(ctx context.Context, res *result.Run, err error) error {
 	var stop *StopError
 	cause := context.Cause(ctx)
 	r.bugMu.Lock()
@@ -822,14 +823,16 @@ func formatBytes(b uint64) string {
 // finish fills the result: per-scenario figures, thresholds, checks,
 // tools, memory and the timeline. final is false for a snapshot of a run
 // still going on: the leak verdict is then not recorded as metrics.
-func (r *runState) finish(res *Result, final bool) {
+func (r *runState) finish(res *result.Run, final bool) {
 	r.live.Lock()
 	opts, scenarios := r.opts, slices.Clone(r.scenarios)
 	r.live.Unlock()
 	end := time.Now()
 	res.Duration = end.Sub(r.store.Start()).Seconds()
-	res.Kernel = r.k.Stats()
-	res.Faults = r.k.Options().Faults.All()
+	res.Kernel = result.Kernel(r.k.Stats())
+	for _, f := range r.k.Options().Faults.All() {
+		res.Faults = append(res.Faults, result.Fault(f))
+	}
 	if sec, ok := taskSection(r.k); ok {
 		res.Sections = append(res.Sections, sec)
 	}
@@ -839,7 +842,7 @@ func (r *runState) finish(res *Result, final bool) {
 		mo = opts.Memory
 	}
 	leak := metrics.JudgeLeak(samples, metrics.LeakConfig{WarmUp: mo.WarmUp, WarnBytes: mo.Warn, FailBytes: mo.Fail})
-	res.Memory = MemoryResult{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
+	res.Memory = result.Memory{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
 	res.Memory.Peak.RSS = max(res.Memory.Peak.RSS, r.mem.Peak())
 	res.Memory.Limit = r.mem.Limit()
 	growth, _ := r.store.Def(metrics.MemoryGrowth)
@@ -870,7 +873,7 @@ func (r *runState) finish(res *Result, final bool) {
 		res.RunOptions = opts.Describe()
 		for _, t := range metrics.EvaluateWith(r.store, opts.Thresholds, r.secondsFor(secs)) {
 			def, _ := r.store.Def(t.Threshold.Query.Metric)
-			tr := ThresholdResult{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
+			tr := result.Threshold{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
 				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def)}
 			for _, a := range aborted {
 				if a == t.Threshold {
@@ -889,18 +892,18 @@ func (r *runState) finish(res *Result, final bool) {
 	}
 	res.MaxSeries = r.store.MaxSeries()
 	res.Dropped = r.store.Dropped()
-	tools := map[string]*ToolResult{}
-	checks := map[[2]string]*CheckResult{}
+	tools := map[string]*result.Tool{}
+	checks := map[[2]string]*result.Check{}
 	for _, w := range r.store.All(secs) {
 		s := w.Series
 		tags := s.TagMap()
-		mr := MetricResult{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats, Hist: w.Stats.Hist()}
+		mr := result.Metric{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats, Hist: w.Stats.Hist()}
 		res.Metrics = append(res.Metrics, mr)
 		switch s.Def.Name {
 		case metrics.ToolCalls:
 			t := tools[tags["tool"]]
 			if t == nil {
-				t = &ToolResult{Tool: tags["tool"], Outcomes: map[string]int64{}}
+				t = &result.Tool{Tool: tags["tool"], Outcomes: map[string]int64{}}
 				tools[tags["tool"]] = t
 			}
 			t.Calls += int64(w.Stats.Sum)
@@ -909,7 +912,7 @@ func (r *runState) finish(res *Result, final bool) {
 			key := [2]string{tags["check"], tags["scenario"]}
 			c := checks[key]
 			if c == nil {
-				c = &CheckResult{Name: tags["check"], Scenario: tags["scenario"]}
+				c = &result.Check{Name: tags["check"], Scenario: tags["scenario"]}
 				checks[key] = c
 			}
 			c.Passes += w.Stats.Trues
@@ -957,13 +960,13 @@ func (r *runState) secondsFor(whole float64) func(q metrics.Query) float64 {
 	}
 }
 
-func (r *runState) scenarioResult(sr *scenarioRun) ScenarioResult {
+func (r *runState) scenarioResult(sr *scenarioRun) result.Scenario {
 	sc := sr.sc
 	q := func(metric string) metrics.Stats {
 		s, _, _ := r.store.Stats(metrics.Query{Metric: metric, Tags: map[string]string{"scenario": sc.Name}}, 1)
 		return s
 	}
-	out := ScenarioResult{Name: sc.Name, Executor: sc.Executor, Tags: sc.Tags}
+	out := result.Scenario{Name: sc.Name, Executor: sc.Executor, Tags: sc.Tags}
 	if start, end := sr.span(); !start.IsZero() {
 		out.Duration = end.Sub(start).Seconds()
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"spellhost/host/exitcode"
+	"spellhost/host/result"
 	lualib "spellhost/lua"
 	"spellhost/tools"
 	"spellhost/tools/perm"
@@ -17,7 +18,7 @@ import (
 
 // runScript runs a testdata script (or inline source) and returns the
 // result, the exit code and stdout.
-func runScript(t *testing.T, name string, ov Overrides) (*Result, exitcode.Code, string) {
+func runScript(t *testing.T, name string, ov Overrides) (*result.Run, exitcode.Code, string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if strings.Contains(name, "\n") {
@@ -45,13 +46,13 @@ func runScript(t *testing.T, name string, ov Overrides) (*Result, exitcode.Code,
 	return res, exitcode.Of(err), out.String()
 }
 
-func scenarioByName(r *Result, name string) ScenarioResult {
+func scenarioByName(r *result.Run, name string) result.Scenario {
 	for _, s := range r.Scenarios {
 		if s.Name == name {
 			return s
 		}
 	}
-	return ScenarioResult{}
+	return result.Scenario{}
 }
 
 func TestLifecycle(t *testing.T) {
