@@ -147,6 +147,9 @@ type converter struct {
 	// made estimates the memory the Go value takes so far; the memory
 	// limit is asked again each time it grows by memStep.
 	made, nextCheck int
+	// foreign keeps values with no Go form as Foreign, and NaN and the
+	// infinities as numbers, instead of failing.
+	foreign bool
 }
 
 // memStep is how much a conversion may build between two questions to the
@@ -223,7 +226,7 @@ func (c *converter) conv(v lua.LValue, depth int) (any, error) {
 		return bool(x), nil
 	case lua.LNumber:
 		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
+		if (math.IsNaN(f) || math.IsInf(f, 0)) && !c.foreign {
 			return nil, &convertError{msg: fmt.Sprintf("%s: %v is not a JSON number", c.where(), f)}
 		}
 		return f, c.spend(8)
@@ -246,6 +249,9 @@ func (c *converter) conv(v lua.LValue, depth int) (any, error) {
 		if x == c.vm.null {
 			return nil, nil
 		}
+	}
+	if c.foreign {
+		return Foreign{Type: luaTypeName(v)}, c.spend(8)
 	}
 	return nil, &convertError{msg: fmt.Sprintf("%s: cannot convert a %s", c.where(), v.Type())}
 }

@@ -95,3 +95,24 @@ func (vm *VM) FromLua(v Ref, maxBytes int) (any, error) {
 	}
 	return vm.toGo(lv, maxBytes)
 }
+
+// Foreign stands, in what FromLuaForeign returns, for a Lua value with no
+// Go form: a function, a coroutine, userdata. Type is its Lua type name.
+type Foreign struct {
+	Type string
+}
+
+// FromLuaForeign converts as FromLua does, except that a value with no Go
+// form becomes a Foreign naming its type, and NaN and the infinities stay
+// numbers, instead of errors: for a caller that checks every value itself
+// and reports them all (the options table: a function given where its
+// name was wanted, 0/0 where a count was). Cycles and nesting too deep are
+// still errors.
+func (vm *VM) FromLuaForeign(v Ref, maxBytes int) (any, error) {
+	lv, err := v.lua(vm)
+	if err != nil {
+		return nil, err
+	}
+	c := converter{vm: vm, budget: maxBytes, foreign: true}
+	return c.conv(lv, 0)
+}

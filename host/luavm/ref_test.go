@@ -3,6 +3,7 @@ package luavm_test
 import (
 	"context"
 	"errors"
+	"math"
 	"reflect"
 	"testing"
 
@@ -149,4 +150,40 @@ func BenchmarkCall(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFromLuaForeign: values with no Go form, and NaN and the infinities,
+// come out named instead of failing the whole conversion; cycles still
+// fail.
+func TestFromLuaForeign(t *testing.T) {
+	h := newHarness(t)
+	vm := h.newVM(t, `
+function f() end
+opts = {exec = f, co = coroutine.create(f), nan = 0/0, inf = 1/0, list = {1, "two", print}}
+cyclic = {}
+cyclic.self = cyclic
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	if err := vm.RunMain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm.FromLua(vm.Global("opts"), -1); err == nil {
+		t.Fatal("FromLua converted a function")
+	}
+	v, err := vm.FromLuaForeign(vm.Global("opts"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.(map[string]any)
+	if m["exec"] != (luavm.Foreign{Type: "function"}) || m["co"] != (luavm.Foreign{Type: "thread"}) ||
+		m["list"].([]any)[2] != (luavm.Foreign{Type: "function"}) || m["list"].([]any)[1] != "two" {
+		t.Fatalf("converted %#v", m)
+	}
+	if !math.IsNaN(m["nan"].(float64)) || !math.IsInf(m["inf"].(float64), 1) {
+		t.Fatalf("nan %v inf %v", m["nan"], m["inf"])
+	}
+	if _, err := vm.FromLuaForeign(vm.Global("cyclic"), -1); err == nil {
+		t.Fatal("a cycle converted")
+	}
 }
