@@ -72,6 +72,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./tools
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./host/fault
 	$(GO) test -run '^$$' -fuzz FuzzParseTolerances -fuzztime 30s ./host/compare
+	$(GO) test -run '^$$' -fuzz FuzzParseOptions -fuzztime 30s ./host/scenario
 
 clean:
 	rm -rf bin

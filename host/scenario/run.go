@@ -171,9 +171,9 @@ type runState struct {
 	bug   *luavm.InternalError // the first bug in spellhost caught in the run
 }
 
-// Run runs the script. It returns the result (nil only when the script
-// could not start) and an error carrying the exit code: nil for a run
-// whose thresholds passed.
+// Run runs the script. It returns the result (nil when the script could
+// not start, or its options are invalid: ErrInvalidOptions) and an error
+// carrying the exit code: nil for a run whose thresholds passed.
 func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 	prog, err := luavm.CompileFile(cfg.Script)
 	if err != nil {
@@ -238,6 +238,9 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 	// the summary's accounting is final.
 	k.StopTasks()
 	stopSampler()
+	if errors.Is(err, ErrInvalidOptions) {
+		res = nil // no scenario started: there is nothing to summarise
+	}
 	if r.cfg.InspectOnly && err == nil {
 		return res, nil
 	}
@@ -301,11 +304,11 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	if err != nil {
 		return res, err
 	}
-	rawOpts, err := vm0.FromLua(vm0.Global("options"), -1)
+	rawOpts, err := vm0.FromLuaForeign(vm0.Global("options"), -1)
 	if err != nil {
 		return res, optErr("options: %v", err)
 	}
-	opts, err := ParseOptions(rawOpts, vm0.HasFunction("default"), r.cfg.Overrides)
+	opts, err := ParseOptions(rawOpts, Script{HasFunction: vm0.HasFunction, Metric: r.store.Def}, r.cfg.Overrides)
 	if err != nil {
 		return res, err
 	}
@@ -320,23 +323,10 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 			return res, optErr("options.tasks: %v", err)
 		}
 	}
-	if err := opts.ResolveThresholds(r.store); err != nil {
-		return res, err
-	}
 	if len(opts.Scenarios) == 0 {
 		res.TopToBottom = true
 		res.RunOptions = opts.Describe()
 		return res, nil
-	}
-	for _, sc := range opts.Scenarios {
-		for what, fn := range map[string]string{"exec": sc.Exec, "setup": sc.Setup, "teardown": sc.Teardown} {
-			if fn == "" {
-				continue
-			}
-			if !vm0.HasFunction(fn) {
-				return res, optErr("scenario %s: %s function %q is not defined at the top level of the script", sc.Name, what, fn)
-			}
-		}
 	}
 	if r.cfg.InspectOnly {
 		res.RunOptions = opts.Describe()
