@@ -74,6 +74,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseTolerances -fuzztime 30s ./host/compare
 	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 60s ./host/server
 	$(GO) test -run '^$$' -fuzz FuzzParseKeys -fuzztime 15s ./host/server
+	$(GO) test -run '^$$' -fuzz FuzzParseOptions -fuzztime 30s ./host/scenario
 
 clean:
 	rm -rf bin

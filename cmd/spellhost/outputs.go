@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"spellhost/host/report"
+	"spellhost/host/result"
 	"spellhost/host/scenario"
 	"spellhost/tools/perm"
 )
@@ -101,7 +102,7 @@ func reportFormat(path string) string {
 }
 
 // writeReport renders the --report file in its format.
-func writeReport(w io.Writer, path string, res *scenario.Result) error {
+func writeReport(w io.Writer, path string, res *result.Run) error {
 	if reportFormat(path) == "html" {
 		return report.WriteHTML(w, res)
 	}
@@ -113,7 +114,7 @@ const stepSummaryEnv = "GITHUB_STEP_SUMMARY"
 
 // writeMore writes the end-of-run outputs beyond the summary JSON and the
 // report: the JUnit file and the GitHub step summary.
-func (o *outputs) writeMore(res *scenario.Result) []error {
+func (o *outputs) writeMore(res *result.Run) []error {
 	var errs []error
 	if o.junit != "" {
 		var b strings.Builder
@@ -198,7 +199,7 @@ func (db *dashboard) close() {
 }
 
 // finish ends the dashboard after the run; res may be nil.
-func (db *dashboard) finish(res *scenario.Result) {
+func (db *dashboard) finish(res *result.Run) {
 	if db == nil || db.d == nil {
 		return
 	}

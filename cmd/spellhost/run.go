@@ -19,6 +19,7 @@ import (
 	"spellhost/host/luavm"
 	"spellhost/host/metrics"
 	"spellhost/host/report"
+	"spellhost/host/result"
 	"spellhost/host/scenario"
 	lualib "spellhost/lua"
 )
@@ -114,7 +115,7 @@ func runCmd(gs *globalState, args []string) error {
 	live := &scenario.Live{}
 	cfg.Live = live
 	type outcome struct {
-		res *scenario.Result
+		res *result.Run
 		err error
 	}
 	done := make(chan outcome, 1)
@@ -229,7 +230,7 @@ func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
 
 // finish writes the summary JSON and the report, each atomically, and
 // closes the point stream. It returns every failure, each naming its flag.
-func (o *outputs) finish(res *scenario.Result) error {
+func (o *outputs) finish(res *result.Run) error {
 	var errs []error
 	if res != nil && o.summaryJSON != "" {
 		if err := writeAtomic(o.summaryJSON, func(w io.Writer) error { return report.WriteSummaryJSON(w, res) }); err != nil {
@@ -442,32 +443,3 @@ func reportRunError(gs *globalState, err error) error {
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
-
-const checkUsage = `Usage: spellhost check FILE.lua...
-
-Compiles each script and reports syntax errors as FILE:LINE: message,
-without running anything. Exit 0 when all compile, 107 otherwise.
-`
-
-func checkCmd(gs *globalState, args []string) error {
-	fs := newFlags(gs, "check", checkUsage)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usageErr("missing the script to check")
-	}
-	var failed []string
-	for _, path := range fs.Args() {
-		if _, err := luavm.CompileFile(path); err != nil {
-			fmt.Fprintln(gs.stderr, err)
-			failed = append(failed, path)
-			continue
-		}
-		fmt.Fprintf(gs.stdout, "%s: ok\n", path)
-	}
-	if len(failed) > 0 {
-		return exitcode.WithCodeIfNone(fmt.Errorf("%d of %d scripts do not compile", len(failed), fs.NArg()), exitcode.ScriptException)
-	}
-	return nil
-}

@@ -49,6 +49,31 @@ func TestRunScriptErrors(t *testing.T) {
 	}
 }
 
+// TestRunInvalidOptions: a run whose options are invalid prints every
+// problem on stderr at once, no summary, writes no summary file, and
+// exits 104.
+func TestRunInvalidOptions(t *testing.T) {
+	p := script(t, `function work() end
+options = {
+  scenarios = {calc = {executor = "constant-vus", vu = 4, vus = "4", duration = "5s", exec = work}},
+  thresold = {iterations = "count>0"},
+}`)
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	code, out, errOut := run(t, "run", "--summary-json", summary, p)
+	want := `spellhost run: invalid options:
+  options.scenarios.calc.exec: want a string, got a function
+  options.scenarios.calc.vu: unknown field; did you mean "vus"?
+  options.scenarios.calc.vus: want a whole number from 0, got string "4"
+  options.thresold: unknown field; did you mean "thresholds"?
+`
+	if code != exitcode.InvalidConfig || out != "" || errOut != want {
+		t.Fatalf("exit %d\nstdout %q\nstderr:\n%s\nwant:\n%s", code, out, errOut, want)
+	}
+	if _, err := os.Stat(summary); !os.IsNotExist(err) {
+		t.Fatalf("a summary file was written for a run that never started: %v", err)
+	}
+}
+
 func TestRunTimeout(t *testing.T) {
 	code, _, errOut := run(t, "run", "--timeout", "300ms", script(t, "local n = 0\nwhile true do n = n + 1 end"))
 	if code != exitcode.Timeout || !strings.Contains(errOut, "the run's --timeout of 300ms fired") ||
@@ -115,24 +140,6 @@ func TestRunEnvPermission(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "here\nfalse\tpermission_denied: environment variable SECRET") {
 		t.Fatalf("out %q", out.String())
-	}
-}
-
-func TestCheck(t *testing.T) {
-	good, bad := script(t, "print(1)"), script(t, "if then")
-	code, out, _ := run(t, "check", good)
-	if code != 0 || !strings.Contains(out, "s.lua: ok") {
-		t.Fatalf("check good: %d %q", code, out)
-	}
-	code, _, errOut := run(t, "check", good, bad)
-	if code != exitcode.ScriptException || !strings.Contains(errOut, "s.lua:1: syntax error") || !strings.Contains(errOut, "1 of 2 scripts") {
-		t.Fatalf("check bad: %d %q", code, errOut)
-	}
-	if code, _, _ := run(t, "check"); code != exitcode.Usage {
-		t.Fatalf("check without args: %d", code)
-	}
-	if code, _, errOut := run(t, "check", "/nonexistent.lua"); code != exitcode.ScriptException || !strings.Contains(errOut, "no such file") {
-		t.Fatalf("check missing: %d %q", code, errOut)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"spellhost/host/metrics"
 	"spellhost/host/report"
 	"spellhost/host/report/browsertest"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the fixture summaries in testdata/")
@@ -98,12 +98,12 @@ func summary(s shape) ([]byte, error) {
 		}
 	}
 	st.Add(vus, 8)
-	res := &scenario.Result{Version: scenario.SummaryVersion, Script: "load.lua", Seed: s.seed,
+	res := &result.Run{Version: result.Version, Script: "load.lua", Seed: s.seed,
 		Start: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), Duration: s.seconds, Status: "passed", Timeline: timeline,
-		Scenarios: []scenario.ScenarioResult{{Name: "load", Executor: scenario.ConstantVUs, Duration: s.seconds,
+		Scenarios: []result.Scenario{{Name: "load", Executor: result.ConstantVUs, Duration: s.seconds,
 			Iterations: int64(s.iterations), Errors: nerr}}}
 	for _, w := range st.All(s.seconds) {
-		res.Metrics = append(res.Metrics, scenario.MetricResult{Name: w.Series.Def.Name, Tags: w.Series.TagMap(),
+		res.Metrics = append(res.Metrics, result.Metric{Name: w.Series.Def.Name, Tags: w.Series.TagMap(),
 			Kind: w.Series.Def.Kind.String(), Unit: map[metrics.Unit]string{metrics.Time: "ms", metrics.Data: "bytes"}[w.Series.Def.Unit],
 			Stats: w.Stats, Hist: w.Stats.Hist()})
 	}

@@ -53,7 +53,7 @@ func logFunc(level string) *Func {
 		b.WriteString(time.Now().Format("15:04:05.000"))
 		fmt.Fprintf(&b, " %-5s vu=%d %s", strings.ToUpper(level), vm.ID, tostring(L, L.Get(1), f.FullName()))
 		if fields := vm.optTable(L, f, 2); fields != nil {
-			v, err := vm.FromLua(fields, 1<<20)
+			v, err := vm.toGo(fields, 1<<20)
 			if err != nil {
 				return vm.argError(L, f, 2, "%v", err)
 			}
@@ -301,7 +301,7 @@ func (e *Env) compileModule(key, display string, src []byte) (*lua.FunctionProto
 }
 
 func (vm *VM) installValues() {
-	L := vm.L
+	L := vm.state
 	args := L.CreateTable(len(vm.env.Args), 0)
 	for i, a := range vm.env.Args {
 		args.RawSetInt(i+1, lua.LString(a))

@@ -50,7 +50,7 @@ func BenchmarkInvokeLua(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	if _, err := vm.Call(ctx, vm.Global("run"), lua.LNumber(b.N)); err != nil {
+	if _, err := vm.CallLua(ctx, vm.GlobalLua("run"), lua.LNumber(b.N)); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -121,7 +121,7 @@ func BenchmarkListLua(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	if _, err := vm.Call(ctx, vm.Global("run"), lua.LNumber(b.N)); err != nil {
+	if _, err := vm.CallLua(ctx, vm.GlobalLua("run"), lua.LNumber(b.N)); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -161,7 +161,7 @@ func BenchmarkFnTask(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	if _, err := vm.Call(ctx, vm.Global("run"), lua.LNumber(b.N)); err != nil {
+	if _, err := vm.CallLua(ctx, vm.GlobalLua("run"), lua.LNumber(b.N)); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()

@@ -78,7 +78,7 @@ func declareTable(name, doc string) { tables[name] = doc }
 func (vm *VM) lazy(name string, build func(L *lua.LState) *lua.LTable) {
 	if vm.lazyTables == nil {
 		vm.lazyTables = map[string]func(*lua.LState) *lua.LTable{}
-		L := vm.L
+		L := vm.state
 		meta := L.CreateTable(0, 1)
 		meta.RawSetString("__index", vm.newFunction(func(L *lua.LState) int {
 			k, ok := L.Get(2).(lua.LString)
@@ -120,7 +120,7 @@ func Values() []*Value {
 func Tables() map[string]string { return tables }
 
 func (vm *VM) installBindings() {
-	L := vm.L
+	L := vm.state
 	vm.errMeta = L.CreateTable(0, 1)
 	vm.errMeta.RawSetString("__tostring", vm.newFunction(func(L *lua.LState) int {
 		t := L.CheckTable(1)

@@ -15,17 +15,17 @@ import (
 // maxDepth bounds the nesting of converted values in both directions.
 const maxDepth = 100
 
-// ToLua converts a JSON-like Go value to Lua. Maps become tables with
+// fromGo converts a JSON-like Go value to Lua. Maps become tables with
 // string keys; slices become sequences; nil in a map drops the key and nil
 // in a slice becomes JSON.null (so # stays right). An empty slice is marked
 // as an array, so JSON.encode writes [] again.
-func (vm *VM) ToLua(v any) lua.LValue { return vm.toLua(v, 0) }
+func (vm *VM) fromGo(v any) lua.LValue { return vm.toLua(v, 0) }
 
 func (vm *VM) toLua(v any, depth int) lua.LValue {
 	if depth > maxDepth {
 		return lua.LString("(nested too deep)")
 	}
-	L := vm.L
+	L := vm.state
 	switch x := v.(type) {
 	case nil:
 		return lua.LNil
@@ -106,7 +106,7 @@ func (vm *VM) toLua(v any, depth int) lua.LValue {
 }
 
 // tooDeep reports whether a JSON-like Go value has a value nested more
-// than maxDepth levels down, past what ToLua converts.
+// than maxDepth levels down, past what fromGo converts.
 func tooDeep(v any) bool {
 	var walk func(v any, depth int) bool
 	walk = func(v any, depth int) bool {
@@ -147,6 +147,9 @@ type converter struct {
 	// made estimates the memory the Go value takes so far; the memory
 	// limit is asked again each time it grows by memStep.
 	made, nextCheck int
+	// foreign keeps values with no Go form as Foreign, and NaN and the
+	// infinities as numbers, instead of failing.
+	foreign bool
 }
 
 // memStep is how much a conversion may build between two questions to the
@@ -187,13 +190,13 @@ type convertError struct {
 
 func (e *convertError) Error() string { return e.msg }
 
-// FromLua converts a Lua value to a JSON-like Go value. maxBytes bounds the
+// toGo converts a Lua value to a JSON-like Go value. maxBytes bounds the
 // total size of its strings (no limit when negative). A table whose values
 // are the sequence 1..n becomes []any (as does an empty table that JSON
 // marked as an array); other tables become map[string]any with number keys
 // written as integers. Functions, userdata, threads, cycles and NaN are
 // errors naming where they are.
-func (vm *VM) FromLua(v lua.LValue, maxBytes int) (any, error) {
+func (vm *VM) toGo(v lua.LValue, maxBytes int) (any, error) {
 	c := converter{vm: vm, budget: maxBytes}
 	return c.conv(v, 0)
 }
@@ -223,7 +226,7 @@ func (c *converter) conv(v lua.LValue, depth int) (any, error) {
 		return bool(x), nil
 	case lua.LNumber:
 		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
+		if (math.IsNaN(f) || math.IsInf(f, 0)) && !c.foreign {
 			return nil, &convertError{msg: fmt.Sprintf("%s: %v is not a JSON number", c.where(), f)}
 		}
 		return f, c.spend(8)
@@ -246,6 +249,9 @@ func (c *converter) conv(v lua.LValue, depth int) (any, error) {
 		if x == c.vm.null {
 			return nil, nil
 		}
+	}
+	if c.foreign {
+		return Foreign{Type: luaTypeName(v)}, c.spend(8)
 	}
 	return nil, &convertError{msg: fmt.Sprintf("%s: cannot convert a %s", c.where(), v.Type())}
 }

@@ -129,7 +129,7 @@ func (vm *VM) kernelMeta() *lua.LTable {
 	if vm.kmeta != nil {
 		return vm.kmeta
 	}
-	L := vm.L
+	L := vm.state
 	check := func(L *lua.LState, method string) *kernelHandle {
 		ud, ok := L.Get(1).(*lua.LUserData)
 		h, ok2 := (*kernelHandle)(nil), false

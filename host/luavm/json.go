@@ -159,7 +159,7 @@ var jsonDecode = &Func{
 			return vm.raise(L, tools.Invalid("JSON.decode: the value nests arrays and objects more than %d levels deep, the limit", maxDepth), "")
 		}
 		release := reserveMemory(L, values*valueCost, "JSON.decode")
-		L.Push(vm.ToLua(v))
+		L.Push(vm.fromGo(v))
 		release()
 		return 1
 	},

@@ -34,13 +34,13 @@ var kernelRequest = &Func{
 			if err := json.Unmarshal(out, &rep); err != nil {
 				return vm.raise(L, tools.Errorf(tools.TypeInternal, "Kernel.request: reply is not JSON: %v", err), "")
 			}
-			L.Push(vm.ToLua(rep))
+			L.Push(vm.fromGo(rep))
 		case *lua.LTable:
 			if req, ok := vm.fastRequest(msg); ok {
 				L.Push(vm.replyToLua(k.Do(ctx, req)))
 				return 1
 			}
-			v, err := vm.FromLua(msg, k.Options().MaxRequestBytes)
+			v, err := vm.toGo(msg, k.Options().MaxRequestBytes)
 			if err != nil {
 				id, _ := msg.RawGetString("id").(lua.LString)
 				L.Push(vm.replyToLua(kernel.ErrorReply(string(id), tools.Errorf(convType(err), "request: %v", err))))
@@ -54,7 +54,7 @@ var kernelRequest = &Func{
 			if err := json.Unmarshal(k.DoJSON(ctx, b), &rep); err != nil {
 				return vm.raise(L, tools.Errorf(tools.TypeInternal, "Kernel.request: reply is not JSON: %v", err), "")
 			}
-			L.Push(vm.ToLua(rep))
+			L.Push(vm.fromGo(rep))
 		default:
 			return vm.argError(L, f, 1, "expected table or string, got %s", luaTypeName(msg))
 		}
@@ -102,7 +102,7 @@ func (vm *VM) fastRequest(t *lua.LTable) (*kernel.Request, bool) {
 				ok = false
 				return
 			}
-			p, err := vm.FromLua(pt, vm.kern.Options().MaxRequestBytes)
+			p, err := vm.toGo(pt, vm.kern.Options().MaxRequestBytes)
 			m, isMap := p.(map[string]any)
 			if err != nil || !isMap {
 				ok = false
@@ -124,7 +124,7 @@ func (vm *VM) fastRequest(t *lua.LTable) (*kernel.Request, bool) {
 }
 
 func (vm *VM) replyToLua(r *kernel.Reply) lua.LValue {
-	L := vm.L
+	L := vm.state
 	t := L.CreateTable(0, 4)
 	t.RawSetString("id", lua.LString(r.ID))
 	t.RawSetString("status", lua.LString(r.Status))
@@ -155,11 +155,11 @@ type summaryCache struct {
 func (vm *VM) resultToLua(res any) lua.LValue {
 	m, ok := res.(map[string]any)
 	if !ok || len(m) != 2 {
-		return vm.ToLua(res)
+		return vm.fromGo(res)
 	}
 	list, ok := m["tools"].([]any)
 	if !ok || len(list) == 0 || m["count"] == nil {
-		return vm.ToLua(res)
+		return vm.fromGo(res)
 	}
 	c := &vm.summaries
 	if c.first != &list[0] || c.n != len(list) {
@@ -167,19 +167,19 @@ func (vm *VM) resultToLua(res any) lua.LValue {
 		for i, e := range list {
 			s, ok := e.(map[string]any)
 			if !ok || len(s) != 3 {
-				return vm.ToLua(res)
+				return vm.fromGo(res)
 			}
 			for j, k := range [3]string{"name", "category", "description"} {
 				str, ok := s[k].(string)
 				if !ok {
-					return vm.ToLua(res)
+					return vm.fromGo(res)
 				}
 				entries[i][j] = lua.LString(str)
 			}
 		}
 		*c = summaryCache{first: &list[0], n: len(list), entries: entries}
 	}
-	L := vm.L
+	L := vm.state
 	arr := L.CreateTable(len(c.entries), 0)
 	for i, e := range c.entries {
 		t := L.CreateTable(0, 3)
@@ -190,7 +190,7 @@ func (vm *VM) resultToLua(res any) lua.LValue {
 	}
 	out := L.CreateTable(0, 2)
 	out.RawSetString("tools", arr)
-	out.RawSetString("count", vm.ToLua(m["count"]))
+	out.RawSetString("count", vm.fromGo(m["count"]))
 	return out
 }
 
@@ -202,7 +202,7 @@ var kernelHealth = &Func{
 	Example: "local h = Kernel.health()\nassert(h.status == \"ok\" and h.abandoned == 0)",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 0)
-		L.Push(vm.ToLua(vm.kern.Health()))
+		L.Push(vm.fromGo(vm.kern.Health()))
 		return 1
 	},
 }

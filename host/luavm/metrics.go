@@ -168,7 +168,7 @@ func (vm *VM) metricMeta() *lua.LTable {
 	if vm.metricMt != nil {
 		return vm.metricMt
 	}
-	L := vm.L
+	L := vm.state
 	add := vm.newFunction(vm.metricAdd)
 	mt := L.CreateTable(0, 2)
 	mt.RawSetString("__index", vm.newFunction(func(L *lua.LState) int {

@@ -93,7 +93,9 @@ func (vm *VM) guard(fn lua.LGFunction) lua.LGFunction {
 }
 
 // newFunction makes a Go function for the state, guarded.
-func (vm *VM) newFunction(fn lua.LGFunction) *lua.LFunction { return vm.L.NewFunction(vm.guard(fn)) }
+func (vm *VM) newFunction(fn lua.LGFunction) *lua.LFunction {
+	return vm.state.NewFunction(vm.guard(fn))
+}
 
 // recordBug keeps the first internal error of the VM.
 func (vm *VM) recordBug(ie *InternalError) {
@@ -148,7 +150,7 @@ const describeTimeout = time.Second
 // and bounded in time, so a __tostring that raises, loops or returns no
 // string makes a clear message instead of taking the host down.
 func (vm *VM) describeValue(ctx context.Context, v lua.LValue) string {
-	L := vm.L
+	L := vm.state
 	fn, ok := L.GetMetaField(v, "__tostring").(*lua.LFunction)
 	if !ok {
 		if v.Type() == lua.LTNumber || v.Type() == lua.LTBool {

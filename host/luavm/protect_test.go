@@ -81,11 +81,11 @@ func TestErrorObjectAfterTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeoutCause(context.Background(), 50*time.Millisecond, &kernel.TimeoutError{What: "call", Limit: 50 * time.Millisecond})
 	defer cancel()
-	_, err := vm.Call(ctx, vm.Global("f"))
+	_, err := vm.CallLua(ctx, vm.GlobalLua("f"))
 	if err == nil || !strings.Contains(err.Error(), "timed out after 50ms") {
 		t.Fatalf("err = %v", err)
 	}
-	if vm.Global("ran") != lua.LNil {
+	if vm.GlobalLua("ran") != lua.LNil {
 		t.Fatal("a __tostring ran after the limit")
 	}
 }
@@ -121,13 +121,13 @@ func TestInternalErrors(t *testing.T) {
 				!strings.Contains(ie.Stack, "protect_test.go") {
 				t.Fatalf("internal error %q, stack:\n%s", ie.Error(), ie.Stack)
 			}
-			if vm.Global("caught") != lua.LNil {
+			if vm.GlobalLua("caught") != lua.LNil {
 				t.Fatal("the script went on after a bug in spellhost")
 			}
 			if vm.Broken() != ie {
 				t.Fatal("the VM does not say it is broken")
 			}
-			if _, err := vm.Call(ctx, vm.Global("print")); !errors.Is(err, ie) {
+			if _, err := vm.CallLua(ctx, vm.GlobalLua("print")); !errors.Is(err, ie) {
 				t.Fatalf("a broken VM ran another call: %v", err)
 			}
 		})
@@ -174,7 +174,7 @@ func TestNestedPcallOverflow(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 			defer cancel()
-			out, err := vm.Call(ctx, vm.Global("main"))
+			out, err := vm.CallLua(ctx, vm.GlobalLua("main"))
 			if ctx.Err() != nil {
 				t.Fatal("hung")
 			}
@@ -190,7 +190,7 @@ func TestNestedPcallOverflow(t *testing.T) {
 			}
 			t.Logf("%s: %s", name, clipString(msg, 200))
 			// The state is still sound: it runs code afterwards.
-			if _, err := vm.Call(ctx, vm.Global("assert"), lua.LTrue); err != nil {
+			if _, err := vm.CallLua(ctx, vm.GlobalLua("assert"), lua.LTrue); err != nil {
 				t.Fatalf("the state is broken after the overflow: %v", err)
 			}
 		})
@@ -233,7 +233,7 @@ func TestPcallAtAFullStack(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	out, err := vm.Call(ctx, vm.Global("main"))
+	out, err := vm.CallLua(ctx, vm.GlobalLua("main"))
 	if err != nil || len(out) != 1 || out[0].String() != "sound" {
 		t.Fatalf("%v %v", out, err)
 	}
@@ -264,7 +264,7 @@ func TestCoroutineContext(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := vm.Call(ctx, vm.Global("run_loop"))
+		_, err := vm.CallLua(ctx, vm.GlobalLua("run_loop"))
 		done <- err
 	}()
 	select {
@@ -279,7 +279,7 @@ func TestCoroutineContext(t *testing.T) {
 	// still runs.
 	for want := 1; want <= 3; want++ {
 		cctx, ccancel := context.WithCancel(context.Background())
-		out, err := vm.Call(cctx, vm.Global("next_value"))
+		out, err := vm.CallLua(cctx, vm.GlobalLua("next_value"))
 		ccancel()
 		if err != nil || len(out) != 1 || out[0] != lua.LNumber(want) {
 			t.Fatalf("resume %d: %v %v", want, out, err)

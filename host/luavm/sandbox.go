@@ -21,7 +21,7 @@ var Removed = []string{
 }
 
 func (vm *VM) openSandbox() error {
-	L := vm.L
+	L := vm.state
 	// base and string open now (strings' methods need the string table);
 	// table, math, os and coroutine open on first use.
 	for _, lib := range []struct {

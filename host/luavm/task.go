@@ -145,7 +145,7 @@ func (vm *VM) taskSpec(L *lua.LState, f *Func, t *lua.LTable) (task.Spec, error)
 		}
 		var p map[string]any
 		if params != lua.LNil {
-			v, err := vm.FromLua(params, maxBytes)
+			v, err := vm.toGo(params, maxBytes)
 			if err != nil {
 				return spec, tools.Errorf(convType(err), "Task.submit: params: %v", err)
 			}
@@ -176,7 +176,7 @@ func (vm *VM) taskSpec(L *lua.LState, f *Func, t *lua.LTable) (task.Spec, error)
 				return spec, tools.Invalid("Task.submit: args: expected a list, got %s", luaTypeName(args))
 			}
 			for i := 1; i <= at.Len(); i++ {
-				v, err := vm.FromLua(at.RawGetInt(i), maxBytes)
+				v, err := vm.toGo(at.RawGetInt(i), maxBytes)
 				if err != nil {
 					return spec, tools.Errorf(convType(err), "Task.submit: args[%d]: %v", i, err)
 				}
@@ -239,7 +239,7 @@ func (vm *VM) globalFuncs(proto *lua.FunctionProto) (map[string]*lua.FunctionPro
 			if _, done := out[string(name)]; done {
 				continue
 			}
-			g, ok := vm.L.GetGlobal(string(name)).(*lua.LFunction)
+			g, ok := vm.state.GetGlobal(string(name)).(*lua.LFunction)
 			if !ok || g.Proto == nil {
 				continue
 			}
@@ -351,16 +351,16 @@ func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any,
 			}
 			vm.attempt = a
 			vm.src.Seed(p.env.Seed, taskStream(a.ID()))
-			g := vm.L.G.Global
+			g := vm.state.G.Global
 			for name, gp := range globals {
-				g.RawSetString(name, vm.L.NewFunctionFromProto(gp))
+				g.RawSetString(name, vm.state.NewFunctionFromProto(gp))
 			}
-			fn := vm.L.NewFunctionFromProto(proto)
+			fn := vm.state.NewFunctionFromProto(proto)
 			largs := make([]lua.LValue, len(args))
 			for i, v := range args {
-				largs[i] = vm.ToLua(v)
+				largs[i] = vm.fromGo(v)
 			}
-			rets, err := vm.Call(ctx, fn, largs...)
+			rets, err := vm.call(ctx, fn, largs...)
 			var ie *InternalError
 			switch {
 			case errors.As(err, &ie):
@@ -368,7 +368,7 @@ func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any,
 			case err != nil:
 				o.err = taskError(ctx, err)
 			case len(rets) > 0:
-				o.res, o.err = vm.FromLua(rets[0], vm.kern.Options().MaxRequestBytes)
+				o.res, o.err = vm.toGo(rets[0], vm.kern.Options().MaxRequestBytes)
 				if o.err != nil {
 					o.err = tools.Errorf(convType(o.err), "task result: %v", o.err)
 				}
@@ -441,7 +441,7 @@ func (vm *VM) withStatus(L *lua.LState, op func(*task.Manager) (task.Status, err
 	if err != nil {
 		return vm.raise(L, err, "")
 	}
-	L.Push(vm.ToLua(kernel.StatusMap(st)))
+	L.Push(vm.fromGo(kernel.StatusMap(st)))
 	return 1
 }
 
@@ -527,7 +527,7 @@ var taskWaitAll = &Func{
 		}
 		out := L.CreateTable(len(sts), 0)
 		for i, st := range sts {
-			out.RawSetInt(i+1, vm.ToLua(kernel.StatusMap(st)))
+			out.RawSetInt(i+1, vm.fromGo(kernel.StatusMap(st)))
 		}
 		if len(sts) == 0 {
 			out.Metatable = vm.arrayMeta
@@ -592,7 +592,7 @@ var taskList = &Func{
 		if err != nil {
 			return vm.raise(L, err, "")
 		}
-		L.Push(vm.ToLua(kernel.PageMap(p)))
+		L.Push(vm.fromGo(kernel.PageMap(p)))
 		return 1
 	},
 }
@@ -610,7 +610,7 @@ var taskStats = &Func{
 		if err != nil {
 			return vm.raise(L, err, "")
 		}
-		L.Push(vm.ToLua(kernel.StatsMap(m.Stats())))
+		L.Push(vm.fromGo(kernel.StatsMap(m.Stats())))
 		return 1
 	},
 }

@@ -47,7 +47,7 @@ type udSnap struct {
 // prepareWorker builds every lazily built global table of a new worker
 // state, then records its pristine snapshot.
 func (vm *VM) prepareWorker() {
-	L := vm.L
+	L := vm.state
 	for name, build := range vm.lazyTables {
 		L.G.Global.RawSetString(name, build(L))
 	}
@@ -57,7 +57,7 @@ func (vm *VM) prepareWorker() {
 
 // snapshot walks everything reachable from the state's roots.
 func (vm *VM) snapshot() *pristine {
-	L := vm.L
+	L := vm.state
 	p := &pristine{env: L.Env}
 	seenT := map[*lua.LTable]bool{}
 	seenF := map[*lua.LFunction]bool{}
@@ -151,7 +151,7 @@ func (p *pristine) clean(L *lua.LState) bool {
 // resetAfterTask drops what a task left in the state's Go-side parts and
 // reports whether the state may run another task.
 func (vm *VM) resetAfterTask(globals map[string]*lua.FunctionProto) bool {
-	g := vm.L.G.Global
+	g := vm.state.G.Global
 	for name := range globals {
 		// Put back what the fresh state had under the name (usually
 		// nothing; a script's own print, say, shadowed the built-in).
@@ -165,10 +165,10 @@ func (vm *VM) resetAfterTask(globals map[string]*lua.FunctionProto) bool {
 		h.close()
 	}
 	vm.kernels = nil
-	vm.loaded = vm.L.CreateTable(0, 4)
+	vm.loaded = vm.state.CreateTable(0, 4)
 	vm.threads = nil
 	vm.kmeta, vm.metricMt = nil, nil
 	vm.Recorder = nil
 	vm.attempt = nil
-	return vm.bug == nil && vm.nest == 0 && vm.pristine.clean(vm.L)
+	return vm.bug == nil && vm.nest == 0 && vm.pristine.clean(vm.state)
 }

@@ -64,7 +64,7 @@ func TestTasksStartClean(t *testing.T) {
 	made0, _ := h.env.TaskStates()
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	if _, err := vm.Call(ctx, vm.Global("main")); err != nil {
+	if _, err := vm.CallLua(ctx, vm.GlobalLua("main")); err != nil {
 		t.Fatal(err)
 	}
 	made, discarded := h.env.TaskStates()
@@ -93,7 +93,7 @@ func TestTaskRandomness(t *testing.T) {
 		if err := vm.RunMain(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		out, err := vm.Call(context.Background(), vm.Global("main"))
+		out, err := vm.CallLua(context.Background(), vm.GlobalLua("main"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestTaskWorkerPanic(t *testing.T) {
 			panic("deliberate panic in a task worker")
 		}
 	}
-	out, err := vm.Call(context.Background(), vm.Global("main"))
+	out, err := vm.CallLua(context.Background(), vm.GlobalLua("main"))
 	if err != nil || len(out) != 3 || out[0].String() != "failed" || out[1].String() != "internal" ||
 		!strings.Contains(out[2].String(), "deliberate panic in a task worker") {
 		t.Fatalf("%v %v", out, err)

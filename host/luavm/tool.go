@@ -63,7 +63,7 @@ var toolGet = &Func{
 		if err != nil {
 			return vm.raise(L, err, name)
 		}
-		L.Push(vm.ToLua(kernel.SpecMap(t.Spec())))
+		L.Push(vm.fromGo(kernel.SpecMap(t.Spec())))
 		return 1
 	},
 }
@@ -145,7 +145,7 @@ var toolInvoke = &Func{
 		if tooDeep(res) {
 			return vm.raise(L, deepResult(name), name)
 		}
-		L.Push(vm.ToLua(res))
+		L.Push(vm.fromGo(res))
 		return 1
 	},
 }
@@ -171,7 +171,7 @@ var toolTry = &Func{
 			L.Push(vm.errorValue(L, err, name))
 			return 2
 		}
-		L.Push(vm.ToLua(res))
+		L.Push(vm.fromGo(res))
 		L.Push(lua.LNil)
 		return 2
 	},
@@ -191,7 +191,7 @@ func (vm *VM) invoke(L *lua.LState, f *Func) (any, string, error) {
 	timeout := vm.invokeOptions(L, f, 3)
 	var params map[string]any
 	if pt != nil {
-		v, err := vm.FromLua(pt, vm.kern.Options().MaxRequestBytes)
+		v, err := vm.toGo(pt, vm.kern.Options().MaxRequestBytes)
 		if err != nil {
 			return nil, name, tools.Errorf(convType(err), "tool %s: params: %v", name, err)
 		}

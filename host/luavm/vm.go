@@ -153,12 +153,12 @@ func (e *Env) write(w io.Writer, s string) {
 // VM is one sandboxed Lua state. It is not safe for concurrent use: one
 // goroutine (one VU) owns it.
 type VM struct {
-	L    *lua.LState
-	ID   int
-	env  *Env
-	prog *Program
-	rand *rand.Rand
-	src  *rand.PCG
+	state *lua.LState // the Lua state; only this package touches it
+	ID    int
+	env   *Env
+	prog  *Program
+	rand  *rand.Rand
+	src   *rand.PCG
 
 	errMeta   *lua.LTable // metatable of error values
 	arrayMeta *lua.LTable // marks a table as a JSON array
@@ -217,7 +217,7 @@ func New(env *Env, prog *Program, id int) (*VM, error) {
 		IncludeGoStackTrace: true, // only read when Go code panicked
 	})
 	src := rand.NewPCG(env.Seed, uint64(id))
-	vm := &VM{L: L, ID: id, env: env, prog: prog, src: src, rand: rand.New(src), kern: env.Kernel}
+	vm := &VM{state: L, ID: id, env: env, prog: prog, src: src, rand: rand.New(src), kern: env.Kernel}
 	self := L.NewUserData()
 	self.Value = vm
 	L.G.Registry.RawSetString(vmKey, self)
@@ -237,7 +237,7 @@ func (vm *VM) Close() {
 	for _, h := range vm.kernels {
 		h.close()
 	}
-	vm.L.Close()
+	vm.state.Close()
 }
 
 // Close releases what the environment holds: the idle task worker states.
@@ -253,20 +253,20 @@ func (vm *VM) Env() *Env { return vm.env }
 
 // RunMain runs the script's chunk (its top level) under ctx.
 func (vm *VM) RunMain(ctx context.Context) error {
-	fn := vm.L.NewFunctionFromProto(vm.prog.proto)
-	_, err := vm.Call(ctx, fn)
+	fn := vm.state.NewFunctionFromProto(vm.prog.proto)
+	_, err := vm.call(ctx, fn)
 	return err
 }
 
-// Global returns a global variable.
-func (vm *VM) Global(name string) lua.LValue { return vm.L.GetGlobal(name) }
+// global returns a global variable, read raw (no metamethod runs).
+func (vm *VM) global(name string) lua.LValue { return vm.state.G.Global.RawGetString(name) }
 
-// Call calls fn with args under ctx and returns its results. A Lua error
+// call calls fn with args under ctx and returns its results. A Lua error
 // is a *ScriptError carrying the message, the error value and a bounded
 // traceback; when ctx ended, the error also wraps context.Cause(ctx). A Go
 // panic while the script ran is an *InternalError, and the VM refuses
 // every later call with the same error.
-func (vm *VM) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) (out []lua.LValue, err error) {
+func (vm *VM) call(ctx context.Context, fn lua.LValue, args ...lua.LValue) (out []lua.LValue, err error) {
 	if vm.bug != nil {
 		return nil, vm.bug
 	}
@@ -279,7 +279,7 @@ func (vm *VM) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) (out 
 	if h := vm.env.TestHook; h != nil {
 		h("call")
 	}
-	L := vm.L
+	L := vm.state
 	L.SetContext(ctx)
 	top := L.GetTop()
 	L.Push(fn)

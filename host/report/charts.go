@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // Chart is one chart as the page draws it with uPlot: the X axis in
@@ -83,7 +83,7 @@ const maxMemPoints = 2000
 
 // memoryInput takes the memory samples of a result, thinned to at most
 // maxMemPoints, and the leak test's line over the samples it judged.
-func memoryInput(r *scenario.Result) *memInput {
+func memoryInput(r *result.Run) *memInput {
 	ss := r.Memory.Samples
 	if len(ss) == 0 {
 		return nil
@@ -167,11 +167,11 @@ func Charts(cs *metrics.CurveSet, mem *memInput) []Chart {
 	var out []Chart
 	if cs != nil && len(cs.T) > 0 {
 		tp := Chart{ID: "throughput", Title: "Iterations and tool calls per second", Unit: "/s", X: cs.T}
-		iters := curvesNamed(cs, scenario.CurveIterations)
+		iters := curvesNamed(cs, result.CurveIterations)
 		for i, cv := range iters {
 			tp.curve("iterations · "+cv.Tags["scenario"], cv, palette[i%len(palette)], true)
 		}
-		if tc := cs.Find(scenario.CurveToolCalls, ""); tc != nil {
+		if tc := cs.Find(result.CurveToolCalls, ""); tc != nil {
 			tp.curve("tool calls", tc, "#4b5563", true)
 		}
 		out = append(out, tp)
@@ -181,10 +181,10 @@ func Charts(cs *metrics.CurveSet, mem *memInput) []Chart {
 			tags := metrics.Tags(map[string]string{"scenario": name})
 			c := Chart{ID: fmt.Sprintf("latency-%d", i+1), Title: "Iteration duration · " + name, Unit: "ms", X: cs.T}
 			for j, p := range []struct{ curve, label string }{
-				{scenario.CurveP50, "p50"}, {scenario.CurveP90, "p90"}, {scenario.CurveP99, "p99"}, {scenario.CurveMax, "max"},
+				{result.CurveP50, "p50"}, {result.CurveP90, "p90"}, {result.CurveP99, "p99"}, {result.CurveMax, "max"},
 			} {
 				if pc := cs.Find(p.curve, tags); pc != nil {
-					c.curve(p.label, pc, palette[j], p.curve == scenario.CurveMax)
+					c.curve(p.label, pc, palette[j], p.curve == result.CurveMax)
 				}
 			}
 			if len(c.Series) > 0 {
@@ -192,19 +192,19 @@ func Charts(cs *metrics.CurveSet, mem *memInput) []Chart {
 			}
 		}
 
-		if errs := curvesNamed(cs, scenario.CurveErrors); len(errs) > 0 {
+		if errs := curvesNamed(cs, result.CurveErrors); len(errs) > 0 {
 			c := Chart{ID: "errors", Title: "Errors per second by type", Unit: "/s", X: cs.T}
 			for i, cv := range errs {
 				c.curve(cv.Tags["type"], cv, palette[(i+1)%len(palette)], true)
 			}
 			out = append(out, c)
 		}
-		if vus := cs.Find(scenario.CurveVUs, ""); vus != nil {
+		if vus := cs.Find(result.CurveVUs, ""); vus != nil {
 			c := Chart{ID: "vus", Title: "Active VUs", X: cs.T}
 			c.curve("VUs", vus, palette[0], false)
 			out = append(out, c)
 		}
-		if dropped := curvesNamed(cs, scenario.CurveDropped); len(dropped) > 0 {
+		if dropped := curvesNamed(cs, result.CurveDropped); len(dropped) > 0 {
 			c := Chart{ID: "dropped", Title: "Dropped iterations per second", Unit: "/s", X: cs.T}
 			for i, cv := range dropped {
 				c.curve(cv.Tags["scenario"], cv, palette[i%len(palette)], true)
@@ -212,7 +212,7 @@ func Charts(cs *metrics.CurveSet, mem *memInput) []Chart {
 			out = append(out, c)
 		}
 		if mem == nil {
-			rss, heap, gor := cs.Find(scenario.CurveRSS, ""), cs.Find(scenario.CurveHeapLive, ""), cs.Find(scenario.CurveGoroutines, "")
+			rss, heap, gor := cs.Find(result.CurveRSS, ""), cs.Find(result.CurveHeapLive, ""), cs.Find(result.CurveGoroutines, "")
 			if rss != nil && heap != nil && gor != nil {
 				mem = &memInput{T: cs.T, RSS: rss.Mean, Heap: heap.Mean, Goroutines: gor.Mean}
 			}

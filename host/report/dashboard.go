@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // Dashboard serves a live page while a run goes (--dashboard): GET / is the
@@ -26,7 +26,7 @@ import (
 //   - done: the run's end ({"status", "passed", "cards", "tables"}, the last
 //     two as HTML rendered by the report's templates).
 //
-// It implements scenario.LiveSink. Listening on a loopback address, it
+// It receives a run's seconds as scenario.Config.Charts does. Listening on a loopback address, it
 // answers only requests whose Host is a loopback name, so a web page that
 // rebinds a name of its own to 127.0.0.1 cannot read it.
 type Dashboard struct {
@@ -49,8 +49,6 @@ type Dashboard struct {
 	closed    bool
 	active    sync.WaitGroup
 }
-
-var _ scenario.LiveSink = (*Dashboard)(nil)
 
 type sseEvent struct {
 	name string
@@ -220,7 +218,7 @@ func (d *Dashboard) broadcast(ev sseEvent) {
 	}
 }
 
-// Second takes one second of the run (scenario.LiveSink).
+// Second takes one second of the run (as scenario.Config.Charts).
 func (d *Dashboard) Second(s metrics.CurveSample) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -274,7 +272,7 @@ func chartLayout(cs []Chart) string {
 
 // Finish tells the clients the run has ended, with its tables, waits up
 // to grace for them to receive it, and stops the server.
-func (d *Dashboard) Finish(res *scenario.Result, grace time.Duration) {
+func (d *Dashboard) Finish(res *result.Run, grace time.Duration) {
 	d.mu.Lock()
 	d.finishing = true
 	d.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 	"spellhost/host/metrics"
 	"spellhost/host/report"
 	"spellhost/host/report/browsertest"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // sseEvent reads one server-sent event.
@@ -41,12 +41,12 @@ func sseEvent(t *testing.T, r *bufio.Reader) (string, string) {
 
 func second(s int) metrics.CurveSample {
 	return metrics.CurveSample{T: float64(s), Span: 1, Values: []metrics.CurveValue{
-		{Name: scenario.CurveIterations, Tags: "scenario=a", V: float64(100 + s), PerSecond: true},
-		{Name: scenario.CurveP50, Tags: "scenario=a", V: 2},
-		{Name: scenario.CurveP99, Tags: "scenario=a", V: 9},
-		{Name: scenario.CurveToolCalls, V: 300, PerSecond: true},
-		{Name: scenario.CurveVUs, V: 4},
-		{Name: scenario.CurveRSS, V: 50e6}, {Name: scenario.CurveHeapLive, V: 20e6}, {Name: scenario.CurveGoroutines, V: 12},
+		{Name: result.CurveIterations, Tags: "scenario=a", V: float64(100 + s), PerSecond: true},
+		{Name: result.CurveP50, Tags: "scenario=a", V: 2},
+		{Name: result.CurveP99, Tags: "scenario=a", V: 9},
+		{Name: result.CurveToolCalls, V: 300, PerSecond: true},
+		{Name: result.CurveVUs, V: 4},
+		{Name: result.CurveRSS, V: 50e6}, {Name: result.CurveHeapLive, V: 20e6}, {Name: result.CurveGoroutines, V: 12},
 	}}
 }
 
@@ -88,7 +88,7 @@ func TestDashboardStreams(t *testing.T) {
 	}
 	// A new error type changes the layout: a snapshot, not an update.
 	s5 := second(5)
-	s5.Values = append(s5.Values, metrics.CurveValue{Name: scenario.CurveErrors, Tags: "type=timeout", V: 1, PerSecond: true})
+	s5.Values = append(s5.Values, metrics.CurveValue{Name: result.CurveErrors, Tags: "type=timeout", V: 1, PerSecond: true})
 	d.Second(s5)
 	if name, data := sseEvent(t, r); name != "snapshot" || !strings.Contains(data, `"errors"`) {
 		t.Fatalf("after a new curve: %s %.200s", name, data)

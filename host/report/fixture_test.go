@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"spellhost/host/fault"
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // hostile is a run string that would break a page that did not escape it.
@@ -18,7 +17,7 @@ const hostile = `</script><img src=x onerror="window.pwned=1">&amp;"'`
 // real one: two scenarios (one paced, which drops iterations), errors of
 // two types, a latency spike, a slowly leaking heap, and strings from the
 // script that try to break out of the page.
-func fixture(t testing.TB, seconds int) *scenario.Result {
+func fixture(t testing.TB, seconds int) *result.Run {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, uint64(seconds)))
 	var curves metrics.Curves
@@ -52,28 +51,28 @@ func fixture(t testing.TB, seconds int) *scenario.Result {
 		iters += int64(steady + paced)
 		heap += 300 + 200*rng.Float64()
 		vals := []metrics.CurveValue{
-			{Name: scenario.CurveIterations, Tags: "scenario=steady", V: steady, PerSecond: true},
-			{Name: scenario.CurveIterations, Tags: "scenario=paced", V: paced - dropped, PerSecond: true},
-			{Name: scenario.CurveDropped, Tags: "scenario=paced", V: dropped, PerSecond: true},
-			{Name: scenario.CurveToolCalls, V: 3 * steady, PerSecond: true},
-			{Name: scenario.CurveVUs, V: 12},
-			{Name: scenario.CurveRSS, V: heap * 2.1},
-			{Name: scenario.CurveHeapLive, V: heap},
-			{Name: scenario.CurveGoroutines, V: 30 + float64(rng.IntN(4))},
+			{Name: result.CurveIterations, Tags: "scenario=steady", V: steady, PerSecond: true},
+			{Name: result.CurveIterations, Tags: "scenario=paced", V: paced - dropped, PerSecond: true},
+			{Name: result.CurveDropped, Tags: "scenario=paced", V: dropped, PerSecond: true},
+			{Name: result.CurveToolCalls, V: 3 * steady, PerSecond: true},
+			{Name: result.CurveVUs, V: 12},
+			{Name: result.CurveRSS, V: heap * 2.1},
+			{Name: result.CurveHeapLive, V: heap},
+			{Name: result.CurveGoroutines, V: 30 + float64(rng.IntN(4))},
 		}
 		for _, sc := range []string{"steady", "paced"} {
 			tags := "scenario=" + sc
 			vals = append(vals,
-				metrics.CurveValue{Name: scenario.CurveP50, Tags: tags, V: 3 + rng.Float64()},
-				metrics.CurveValue{Name: scenario.CurveP90, Tags: tags, V: 7 + rng.Float64()},
-				metrics.CurveValue{Name: scenario.CurveP99, Tags: tags, V: p99},
-				metrics.CurveValue{Name: scenario.CurveMax, Tags: tags, V: p99 * 1.5})
+				metrics.CurveValue{Name: result.CurveP50, Tags: tags, V: 3 + rng.Float64()},
+				metrics.CurveValue{Name: result.CurveP90, Tags: tags, V: 7 + rng.Float64()},
+				metrics.CurveValue{Name: result.CurveP99, Tags: tags, V: p99},
+				metrics.CurveValue{Name: result.CurveMax, Tags: tags, V: p99 * 1.5})
 		}
 		if s%3 == 0 {
-			vals = append(vals, metrics.CurveValue{Name: scenario.CurveErrors, Tags: "type=execution_error", V: 1 + float64(rng.IntN(3)), PerSecond: true})
+			vals = append(vals, metrics.CurveValue{Name: result.CurveErrors, Tags: "type=execution_error", V: 1 + float64(rng.IntN(3)), PerSecond: true})
 		}
 		if s%50 == 0 {
-			vals = append(vals, metrics.CurveValue{Name: scenario.CurveErrors, Tags: metrics.Tags(map[string]string{"type": "x" + hostile[:12]}), V: 1, PerSecond: true})
+			vals = append(vals, metrics.CurveValue{Name: result.CurveErrors, Tags: metrics.Tags(map[string]string{"type": "x" + hostile[:12]}), V: 1, PerSecond: true})
 		}
 		curves.Add(metrics.CurveSample{T: float64(s), Span: 1, Values: vals})
 		// As the sampler does: at most metrics.MaxSamples samples, the
@@ -93,36 +92,36 @@ func fixture(t testing.TB, seconds int) *scenario.Result {
 		}
 	}
 	leak := metrics.JudgeLeak(samples, metrics.LeakConfig{})
-	var ms []scenario.MetricResult
+	var ms []result.Metric
 	for _, w := range st.All(float64(seconds)) {
-		ms = append(ms, scenario.MetricResult{Name: w.Series.Def.Name, Tags: w.Series.TagMap(), Kind: w.Series.Def.Kind.String(),
+		ms = append(ms, result.Metric{Name: w.Series.Def.Name, Tags: w.Series.TagMap(), Kind: w.Series.Def.Kind.String(),
 			Unit: "ms", Stats: w.Stats, Hist: w.Stats.Hist()})
 	}
 	latStats, _, _ := st.Stats(metrics.Query{Metric: metrics.IterationDuration}, float64(seconds))
 	d := float64(seconds)
-	return &scenario.Result{
-		Version: scenario.SummaryVersion, Script: "soak" + hostile + ".lua", Seed: 7,
+	return &result.Run{
+		Version: result.Version, Script: "soak" + hostile + ".lua", Seed: 7,
 		Start: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), Duration: d, Status: "failed",
-		Scenarios: []scenario.ScenarioResult{
-			{Name: "steady", Executor: scenario.ConstantVUs, Duration: d, Iterations: int64(190 * d), Rate: 190, Errors: int64(d / 3 * 2),
+		Scenarios: []result.Scenario{
+			{Name: "steady", Executor: result.ConstantVUs, Duration: d, Iterations: int64(190 * d), Rate: 190, Errors: int64(d / 3 * 2),
 				SuccessRate: 0.99, Latency: latStats,
-				FirstErrors: []scenario.ErrorEntry{{Type: "execution_error", Message: "tool http_request: " + hostile, Count: int64(d / 3 * 2)}}},
-			{Name: "paced", Executor: scenario.ConstantArrivalRate, Duration: d, Iterations: int64(50 * d), Rate: 50, Dropped: int64(7 * d / 997),
+				FirstErrors: []result.ErrorEntry{{Type: "execution_error", Message: "tool http_request: " + hostile, Count: int64(d / 3 * 2)}}},
+			{Name: "paced", Executor: result.ConstantArrivalRate, Duration: d, Iterations: int64(50 * d), Rate: 50, Dropped: int64(7 * d / 997),
 				SuccessRate: 1, Latency: latStats},
 		},
-		Thresholds: []scenario.ThresholdResult{
+		Thresholds: []result.Threshold{
 			{Metric: "iteration_duration", Expr: "p(99)<100", Value: 14.2, Unit: "ms", Pass: true},
 			{Metric: "http_req_duration{name:" + hostile + "}", Expr: "p(95)<1", Value: 1.9, Unit: "ms", Pass: false},
 		},
-		Checks: []scenario.CheckResult{{Name: "status is 200", Scenario: "steady", Passes: int64(190 * d), Fails: 3},
+		Checks: []result.Check{{Name: "status is 200", Scenario: "steady", Passes: int64(190 * d), Fails: 3},
 			{Name: hostile, Scenario: "paced", Passes: 10, Fails: 0}},
-		Tools: []scenario.ToolResult{{Tool: "http_request", Calls: int64(570 * d), Outcomes: map[string]int64{"ok": int64(570*d) - 10, "execution_error": 10},
+		Tools: []result.Tool{{Tool: "http_request", Calls: int64(570 * d), Outcomes: map[string]int64{"ok": int64(570*d) - 10, "execution_error": 10},
 			Latency: metrics.Stats{Count: int64(570 * d), Avg: 1.2, P95: 3.1, P99: 8.4}}},
 		Metrics:  ms,
-		Memory:   scenario.MemoryResult{Samples: samples, Peak: metrics.MemSample{RSS: uint64(heap * 2.1), Goroutines: 33}, Leak: leak},
+		Memory:   result.Memory{Samples: samples, Peak: metrics.MemSample{RSS: uint64(heap * 2.1), Goroutines: 33}, Leak: leak},
 		Curves:   curves.Set(),
-		Faults:   []fault.Info{{Target: "tool:http_request", Rule: "5%error(unavailable)" + hostile, Calls: 1000, Hits: 51, Active: true}},
-		Sections: []scenario.ExtraSection{{Title: "tasks", Rows: [][]string{{"submitted", "100"}, {"succeeded", "98"}}}},
+		Faults:   []result.Fault{{Target: "tool:http_request", Rule: "5%error(unavailable)" + hostile, Calls: 1000, Hits: 51, Active: true}},
+		Sections: []result.Section{{Title: "tasks", Rows: [][]string{{"submitted", "100"}, {"succeeded", "98"}}}},
 		RunOptions: map[string]any{"scenarios": map[string]any{"steady": map[string]any{"executor": "constant-vus", "vus": 10}},
 			"note": hostile, "limit": math.Pi},
 	}

@@ -7,7 +7,7 @@ import (
 	"html/template"
 	"io"
 
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // The page's assets: the template, its script and style, and uPlot
@@ -71,7 +71,7 @@ func ScriptJSON(v any) (template.JS, error) {
 
 // WriteHTML writes the run's HTML report: one self-contained file with the
 // charts and every table of the Markdown report.
-func WriteHTML(w io.Writer, r *scenario.Result) error {
+func WriteHTML(w io.Writer, r *result.Run) error {
 	return writePage(w, NewModel(r), false)
 }
 

@@ -12,15 +12,15 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // WriteSummaryJSON writes the run's result as one JSON document: the
-// --summary-json file. Its shape is scenario.Result, versioned by its
+// --summary-json file. Its shape is result.Run, versioned by its
 // "version" field. It is encoded as it is written, so its size does not
 // add to memory; a number that is not finite (a sum that overflowed) is
 // written as null.
-func WriteSummaryJSON(w io.Writer, r *scenario.Result) error {
+func WriteSummaryJSON(w io.Writer, r *result.Run) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	err := json.MarshalWrite(bw, r, json.Deterministic(true), jsontext.WithIndent("  "), jsontext.AllowInvalidUTF8(true),
 		json.WithMarshalers(finiteOrNull))

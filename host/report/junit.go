@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // JUnit XML in the common (Ant/Jenkins) shape that CI systems read:
@@ -67,7 +67,7 @@ type junitSkipped struct {
 }
 
 // WriteJUnit writes the run as JUnit XML (--out junit=FILE).
-func WriteJUnit(w io.Writer, r *scenario.Result) error {
+func WriteJUnit(w io.Writer, r *result.Run) error {
 	secs := fmt.Sprintf("%.3f", r.Duration)
 	s := junitSuite{Name: "spellhost run " + r.Script, Time: secs, Timestamp: r.Start.UTC().Format("2006-01-02T15:04:05"),
 		Properties: []junitProperty{{"script", r.Script}, {"seed", fmt.Sprint(r.Seed)}, {"status", r.Status}}}

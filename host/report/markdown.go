@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 	"spellhost/tools"
 )
 
@@ -21,7 +21,7 @@ func tick(ok bool) string {
 // WriteMarkdown writes the run as a Markdown report: a results table, an
 // analysis per scenario, acceptance criteria from the thresholds, the
 // tools, and the memory timeline with the leak verdict.
-func WriteMarkdown(w io.Writer, r *scenario.Result) error {
+func WriteMarkdown(w io.Writer, r *result.Run) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	ok := r.Status == "passed"
@@ -83,7 +83,7 @@ func WriteMarkdown(w io.Writer, r *scenario.Result) error {
 			p("Ops/sec:      %.2f\n", sc.Rate)
 			l := sc.Latency
 			p("Latency:      avg %s, min %s, med %s, p90 %s, p95 %s, p99 %s, max %s\n", Ms(l.Avg), Ms(l.Min), Ms(l.Med), Ms(l.P90), Ms(l.P95), Ms(l.P99), Ms(l.Max))
-			if sc.Executor == scenario.ConstantArrivalRate || sc.Executor == scenario.RampingArrivalRate {
+			if sc.ArrivalRate() {
 				s := sc.Service
 				p("Service time: avg %s, med %s, p95 %s, p99 %s (latency counts from the scheduled start)\n", Ms(s.Avg), Ms(s.Med), Ms(s.P95), Ms(s.P99))
 			}
@@ -160,7 +160,7 @@ func WriteMarkdown(w io.Writer, r *scenario.Result) error {
 	return err
 }
 
-func writeMemory(b *strings.Builder, r *scenario.Result) {
+func writeMemory(b *strings.Builder, r *result.Run) {
 	m := r.Memory
 	if len(m.Samples) == 0 {
 		return
@@ -185,7 +185,7 @@ func writeMemory(b *strings.Builder, r *scenario.Result) {
 	p("```\n")
 }
 
-func scenarioOK(sc scenario.ScenarioResult) bool {
+func scenarioOK(sc result.Scenario) bool {
 	for _, t := range sc.Thresholds {
 		if !t.Pass {
 			return false

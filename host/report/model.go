@@ -10,12 +10,12 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // Model is what the HTML report and the live dashboard show. NewModel
 // builds it from a run's result; it is the one place the HTML side reads
-// scenario.Result. Every string in it comes from the run and is escaped
+// result.Run. Every string in it comes from the run and is escaped
 // where it is written.
 type Model struct {
 	Script, Start, Duration string
@@ -91,7 +91,7 @@ type LeakView struct {
 }
 
 // NewModel builds the report model of a run.
-func NewModel(r *scenario.Result) *Model {
+func NewModel(r *result.Run) *Model {
 	m := &Model{
 		Script: r.Script, Start: r.Start.Format("2006-01-02 15:04:05 MST"), Duration: Ms(r.Duration * 1000),
 		Seed: r.Seed, Status: r.Status, StopReason: r.StopReason, Passed: r.Status == "passed",
@@ -209,7 +209,7 @@ func NewModel(r *scenario.Result) *Model {
 }
 
 // nameRows groups the trend series that carry a "name" tag.
-func nameRows(ms []scenario.MetricResult) []NameRow {
+func nameRows(ms []result.Metric) []NameRow {
 	type key struct{ metric, name, unit string }
 	groups := map[key][]metrics.Hist{}
 	stats := map[key]metrics.Stats{}

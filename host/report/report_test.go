@@ -9,41 +9,40 @@ import (
 
 	json "github.com/go-json-experiment/json"
 
-	"spellhost/host/fault"
 	"spellhost/host/metrics"
 	"spellhost/host/report"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // sample returns a result with one of everything a report shows.
-func sample() *scenario.Result {
-	return &scenario.Result{
-		Version: scenario.SummaryVersion, Script: "stress.lua", Seed: 42,
+func sample() *result.Run {
+	return &result.Run{
+		Version: result.Version, Script: "stress.lua", Seed: 42,
 		Start: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Duration: 2.5, Status: "failed",
-		Scenarios: []scenario.ScenarioResult{{
-			Name: "rapid", Executor: scenario.ConstantArrivalRate, Duration: 2, Iterations: 1000, Rate: 500,
+		Scenarios: []result.Scenario{{
+			Name: "rapid", Executor: result.ConstantArrivalRate, Duration: 2, Iterations: 1000, Rate: 500,
 			Errors: 3, Timeouts: 1, Dropped: 7, SuccessRate: 0.996,
 			Latency:      metrics.Stats{Count: 1000, Avg: 1.5, Min: 0.1, Med: 1.2, P90: 2, P95: 3, P99: 9, Max: 12},
 			Service:      metrics.Stats{Count: 1000, Avg: 1.1, Med: 1.0, P95: 2.5, P99: 8},
 			ErrorsByType: map[string]int64{"execution_error": 2, "script_error": 1},
-			FirstErrors:  []scenario.ErrorEntry{{Message: "boom | pipe\nsecond line", Count: 2}},
-			Checks:       []scenario.CheckResult{{Name: "is ok", Passes: 999, Fails: 1}},
+			FirstErrors:  []result.ErrorEntry{{Message: "boom | pipe\nsecond line", Count: 2}},
+			Checks:       []result.Check{{Name: "is ok", Passes: 999, Fails: 1}},
 		}},
-		Thresholds: []scenario.ThresholdResult{
+		Thresholds: []result.Threshold{
 			{Metric: "iteration_duration", Expr: "p(95)<2", Value: 3, Unit: "ms", Pass: false},
 			{Metric: "checks", Expr: "rate>0.99", Value: 0.999, Pass: true},
 			{Metric: "custom", Expr: "count>0", Pass: true, NoData: true},
 		},
-		Tools: []scenario.ToolResult{{Tool: "calculator", Calls: 1000, Outcomes: map[string]int64{"ok": 998, "execution_error": 2},
+		Tools: []result.Tool{{Tool: "calculator", Calls: 1000, Outcomes: map[string]int64{"ok": 998, "execution_error": 2},
 			Latency: metrics.Stats{Count: 1000, Avg: 0.01, P95: 0.02, P99: 0.05}}},
-		Memory: scenario.MemoryResult{
+		Memory: result.Memory{
 			Samples: []metrics.MemSample{{Seconds: 0, RSS: 30 << 20, HeapLive: 4 << 20, Goroutines: 5}, {Seconds: 1, RSS: 31 << 20, HeapLive: 4 << 20, Goroutines: 5}},
 			Peak:    metrics.MemSample{RSS: 31 << 20, Goroutines: 5},
 			Leak:    metrics.LeakReport{Verdict: metrics.NoLeak, Reason: "heap flat", StartHeap: 4 << 20, EndHeap: 4 << 20, SlopeUnit: "bytes per 1000 iterations"},
 		},
 		Timeline: []metrics.Point{{T: 1, Iterations: 500, P95: 3}, {T: 2, Iterations: 500, P95: 2}},
-		Faults:   []fault.Info{{Target: "tool:calculator", Rule: "50%error(timeout)", Calls: 10, Hits: 4, Active: true, LeakedBytes: 2 << 20}},
-		Sections: []scenario.ExtraSection{{Title: "tasks", Rows: [][]string{{"submitted", "10"}, {}}}},
+		Faults:   []result.Fault{{Target: "tool:calculator", Rule: "50%error(timeout)", Calls: 10, Hits: 4, Active: true, LeakedBytes: 2 << 20}},
+		Sections: []result.Section{{Title: "tasks", Rows: [][]string{{"submitted", "10"}, {}}}},
 	}
 }
 
@@ -94,11 +93,11 @@ func TestSummaryJSONRoundTrips(t *testing.T) {
 	if err := report.WriteSummaryJSON(&b, in); err != nil {
 		t.Fatal(err)
 	}
-	var out scenario.Result
+	var out result.Run
 	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
 		t.Fatalf("summary JSON does not parse: %v\n%s", err, b.String())
 	}
-	if out.Version != scenario.SummaryVersion || out.Seed != 42 || len(out.Scenarios) != 1 ||
+	if out.Version != result.Version || out.Seed != 42 || len(out.Scenarios) != 1 ||
 		out.Scenarios[0].Dropped != 7 || len(out.Thresholds) != 3 || out.Memory.Leak.Verdict != metrics.NoLeak {
 		t.Fatalf("round trip lost data: %+v", out)
 	}
@@ -147,8 +146,8 @@ func TestPointWriter(t *testing.T) {
 // TestSummaryJSONNonFinite: a figure that is not a finite number (a
 // counter whose sum overflowed) is written as null, not a failure.
 func TestSummaryJSONNonFinite(t *testing.T) {
-	res := &scenario.Result{Version: 1, Status: "passed", Duration: math.Inf(1),
-		Metrics: []scenario.MetricResult{{Name: "big", Kind: "counter", Stats: metrics.Stats{Sum: math.Inf(1), Min: math.NaN()}}},
+	res := &result.Run{Version: 1, Status: "passed", Duration: math.Inf(1),
+		Metrics: []result.Metric{{Name: "big", Kind: "counter", Stats: metrics.Stats{Sum: math.Inf(1), Min: math.NaN()}}},
 		Dropped: []metrics.Dropped{{Metric: "per_user", Samples: 12}}, MaxSeries: 1000}
 	var b strings.Builder
 	if err := report.WriteSummaryJSON(&b, res); err != nil {

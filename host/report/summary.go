@@ -16,7 +16,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"spellhost/host/metrics"
-	"spellhost/host/scenario"
+	"spellhost/host/result"
 )
 
 // Ms renders a duration given in milliseconds with a fitting unit.
@@ -94,7 +94,7 @@ func dots(label string, width int) string {
 }
 
 // WriteSummary writes the human summary of a run.
-func WriteSummary(w io.Writer, r *scenario.Result) error {
+func WriteSummary(w io.Writer, r *result.Run) error {
 	var b strings.Builder
 	status := r.Status
 	switch status {
@@ -116,7 +116,7 @@ func WriteSummary(w io.Writer, r *scenario.Result) error {
 		if l.Count > 0 {
 			fmt.Fprintf(&b, "    %savg %s  min %s  med %s  p90 %s  p95 %s  p99 %s  max %s\n", dots("latency", 18),
 				Ms(l.Avg), Ms(l.Min), Ms(l.Med), Ms(l.P90), Ms(l.P95), Ms(l.P99), Ms(l.Max))
-			if sc.Executor == scenario.ConstantArrivalRate || sc.Executor == scenario.RampingArrivalRate {
+			if sc.ArrivalRate() {
 				s := sc.Service
 				fmt.Fprintf(&b, "    %savg %s  med %s  p95 %s  p99 %s  (latency above counts from the scheduled start)\n",
 					dots("service time", 18), Ms(s.Avg), Ms(s.Med), Ms(s.P95), Ms(s.P99))
@@ -240,7 +240,7 @@ func WriteSummary(w io.Writer, r *scenario.Result) error {
 }
 
 // droppedTitle heads the list of metrics that lost values to the caps.
-func droppedTitle(r *scenario.Result) string {
+func droppedTitle(r *result.Run) string {
 	return fmt.Sprintf("metric values dropped: new series over %s per metric (--max-series) or %s in all",
 		Count(int64(r.MaxSeries)), Count(metrics.MaxTotalSeries))
 }

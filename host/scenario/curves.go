@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 )
 
 // LiveSink receives each second's chart values while the run goes (the
@@ -12,23 +13,6 @@ import (
 type LiveSink interface {
 	Second(metrics.CurveSample)
 }
-
-// Curve names: the measures a run's chart curves hold. Per-scenario
-// curves carry the tag scenario, error curves the tag type.
-const (
-	CurveIterations = "iterations"         // per second, per scenario
-	CurveDropped    = "dropped_iterations" // per second, per arrival-rate scenario
-	CurveErrors     = "errors"             // per second, per error type (timeouts: type iteration_timeout)
-	CurveToolCalls  = "tool_calls"         // per second, all tools
-	CurveP50        = "iteration_duration.p50"
-	CurveP90        = "iteration_duration.p90"
-	CurveP99        = "iteration_duration.p99"
-	CurveMax        = "iteration_duration.max"
-	CurveVUs        = "vus"
-	CurveRSS        = "memory_rss"
-	CurveHeapLive   = "memory_heap_live"
-	CurveGoroutines = "goroutines"
-)
 
 // curveSample turns one tick's windows into chart values.
 func (r *runState) curveSample(elapsed, span float64, ws []metrics.Window, mem metrics.MemSample) metrics.CurveSample {
@@ -52,9 +36,9 @@ func (r *runState) curveSample(elapsed, span float64, ws []metrics.Window, mem m
 		case metrics.IterationDuration:
 			durs[tags["scenario"]] = append(durs[tags["scenario"]], w.Stats)
 		case metrics.IterationErrors:
-			add(CurveErrors, metrics.Tags(map[string]string{"type": tags["type"]}), w.Stats.Sum/span, true)
+			add(result.CurveErrors, metrics.Tags(map[string]string{"type": tags["type"]}), w.Stats.Sum/span, true)
 		case metrics.IterationTimeouts:
-			add(CurveErrors, "type=iteration_timeout", w.Stats.Sum/span, true)
+			add(result.CurveErrors, "type=iteration_timeout", w.Stats.Sum/span, true)
 		case metrics.ToolCalls:
 			calls += w.Stats.Sum / span
 		case metrics.VUs:
@@ -68,22 +52,22 @@ func (r *runState) curveSample(elapsed, span float64, ws []metrics.Window, mem m
 		if !sr.begun.Load() {
 			continue
 		}
-		add(CurveIterations, scen(name), iters[name], true)
+		add(result.CurveIterations, scen(name), iters[name], true)
 		if sr.sc.Executor == ConstantArrivalRate || sr.sc.Executor == RampingArrivalRate || dropped[name] > 0 {
-			add(CurveDropped, scen(name), dropped[name], true)
+			add(result.CurveDropped, scen(name), dropped[name], true)
 		}
 		if ds := durs[name]; len(ds) > 0 {
 			m := metrics.Merge(ds...)
-			add(CurveP50, scen(name), m.Med, false)
-			add(CurveP90, scen(name), m.P90, false)
-			add(CurveP99, scen(name), m.P99, false)
-			add(CurveMax, scen(name), m.Max, false)
+			add(result.CurveP50, scen(name), m.Med, false)
+			add(result.CurveP90, scen(name), m.P90, false)
+			add(result.CurveP99, scen(name), m.P99, false)
+			add(result.CurveMax, scen(name), m.Max, false)
 		}
 	}
-	add(CurveToolCalls, "", calls, true)
-	add(CurveVUs, "", vus, false)
-	add(CurveRSS, "", float64(mem.RSS), false)
-	add(CurveHeapLive, "", float64(mem.HeapLive), false)
-	add(CurveGoroutines, "", float64(mem.Goroutines), false)
+	add(result.CurveToolCalls, "", calls, true)
+	add(result.CurveVUs, "", vus, false)
+	add(result.CurveRSS, "", float64(mem.RSS), false)
+	add(result.CurveHeapLive, "", float64(mem.HeapLive), false)
+	add(result.CurveGoroutines, "", float64(mem.Goroutines), false)
 	return out
 }

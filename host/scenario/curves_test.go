@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 	lualib "spellhost/lua"
 	"spellhost/tools"
 	"spellhost/tools/perm"
@@ -70,9 +71,9 @@ end`
 		t.Errorf("the live sink saw %d seconds, the result holds %d points", got, len(cs.T))
 	}
 	for _, want := range []struct{ name, tags string }{
-		{CurveIterations, "scenario=paced"}, {CurveDropped, "scenario=paced"}, {CurveP50, "scenario=paced"},
-		{CurveP99, "scenario=paced"}, {CurveMax, "scenario=paced"}, {CurveErrors, "type=script_error"},
-		{CurveToolCalls, ""}, {CurveVUs, ""}, {CurveRSS, ""}, {CurveHeapLive, ""}, {CurveGoroutines, ""},
+		{result.CurveIterations, "scenario=paced"}, {result.CurveDropped, "scenario=paced"}, {result.CurveP50, "scenario=paced"},
+		{result.CurveP99, "scenario=paced"}, {result.CurveMax, "scenario=paced"}, {result.CurveErrors, "type=script_error"},
+		{result.CurveToolCalls, ""}, {result.CurveVUs, ""}, {result.CurveRSS, ""}, {result.CurveHeapLive, ""}, {result.CurveGoroutines, ""},
 	} {
 		c := cs.Find(want.name, want.tags)
 		if c == nil {
@@ -85,8 +86,8 @@ end`
 	}
 	var iters, errs float64
 	for i := range cs.T {
-		iters += cs.Find(CurveIterations, "scenario=paced").Mean[i] * cs.Span[i]
-		errs += cs.Find(CurveErrors, "type=script_error").Mean[i] * cs.Span[i]
+		iters += cs.Find(result.CurveIterations, "scenario=paced").Mean[i] * cs.Span[i]
+		errs += cs.Find(result.CurveErrors, "type=script_error").Mean[i] * cs.Span[i]
 	}
 	sc := scenarioByName(res, "paced")
 	if int64(iters+0.5) != sc.Iterations || int64(errs+0.5) != sc.Errors {

@@ -1,27 +1,26 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
-	"math"
+	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
-
-	"spellhost/host/kernel"
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 )
 
-// Executor names, as in k6.
+// Executor names, as in k6. They are the result package's, which the
+// summary's readers use without this package.
 const (
-	SharedIterations    = "shared-iterations"
-	PerVUIterations     = "per-vu-iterations"
-	ConstantVUs         = "constant-vus"
-	RampingVUs          = "ramping-vus"
-	ConstantArrivalRate = "constant-arrival-rate"
-	RampingArrivalRate  = "ramping-arrival-rate"
+	SharedIterations    = result.SharedIterations
+	PerVUIterations     = result.PerVUIterations
+	ConstantVUs         = result.ConstantVUs
+	RampingVUs          = result.RampingVUs
+	ConstantArrivalRate = result.ConstantArrivalRate
+	RampingArrivalRate  = result.RampingArrivalRate
 )
 
 // Executors lists the executor names.
@@ -116,25 +115,28 @@ type Options struct {
 	SetupTimeout    time.Duration `json:"setupTimeout"`
 	TeardownTimeout time.Duration `json:"teardownTimeout"`
 	Memory          MemoryOptions `json:"memory"`
-	// thresholds as written, checked against the store once the script's
-	// own metrics are declared.
-	rawThresholds []rawThreshold
 }
 
-type rawThreshold struct {
-	query          metrics.Query
-	expr           string
-	abortOnFail    bool
-	delayAbortEval time.Duration
+// ErrInvalidOptions is what every error about the options matches
+// (errors.Is); such a run exits 104 and starts nothing.
+var ErrInvalidOptions = errors.New("invalid options")
+
+// optionsError is every problem with the options, each a line naming
+// where it is; it exits 104.
+type optionsError struct{ problems []string }
+
+func (e *optionsError) Error() string {
+	if len(e.problems) == 1 {
+		return "invalid options: " + e.problems[0]
+	}
+	return "invalid options:\n  " + strings.Join(e.problems, "\n  ")
 }
 
-// optionsError is an invalid option; it exits 104.
-type optionsError struct{ msg string }
-
-func (e *optionsError) Error() string { return "invalid options: " + e.msg }
+// Is makes every options error match ErrInvalidOptions.
+func (e *optionsError) Is(target error) bool { return target == ErrInvalidOptions }
 
 func optErr(format string, args ...any) error {
-	return &optionsError{msg: fmt.Sprintf(format, args...)}
+	return &optionsError{problems: []string{fmt.Sprintf(format, args...)}}
 }
 
 // Overrides are the command line's shortcuts: --vus, --iterations,
@@ -147,77 +149,58 @@ type Overrides struct {
 	Only       []string
 }
 
-// ParseOptions reads the script's options table (nil when the script set
-// none). hasDefault says whether the script defines a global default().
-func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
-	o := &Options{SetupTimeout: DefaultSetupTimeout, TeardownTimeout: DefaultTeardownTimeout}
-	m := map[string]any{}
-	if raw != nil {
-		var ok bool
-		if m, ok = raw.(map[string]any); !ok {
-			return nil, optErr("options must be a table with named fields, got %s", kindOf(raw))
-		}
-	}
-	r := reader{path: "options", m: m}
-	scen := r.table("scenarios")
-	thr := r.table("thresholds")
-	o.SetupTimeout = r.timeout("setupTimeout", DefaultSetupTimeout)
-	o.TeardownTimeout = r.timeout("teardownTimeout", DefaultTeardownTimeout)
-	vus, iters, dur := r.int("vus", 0), r.int("iterations", 0), r.duration("duration", 0)
-	mem := r.sub("memory")
-	o.Memory = MemoryOptions{
-		Interval: mem.duration("interval", 0),
-		WarmUp:   mem.duration("warmUp", 0),
-		Warn:     mem.bytes("warn", metrics.DefaultWarnBytes),
-		Fail:     mem.bytes("fail", metrics.DefaultFailBytes),
-	}
-	mem.done()
-	tk := r.sub("tasks")
-	o.Tasks = TaskOptions{
-		Workers: tk.int("workers", 0), Queue: tk.int("queue", 0), Rate: tk.int("rate", 0), Burst: tk.int("burst", 0),
-		Timeout: tk.timeout("timeout", 0), Budget: tk.int("budget", 0), Keep: tk.int("keep", 0), KeepFor: tk.duration("keepFor", 0),
-	}
-	tk.done()
-	r.done()
-	if r.err != nil {
-		return nil, r.err
-	}
-	if mem.err != nil {
-		return nil, mem.err
-	}
-	if tk.err != nil {
-		return nil, tk.err
-	}
-	if o.Tasks.Workers > 10000 {
-		return nil, optErr("options.tasks.workers: %d is over the limit of 10000", o.Tasks.Workers)
-	}
-	if o.Memory.Interval != 0 && o.Memory.Interval < time.Millisecond {
-		return nil, optErr("options.memory.interval: %v is below the 1ms minimum", o.Memory.Interval)
-	}
-	if o.Memory.Warn > o.Memory.Fail {
-		return nil, optErr("options.memory: warn (%d bytes) is above fail (%d bytes)", o.Memory.Warn, o.Memory.Fail)
-	}
+// Script is what the options are checked against once the script's top
+// level ran: its global functions and its metrics.
+type Script struct {
+	// HasFunction reports whether the script defines the global function.
+	HasFunction func(name string) bool
+	// Metric returns a metric by name: a built-in one or one the script
+	// declared (metrics.Store.Def).
+	Metric func(name string) (*metrics.Def, bool)
+}
 
-	// Command-line shortcuts win over the script, as in k6.
+// maxVUs caps the VUs one scenario may ask for.
+const maxVUs = 100_000
+
+// ParseOptions reads the script's options table (nil when the script set
+// none) as luavm.FromLuaForeign converts it, applies the defaults and the
+// command line's overrides, and checks every rule. It reports every
+// problem it finds at once, sorted, one per line, as an error matching
+// ErrInvalidOptions.
+func ParseOptions(raw any, script Script, ov Overrides) (*Options, error) {
+	d := &decoder{}
+	var t optionsTable
+	switch m := raw.(type) {
+	case nil:
+	case map[string]any:
+		d.fields("options", m, reflect.ValueOf(&t).Elem(), nil)
+	default:
+		d.fail("options", "want a table with named fields, got %s", describe(raw))
+	}
+	o := &Options{SetupTimeout: DefaultSetupTimeout, TeardownTimeout: DefaultTeardownTimeout}
+	if t.SetupTimeout != nil {
+		o.SetupTimeout = time.Duration(*t.SetupTimeout)
+	}
+	if t.TeardownTimeout != nil {
+		o.TeardownTimeout = time.Duration(*t.TeardownTimeout)
+	}
+	o.Memory = d.memory(t.Memory)
+	o.Tasks = d.tasks(t.Tasks)
+
+	// Command-line shortcuts win over the script, as in k6: the script's
+	// scenarios are then not read at all.
+	vus, iters, dur, scen := t.VUs, t.Iterations, time.Duration(t.Duration), t.Scenarios
 	if ov.VUs > 0 || ov.Iterations > 0 || ov.Duration > 0 {
 		vus, iters, dur, scen = ov.VUs, ov.Iterations, ov.Duration, nil
 	}
+	hasDefault := script.HasFunction != nil && script.HasFunction("default")
 	switch {
 	case scen != nil:
-		names := make([]string, 0, len(scen))
-		for name := range scen {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			sc, err := parseScenario(name, scen[name])
-			if err != nil {
-				return nil, err
-			}
-			o.Scenarios = append(o.Scenarios, sc)
+		for _, name := range sortedKeys(scen) {
+			o.Scenarios = append(o.Scenarios, d.scenario(name, scen[name]))
 		}
 		if len(o.Scenarios) == 0 {
-			return nil, optErr("options.scenarios is empty")
+			d.fail("options.scenarios", "empty; name at least one scenario, or leave scenarios out")
 		}
 	case vus > 0 || iters > 0 || dur > 0:
 		sc := &Scenario{Name: "default", Exec: "default", GracefulStop: DefaultGracefulStop}
@@ -235,7 +218,8 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 			sc.Executor, sc.Iterations, sc.MaxDuration = SharedIterations, sc.VUs, DefaultMaxDuration
 		}
 		if !hasDefault {
-			return nil, optErr("--vus/--iterations/--duration run the script's default function, and it defines none")
+			d.fail("", "--vus/--iterations/--duration run the script's default function, and it defines none")
+			break
 		}
 		o.Scenarios = []*Scenario{sc}
 	case hasDefault:
@@ -251,496 +235,255 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 				for _, s := range o.Scenarios {
 					have = append(have, s.Name)
 				}
-				return nil, optErr("--scenario %s: no such scenario; the script has: %s", want, strings.Join(have, ", "))
+				if len(have) == 0 {
+					have = []string{"none"}
+				}
+				d.fail("", "--scenario %s: no such scenario; the script has %s", want, strings.Join(have, ", "))
+				continue
 			}
 			kept = append(kept, o.Scenarios[i])
 		}
 		o.Scenarios = kept
 	}
-	if err := checkStartAfter(o.Scenarios); err != nil {
-		return nil, err
-	}
-	for _, q := range sortedKeys(thr) {
-		if err := o.addThresholds(q, thr[q]); err != nil {
-			return nil, err
+	d.checkStartAfter(o.Scenarios)
+	for _, sc := range o.Scenarios {
+		for _, fn := range []struct{ what, name string }{{"exec", sc.Exec}, {"setup", sc.Setup}, {"teardown", sc.Teardown}} {
+			if fn.name != "" && !d.has(key("options.scenarios", sc.Name)+"."+fn.what) && (script.HasFunction == nil || !script.HasFunction(fn.name)) {
+				d.fail(key("options.scenarios", sc.Name), "%s function %q is not defined at the top level of the script", fn.what, fn.name)
+			}
 		}
+	}
+	o.Thresholds = d.thresholds(t.Thresholds, script)
+	if err := d.err(); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
 
+// memory resolves options.memory.
+func (d *decoder) memory(t memoryTable) MemoryOptions {
+	mo := MemoryOptions{Interval: time.Duration(t.Interval), WarmUp: time.Duration(t.WarmUp),
+		Warn: metrics.DefaultWarnBytes, Fail: metrics.DefaultFailBytes}
+	if t.Warn != nil {
+		mo.Warn = uint64(*t.Warn)
+	}
+	if t.Fail != nil {
+		mo.Fail = uint64(*t.Fail)
+	}
+	if mo.Interval != 0 && mo.Interval < time.Millisecond {
+		d.fail("options.memory.interval", "%v is below the 1ms minimum", mo.Interval)
+	}
+	if mo.Warn > mo.Fail && !d.has("options.memory.warn") && !d.has("options.memory.fail") {
+		d.fail("options.memory", "warn (%d bytes) is above fail (%d bytes)", mo.Warn, mo.Fail)
+	}
+	return mo
+}
+
+// tasks resolves options.tasks.
+func (d *decoder) tasks(t tasksTable) TaskOptions {
+	if t.Workers > 10000 {
+		d.fail("options.tasks.workers", "%d is over the limit of 10000", t.Workers)
+	}
+	return TaskOptions{Workers: t.Workers, Queue: t.Queue, Rate: t.Rate, Burst: t.Burst, Timeout: time.Duration(t.Timeout),
+		Budget: t.Budget, Keep: t.Keep, KeepFor: time.Duration(t.KeepFor)}
+}
+
+// scenario decodes and resolves one entry of options.scenarios. It
+// returns a scenario even when the entry has problems (they are
+// recorded), so the checks across scenarios (startAfter, --scenario) do
+// not report it missing.
+func (d *decoder) scenario(name string, v any) *Scenario {
+	path := key("options.scenarios", name)
+	sc := &Scenario{Name: name}
+	if name == "" || strings.ContainsAny(name, "=,{}: \n") {
+		d.fail(path, "scenario name %q: want letters, digits, '_' or '-'", name)
+	}
+	var t scenarioTable
+	t.decodeOption(d, path, v)
+	at := func(field string) string { return path + "." + field }
+	// positive and required read a count that must be at least 1; a
+	// required one must be present.
+	positive := func(field string, p *int, def int) int {
+		if p == nil {
+			return def
+		}
+		if *p < 1 {
+			d.fail(at(field), "must be at least 1")
+		}
+		return *p
+	}
+	required := func(field string, p *int) int {
+		if p == nil && !d.has(at(field)) {
+			d.fail(path, "missing %s", field)
+		}
+		return positive(field, p, 0)
+	}
+	count := func(p *int, def int) int {
+		if p == nil {
+			return def
+		}
+		return *p
+	}
+	dur := func(p *duration, def time.Duration) time.Duration {
+		if p == nil {
+			return def
+		}
+		return time.Duration(*p)
+	}
+	requiredDuration := func(field string, p *duration) time.Duration {
+		switch {
+		case p == nil && !d.has(at(field)):
+			d.fail(path, "missing %s (e.g. \"30s\")", field)
+		case p != nil && *p <= 0:
+			d.fail(at(field), "must be positive")
+		}
+		return dur(p, 0)
+	}
+	stages := func() []Stage {
+		if t.Stages == nil {
+			if !d.has(at("stages")) {
+				d.fail(path, "missing stages, e.g. {{duration = \"10s\", target = 20}}")
+			}
+			return nil
+		}
+		return *t.Stages
+	}
+	sc.Executor = t.Executor
+	sc.Exec = "default"
+	if t.Exec != nil {
+		sc.Exec = *t.Exec
+	}
+	sc.StartTime = time.Duration(t.StartTime)
+	sc.StartAfter = t.StartAfter
+	sc.GracefulStop = dur(t.GracefulStop, DefaultGracefulStop)
+	sc.Timeout = time.Duration(t.Timeout)
+	sc.Setup, sc.Teardown = t.Setup, t.Teardown
+	sc.Tags = t.Tags
+	switch sc.Executor {
+	case SharedIterations, PerVUIterations:
+		sc.VUs = positive("vus", t.VUs, 1)
+		sc.Iterations = positive("iterations", t.Iterations, 1)
+		sc.MaxDuration = dur(t.MaxDuration, DefaultMaxDuration)
+		if sc.Executor == SharedIterations && sc.Iterations < sc.VUs && !d.has(at("vus")) && !d.has(at("iterations")) {
+			d.fail(path, "iterations (%d) must be at least vus (%d) for shared-iterations", sc.Iterations, sc.VUs)
+		}
+	case ConstantVUs:
+		sc.VUs = positive("vus", t.VUs, 1)
+		sc.Duration = requiredDuration("duration", t.Duration)
+	case RampingVUs:
+		sc.StartVUs = count(t.StartVUs, 1)
+		sc.Stages = stages()
+		sc.GracefulRampDown = dur(t.GracefulRampDown, DefaultGracefulRampDown)
+	case ConstantArrivalRate:
+		sc.Rate = required("rate", t.Rate)
+		sc.TimeUnit = dur(t.TimeUnit, time.Second)
+		sc.Duration = requiredDuration("duration", t.Duration)
+		sc.PreAllocatedVUs = required("preAllocatedVUs", t.PreAllocatedVUs)
+		sc.MaxVUs = count(t.MaxVUs, sc.PreAllocatedVUs)
+	case RampingArrivalRate:
+		sc.StartRate = count(t.StartRate, 0)
+		sc.TimeUnit = dur(t.TimeUnit, time.Second)
+		sc.Stages = stages()
+		sc.PreAllocatedVUs = required("preAllocatedVUs", t.PreAllocatedVUs)
+		sc.MaxVUs = count(t.MaxVUs, sc.PreAllocatedVUs)
+	default:
+		return sc // the executor is reported: nothing more can be checked
+	}
+	if sc.MaxVUs > 0 && sc.MaxVUs < sc.PreAllocatedVUs && !d.has(at("maxVUs")) && !d.has(at("preAllocatedVUs")) {
+		d.fail(path, "maxVUs (%d) is below preAllocatedVUs (%d)", sc.MaxVUs, sc.PreAllocatedVUs)
+	}
+	if sc.TimeUnit == 0 && (sc.Executor == ConstantArrivalRate || sc.Executor == RampingArrivalRate) && !d.has(at("timeUnit")) {
+		d.fail(at("timeUnit"), "must be positive")
+	}
+	for _, f := range []struct {
+		field string
+		n     int
+	}{{"vus", sc.VUs}, {"maxVUs", sc.MaxVUs}, {"startVUs", sc.StartVUs}} {
+		if f.n > maxVUs {
+			d.fail(at(f.field), "%d is more than %d VUs", f.n, maxVUs)
+		}
+	}
+	for i, st := range sc.Stages {
+		if sc.Executor == RampingVUs && st.Target > maxVUs {
+			d.fail(fmt.Sprintf("%s[%d].target", at("stages"), i+1), "%d is more than %d VUs", st.Target, maxVUs)
+		}
+	}
+	return sc
+}
+
 // checkStartAfter checks that startAfter names scenarios of this run and
 // makes no cycle.
-func checkStartAfter(scs []*Scenario) error {
+func (d *decoder) checkStartAfter(scs []*Scenario) {
 	byName := map[string]*Scenario{}
 	for _, sc := range scs {
 		byName[sc.Name] = sc
 	}
+	missing := false
 	for _, sc := range scs {
 		for _, dep := range sc.StartAfter {
 			if _, ok := byName[dep]; !ok {
-				return optErr("options.scenarios.%s.startAfter: no scenario %q in this run", sc.Name, dep)
+				d.fail(key("options.scenarios", sc.Name)+".startAfter", "no scenario %q in this run", dep)
+				missing = true
 			}
 		}
 	}
+	if missing {
+		return
+	}
 	state := map[string]int{} // 1 visiting, 2 done
-	var visit func(name string, path []string) error
-	visit = func(name string, path []string) error {
+	var visit func(name string, path []string) bool
+	visit = func(name string, path []string) bool {
 		switch state[name] {
 		case 1:
-			return optErr("options.scenarios: startAfter makes a cycle: %s -> %s", strings.Join(path, " -> "), name)
+			d.fail("options.scenarios", "startAfter makes a cycle: %s -> %s", strings.Join(path, " -> "), name)
+			return false
 		case 2:
-			return nil
+			return true
 		}
 		state[name] = 1
 		for _, dep := range byName[name].StartAfter {
-			if err := visit(dep, append(path, name)); err != nil {
-				return err
+			if !visit(dep, append(path, name)) {
+				return false
 			}
 		}
 		state[name] = 2
-		return nil
+		return true
 	}
 	for _, sc := range scs {
-		if err := visit(sc.Name, nil); err != nil {
-			return err
+		if !visit(sc.Name, nil) {
+			return
 		}
 	}
-	return nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// addThresholds reads one entry of options.thresholds: a string, a list of
-// strings, or a list of {threshold, abortOnFail, delayAbortEval} tables.
-func (o *Options) addThresholds(key string, v any) error {
-	q, err := metrics.ParseQuery(key)
-	if err != nil {
-		return optErr("options.thresholds: %v", err)
-	}
-	var items []any
-	switch x := v.(type) {
-	case string:
-		items = []any{x}
-	case []any:
-		items = x
-	case map[string]any:
-		items = []any{x}
-	default:
-		return optErr("options.thresholds[%q]: want a string or a list, got %s", key, kindOf(v))
-	}
-	for i, it := range items {
-		path := fmt.Sprintf("options.thresholds[%q][%d]", key, i+1)
-		switch x := it.(type) {
-		case string:
-			o.rawThresholds = append(o.rawThresholds, rawThreshold{query: q, expr: x})
-		case map[string]any:
-			r := reader{path: path, m: x}
-			rt := rawThreshold{query: q, expr: r.string("threshold", "")}
-			rt.abortOnFail = r.bool("abortOnFail", false)
-			rt.delayAbortEval = r.duration("delayAbortEval", 0)
-			r.done()
-			if r.err != nil {
-				return r.err
-			}
-			if rt.expr == "" {
-				return optErr("%s: missing threshold = \"...\"", path)
-			}
-			o.rawThresholds = append(o.rawThresholds, rt)
-		default:
-			return optErr("%s: want a string or a table, got %s", path, kindOf(it))
-		}
-	}
-	return nil
-}
-
-// ResolveThresholds parses the thresholds against the store, where the
-// script's own metrics are declared by now.
-func (o *Options) ResolveThresholds(st *metrics.Store) error {
-	o.Thresholds = o.Thresholds[:0]
-	for _, rt := range o.rawThresholds {
-		def, ok := st.Def(rt.query.Metric)
-		if !ok {
-			return optErr("options.thresholds: no metric %q; declare custom metrics at the top level of the script with Metrics.counter/gauge/rate/trend", rt.query.Metric)
-		}
-		t, err := metrics.ParseThreshold(rt.query, rt.expr, def)
+// thresholds parses options.thresholds against the script's metrics.
+func (d *decoder) thresholds(t map[string]thresholdList, script Script) []*metrics.Threshold {
+	var out []*metrics.Threshold
+	for _, k := range sortedKeys(t) {
+		path := key("options.thresholds", k)
+		q, err := metrics.ParseQuery(k)
 		if err != nil {
-			return optErr("options.thresholds: %v", err)
+			d.fail(path, "%v", err)
+			continue
 		}
-		t.AbortOnFail, t.DelayAbortEval = rt.abortOnFail, rt.delayAbortEval
-		o.Thresholds = append(o.Thresholds, t)
-	}
-	return nil
-}
-
-func parseScenario(name string, v any) (*Scenario, error) {
-	path := fmt.Sprintf("options.scenarios.%s", name)
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, optErr("%s: want a table, got %s", path, kindOf(v))
-	}
-	if name == "" || strings.ContainsAny(name, "=,{}: \n") {
-		return nil, optErr("scenario name %q: want letters, digits, '_' or '-'", name)
-	}
-	r := reader{path: path, m: m}
-	sc := &Scenario{Name: name}
-	sc.Executor = r.string("executor", "")
-	sc.Exec = r.string("exec", "default")
-	sc.StartTime = r.duration("startTime", 0)
-	sc.StartAfter = r.names("startAfter")
-	sc.GracefulStop = r.duration("gracefulStop", DefaultGracefulStop)
-	sc.Timeout = r.timeout("timeout", 0)
-	sc.Setup = r.string("setup", "")
-	sc.Teardown = r.string("teardown", "")
-	sc.Tags = r.tags("tags")
-	switch sc.Executor {
-	case SharedIterations, PerVUIterations:
-		sc.VUs = r.positive("vus", 1)
-		sc.Iterations = r.positive("iterations", 1)
-		sc.MaxDuration = r.duration("maxDuration", DefaultMaxDuration)
-		if sc.Executor == SharedIterations && sc.Iterations < sc.VUs {
-			r.fail("iterations (%d) must be at least vus (%d) for shared-iterations", sc.Iterations, sc.VUs)
+		var def *metrics.Def
+		ok := false
+		if script.Metric != nil {
+			def, ok = script.Metric(q.Metric)
 		}
-	case ConstantVUs:
-		sc.VUs = r.positive("vus", 1)
-		sc.Duration = r.requiredDuration("duration")
-	case RampingVUs:
-		sc.StartVUs = r.nonNegative("startVUs", 1)
-		sc.Stages = r.stages("stages")
-		sc.GracefulRampDown = r.duration("gracefulRampDown", DefaultGracefulRampDown)
-	case ConstantArrivalRate:
-		sc.Rate = r.requiredPositive("rate")
-		sc.TimeUnit = r.duration("timeUnit", time.Second)
-		sc.Duration = r.requiredDuration("duration")
-		sc.PreAllocatedVUs = r.requiredPositive("preAllocatedVUs")
-		sc.MaxVUs = r.nonNegative("maxVUs", sc.PreAllocatedVUs)
-	case RampingArrivalRate:
-		sc.StartRate = r.nonNegative("startRate", 0)
-		sc.TimeUnit = r.duration("timeUnit", time.Second)
-		sc.Stages = r.stages("stages")
-		sc.PreAllocatedVUs = r.requiredPositive("preAllocatedVUs")
-		sc.MaxVUs = r.nonNegative("maxVUs", sc.PreAllocatedVUs)
-	case "":
-		r.fail("missing executor; one of %s", strings.Join(Executors, ", "))
-	default:
-		r.fail("unknown executor %q; one of %s", sc.Executor, strings.Join(Executors, ", "))
-	}
-	r.done()
-	if r.err != nil {
-		return nil, r.err
-	}
-	if sc.MaxVUs > 0 && sc.MaxVUs < sc.PreAllocatedVUs {
-		return nil, optErr("%s: maxVUs (%d) is below preAllocatedVUs (%d)", path, sc.MaxVUs, sc.PreAllocatedVUs)
-	}
-	if sc.TimeUnit < 0 || (sc.TimeUnit == 0 && (sc.Executor == ConstantArrivalRate || sc.Executor == RampingArrivalRate)) {
-		return nil, optErr("%s: timeUnit must be positive", path)
-	}
-	if sc.VUs > maxVUs || sc.MaxVUs > maxVUs || sc.StartVUs > maxVUs {
-		return nil, optErr("%s: more than %d VUs", path, maxVUs)
-	}
-	for _, st := range sc.Stages {
-		if (sc.Executor == RampingVUs) && st.Target > maxVUs {
-			return nil, optErr("%s: a stage targets %d VUs, over %d", path, st.Target, maxVUs)
-		}
-	}
-	return sc, nil
-}
-
-// maxVUs caps the VUs one scenario may ask for.
-const maxVUs = 100_000
-
-// reader reads a table's fields, remembering which it saw so unknown
-// fields are reported, and the first error.
-type reader struct {
-	path string
-	m    map[string]any
-	seen map[string]bool
-	err  error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = optErr("%s: %s", r.path, fmt.Sprintf(format, args...))
-	}
-}
-
-func (r *reader) get(key string) (any, bool) {
-	if r.seen == nil {
-		r.seen = map[string]bool{}
-	}
-	r.seen[key] = true
-	v, ok := r.m[key]
-	return v, ok && v != nil
-}
-
-// done reports fields nobody read.
-func (r *reader) done() {
-	var unknown []string
-	for k := range r.m {
-		if !r.seen[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		var known []string
-		for k := range r.seen {
-			known = append(known, k)
-		}
-		sort.Strings(known)
-		r.fail("unknown field %s (known here: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
-	}
-}
-
-func (r *reader) string(key, def string) string {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		r.fail("%s: want a string, got %s", key, kindOf(v))
-	}
-	return s
-}
-
-func (r *reader) bool(key string, def bool) bool {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	b, isBool := v.(bool)
-	if !isBool {
-		r.fail("%s: want true or false, got %s", key, kindOf(v))
-	}
-	return b
-}
-
-func (r *reader) int(key string, def int) int {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	f, isNum := v.(float64)
-	if !isNum || f != math.Trunc(f) || f < 0 || f > 1e9 {
-		r.fail("%s: want a whole number from 0, got %v", key, v)
-		return def
-	}
-	return int(f)
-}
-
-func (r *reader) nonNegative(key string, def int) int { return r.int(key, def) }
-
-func (r *reader) positive(key string, def int) int {
-	n := r.int(key, def)
-	if n < 1 && r.err == nil {
-		r.fail("%s: must be at least 1", key)
-	}
-	return n
-}
-
-func (r *reader) requiredPositive(key string) int {
-	if _, ok := r.m[key]; !ok {
-		r.get(key)
-		r.fail("missing %s", key)
-		return 0
-	}
-	return r.positive(key, 0)
-}
-
-func (r *reader) duration(key string, def time.Duration) time.Duration {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	d, err := kernel.ParseDuration(v)
-	if err != nil {
-		r.fail("%s: %v", key, err)
-		return def
-	}
-	return d
-}
-
-// timeout reads a timeout: a positive value under kernel.MinTimeout is an
-// error, not zero (which would mean no timeout, or the default).
-func (r *reader) timeout(key string, def time.Duration) time.Duration {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	d, err := kernel.ParseTimeout(v)
-	if err != nil {
-		r.fail("%s: %v", key, err)
-		return def
-	}
-	return d
-}
-
-func (r *reader) requiredDuration(key string) time.Duration {
-	if _, ok := r.m[key]; !ok {
-		r.get(key)
-		r.fail("missing %s (e.g. \"30s\")", key)
-		return 0
-	}
-	d := r.duration(key, 0)
-	if d <= 0 && r.err == nil {
-		r.fail("%s: must be positive", key)
-	}
-	return d
-}
-
-func (r *reader) bytes(key string, def uint64) uint64 {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	switch x := v.(type) {
-	case float64:
-		if x >= 0 {
-			return uint64(x)
-		}
-	case string:
-		if b, err := parseBytes(x); err == nil {
-			return b
-		}
-	}
-	r.fail("%s: want a size such as \"20MB\" or a number of bytes, got %v", key, v)
-	return def
-}
-
-// names reads a scenario name or a list of them.
-func (r *reader) names(key string) []string {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		var out []string
-		for _, it := range x {
-			s, isStr := it.(string)
-			if !isStr {
-				r.fail("%s: want scenario names, got %s", key, kindOf(it))
-				return nil
-			}
-			out = append(out, s)
-		}
-		return out
-	}
-	r.fail("%s: want a scenario name or a list of names, got %s", key, kindOf(v))
-	return nil
-}
-
-func (r *reader) table(key string) map[string]any {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		r.fail("%s: want a table with named fields, got %s", key, kindOf(v))
-	}
-	return m
-}
-
-func (r *reader) sub(key string) *reader {
-	m := r.table(key)
-	if m == nil {
-		m = map[string]any{}
-	}
-	return &reader{path: r.path + "." + key, m: m}
-}
-
-func (r *reader) tags(key string) map[string]string {
-	m := r.table(key)
-	if m == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for k, v := range m {
-		s, ok := v.(string)
 		if !ok {
-			if f, isNum := v.(float64); isNum {
-				s = fmt.Sprint(f)
-			} else {
-				r.fail("tags.%s: want a string, got %s", k, kindOf(v))
+			d.fail(path, "no metric %q; declare custom metrics at the top level of the script with Metrics.counter/gauge/rate/trend", q.Metric)
+			continue
+		}
+		for i, it := range t[k] {
+			th, err := metrics.ParseThreshold(q, it.Threshold, def)
+			if err != nil {
+				d.fail(fmt.Sprintf("%s[%d]", path, i+1), "%v", err)
 				continue
 			}
+			th.AbortOnFail, th.DelayAbortEval = it.AbortOnFail, time.Duration(it.DelayAbortEval)
+			out = append(out, th)
 		}
-		if err := metrics.CheckTag(k); err != nil {
-			r.fail("tags: %v", err)
-		}
-		if err := metrics.CheckTag(s); err != nil {
-			r.fail("tags.%s: %v", k, err)
-		}
-		if k == "scenario" {
-			r.fail("tags: \"scenario\" is set by spellhost to the scenario's name")
-		}
-		out[k] = s
 	}
 	return out
-}
-
-func (r *reader) stages(key string) []Stage {
-	v, ok := r.get(key)
-	if !ok {
-		r.fail("missing %s, e.g. {{duration = \"10s\", target = 20}}", key)
-		return nil
-	}
-	list, isList := v.([]any)
-	if !isList || len(list) == 0 {
-		r.fail("%s: want a non-empty list of {duration, target}", key)
-		return nil
-	}
-	var out []Stage
-	for i, it := range list {
-		m, isMap := it.(map[string]any)
-		if !isMap {
-			r.fail("%s[%d]: want {duration, target}, got %s", key, i+1, kindOf(it))
-			return nil
-		}
-		sr := reader{path: fmt.Sprintf("%s.%s[%d]", r.path, key, i+1), m: m}
-		st := Stage{Duration: sr.duration("duration", -1), Target: sr.int("target", -1)}
-		sr.done()
-		if sr.err != nil {
-			if r.err == nil {
-				r.err = sr.err
-			}
-			return nil
-		}
-		if st.Duration < 0 || st.Target < 0 {
-			r.fail("%s[%d]: needs both duration and target", key, i+1)
-			return nil
-		}
-		out = append(out, st)
-	}
-	return out
-}
-
-func parseBytes(s string) (uint64, error) { return humanize.ParseBytes(s) }
-
-func kindOf(v any) string {
-	switch v.(type) {
-	case nil:
-		return "nil"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "table"
-	}
-	return fmt.Sprintf("%T", v)
 }

@@ -1,145 +1,198 @@
 package scenario
 
 import (
+	"slices"
+	"sort"
 	"time"
 
-	"spellhost/host/fault"
-	"spellhost/host/kernel"
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 )
 
-// SummaryVersion is the version of the Result's JSON form (the
-// --summary-json file). It changes only when a field changes meaning or
-// disappears, or when a field that readers rely on becomes part of the
-// promise; new fields may appear in any version. Version 2 promises the
-// histogram ("hdr") of every trend series, which spellhost compare tests.
-const SummaryVersion = 2
+// finish fills the result: per-scenario figures, thresholds, checks,
+// tools, memory and the timeline. final is false for a snapshot of a run
+// still going on: the leak verdict is then not recorded as metrics.
+func (r *runState) finish(res *result.Run, final bool) {
+	r.live.Lock()
+	opts, scenarios := r.opts, slices.Clone(r.scenarios)
+	r.live.Unlock()
+	end := time.Now()
+	res.Duration = end.Sub(r.store.Start()).Seconds()
+	res.Kernel = result.Kernel(r.k.Stats())
+	for _, f := range r.k.Options().Faults.All() {
+		res.Faults = append(res.Faults, result.Fault(f))
+	}
+	if sec, ok := taskSection(r.k); ok {
+		res.Sections = append(res.Sections, sec)
+	}
+	samples := r.sampler.Samples()
+	mo := MemoryOptions{Warn: metrics.DefaultWarnBytes, Fail: metrics.DefaultFailBytes}
+	if opts != nil {
+		mo = opts.Memory
+	}
+	leak := metrics.JudgeLeak(samples, metrics.LeakConfig{WarmUp: mo.WarmUp, WarnBytes: mo.Warn, FailBytes: mo.Fail})
+	res.Memory = result.Memory{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
+	res.Memory.Peak.RSS = max(res.Memory.Peak.RSS, r.mem.Peak())
+	res.Memory.Limit = r.mem.Limit()
+	growth, _ := r.store.Def(metrics.MemoryGrowth)
+	slope, _ := r.store.Def(metrics.MemorySlope)
+	if leak.Verdict != metrics.Insufficient && final {
+		r.store.Add(r.store.Series(growth, ""), leak.HeapGrowth)
+		r.store.Add(r.store.Series(slope, ""), leak.Slope)
+	}
+	r.tlMu.Lock()
+	res.Timeline = r.timeline.Points()
+	if r.curves.Len() > 0 {
+		res.Curves = r.curves.Set()
+	}
+	aborted := r.aborted
+	r.tlMu.Unlock()
 
-// Result is everything a run measured, for the summary and the reports.
-type Result struct {
-	Version  int       `json:"version"`
-	Script   string    `json:"script"`
-	Seed     uint64    `json:"seed"`
-	Start    time.Time `json:"start"`
-	Duration float64   `json:"duration_s"`
-	// Status is passed, failed (a threshold), or the stop reason:
-	// interrupted, timeout, memory_limit, aborted, error, internal_error
-	// (a bug in spellhost: exit 109).
-	Status     string `json:"status"`
-	StopReason string `json:"stop_reason,omitempty"`
-	// TopToBottom is set for a script without scenarios.
-	TopToBottom bool              `json:"top_to_bottom,omitempty"`
-	Scenarios   []ScenarioResult  `json:"scenarios"`
-	Thresholds  []ThresholdResult `json:"thresholds"`
-	Checks      []CheckResult     `json:"checks"`
-	Tools       []ToolResult      `json:"tools"`
-	Metrics     []MetricResult    `json:"metrics"`
-	// MaxSeries is the run's cap on series per metric; Dropped counts, per
-	// metric, the values that went to series over the caps.
-	MaxSeries int               `json:"max_series_per_metric"`
-	Dropped   []metrics.Dropped `json:"dropped_samples,omitempty"`
-	Memory    MemoryResult      `json:"memory"`
-	Timeline  []metrics.Point   `json:"timeline"`
-	// Curves are the per-second chart curves: per scenario, per error
-	// type, VUs and memory, bounded in length (the HTML report's charts).
-	Curves *metrics.CurveSet `json:"curves,omitempty"`
-	// RunOptions are the resolved options as spellhost inspect shows them.
-	RunOptions map[string]any `json:"options,omitempty"`
-	Kernel     kernel.Stats   `json:"kernel"`
-	// Faults lists every fault rule of the run with its calls and hits.
-	Faults   []fault.Info   `json:"faults,omitempty"`
-	Sections []ExtraSection `json:"sections,omitempty"`
-	// Options are the resolved options (for spellhost inspect).
-	Options *Options `json:"-"`
-}
-
-// ExtraSection is a titled block of key/value lines that another part of
-// the host (tasks, faults) adds to the report.
-type ExtraSection struct {
-	Title string     `json:"title"`
-	Rows  [][]string `json:"rows"`
-}
-
-// ScenarioResult is one scenario's outcome.
-type ScenarioResult struct {
-	Name     string            `json:"name"`
-	Executor string            `json:"executor"`
-	Tags     map[string]string `json:"tags,omitempty"`
-	// Duration is how long the scenario ran, in seconds.
-	Duration    float64 `json:"duration_s"`
-	Iterations  int64   `json:"iterations"`
-	Rate        float64 `json:"iterations_per_s"`
-	Errors      int64   `json:"errors"`
-	Timeouts    int64   `json:"timeouts"`
-	Dropped     int64   `json:"dropped"`
-	Interrupted int64   `json:"interrupted"`
-	// SuccessRate is the share of iterations without error or timeout.
-	SuccessRate  float64           `json:"success_rate"`
-	Latency      metrics.Stats     `json:"latency_ms"`
-	Service      metrics.Stats     `json:"service_ms"`
-	ErrorsByType map[string]int64  `json:"errors_by_type,omitempty"`
-	FirstErrors  []ErrorEntry      `json:"first_errors,omitempty"`
-	OtherErrors  int64             `json:"other_errors,omitempty"`
-	Checks       []CheckResult     `json:"checks,omitempty"`
-	Thresholds   []ThresholdResult `json:"thresholds,omitempty"`
-}
-
-// ThresholdResult is one threshold's outcome.
-type ThresholdResult struct {
-	Metric string  `json:"metric"`
-	Expr   string  `json:"threshold"`
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit,omitempty"`
-	Pass   bool    `json:"pass"`
-	NoData bool    `json:"no_data,omitempty"`
-	// AbortedRun is set when this threshold's abortOnFail stopped the run.
-	AbortedRun bool `json:"aborted_run,omitempty"`
-}
-
-// CheckResult is one named check.
-type CheckResult struct {
-	Name     string `json:"name"`
-	Scenario string `json:"scenario,omitempty"`
-	Passes   int64  `json:"passes"`
-	Fails    int64  `json:"fails"`
-}
-
-// ToolResult is one tool's calls across the run.
-type ToolResult struct {
-	Tool     string           `json:"tool"`
-	Calls    int64            `json:"calls"`
-	Outcomes map[string]int64 `json:"outcomes"`
-	Latency  metrics.Stats    `json:"latency_ms"`
-}
-
-// MetricResult is one series' totals.
-type MetricResult struct {
-	Name  string            `json:"name"`
-	Tags  map[string]string `json:"tags,omitempty"`
-	Kind  string            `json:"kind"`
-	Unit  string            `json:"unit,omitempty"`
-	Stats metrics.Stats     `json:"stats"`
-	// Hist is a trend's distribution (summary version 2 on).
-	Hist *metrics.Hist `json:"hdr,omitempty"`
-}
-
-// MemoryResult is the memory timeline and the leak verdict.
-type MemoryResult struct {
-	Samples []metrics.MemSample `json:"samples"`
-	// Peak holds the highest figures seen; its RSS is the process's peak
-	// resident memory when --max-memory is set.
-	Peak metrics.MemSample `json:"peak"`
-	// Limit is --max-memory in bytes (0: none).
-	Limit uint64             `json:"limit,omitempty"`
-	Leak  metrics.LeakReport `json:"leak"`
-}
-
-// Failed reports whether any threshold failed.
-func (r *Result) Failed() bool {
-	for _, t := range r.Thresholds {
-		if !t.Pass {
-			return true
+	secs := res.Duration
+	ordered := scenarios
+	sort.SliceStable(ordered, func(i, j int) bool {
+		a, _ := ordered[i].span()
+		b, _ := ordered[j].span()
+		return !a.IsZero() && (b.IsZero() || a.Before(b))
+	})
+	for _, sr := range ordered {
+		res.Scenarios = append(res.Scenarios, r.scenarioResult(sr))
+	}
+	if opts != nil {
+		res.RunOptions = opts.Describe()
+		for _, t := range metrics.EvaluateWith(r.store, opts.Thresholds, r.secondsFor(secs)) {
+			def, _ := r.store.Def(t.Threshold.Query.Metric)
+			tr := result.Threshold{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
+				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def)}
+			for _, a := range aborted {
+				if a == t.Threshold {
+					tr.AbortedRun = true
+				}
+			}
+			res.Thresholds = append(res.Thresholds, tr)
+			if sc := t.Threshold.Query.Tags["scenario"]; sc != "" {
+				for i := range res.Scenarios {
+					if res.Scenarios[i].Name == sc {
+						res.Scenarios[i].Thresholds = append(res.Scenarios[i].Thresholds, tr)
+					}
+				}
+			}
 		}
 	}
-	return false
+	res.MaxSeries = r.store.MaxSeries()
+	res.Dropped = r.store.Dropped()
+	tools := map[string]*result.Tool{}
+	checks := map[[2]string]*result.Check{}
+	for _, w := range r.store.All(secs) {
+		s := w.Series
+		tags := s.TagMap()
+		mr := result.Metric{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats, Hist: w.Stats.Hist()}
+		res.Metrics = append(res.Metrics, mr)
+		switch s.Def.Name {
+		case metrics.ToolCalls:
+			t := tools[tags["tool"]]
+			if t == nil {
+				t = &result.Tool{Tool: tags["tool"], Outcomes: map[string]int64{}}
+				tools[tags["tool"]] = t
+			}
+			t.Calls += int64(w.Stats.Sum)
+			t.Outcomes[tags["outcome"]] += int64(w.Stats.Sum)
+		case metrics.Checks:
+			key := [2]string{tags["check"], tags["scenario"]}
+			c := checks[key]
+			if c == nil {
+				c = &result.Check{Name: tags["check"], Scenario: tags["scenario"]}
+				checks[key] = c
+			}
+			c.Passes += w.Stats.Trues
+			c.Fails += w.Stats.Count - w.Stats.Trues
+		}
+	}
+	for name, t := range tools {
+		t.Latency, _, _ = r.store.Stats(metrics.Query{Metric: metrics.ToolDuration, Tags: map[string]string{"tool": name}}, secs)
+		res.Tools = append(res.Tools, *t)
+	}
+	sort.Slice(res.Tools, func(i, j int) bool { return res.Tools[i].Tool < res.Tools[j].Tool })
+	for _, c := range checks {
+		res.Checks = append(res.Checks, *c)
+	}
+	sort.Slice(res.Checks, func(i, j int) bool {
+		if res.Checks[i].Scenario != res.Checks[j].Scenario {
+			return res.Checks[i].Scenario < res.Checks[j].Scenario
+		}
+		return res.Checks[i].Name < res.Checks[j].Name
+	})
+	for i := range res.Scenarios {
+		for _, c := range res.Checks {
+			if c.Scenario == res.Scenarios[i].Name {
+				res.Scenarios[i].Checks = append(res.Scenarios[i].Checks, c)
+			}
+		}
+	}
+}
+
+// secondsFor is the time base of a threshold's rate: a sub-metric of one
+// scenario counts per second of that scenario's run; anything else per
+// second of the whole run.
+func (r *runState) secondsFor(whole float64) func(q metrics.Query) float64 {
+	r.live.Lock()
+	scenarios := slices.Clone(r.scenarios)
+	r.live.Unlock()
+	return func(q metrics.Query) float64 {
+		name := q.Tags["scenario"]
+		for _, sr := range scenarios {
+			if start, end := sr.span(); sr.sc.Name == name && !start.IsZero() {
+				return end.Sub(start).Seconds()
+			}
+		}
+		return whole
+	}
+}
+
+func (r *runState) scenarioResult(sr *scenarioRun) result.Scenario {
+	sc := sr.sc
+	q := func(metric string) metrics.Stats {
+		s, _, _ := r.store.Stats(metrics.Query{Metric: metric, Tags: map[string]string{"scenario": sc.Name}}, 1)
+		return s
+	}
+	out := result.Scenario{Name: sc.Name, Executor: sc.Executor, Tags: sc.Tags}
+	if start, end := sr.span(); !start.IsZero() {
+		out.Duration = end.Sub(start).Seconds()
+	}
+	out.Iterations = int64(q(metrics.Iterations).Sum)
+	out.Errors = int64(q(metrics.IterationErrors).Sum)
+	out.Timeouts = int64(q(metrics.IterationTimeouts).Sum)
+	out.Dropped = int64(q(metrics.DroppedIterations).Sum)
+	sr.mu.Lock()
+	out.Interrupted = sr.interrupted
+	sr.mu.Unlock()
+	if out.Duration > 0 {
+		out.Rate = float64(out.Iterations) / out.Duration
+	}
+	if out.Iterations > 0 {
+		out.SuccessRate = float64(out.Iterations-out.Errors-out.Timeouts) / float64(out.Iterations)
+	}
+	out.Latency = q(metrics.IterationDuration)
+	out.Service = q(metrics.IterationService)
+	out.FirstErrors, out.OtherErrors = sr.errs.snapshot()
+	out.ErrorsByType = map[string]int64{}
+	for _, w := range r.store.All(1) {
+		if w.Series.Def.Name == metrics.IterationErrors && w.Series.TagMap()["scenario"] == sc.Name {
+			out.ErrorsByType[w.Series.TagMap()["type"]] += int64(w.Stats.Sum)
+		}
+	}
+	return out
+}
+
+func unitName(d *metrics.Def) string {
+	if d == nil {
+		return ""
+	}
+	switch d.Unit {
+	case metrics.Time:
+		return "ms"
+	case metrics.Data:
+		return "bytes"
+	}
+	return ""
 }

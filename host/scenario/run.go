@@ -13,14 +13,10 @@ import (
 	"io/fs"
 	"runtime"
 	"runtime/debug"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	lua "github.com/yuin/gopher-lua"
 
 	"spellhost/host/exitcode"
 	"spellhost/host/fault"
@@ -28,6 +24,7 @@ import (
 	"spellhost/host/luavm"
 	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 	"spellhost/tools"
 )
 
@@ -71,7 +68,7 @@ type Config struct {
 	// Charts, when set, receives each second's chart values (--dashboard).
 	Charts LiveSink
 	// InspectOnly stops the run once the options are resolved (after the
-	// script's top level ran): Result.Options holds them.
+	// script's top level ran): the result's RunOptions holds them.
 	InspectOnly bool
 	// Faults are fault rules enabled before the script starts, each
 	// TARGET=TERMS (the --fault flag and SPELLHOST_FAULTS).
@@ -103,14 +100,14 @@ func (l *Live) attach(r *runState) {
 // status and stop reason taken from stop; values a VU had not yet flushed
 // (at most its last 100ms) are missing. It returns nil before the run
 // started.
-func (l *Live) Snapshot(stop *StopError) *Result {
+func (l *Live) Snapshot(stop *StopError) *result.Run {
 	l.mu.Lock()
 	r := l.r
 	l.mu.Unlock()
 	if r == nil {
 		return nil
 	}
-	res := &Result{Version: SummaryVersion, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start(),
+	res := &result.Run{Version: result.Version, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start(),
 		Status: stop.Status, StopReason: stop.Reason}
 	r.live.Lock()
 	res.TopToBottom = r.opts != nil && len(r.opts.Scenarios) == 0
@@ -174,10 +171,10 @@ type runState struct {
 	bug   *luavm.InternalError // the first bug in spellhost caught in the run
 }
 
-// Run runs the script. It returns the result (nil only when the script
-// could not start) and an error carrying the exit code: nil for a run
-// whose thresholds passed.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+// Run runs the script. It returns the result (nil when the script could
+// not start, or its options are invalid: ErrInvalidOptions) and an error
+// carrying the exit code: nil for a run whose thresholds passed.
+func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 	prog, err := luavm.CompileFile(cfg.Script)
 	if err != nil {
 		var se *luavm.SyntaxError
@@ -241,6 +238,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// the summary's accounting is final.
 	k.StopTasks()
 	stopSampler()
+	if errors.Is(err, ErrInvalidOptions) {
+		res = nil // no scenario started: there is nothing to summarise
+	}
 	if r.cfg.InspectOnly && err == nil {
 		return res, nil
 	}
@@ -283,7 +283,7 @@ func (r *runState) startSampler() func() {
 }
 
 // execute runs the script's phases. Errors are classified by exitError.
-func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
+func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, error) {
 	// The init context: the script's top level, once, in VU 0.
 	vm0, err := luavm.New(r.env, r.prog, 0)
 	if err != nil {
@@ -304,12 +304,11 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	rawOpts, err := vm0.FromLua(vm0.Global("options"), -1)
+	rawOpts, err := vm0.FromLuaForeign(vm0.Global("options"), -1)
 	if err != nil {
 		return res, optErr("options: %v", err)
 	}
-	_, hasDefault := vm0.Global("default").(*lua.LFunction)
-	opts, err := ParseOptions(rawOpts, hasDefault, r.cfg.Overrides)
+	opts, err := ParseOptions(rawOpts, Script{HasFunction: vm0.HasFunction, Metric: r.store.Def}, r.cfg.Overrides)
 	if err != nil {
 		return res, err
 	}
@@ -324,31 +323,18 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 			return res, optErr("options.tasks: %v", err)
 		}
 	}
-	if err := opts.ResolveThresholds(r.store); err != nil {
-		return res, err
-	}
 	if len(opts.Scenarios) == 0 {
 		res.TopToBottom = true
-		res.Options = opts
+		res.RunOptions = opts.Describe()
 		return res, nil
 	}
-	for _, sc := range opts.Scenarios {
-		for what, fn := range map[string]string{"exec": sc.Exec, "setup": sc.Setup, "teardown": sc.Teardown} {
-			if fn == "" {
-				continue
-			}
-			if _, ok := vm0.Global(fn).(*lua.LFunction); !ok {
-				return res, optErr("scenario %s: %s function %q is not defined at the top level of the script", sc.Name, what, fn)
-			}
-		}
-	}
 	if r.cfg.InspectOnly {
-		res.Options = opts
+		res.RunOptions = opts.Describe()
 		return res, nil
 	}
 
 	// Global setup, with its own timeout; its result reaches every VU.
-	if fn, ok := vm0.Global("setup").(*lua.LFunction); ok {
+	if fn := vm0.Global("setup"); fn.IsFunction() {
 		v, err := r.callPhase(ctx, "setup", opts.SetupTimeout, exitcode.SetupTimeout, fn)
 		if err != nil {
 			return res, err
@@ -360,7 +346,7 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	err = r.runScenarios(ctx)
 	// Global teardown runs even after an interruption, with a fresh
 	// deadline; it is skipped after a memory or time limit.
-	if fn, ok := vm0.Global("teardown").(*lua.LFunction); ok && !r.limitHit(ctx) {
+	if fn := vm0.Global("teardown"); fn.IsFunction() && !r.limitHit(ctx) {
 		tctx := context.WithoutCancel(ctx)
 		if _, terr := r.callPhase(tctx, "teardown", opts.TeardownTimeout, exitcode.TeardownTimeout, fn, vm0.ToLua(r.data)); terr != nil && err == nil {
 			err = terr
@@ -378,13 +364,13 @@ func (r *runState) limitHit(ctx context.Context) bool {
 }
 
 // callPhase calls a lifecycle function in VU 0 under its own timeout.
-func (r *runState) callPhase(ctx context.Context, name string, limit time.Duration, code exitcode.Code, fn lua.LValue, args ...lua.LValue) (lua.LValue, error) {
+func (r *runState) callPhase(ctx context.Context, name string, limit time.Duration, code exitcode.Code, fn luavm.Ref, args ...luavm.Ref) (luavm.Ref, error) {
 	pctx, cancel := context.WithTimeoutCause(ctx, limit, &StopError{
 		Reason: fmt.Sprintf("%s() overran its %v timeout", name, limit), Status: "timeout", Code: code, timeout: true})
 	defer cancel()
 	r.vm0mu.Lock()
 	defer r.vm0mu.Unlock()
-	var out []lua.LValue
+	var out luavm.Ref
 	err := Guard(pctx, func() error {
 		if strings.HasSuffix(name, "setup") {
 			r.hook("setup")
@@ -399,14 +385,11 @@ func (r *runState) callPhase(ctx context.Context, name string, limit time.Durati
 	if err != nil {
 		var stop *StopError
 		if errors.As(context.Cause(pctx), &stop) && ctx.Err() == nil {
-			return nil, exitcode.WithCodeIfNone(stop, stop.Code)
+			return luavm.Ref{}, exitcode.WithCodeIfNone(stop, stop.Code)
 		}
-		return nil, fmt.Errorf("%s(): %w", name, err)
+		return luavm.Ref{}, fmt.Errorf("%s(): %w", name, err)
 	}
-	if len(out) == 0 {
-		return lua.LNil, nil
-	}
-	return out[0], nil
+	return out, nil
 }
 
 // runScenarios initialises the VUs, then runs every scenario, each after
@@ -561,7 +544,7 @@ func (r *runState) newVU(ctx context.Context, sr *scenarioRun) (*VU, error) {
 		return nil, fmt.Errorf("VU %d: %w", id, err)
 	}
 	vu := &VU{id: id, vm: vm, rec: rec, buf: buf, run: r, sr: sr, fn: vm.Global(sr.sc.Exec),
-		data: vm.ToLua(r.data), sdat: lua.LNil}
+		data: vm.ToLua(r.data)}
 	r.vusMu.Lock()
 	r.vus = append(r.vus, vu)
 	r.vusMu.Unlock()
@@ -643,110 +626,9 @@ func (r *runState) abort(e *luavm.AbortError) {
 	r.cancel(&StopError{Reason: e.Error(), Status: "aborted", Code: exitcode.ScriptAborted})
 }
 
-// startCollector closes a metrics window every second: it extends the
-// timeline, streams the points, shows progress and checks abortOnFail
-// thresholds.
-func (r *runState) startCollector(ctx context.Context) func() {
-	cctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer r.recovered("the metrics collector", nil)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-cctx.Done():
-				r.tick(time.Now())
-				return
-			case now := <-t.C:
-				r.tick(now)
-				r.checkAbort(now)
-			}
-		}
-	}()
-	_ = ctx
-	return func() { stop(); <-done }
-}
-
-func (r *runState) tick(now time.Time) {
-	vusDef, _ := r.store.Def(metrics.VUs)
-	r.store.Add(r.store.Series(vusDef, ""), float64(r.active.Load()))
-	elapsed, ws := r.store.Tick(now)
-	r.tlMu.Lock()
-	defer r.tlMu.Unlock()
-	prev := 0.0
-	if pts := r.timeline.Points(); len(pts) > 0 {
-		prev = pts[len(pts)-1].T
-	}
-	span := elapsed.Seconds() - prev
-	if span <= 0 {
-		return
-	}
-	p := metrics.Point{T: elapsed.Seconds()}
-	var durs []metrics.Stats
-	for _, w := range ws {
-		switch w.Series.Def.Name {
-		case metrics.Iterations:
-			p.Iterations += w.Stats.Sum / span
-		case metrics.ToolCalls:
-			p.ToolCalls += w.Stats.Sum / span
-		case metrics.IterationErrors:
-			p.Errors += w.Stats.Sum / span
-		case metrics.IterationDuration:
-			durs = append(durs, w.Stats)
-		case metrics.VUs:
-			p.VUs = w.Stats.Value
-		}
-	}
-	if len(durs) > 0 {
-		m := metrics.Merge(durs...)
-		p.P50, p.P90, p.P95, p.P99 = m.Med, m.P90, m.P95, m.P99
-	}
-	mem := metrics.ReadMemory()
-	p.RSS, p.HeapLive, p.Goroutines = mem.RSS, mem.HeapLive, mem.Goroutines
-	r.timeline.Add(p, span)
-	cs := r.curveSample(elapsed.Seconds(), span, ws, mem)
-	r.curves.Add(cs)
-	if r.cfg.Charts != nil {
-		r.cfg.Charts.Second(cs)
-	}
-	if r.cfg.Points != nil {
-		r.cfg.Points.WritePoints(now, elapsed, ws)
-	}
-	if r.cfg.Progress != nil {
-		fmt.Fprintf(r.cfg.Progress, "\r\033[K%s  vus %d  iterations %d (%.0f/s)  errors %.0f/s  p95 %.2fms  rss %s",
-			elapsed.Round(100*time.Millisecond), int64(p.VUs), r.iterations.Load(), p.Iterations, p.Errors, p.P95, formatBytes(p.RSS))
-	}
-}
-
-// checkAbort evaluates the abortOnFail thresholds.
-func (r *runState) checkAbort(now time.Time) {
-	elapsed := now.Sub(r.store.Start())
-	var ths []*metrics.Threshold
-	for _, t := range r.opts.Thresholds {
-		if t.AbortOnFail && elapsed >= t.DelayAbortEval {
-			ths = append(ths, t)
-		}
-	}
-	if len(ths) == 0 {
-		return
-	}
-	for _, res := range metrics.EvaluateWith(r.store, ths, r.secondsFor(elapsed.Seconds())) {
-		if !res.Pass {
-			r.tlMu.Lock()
-			r.aborted = append(r.aborted, res.Threshold)
-			r.tlMu.Unlock()
-			r.cancel(&StopError{Code: exitcode.ThresholdsFailed, Status: "failed",
-				Reason: fmt.Sprintf("threshold %s failed (value %g) and has abortOnFail", res.Threshold.Name(), res.Value)})
-			return
-		}
-	}
-}
-
 // exitError decides the exit code: a stop cause's, a script error's, an
 // invalid option's, then failed thresholds.
-func (r *runState) exitError(ctx context.Context, res *Result, err error) error {
+func (r *runState) exitError(ctx context.Context, res *result.Run, err error) error {
 	var stop *StopError
 	cause := context.Cause(ctx)
 	r.bugMu.Lock()
@@ -816,197 +698,3 @@ func (e *stoppedError) Unwrap() error { return e.stop }
 
 // Where returns the script's traceback at the moment it was stopped.
 func (e *stoppedError) Where() string { return e.script.Traceback }
-
-func formatBytes(b uint64) string {
-	const mib = 1 << 20
-	if b >= 10*mib {
-		return fmt.Sprintf("%d MiB", b/mib)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/mib)
-}
-
-// finish fills the result: per-scenario figures, thresholds, checks,
-// tools, memory and the timeline. final is false for a snapshot of a run
-// still going on: the leak verdict is then not recorded as metrics.
-func (r *runState) finish(res *Result, final bool) {
-	r.live.Lock()
-	opts, scenarios := r.opts, slices.Clone(r.scenarios)
-	r.live.Unlock()
-	end := time.Now()
-	res.Duration = end.Sub(r.store.Start()).Seconds()
-	res.Kernel = r.k.Stats()
-	res.Faults = r.k.Options().Faults.All()
-	if sec, ok := taskSection(r.k); ok {
-		res.Sections = append(res.Sections, sec)
-	}
-	samples := r.sampler.Samples()
-	mo := MemoryOptions{Warn: metrics.DefaultWarnBytes, Fail: metrics.DefaultFailBytes}
-	if opts != nil {
-		mo = opts.Memory
-	}
-	leak := metrics.JudgeLeak(samples, metrics.LeakConfig{WarmUp: mo.WarmUp, WarnBytes: mo.Warn, FailBytes: mo.Fail})
-	res.Memory = MemoryResult{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
-	res.Memory.Peak.RSS = max(res.Memory.Peak.RSS, r.mem.Peak())
-	res.Memory.Limit = r.mem.Limit()
-	growth, _ := r.store.Def(metrics.MemoryGrowth)
-	slope, _ := r.store.Def(metrics.MemorySlope)
-	if leak.Verdict != metrics.Insufficient && final {
-		r.store.Add(r.store.Series(growth, ""), leak.HeapGrowth)
-		r.store.Add(r.store.Series(slope, ""), leak.Slope)
-	}
-	r.tlMu.Lock()
-	res.Timeline = r.timeline.Points()
-	if r.curves.Len() > 0 {
-		res.Curves = r.curves.Set()
-	}
-	aborted := r.aborted
-	r.tlMu.Unlock()
-
-	secs := res.Duration
-	ordered := scenarios
-	sort.SliceStable(ordered, func(i, j int) bool {
-		a, _ := ordered[i].span()
-		b, _ := ordered[j].span()
-		return !a.IsZero() && (b.IsZero() || a.Before(b))
-	})
-	for _, sr := range ordered {
-		res.Scenarios = append(res.Scenarios, r.scenarioResult(sr))
-	}
-	if opts != nil {
-		res.RunOptions = opts.Describe()
-		for _, t := range metrics.EvaluateWith(r.store, opts.Thresholds, r.secondsFor(secs)) {
-			def, _ := r.store.Def(t.Threshold.Query.Metric)
-			tr := ThresholdResult{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
-				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def)}
-			for _, a := range aborted {
-				if a == t.Threshold {
-					tr.AbortedRun = true
-				}
-			}
-			res.Thresholds = append(res.Thresholds, tr)
-			if sc := t.Threshold.Query.Tags["scenario"]; sc != "" {
-				for i := range res.Scenarios {
-					if res.Scenarios[i].Name == sc {
-						res.Scenarios[i].Thresholds = append(res.Scenarios[i].Thresholds, tr)
-					}
-				}
-			}
-		}
-	}
-	res.MaxSeries = r.store.MaxSeries()
-	res.Dropped = r.store.Dropped()
-	tools := map[string]*ToolResult{}
-	checks := map[[2]string]*CheckResult{}
-	for _, w := range r.store.All(secs) {
-		s := w.Series
-		tags := s.TagMap()
-		mr := MetricResult{Name: s.Def.Name, Tags: tags, Kind: s.Def.Kind.String(), Unit: unitName(s.Def), Stats: w.Stats, Hist: w.Stats.Hist()}
-		res.Metrics = append(res.Metrics, mr)
-		switch s.Def.Name {
-		case metrics.ToolCalls:
-			t := tools[tags["tool"]]
-			if t == nil {
-				t = &ToolResult{Tool: tags["tool"], Outcomes: map[string]int64{}}
-				tools[tags["tool"]] = t
-			}
-			t.Calls += int64(w.Stats.Sum)
-			t.Outcomes[tags["outcome"]] += int64(w.Stats.Sum)
-		case metrics.Checks:
-			key := [2]string{tags["check"], tags["scenario"]}
-			c := checks[key]
-			if c == nil {
-				c = &CheckResult{Name: tags["check"], Scenario: tags["scenario"]}
-				checks[key] = c
-			}
-			c.Passes += w.Stats.Trues
-			c.Fails += w.Stats.Count - w.Stats.Trues
-		}
-	}
-	for name, t := range tools {
-		t.Latency, _, _ = r.store.Stats(metrics.Query{Metric: metrics.ToolDuration, Tags: map[string]string{"tool": name}}, secs)
-		res.Tools = append(res.Tools, *t)
-	}
-	sort.Slice(res.Tools, func(i, j int) bool { return res.Tools[i].Tool < res.Tools[j].Tool })
-	for _, c := range checks {
-		res.Checks = append(res.Checks, *c)
-	}
-	sort.Slice(res.Checks, func(i, j int) bool {
-		if res.Checks[i].Scenario != res.Checks[j].Scenario {
-			return res.Checks[i].Scenario < res.Checks[j].Scenario
-		}
-		return res.Checks[i].Name < res.Checks[j].Name
-	})
-	for i := range res.Scenarios {
-		for _, c := range res.Checks {
-			if c.Scenario == res.Scenarios[i].Name {
-				res.Scenarios[i].Checks = append(res.Scenarios[i].Checks, c)
-			}
-		}
-	}
-}
-
-// secondsFor is the time base of a threshold's rate: a sub-metric of one
-// scenario counts per second of that scenario's run; anything else per
-// second of the whole run.
-func (r *runState) secondsFor(whole float64) func(q metrics.Query) float64 {
-	r.live.Lock()
-	scenarios := slices.Clone(r.scenarios)
-	r.live.Unlock()
-	return func(q metrics.Query) float64 {
-		name := q.Tags["scenario"]
-		for _, sr := range scenarios {
-			if start, end := sr.span(); sr.sc.Name == name && !start.IsZero() {
-				return end.Sub(start).Seconds()
-			}
-		}
-		return whole
-	}
-}
-
-func (r *runState) scenarioResult(sr *scenarioRun) ScenarioResult {
-	sc := sr.sc
-	q := func(metric string) metrics.Stats {
-		s, _, _ := r.store.Stats(metrics.Query{Metric: metric, Tags: map[string]string{"scenario": sc.Name}}, 1)
-		return s
-	}
-	out := ScenarioResult{Name: sc.Name, Executor: sc.Executor, Tags: sc.Tags}
-	if start, end := sr.span(); !start.IsZero() {
-		out.Duration = end.Sub(start).Seconds()
-	}
-	out.Iterations = int64(q(metrics.Iterations).Sum)
-	out.Errors = int64(q(metrics.IterationErrors).Sum)
-	out.Timeouts = int64(q(metrics.IterationTimeouts).Sum)
-	out.Dropped = int64(q(metrics.DroppedIterations).Sum)
-	sr.mu.Lock()
-	out.Interrupted = sr.interrupted
-	sr.mu.Unlock()
-	if out.Duration > 0 {
-		out.Rate = float64(out.Iterations) / out.Duration
-	}
-	if out.Iterations > 0 {
-		out.SuccessRate = float64(out.Iterations-out.Errors-out.Timeouts) / float64(out.Iterations)
-	}
-	out.Latency = q(metrics.IterationDuration)
-	out.Service = q(metrics.IterationService)
-	out.FirstErrors, out.OtherErrors = sr.errs.snapshot()
-	out.ErrorsByType = map[string]int64{}
-	for _, w := range r.store.All(1) {
-		if w.Series.Def.Name == metrics.IterationErrors && w.Series.TagMap()["scenario"] == sc.Name {
-			out.ErrorsByType[w.Series.TagMap()["type"]] += int64(w.Stats.Sum)
-		}
-	}
-	return out
-}
-
-func unitName(d *metrics.Def) string {
-	if d == nil {
-		return ""
-	}
-	switch d.Unit {
-	case metrics.Time:
-		return "ms"
-	case metrics.Data:
-		return "bytes"
-	}
-	return ""
-}

@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"spellhost/host/exitcode"
+	"spellhost/host/result"
 	lualib "spellhost/lua"
 	"spellhost/tools"
 	"spellhost/tools/perm"
@@ -17,7 +19,7 @@ import (
 
 // runScript runs a testdata script (or inline source) and returns the
 // result, the exit code and stdout.
-func runScript(t *testing.T, name string, ov Overrides) (*Result, exitcode.Code, string) {
+func runScript(t *testing.T, name string, ov Overrides) (*result.Run, exitcode.Code, string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if strings.Contains(name, "\n") {
@@ -45,13 +47,13 @@ func runScript(t *testing.T, name string, ov Overrides) (*Result, exitcode.Code,
 	return res, exitcode.Of(err), out.String()
 }
 
-func scenarioByName(r *Result, name string) ScenarioResult {
+func scenarioByName(r *result.Run, name string) result.Scenario {
 	for _, s := range r.Scenarios {
 		if s.Name == name {
 			return s
 		}
 	}
-	return ScenarioResult{}
+	return result.Scenario{}
 }
 
 func TestLifecycle(t *testing.T) {
@@ -215,12 +217,12 @@ func TestBadOptions(t *testing.T) {
 		ov  Overrides
 		msg string
 	}{
-		{`options = 5`, Overrides{}, "options must be a table"},
+		{`options = 5`, Overrides{}, "options: want a table with named fields, got number 5"},
 		{`options = {scenarios = {a = {executor = "fast"}}} function default() end`, Overrides{}, `unknown executor "fast"`},
 		{`options = {scenarios = {a = {vus = 1}}} function default() end`, Overrides{}, "missing executor"},
 		{`options = {scenarios = {a = {executor = "constant-vus", vus = 1}}} function default() end`, Overrides{}, "missing duration"},
 		{`options = {scenarios = {a = {executor = "constant-vus", vus = 1, duration = "soon"}}} function default() end`, Overrides{}, "duration: bad duration"},
-		{`options = {scenarios = {a = {executor = "constant-vus", vus = 1, duration = "1s", vu = 3}}} function default() end`, Overrides{}, "unknown field vu"},
+		{`options = {scenarios = {a = {executor = "constant-vus", vus = 1, duration = "1s", vu = 3}}} function default() end`, Overrides{}, `options.scenarios.a.vu: unknown field; did you mean "vus"?`},
 		{`options = {scenarios = {a = {executor = "shared-iterations", vus = 5, iterations = 2}}} function default() end`, Overrides{}, "iterations (2) must be at least vus (5)"},
 		{`options = {scenarios = {a = {executor = "shared-iterations", vus = -1}}} function default() end`, Overrides{}, "want a whole number"},
 		{`options = {scenarios = {a = {executor = "constant-arrival-rate", rate = 5, duration = "1s"}}} function default() end`, Overrides{}, "missing preAllocatedVUs"},
@@ -234,7 +236,7 @@ func TestBadOptions(t *testing.T) {
 		{`options = {thresholds = {iterations = {{abortOnFail = true}}}} function default() end`, Overrides{}, "missing threshold"},
 		{`options = {memory = {warn = "50MB", fail = "20MB"}}`, Overrides{}, "warn"},
 		{`options = {vus = 2, iterations = 4}`, Overrides{}, "defines none"},
-		{`function default() end`, Overrides{Only: []string{"x"}}, "--scenario x: no such scenario"},
+		{`function default() end`, Overrides{Only: []string{"x"}}, "--scenario x: no such scenario; the script has default"},
 	}
 	for _, c := range cases {
 		_, code, _ := runScript(t, c.src+"\n", c.ov)
@@ -298,5 +300,44 @@ function w2() print("b", Metrics.stats("iterations{scenario:a}").count) end
 `, Overrides{})
 	if code != 0 || !strings.Contains(out, "teardown\t6") || !strings.Contains(out, "b\t6") {
 		t.Fatalf("exit %d, out %q", code, out)
+	}
+}
+
+// TestInvalidOptionsAllAtOnce: a script's options, converted from Lua,
+// with several problems (a function where its name goes, 0/0 and 1/0
+// among them): every one is reported in one error, sorted, and the run
+// returns no result.
+func TestInvalidOptionsAllAtOnce(t *testing.T) {
+	src := `
+function work() end
+options = {
+  scenarios = {
+    calc = {executor = "constant-vus", vu = 4, vus = "4", duration = "5s", exec = work},
+    paced = {executor = "constant-arrival-rate", rate = 10, duration = "1s"},
+  },
+  thresholds = {iteration_duration = {"p(95)<"}},
+  memory = {warn = 0/0, interval = 1/0},
+}
+`
+	res, code, _ := runScript(t, src, Overrides{})
+	if code != exitcode.InvalidConfig || res != nil {
+		t.Fatalf("exit %d, result %v", code, res)
+	}
+	path := filepath.Join(t.TempDir(), "s.lua")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), Config{Script: path, Lib: lualib.FS})
+	want := `invalid options:
+  options.memory.interval: bad duration +Inf: must be a finite number of seconds, not negative
+  options.memory.warn: want a size such as "20MB" or a number of bytes, got number NaN
+  options.scenarios.calc.exec: want a string, got a function
+  options.scenarios.calc.vu: unknown field; did you mean "vus"?
+  options.scenarios.calc.vus: want a whole number from 0, got string "4"
+  options.scenarios.paced: exec function "default" is not defined at the top level of the script
+  options.scenarios.paced: missing preAllocatedVUs
+  options.thresholds.iteration_duration[1]: threshold "p(95)<" on iteration_duration: missing the value after the comparison`
+	if err == nil || err.Error() != want || !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}
 }

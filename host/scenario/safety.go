@@ -12,12 +12,13 @@ import (
 
 	"spellhost/host/exitcode"
 	"spellhost/host/luavm"
+	"spellhost/host/result"
 )
 
 // executeSafely is execute with a panic on its goroutine recovered and
 // reported as a bug in spellhost; the result so far is kept.
-func (r *runState) executeSafely(ctx context.Context) (res *Result, err error) {
-	res = &Result{Version: SummaryVersion, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start()}
+func (r *runState) executeSafely(ctx context.Context) (res *result.Run, err error) {
+	res = &result.Run{Version: result.Version, Script: r.cfg.Script, Seed: r.cfg.Seed, Start: r.store.Start()}
 	defer func() {
 		if p := recover(); p != nil {
 			ie := luavm.Recovered(p, "the run")

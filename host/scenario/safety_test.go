@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"spellhost/host/exitcode"
+	"spellhost/host/result"
 	lualib "spellhost/lua"
 	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // runWith runs inline source with cfg's hook, timeout and stdout.
-func runWith(t *testing.T, ctx context.Context, src string, cfg Config) (*Result, error, string) {
+func runWith(t *testing.T, ctx context.Context, src string, cfg Config) (*result.Run, error, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "script.lua")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
@@ -86,7 +87,7 @@ func TestPanicsAreReported(t *testing.T) {
 }
 
 // taskRow reads a row of the summary's tasks section.
-func taskRow(t *testing.T, res *Result, name string) string {
+func taskRow(t *testing.T, res *result.Run, name string) string {
 	t.Helper()
 	for _, s := range res.Sections {
 		if s.Title != "tasks" {
@@ -102,7 +103,7 @@ func taskRow(t *testing.T, res *Result, name string) string {
 	return ""
 }
 
-func taskCount(t *testing.T, res *Result, name string) int {
+func taskCount(t *testing.T, res *result.Run, name string) int {
 	t.Helper()
 	n, err := strconv.Atoi(strings.Fields(taskRow(t, res, name))[0])
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 	"spellhost/host/task"
 )
 
@@ -58,13 +59,13 @@ func (r *runState) taskConfig(to TaskOptions) task.Config {
 }
 
 // taskSection is the summary's tasks block, when the run used tasks.
-func taskSection(k *kernel.Kernel) (ExtraSection, bool) {
+func taskSection(k *kernel.Kernel) (result.Section, bool) {
 	s, ok := k.TaskStats()
 	if !ok {
-		return ExtraSection{}, false
+		return result.Section{}, false
 	}
 	n := func(v int64) string { return fmt.Sprintf("%d", v) }
-	return ExtraSection{Title: "tasks", Rows: [][]string{
+	return result.Section{Title: "tasks", Rows: [][]string{
 		{"submitted", n(s.Submitted), fmt.Sprintf("(%d refused: queue full)", s.Rejected)},
 		{"succeeded", n(s.Succeeded)},
 		{"failed", n(s.Failed)},

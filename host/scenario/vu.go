@@ -8,10 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"spellhost/host/luavm"
 	"spellhost/host/metrics"
+	"spellhost/host/result"
 	"spellhost/tools"
 )
 
@@ -87,10 +86,10 @@ type VU struct {
 	buf  *metrics.Buffer
 	run  *runState
 	sr   *scenarioRun
-	data lua.LValue // the global setup data, converted for this VM
-	sdat lua.LValue // the scenario setup data
-	fn   lua.LValue
-	iter int64 // this VU's iterations so far
+	data luavm.Ref // the global setup data, converted for this VM
+	sdat luavm.Ref // the scenario setup data (nil without a scenario setup)
+	fn   luavm.Ref // the scenario's exec function
+	iter int64     // this VU's iterations so far
 }
 
 // Iterate runs one iteration of the VU's scenario. A panic in it is a
@@ -154,15 +153,8 @@ func (vu *VU) Iterate(ctx context.Context, intended time.Time) {
 // often each happened, in bounded memory.
 type errorLog struct {
 	mu      sync.Mutex
-	entries []ErrorEntry
+	entries []result.ErrorEntry
 	others  int64
-}
-
-// ErrorEntry is one distinct error message.
-type ErrorEntry struct {
-	Type    string `json:"type"`
-	Message string `json:"message"`
-	Count   int64  `json:"count"`
 }
 
 // maxErrorEntries bounds the distinct messages kept per scenario.
@@ -181,14 +173,14 @@ func (l *errorLog) add(typ, msg string) {
 		}
 	}
 	if len(l.entries) < maxErrorEntries {
-		l.entries = append(l.entries, ErrorEntry{Type: typ, Message: msg, Count: 1})
+		l.entries = append(l.entries, result.ErrorEntry{Type: typ, Message: msg, Count: 1})
 		return
 	}
 	l.others++
 }
 
-func (l *errorLog) snapshot() ([]ErrorEntry, int64) {
+func (l *errorLog) snapshot() ([]result.ErrorEntry, int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]ErrorEntry(nil), l.entries...), l.others
+	return append([]result.ErrorEntry(nil), l.entries...), l.others
 }

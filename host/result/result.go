@@ -1,0 +1,216 @@
+// Package result holds what a run measured, as the summary, the reports
+// and the --summary-json file read it: the run, its scenarios,
+// thresholds, checks, tools, metrics and memory. host/scenario fills a
+// Run; host/report and host/compare read one without compiling the Lua
+// VM or the kernel. The package depends on host/metrics only.
+package result
+
+import (
+	"time"
+
+	"spellhost/host/metrics"
+)
+
+// Version is the version of the Run's JSON form (the --summary-json
+// file). It changes only when a field changes meaning or disappears, or
+// when a field that readers rely on becomes part of the promise; new
+// fields may appear in any version. Version 2 promises the histogram
+// ("hdr") of every trend series, which spellhost compare tests.
+const Version = 2
+
+// Run is everything a run measured, for the summary and the reports.
+type Run struct {
+	Version  int       `json:"version"`
+	Script   string    `json:"script"`
+	Seed     uint64    `json:"seed"`
+	Start    time.Time `json:"start"`
+	Duration float64   `json:"duration_s"`
+	// Status is passed, failed (a threshold), or the stop reason:
+	// interrupted, timeout, memory_limit, aborted, error, internal_error
+	// (a bug in spellhost: exit 109).
+	Status     string `json:"status"`
+	StopReason string `json:"stop_reason,omitempty"`
+	// TopToBottom is set for a script without scenarios.
+	TopToBottom bool        `json:"top_to_bottom,omitempty"`
+	Scenarios   []Scenario  `json:"scenarios"`
+	Thresholds  []Threshold `json:"thresholds"`
+	Checks      []Check     `json:"checks"`
+	Tools       []Tool      `json:"tools"`
+	Metrics     []Metric    `json:"metrics"`
+	// MaxSeries is the run's cap on series per metric; Dropped counts, per
+	// metric, the values that went to series over the caps.
+	MaxSeries int               `json:"max_series_per_metric"`
+	Dropped   []metrics.Dropped `json:"dropped_samples,omitempty"`
+	Memory    Memory            `json:"memory"`
+	Timeline  []metrics.Point   `json:"timeline"`
+	// Curves are the per-second chart curves: per scenario, per error
+	// type, VUs and memory, bounded in length (the HTML report's charts).
+	// Their names are the Curve constants.
+	Curves *metrics.CurveSet `json:"curves,omitempty"`
+	// RunOptions are the resolved options as spellhost inspect shows them.
+	RunOptions map[string]any `json:"options,omitempty"`
+	Kernel     Kernel         `json:"kernel"`
+	// Faults lists every fault rule of the run with its calls and hits.
+	Faults   []Fault   `json:"faults,omitempty"`
+	Sections []Section `json:"sections,omitempty"`
+}
+
+// Failed reports whether any threshold failed.
+func (r *Run) Failed() bool {
+	for _, t := range r.Thresholds {
+		if !t.Pass {
+			return true
+		}
+	}
+	return false
+}
+
+// Section is a titled block of key/value lines that another part of the
+// host (tasks, faults) adds to the report.
+type Section struct {
+	Title string     `json:"title"`
+	Rows  [][]string `json:"rows"`
+}
+
+// Scenario is one scenario's outcome.
+type Scenario struct {
+	Name string `json:"name"`
+	// Executor is one of the executor names (SharedIterations, ...).
+	Executor string            `json:"executor"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	// Duration is how long the scenario ran, in seconds.
+	Duration    float64 `json:"duration_s"`
+	Iterations  int64   `json:"iterations"`
+	Rate        float64 `json:"iterations_per_s"`
+	Errors      int64   `json:"errors"`
+	Timeouts    int64   `json:"timeouts"`
+	Dropped     int64   `json:"dropped"`
+	Interrupted int64   `json:"interrupted"`
+	// SuccessRate is the share of iterations without error or timeout.
+	SuccessRate  float64          `json:"success_rate"`
+	Latency      metrics.Stats    `json:"latency_ms"`
+	Service      metrics.Stats    `json:"service_ms"`
+	ErrorsByType map[string]int64 `json:"errors_by_type,omitempty"`
+	FirstErrors  []ErrorEntry     `json:"first_errors,omitempty"`
+	OtherErrors  int64            `json:"other_errors,omitempty"`
+	Checks       []Check          `json:"checks,omitempty"`
+	Thresholds   []Threshold      `json:"thresholds,omitempty"`
+}
+
+// ArrivalRate reports whether the scenario's executor starts iterations
+// at a rate: its latency counts from each iteration's scheduled start,
+// and Service holds the time the iterations themselves took.
+func (s *Scenario) ArrivalRate() bool {
+	return s.Executor == ConstantArrivalRate || s.Executor == RampingArrivalRate
+}
+
+// ErrorEntry is one distinct error message of a scenario.
+type ErrorEntry struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
+}
+
+// Threshold is one threshold's outcome.
+type Threshold struct {
+	Metric string  `json:"metric"`
+	Expr   string  `json:"threshold"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit,omitempty"`
+	Pass   bool    `json:"pass"`
+	NoData bool    `json:"no_data,omitempty"`
+	// AbortedRun is set when this threshold's abortOnFail stopped the run.
+	AbortedRun bool `json:"aborted_run,omitempty"`
+}
+
+// Check is one named check.
+type Check struct {
+	Name     string `json:"name"`
+	Scenario string `json:"scenario,omitempty"`
+	Passes   int64  `json:"passes"`
+	Fails    int64  `json:"fails"`
+}
+
+// Tool is one tool's calls across the run.
+type Tool struct {
+	Tool     string           `json:"tool"`
+	Calls    int64            `json:"calls"`
+	Outcomes map[string]int64 `json:"outcomes"`
+	Latency  metrics.Stats    `json:"latency_ms"`
+}
+
+// Metric is one series' totals.
+type Metric struct {
+	Name  string            `json:"name"`
+	Tags  map[string]string `json:"tags,omitempty"`
+	Kind  string            `json:"kind"`
+	Unit  string            `json:"unit,omitempty"`
+	Stats metrics.Stats     `json:"stats"`
+	// Hist is a trend's distribution (summary version 2 on).
+	Hist *metrics.Hist `json:"hdr,omitempty"`
+}
+
+// Memory is the memory timeline and the leak verdict.
+type Memory struct {
+	Samples []metrics.MemSample `json:"samples"`
+	// Peak holds the highest figures seen; its RSS is the process's peak
+	// resident memory when --max-memory is set.
+	Peak metrics.MemSample `json:"peak"`
+	// Limit is --max-memory in bytes (0: none).
+	Limit uint64             `json:"limit,omitempty"`
+	Leak  metrics.LeakReport `json:"leak"`
+}
+
+// Kernel is the kernel's counters at the end of the run (the fields of
+// kernel.Stats, which converts to it).
+type Kernel struct {
+	Tools     int   `json:"tools"`
+	Running   int64 `json:"running"`
+	Abandoned int64 `json:"abandoned"`
+	Calls     int64 `json:"calls"`
+	Panics    int64 `json:"panics"`
+}
+
+// Fault is one fault rule of the run with its calls and hits (the fields
+// of fault.Info, which converts to it).
+type Fault struct {
+	Target string `json:"target"`
+	Rule   string `json:"rule"`
+	// Calls is how many calls the rule saw; Hits how many times it fired,
+	// in total and per term.
+	Calls    int64   `json:"calls"`
+	Hits     int64   `json:"hits"`
+	TermHits []int64 `json:"term_hits"`
+	// Active is false once the rule's chain ran out or its duration passed.
+	Active bool `json:"active"`
+	// LeakedBytes and ParkedGoroutines are what leak terms hold.
+	LeakedBytes      int64 `json:"leaked_bytes,omitempty"`
+	ParkedGoroutines int   `json:"parked_goroutines,omitempty"`
+}
+
+// Executor names, as in k6: the values of Scenario.Executor.
+const (
+	SharedIterations    = "shared-iterations"
+	PerVUIterations     = "per-vu-iterations"
+	ConstantVUs         = "constant-vus"
+	RampingVUs          = "ramping-vus"
+	ConstantArrivalRate = "constant-arrival-rate"
+	RampingArrivalRate  = "ramping-arrival-rate"
+)
+
+// Curve names: the measures a run's chart curves (Run.Curves) hold.
+// Per-scenario curves carry the tag scenario, error curves the tag type.
+const (
+	CurveIterations = "iterations"         // per second, per scenario
+	CurveDropped    = "dropped_iterations" // per second, per arrival-rate scenario
+	CurveErrors     = "errors"             // per second, per error type (timeouts: type iteration_timeout)
+	CurveToolCalls  = "tool_calls"         // per second, all tools
+	CurveP50        = "iteration_duration.p50"
+	CurveP90        = "iteration_duration.p90"
+	CurveP99        = "iteration_duration.p99"
+	CurveMax        = "iteration_duration.max"
+	CurveVUs        = "vus"
+	CurveRSS        = "memory_rss"
+	CurveHeapLive   = "memory_heap_live"
+	CurveGoroutines = "goroutines"
+)
