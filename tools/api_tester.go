@@ -239,7 +239,7 @@ func apitExpectations(m map[string]any) (*apitExpect, error) {
 		}
 	}
 	if v, ok := m["max_duration_ms"]; ok && v != nil {
-		f, ok := toFloat(v)
+		f, ok := ToFloat(v)
 		if !ok || f < 0 || f != f {
 			return nil, Invalid("parameter %q: max_duration_ms: expected a non-negative number, got %v", param, v)
 		}
@@ -410,8 +410,8 @@ func apitEqual(want, got any, depth int) bool {
 	if depth > apitMaxEqualDepth {
 		return false
 	}
-	if wf, ok := toFloat(want); ok {
-		gf, ok := toFloat(got)
+	if wf, ok := ToFloat(want); ok {
+		gf, ok := ToFloat(got)
 		return ok && wf == gf
 	}
 	switch w := want.(type) {

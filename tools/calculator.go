@@ -81,7 +81,7 @@ func calcVariables(m map[string]any) (map[string]float64, error) {
 		if !isIdent(name) {
 			return nil, Invalid("variable name %q: want letters, digits and '_', not starting with a digit", name)
 		}
-		f, ok := toFloat(v)
+		f, ok := ToFloat(v)
 		if !ok {
 			return nil, Invalid("variable %q: expected number, got %s", name, KindOf(v))
 		}

@@ -172,7 +172,7 @@ func dvKindOf(v any) uint8 {
 		}
 		return dvTArray
 	}
-	if f, ok := toFloat(v); ok {
+	if f, ok := ToFloat(v); ok {
 		if f == math.Trunc(f) && !math.IsInf(f, 0) {
 			return dvTNumber | dvTInteger
 		}
@@ -461,7 +461,7 @@ func (c *dvCompiler) bounds(r *dvRule, m map[string]any) error {
 		if !ok || v == nil {
 			continue
 		}
-		f, ok := toFloat(v)
+		f, ok := ToFloat(v)
 		if !ok || math.IsNaN(f) {
 			return c.fail("%q: expected number, got %s", key, KindOf(v))
 		}
@@ -811,7 +811,7 @@ func (r *dvRun) check(rule *dvRule, v any, present bool) {
 			r.fail(rule, name, v, "has %d %s, more than the maximum %v", n, unit, rule.max)
 		}
 	case dvRange:
-		f, ok := toFloat(v)
+		f, ok := ToFloat(v)
 		switch {
 		case !ok:
 			r.fail(rule, name, v, "expected number, got %s", KindOf(v))
@@ -1054,7 +1054,7 @@ func (r *dvRun) canon(b []byte, v any, depth int) ([]byte, bool) {
 		}
 		return append(b, '}'), true
 	}
-	if f, ok := toFloat(v); ok {
+	if f, ok := ToFloat(v); ok {
 		b = append(b, 'd')
 		if f == 0 {
 			f = 0 // -0 equals 0
@@ -1122,8 +1122,8 @@ func (r *dvRun) equal(a, b any, depth int) (eq, ok bool) {
 		}
 		return true, true
 	}
-	fa, okA := toFloat(a)
-	fb, okB := toFloat(b)
+	fa, okA := ToFloat(a)
+	fb, okB := ToFloat(b)
 	return okA && okB && fa == fb, true
 }
 

@@ -199,7 +199,7 @@ func (c *dtCtx) value(name string, orNow bool) (time.Time, string, error) {
 	case string:
 		t, detect, err = c.parseString(name, x)
 	default:
-		f, isNum := toFloat(v)
+		f, isNum := ToFloat(v)
 		if !isNum {
 			return time.Time{}, "", Invalid("parameter %q: expected string or number, got %s", name, KindOf(v))
 		}

@@ -164,7 +164,7 @@ func dfKind(v any) byte {
 	case nil:
 		return 'z'
 	}
-	if _, ok := toFloat(v); ok {
+	if _, ok := ToFloat(v); ok {
 		return 'n'
 	}
 	return 0
@@ -294,7 +294,7 @@ func dfScalarEqual(a, b any) bool {
 			return x == y
 		}
 	}
-	fa, _ := toFloat(a)
-	fb, _ := toFloat(b)
+	fa, _ := ToFloat(a)
+	fb, _ := ToFloat(b)
 	return fa == fb
 }

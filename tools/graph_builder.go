@@ -482,7 +482,7 @@ func parseGraph(ctx context.Context, m map[string]any, param, typ string, overri
 		}
 		e := gEdge{from: ends[0], to: ends[1], weight: 1, data: em["data"]}
 		if w, has := em["weight"]; has && w != nil {
-			f, ok := toFloat(w)
+			f, ok := ToFloat(w)
 			if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 				return nil, Invalid("parameter %q: edge %d: weight: expected a finite number, got %v", param, i+1, w)
 			}

@@ -244,7 +244,7 @@ func hxScalarString(v any) (string, bool) {
 	case bool:
 		return strconv.FormatBool(x), true
 	}
-	f, ok := toFloat(v)
+	f, ok := ToFloat(v)
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 		return "", false
 	}
@@ -360,7 +360,7 @@ func hxTimeout(p Params, def time.Duration) (time.Duration, error) {
 
 // hxInt converts a JSON-like number to an int in [lo, hi].
 func hxInt(v any, lo, hi int) (int, bool) {
-	f, ok := toFloat(v)
+	f, ok := ToFloat(v)
 	if !ok || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
 		return 0, false
 	}
@@ -370,7 +370,7 @@ func hxInt(v any, lo, hi int) (int, bool) {
 // hxStatuses reads an HTTP status or a list of them; where names the
 // parameter in messages, e.g. `parameter "expect_status"`.
 func hxStatuses(where string, v any) ([]int, error) {
-	if _, ok := toFloat(v); ok {
+	if _, ok := ToFloat(v); ok {
 		n, ok := hxInt(v, 100, 599)
 		if !ok {
 			return nil, Invalid("%s: %v is not an HTTP status (an integer in 100-599)", where, v)

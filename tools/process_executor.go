@@ -259,7 +259,7 @@ func procExtraEnv(m map[string]any) (procVars, error) {
 		case bool:
 			s = fmt.Sprint(x)
 		default:
-			f, ok := toFloat(x)
+			f, ok := ToFloat(x)
 			if !ok {
 				return v, Invalid("parameter %q: variable %s: expected string, number or boolean, got %s", "environment", name, KindOf(x))
 			}

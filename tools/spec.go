@@ -165,7 +165,7 @@ func (p *Param) check(v any) error {
 	case Any:
 		return nil
 	case Integer:
-		f, ok := toFloat(v)
+		f, ok := ToFloat(v)
 		if !ok {
 			break
 		}
@@ -174,7 +174,7 @@ func (p *Param) check(v any) error {
 		}
 		return nil
 	case Number:
-		if f, ok := toFloat(v); ok {
+		if f, ok := ToFloat(v); ok {
 			if math.IsNaN(f) {
 				return fmt.Errorf("parameter %q: expected number, got NaN", p.Name)
 			}
@@ -230,7 +230,10 @@ func KindOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func toFloat(v any) (float64, bool) {
+// ToFloat converts a JSON-like number (float64, or any Go integer or
+// float type a Lua or Go caller may pass) to a float64; ok is false for
+// anything else.
+func ToFloat(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true
@@ -290,14 +293,14 @@ func (p Params) String(name string) string {
 // Int returns an integer parameter.
 func (p Params) Int(name string) int {
 	v, _ := p.Get(name)
-	f, _ := toFloat(v)
+	f, _ := ToFloat(v)
 	return int(f)
 }
 
 // Float returns a number parameter.
 func (p Params) Float(name string) float64 {
 	v, _ := p.Get(name)
-	f, _ := toFloat(v)
+	f, _ := ToFloat(v)
 	return f
 }
 

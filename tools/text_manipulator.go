@@ -138,7 +138,7 @@ func (o tmOpts) integer(key string, def, lo, hi int) (int, error) {
 	if !ok || v == nil {
 		return def, nil
 	}
-	f, ok := toFloat(v)
+	f, ok := ToFloat(v)
 	if !ok {
 		return 0, o.bad(key, "expected integer, got %s", KindOf(v))
 	}
