@@ -46,8 +46,8 @@ func dfIntern(ids map[string]int32, lines []string) []int32 {
 
 // dfOp is a run of n equal ('='), deleted ('-') or inserted ('+') items.
 type dfOp struct {
-	kind byte
-	n    int
+	Kind byte
+	N    int
 }
 
 // dfMyers computes a shortest edit script with Myers' O(ND) algorithm in
@@ -66,8 +66,8 @@ func (m *dfMyers) add(kind byte, n int) {
 	if n <= 0 {
 		return
 	}
-	if k := len(m.ops); k > 0 && m.ops[k-1].kind == kind {
-		m.ops[k-1].n += n
+	if k := len(m.ops); k > 0 && m.ops[k-1].Kind == kind {
+		m.ops[k-1].N += n
 		return
 	}
 	m.ops = append(m.ops, dfOp{kind, n})
@@ -209,25 +209,25 @@ func dfChanges(ops []dfOp) []dfChange {
 	i, j := 0, 0
 	open := false
 	for _, op := range ops {
-		switch op.kind {
+		switch op.Kind {
 		case '=':
 			open = false
-			i += op.n
-			j += op.n
+			i += op.N
+			j += op.N
 			continue
 		case '-':
 			if !open {
 				out = append(out, dfChange{i, i, j, j})
 			}
-			i += op.n
+			i += op.N
 		case '+':
 			if !open {
 				out = append(out, dfChange{i, i, j, j})
 			}
-			j += op.n
+			j += op.N
 		}
 		open = true
-		out[len(out)-1].i2, out[len(out)-1].j2 = i, j
+		out[len(out)-1].I2, out[len(out)-1].J2 = i, j
 	}
 	return out
 }

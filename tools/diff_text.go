@@ -50,7 +50,7 @@ func dfCountLines(s string) int {
 
 // dfChange is a run of deleted lines a[i1:i2] replaced by inserted lines
 // b[j1:j2], between unchanged lines.
-type dfChange struct{ i1, i2, j1, j2 int }
+type dfChange struct{ I1, I2, J1, J2 int }
 
 func dfTextDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxLines int) (any, error) {
 	for i, s := range []string{at, bt} {
@@ -69,8 +69,8 @@ func dfTextDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxL
 	}
 	adds, dels := 0, 0
 	for _, c := range changes {
-		dels += c.i2 - c.i1
-		adds += c.j2 - c.j1
+		dels += c.I2 - c.I1
+		adds += c.J2 - c.J1
 	}
 	hunks := dfHunks(changes, ctxLines)
 	var out strings.Builder
@@ -113,15 +113,15 @@ func dfHunks(changes []dfChange, ctxLines int) []dfHunk {
 	var hunks []dfHunk
 	for k := 0; k < len(changes); {
 		e := k + 1
-		for e < len(changes) && changes[e].i1-changes[e-1].i2 <= 2*ctxLines {
+		for e < len(changes) && changes[e].I1-changes[e-1].I2 <= 2*ctxLines {
 			e++
 		}
 		first, last := changes[k], changes[e-1]
 		h := dfHunk{changes: changes[k:e]}
-		h.i1 = max(0, first.i1-ctxLines)
-		h.j1 = first.j1 - (first.i1 - h.i1)
-		h.i2 = last.i2 + ctxLines
-		h.j2 = last.j2 + ctxLines
+		h.i1 = max(0, first.I1-ctxLines)
+		h.j1 = first.J1 - (first.I1 - h.i1)
+		h.i2 = last.I2 + ctxLines
+		h.j2 = last.J2 + ctxLines
 		hunks = append(hunks, h)
 		k = e
 	}
@@ -172,13 +172,13 @@ func dfUnified(w *strings.Builder, a, b []string, changes []dfChange, hunks []df
 		w.WriteString(" @@\n")
 		i := h.i1
 		for _, c := range h.changes {
-			for ; i < c.i1; i++ {
+			for ; i < c.I1; i++ {
 				dfLine(w, " ", a[i])
 			}
-			for ; i < c.i2; i++ {
+			for ; i < c.I2; i++ {
 				dfLine(w, "-", a[i])
 			}
-			for j := c.j1; j < c.j2; j++ {
+			for j := c.J1; j < c.J2; j++ {
 				dfLine(w, "+", b[j])
 			}
 		}
@@ -207,8 +207,8 @@ func dfContext(w *strings.Builder, a, b []string, changes []dfChange, hunks []df
 		h.clip(len(a))
 		hasDel, hasIns := false, false
 		for _, c := range h.changes {
-			hasDel = hasDel || c.i2 > c.i1
-			hasIns = hasIns || c.j2 > c.j1
+			hasDel = hasDel || c.I2 > c.I1
+			hasIns = hasIns || c.J2 > c.J1
 		}
 		w.WriteString("***************\n*** ")
 		dfContextRange(w, h.i1, h.i2)
@@ -216,14 +216,14 @@ func dfContext(w *strings.Builder, a, b []string, changes []dfChange, hunks []df
 		if hasDel {
 			i := h.i1
 			for _, c := range h.changes {
-				for ; i < c.i1; i++ {
+				for ; i < c.I1; i++ {
 					dfLine(w, "  ", a[i])
 				}
 				mark := "- "
-				if c.j2 > c.j1 {
+				if c.J2 > c.J1 {
 					mark = "! "
 				}
-				for ; i < c.i2; i++ {
+				for ; i < c.I2; i++ {
 					dfLine(w, mark, a[i])
 				}
 			}
@@ -237,14 +237,14 @@ func dfContext(w *strings.Builder, a, b []string, changes []dfChange, hunks []df
 		if hasIns {
 			j := h.j1
 			for _, c := range h.changes {
-				for ; j < c.j1; j++ {
+				for ; j < c.J1; j++ {
 					dfLine(w, "  ", b[j])
 				}
 				mark := "+ "
-				if c.i2 > c.i1 {
+				if c.I2 > c.I1 {
 					mark = "! "
 				}
-				for ; j < c.j2; j++ {
+				for ; j < c.J2; j++ {
 					dfLine(w, mark, b[j])
 				}
 			}
@@ -257,12 +257,12 @@ func dfContext(w *strings.Builder, a, b []string, changes []dfChange, hunks []df
 
 func dfSimple(w *strings.Builder, a, b []string, changes []dfChange) {
 	for _, c := range changes {
-		for i := c.i1; i < c.i2; i++ {
+		for i := c.I1; i < c.I2; i++ {
 			w.WriteByte('-')
 			w.WriteString(strings.TrimSuffix(a[i], "\n"))
 			w.WriteByte('\n')
 		}
-		for j := c.j1; j < c.j2; j++ {
+		for j := c.J1; j < c.J2; j++ {
 			w.WriteByte('+')
 			w.WriteString(strings.TrimSuffix(b[j], "\n"))
 			w.WriteByte('\n')
@@ -282,12 +282,12 @@ func dfInline(w *strings.Builder, m *dfMyers, a, b []string, changes []dfChange,
 		w.WriteString(" @@\n")
 		i := h.i1
 		for _, c := range h.changes {
-			for ; i < c.i1; i++ {
+			for ; i < c.I1; i++ {
 				w.WriteString(strings.TrimSuffix(a[i], "\n"))
 				w.WriteByte('\n')
 			}
-			dfWords(w, m, a[c.i1:c.i2], b[c.j1:c.j2])
-			i = c.i2
+			dfWords(w, m, a[c.I1:c.I2], b[c.J1:c.J2])
+			i = c.I2
 		}
 		for ; i < h.i2; i++ {
 			w.WriteString(strings.TrimSuffix(a[i], "\n"))
@@ -317,19 +317,19 @@ func dfWords(w *strings.Builder, m *dfMyers, del, ins []string) {
 	i, j := 0, 0
 	for k := 0; k < len(m.ops); k++ {
 		op := m.ops[k]
-		switch op.kind {
+		switch op.Kind {
 		case '=':
-			for _, t := range ta[i : i+op.n] {
+			for _, t := range ta[i : i+op.N] {
 				line.WriteString(t)
 			}
-			i += op.n
-			j += op.n
+			i += op.N
+			j += op.N
 		case '-':
-			dfMarked(&line, "[-", "-]", ta[i:i+op.n])
-			i += op.n
+			dfMarked(&line, "[-", "-]", ta[i:i+op.N])
+			i += op.N
 		case '+':
-			dfMarked(&line, "{+", "+}", tb[j:j+op.n])
-			j += op.n
+			dfMarked(&line, "{+", "+}", tb[j:j+op.N])
+			j += op.N
 		}
 	}
 	s := line.String()

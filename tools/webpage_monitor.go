@@ -268,10 +268,10 @@ func wmonDiff(ctx context.Context, a, b []string) (*wmonResult, error) {
 		return wmonMultiset(ctx, a, b, r) // too many changes for the step limit
 	}
 	for _, c := range changes {
-		for _, l := range a[c.i1:c.i2] {
+		for _, l := range a[c.I1:c.I2] {
 			r.add("removed", l)
 		}
-		for _, l := range b[c.j1:c.j2] {
+		for _, l := range b[c.J1:c.J2] {
 			r.add("added", l)
 		}
 	}
