@@ -15,6 +15,7 @@ import (
 	"spellhost/host/luavm"
 	lualib "spellhost/lua"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 	"spellhost/tools/perm"
 )
 
@@ -40,7 +41,7 @@ func TestModules(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.CloseIdle()
-			reg, err := tools.NewBuiltinRegistry(tools.Config{Perm: p})
+			reg, err := builtin.NewBuiltinRegistry(tools.Config{Perm: p})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/tools"
+	"spellhost/tools/data"
 )
 
 // FuzzDoJSON feeds arbitrary bytes to the protocol. Every input must get
@@ -24,7 +25,7 @@ func FuzzDoJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	reg, err := tools.NewRegistry(tools.Calculator(), testTools()[5], testTools()[3])
+	reg, err := tools.NewRegistry(data.Calculator(), testTools()[5], testTools()[3])
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 )
 
 // Config is one run.
@@ -186,7 +187,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		return nil, exitcode.WithCodeIfNone(err, exitcode.InvalidConfig)
 	}
-	reg, err := tools.NewBuiltinRegistry(cfg.Tools)
+	reg, err := builtin.NewBuiltinRegistry(cfg.Tools)
 	if err != nil {
 		return nil, err
 	}

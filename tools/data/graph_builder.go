@@ -1,0 +1,880 @@
+package data
+
+import . "spellhost/tools"
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// graph-builder limits.
+const (
+	maxGraphNodes     = 10_000
+	maxGraphEdges     = 100_000
+	maxGraphIDLen     = 1024     // bytes of a node id
+	maxGraphJSONBytes = 16 << 20 // bytes of import_json input
+)
+
+func graphBuilderSpec() Spec {
+	return Spec{
+		Inline:   true,
+		Name:     "graph-builder",
+		Category: "data",
+		Description: "Builds and analyzes graphs without keeping state: each call takes a graph object " +
+			"{graph_type, nodes: [{id, label?, data?}], edges: [{from, to, weight, label?, data?}]} and returns the new one. " +
+			"Operations add and remove nodes and edges, analyze (degrees, weakly connected components, cycles, density), " +
+			"find weighted shortest paths (Dijkstra), sort topologically, and convert to and from JSON. " +
+			"Node ids are non-empty strings; there is at most one edge per ordered pair (per unordered pair when undirected); " +
+			"self-loops are allowed. Output is deterministic: nodes sorted by id, edges by from then to. " +
+			fmt.Sprintf("Limits: %d nodes, %d edges, ids of %d bytes (too_large beyond).", maxGraphNodes, maxGraphEdges, maxGraphIDLen),
+		Params: []Param{
+			{Name: "operation", Type: String, Default: "create_graph",
+				Enum: []string{"create_graph", "add_node", "add_edge", "remove_node", "remove_edge", "analyze",
+					"export_json", "import_json", "shortest_path", "topological_sort"},
+				Description: "create_graph returns a new empty graph of graph_type (seeded with graph's nodes and edges when graph is given); " +
+					"add_node (node_id, label, data); add_edge (from, to, weight, label, data, auto_create); remove_node (node_id, also removes its edges); " +
+					"remove_edge (from, to); analyze; export_json (graph as a JSON string); import_json (input); " +
+					"shortest_path (from, to); topological_sort (directed acyclic graphs only)"},
+			{Name: "graph", Type: Object,
+				Description: "the graph, as returned by this tool in result.graph: {graph_type, nodes, edges}; required by every operation but create_graph and import_json"},
+			{Name: "graph_type", Type: String, Default: "directed", Enum: []string{"directed", "undirected"},
+				Description: "create_graph: the new graph's type (when given, it converts a seeding graph); import_json: the type when the JSON has none; " +
+					"other operations: when given, it must match the graph's type"},
+			{Name: "node_id", Type: String, Description: "the node to add or remove (add_node, remove_node)"},
+			{Name: "label", Type: String, Description: "optional label of the node or edge added (add_node, add_edge)"},
+			{Name: "data", Type: Any, Description: "optional JSON-like value attached to the node or edge added (add_node, add_edge)"},
+			{Name: "from", Type: String, Description: "source node id (add_edge, remove_edge, shortest_path)"},
+			{Name: "to", Type: String, Description: "target node id (add_edge, remove_edge, shortest_path)"},
+			{Name: "weight", Type: Number, Description: "the added edge's weight, a finite number; default 1 (add_edge)"},
+			{Name: "auto_create", Type: Boolean, Default: false,
+				Description: "add_edge: create from and to when missing instead of failing"},
+			{Name: "input", Type: String,
+				Description: fmt.Sprintf("import_json: a JSON graph object as export_json writes it; at most %d bytes", maxGraphJSONBytes)},
+		},
+		Returns: "create_graph, add_node, add_edge, remove_node, remove_edge, import_json: {graph, node_count, edge_count}; " +
+			"export_json: {json, node_count, edge_count}; " +
+			"analyze: {graph_type, node_count, edge_count, density, degrees {id: {in, out}} (undirected: {id: {degree}}, a self-loop counts 2), " +
+			"components (weakly connected, each a sorted array of ids, ordered by first id), component_count, has_cycle, " +
+			"cycle (one cycle as a path [a, b, ..., a], null when none), is_dag (false for undirected graphs), isolated_nodes}; " +
+			"shortest_path: {from, to, path, distance (null when unreachable), reachable}; topological_sort: {order, count} " +
+			"(smallest id first among ready nodes; a cycle is an execution error naming it)",
+		Example: map[string]any{
+			"operation": "analyze",
+			"graph": map[string]any{
+				"graph_type": "directed",
+				"nodes":      []any{map[string]any{"id": "a"}, map[string]any{"id": "b"}, map[string]any{"id": "c"}},
+				"edges":      []any{map[string]any{"from": "a", "to": "b"}, map[string]any{"from": "b", "to": "c", "weight": 2}},
+			},
+		},
+	}
+}
+
+// GraphBuilder returns the graph-builder tool.
+func GraphBuilder() Tool { return New(graphBuilderSpec(), buildGraph) }
+
+type gNode struct {
+	id       string
+	label    string
+	hasLabel bool
+	removed  bool
+	data     any
+}
+
+type gEdge struct {
+	from, to int32 // indices into graph.nodes
+	weight   float64
+	label    string
+	hasLabel bool
+	data     any
+}
+
+type graph struct {
+	directed bool
+	nodes    []gNode // sorted by id after parsing; additions are appended
+	index    map[string]int32
+	edges    []gEdge
+	edgeSet  map[uint64]struct{}
+}
+
+func (g *graph) edgeKey(a, b int32) uint64 {
+	if !g.directed && a > b {
+		a, b = b, a
+	}
+	return uint64(uint32(a))<<32 | uint64(uint32(b))
+}
+
+func (g *graph) typeName() string {
+	if g.directed {
+		return "directed"
+	}
+	return "undirected"
+}
+
+func buildGraph(ctx context.Context, p Params) (any, error) {
+	op := p.String("operation")
+	var g *graph
+	var err error
+	switch op {
+	case "create_graph":
+		if p.Has("graph") {
+			if g, err = parseGraph(ctx, p.Map("graph"), "graph", p.String("graph_type"), p.Has("graph_type")); err != nil {
+				return nil, err
+			}
+		} else {
+			g = &graph{directed: p.String("graph_type") == "directed"}
+		}
+		return graphResult(g), nil
+	case "import_json":
+		if !p.Has("input") {
+			return nil, Invalid("missing required parameter %q for operation %s", "input", op)
+		}
+		in := p.String("input")
+		if len(in) > maxGraphJSONBytes {
+			return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "input", len(in), maxGraphJSONBytes)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(in), &v); err != nil {
+			return nil, Invalid("parameter %q: invalid JSON: %v", "input", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, Invalid("parameter %q: expected a JSON object, got %s", "input", KindOf(v))
+		}
+		if _, has := m["graph_type"]; !has {
+			m["graph_type"] = p.String("graph_type")
+		} else if err := checkGraphType(m["graph_type"], "input", p); err != nil {
+			return nil, err
+		}
+		if g, err = parseGraph(ctx, m, "input", "", false); err != nil {
+			return nil, err
+		}
+		return graphResult(g), nil
+	}
+
+	if !p.Has("graph") {
+		return nil, Invalid("missing required parameter %q for operation %s", "graph", op)
+	}
+	gm := p.Map("graph")
+	if err := checkGraphType(gm["graph_type"], "graph", p); err != nil {
+		return nil, err
+	}
+	if g, err = parseGraph(ctx, gm, "graph", "", false); err != nil {
+		return nil, err
+	}
+
+	switch op {
+	case "add_node":
+		id, err := requireNodeParam(p, "node_id", op)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := g.index[id]; dup {
+			return nil, Invalid("parameter %q: node %q already exists", "node_id", id)
+		}
+		if err := g.addNode(id, p); err != nil {
+			return nil, err
+		}
+	case "add_edge":
+		if err := g.addEdgeOp(p); err != nil {
+			return nil, err
+		}
+	case "remove_node":
+		id, err := requireNodeParam(p, "node_id", op)
+		if err != nil {
+			return nil, err
+		}
+		i, ok := g.index[id]
+		if !ok {
+			return nil, Invalid("parameter %q: node %q not found in the graph", "node_id", id)
+		}
+		g.nodes[i].removed = true
+		delete(g.index, id)
+		g.edges = slices.DeleteFunc(g.edges, func(e gEdge) bool { return e.from == i || e.to == i })
+	case "remove_edge":
+		a, b, err := g.endpoints(p, op)
+		if err != nil {
+			return nil, err
+		}
+		k := g.edgeKey(a, b)
+		if _, ok := g.edgeSet[k]; !ok {
+			return nil, Invalid("no edge from %q to %q in the graph", g.nodes[a].id, g.nodes[b].id)
+		}
+		g.edges = slices.DeleteFunc(g.edges, func(e gEdge) bool { return g.edgeKey(e.from, e.to) == k })
+	case "analyze":
+		return g.analyze(ctx)
+	case "export_json":
+		gr := g.toMap()
+		b, err := json.Marshal(gr)
+		if err != nil {
+			return nil, Invalid("parameter %q: cannot encode as JSON: %v", "graph", err)
+		}
+		return map[string]any{"json": string(b), "node_count": len(g.nodes), "edge_count": len(g.edges)}, nil
+	case "shortest_path":
+		return g.shortestPath(ctx, p)
+	case "topological_sort":
+		return g.topoSort(ctx)
+	}
+	return graphResult(g), nil
+}
+
+func checkGraphType(v any, param string, p Params) error {
+	if v == nil {
+		v = "directed"
+	}
+	s, ok := v.(string)
+	if !ok || s != "directed" && s != "undirected" {
+		return nil // parseGraph reports it
+	}
+	if p.Has("graph_type") && p.String("graph_type") != s {
+		return Invalid("parameter %q: %s does not match the %s graph in parameter %q", "graph_type", p.String("graph_type"), s, param)
+	}
+	return nil
+}
+
+func requireNodeParam(p Params, name, op string) (string, error) {
+	if !p.Has(name) {
+		return "", Invalid("missing required parameter %q for operation %s", name, op)
+	}
+	id := p.String(name)
+	if err := checkNodeID(id); err != nil {
+		return "", prefixErr(fmt.Sprintf("parameter %q", name), err)
+	}
+	return id, nil
+}
+
+func checkNodeID(id string) error {
+	if id == "" {
+		return Invalid("empty node id")
+	}
+	if len(id) > maxGraphIDLen {
+		return Errorf(TypeTooLarge, "node id of %d bytes exceeds the %d-byte limit", len(id), maxGraphIDLen)
+	}
+	return nil
+}
+
+// prefixErr returns err with prefix added to its message, keeping its type.
+func prefixErr(prefix string, err error) error {
+	return &Error{Type: TypeOf(err), Err: fmt.Errorf("%s: %w", prefix, unwrapToolErr(err))}
+}
+
+func unwrapToolErr(err error) error {
+	if e, ok := err.(*Error); ok && e.Err != nil {
+		return e.Err
+	}
+	return err
+}
+
+func (g *graph) addNode(id string, p Params) error {
+	if len(g.index) >= maxGraphNodes {
+		return Errorf(TypeTooLarge, "graph already has the maximum of %d nodes", maxGraphNodes)
+	}
+	n := gNode{id: id}
+	if p.Has("label") {
+		n.label, n.hasLabel = p.String("label"), true
+	}
+	if v, ok := p.Get("data"); ok {
+		n.data = v
+	}
+	g.index[id] = int32(len(g.nodes))
+	g.nodes = append(g.nodes, n)
+	return nil
+}
+
+// endpoints resolves the from and to parameters to node indices.
+func (g *graph) endpoints(p Params, op string) (int32, int32, error) {
+	var idx [2]int32
+	for k, name := range [2]string{"from", "to"} {
+		id, err := requireNodeParam(p, name, op)
+		if err != nil {
+			return 0, 0, err
+		}
+		i, ok := g.index[id]
+		if !ok {
+			return 0, 0, Invalid("parameter %q: node %q not found in the graph", name, id)
+		}
+		idx[k] = i
+	}
+	return idx[0], idx[1], nil
+}
+
+func (g *graph) addEdgeOp(p Params) error {
+	if p.Bool("auto_create") {
+		for _, name := range [2]string{"from", "to"} {
+			id, err := requireNodeParam(p, name, "add_edge")
+			if err != nil {
+				return err
+			}
+			if _, ok := g.index[id]; !ok {
+				if len(g.index) >= maxGraphNodes {
+					return Errorf(TypeTooLarge, "graph already has the maximum of %d nodes", maxGraphNodes)
+				}
+				g.index[id] = int32(len(g.nodes))
+				g.nodes = append(g.nodes, gNode{id: id})
+			}
+		}
+	}
+	a, b, err := g.endpoints(p, "add_edge")
+	if err != nil {
+		return err
+	}
+	e := gEdge{from: a, to: b, weight: 1}
+	if p.Has("weight") {
+		e.weight = p.Float("weight")
+		if math.IsInf(e.weight, 0) {
+			return Invalid("parameter %q: expected a finite number", "weight")
+		}
+	}
+	if p.Has("label") {
+		e.label, e.hasLabel = p.String("label"), true
+	}
+	if v, ok := p.Get("data"); ok {
+		e.data = v
+	}
+	if len(g.edges) >= maxGraphEdges {
+		return Errorf(TypeTooLarge, "graph already has the maximum of %d edges", maxGraphEdges)
+	}
+	k := g.edgeKey(a, b)
+	if _, dup := g.edgeSet[k]; dup {
+		return Invalid("edge from %q to %q already exists", g.nodes[a].id, g.nodes[b].id)
+	}
+	g.edgeSet[k] = struct{}{}
+	g.edges = append(g.edges, e)
+	return nil
+}
+
+// asList accepts an array, or an empty object (an empty Lua table).
+func asList(v any) ([]any, bool) {
+	switch l := v.(type) {
+	case nil:
+		return nil, true
+	case []any:
+		return l, true
+	case map[string]any:
+		return nil, len(l) == 0
+	}
+	return nil, false
+}
+
+// firstUnknownKey returns the smallest key of m not in known.
+func firstUnknownKey(m map[string]any, known ...string) string {
+	bad := ""
+	for k := range m {
+		if !slices.Contains(known, k) && (bad == "" || k < bad) {
+			bad = k
+		}
+	}
+	return bad
+}
+
+func checkCtx(ctx context.Context, i int) error {
+	if i&4095 == 4095 {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// parseGraph reads a graph object. param names the parameter in errors.
+// When override is set, typ replaces the object's graph_type.
+func parseGraph(ctx context.Context, m map[string]any, param, typ string, override bool) (*graph, error) {
+	if k := firstUnknownKey(m, "graph_type", "nodes", "edges"); k != "" {
+		return nil, Invalid("parameter %q: unknown key %q; known: graph_type, nodes, edges", param, k)
+	}
+	g := &graph{directed: true}
+	switch t := m["graph_type"].(type) {
+	case nil:
+	case string:
+		if t != "directed" && t != "undirected" {
+			return nil, Invalid("parameter %q: graph_type: unknown value %q; allowed: directed, undirected", param, t)
+		}
+		g.directed = t == "directed"
+	default:
+		return nil, Invalid("parameter %q: graph_type: expected string, got %s", param, KindOf(t))
+	}
+	if override {
+		g.directed = typ == "directed"
+	}
+	nodes, ok := asList(m["nodes"])
+	if !ok {
+		return nil, Invalid("parameter %q: nodes: expected array, got %s", param, KindOf(m["nodes"]))
+	}
+	edges, ok := asList(m["edges"])
+	if !ok {
+		return nil, Invalid("parameter %q: edges: expected array, got %s", param, KindOf(m["edges"]))
+	}
+	if len(nodes) > maxGraphNodes {
+		return nil, Errorf(TypeTooLarge, "parameter %q: %d nodes exceed the limit of %d", param, len(nodes), maxGraphNodes)
+	}
+	if len(edges) > maxGraphEdges {
+		return nil, Errorf(TypeTooLarge, "parameter %q: %d edges exceed the limit of %d", param, len(edges), maxGraphEdges)
+	}
+
+	g.nodes = make([]gNode, 0, len(nodes)+1)
+	for i, v := range nodes {
+		if err := checkCtx(ctx, i); err != nil {
+			return nil, err
+		}
+		nm, ok := v.(map[string]any)
+		if !ok {
+			return nil, Invalid("parameter %q: node %d: expected object, got %s", param, i+1, KindOf(v))
+		}
+		if k := firstUnknownKey(nm, "id", "label", "data"); k != "" {
+			return nil, Invalid("parameter %q: node %d: unknown key %q; known: id, label, data", param, i+1, k)
+		}
+		id, ok := nm["id"].(string)
+		if !ok {
+			if nm["id"] == nil {
+				return nil, Invalid("parameter %q: node %d: missing id", param, i+1)
+			}
+			return nil, Invalid("parameter %q: node %d: id: expected string, got %s", param, i+1, KindOf(nm["id"]))
+		}
+		if err := checkNodeID(id); err != nil {
+			return nil, prefixErr(fmt.Sprintf("parameter %q: node %d", param, i+1), err)
+		}
+		n := gNode{id: id, data: nm["data"]}
+		if l, has := nm["label"]; has && l != nil {
+			if n.label, ok = l.(string); !ok {
+				return nil, Invalid("parameter %q: node %q: label: expected string, got %s", param, id, KindOf(l))
+			}
+			n.hasLabel = true
+		}
+		g.nodes = append(g.nodes, n)
+	}
+	slices.SortFunc(g.nodes, func(a, b gNode) int { return strings.Compare(a.id, b.id) })
+	g.index = make(map[string]int32, len(g.nodes)+1)
+	for i := range g.nodes {
+		if i > 0 && g.nodes[i].id == g.nodes[i-1].id {
+			return nil, Invalid("parameter %q: duplicate node %q", param, g.nodes[i].id)
+		}
+		g.index[g.nodes[i].id] = int32(i)
+	}
+
+	g.edges = make([]gEdge, 0, len(edges)+1)
+	g.edgeSet = make(map[uint64]struct{}, len(edges)+1)
+	for i, v := range edges {
+		if err := checkCtx(ctx, i); err != nil {
+			return nil, err
+		}
+		em, ok := v.(map[string]any)
+		if !ok {
+			return nil, Invalid("parameter %q: edge %d: expected object, got %s", param, i+1, KindOf(v))
+		}
+		if k := firstUnknownKey(em, "from", "to", "weight", "label", "data"); k != "" {
+			return nil, Invalid("parameter %q: edge %d: unknown key %q; known: from, to, weight, label, data", param, i+1, k)
+		}
+		var ends [2]int32
+		for j, key := range [2]string{"from", "to"} {
+			id, ok := em[key].(string)
+			if !ok {
+				if em[key] == nil {
+					return nil, Invalid("parameter %q: edge %d: missing %s", param, i+1, key)
+				}
+				return nil, Invalid("parameter %q: edge %d: %s: expected string, got %s", param, i+1, key, KindOf(em[key]))
+			}
+			idx, found := g.index[id]
+			if !found {
+				return nil, Invalid("parameter %q: edge %d: %s: node %q not found in the graph", param, i+1, key, id)
+			}
+			ends[j] = idx
+		}
+		e := gEdge{from: ends[0], to: ends[1], weight: 1, data: em["data"]}
+		if w, has := em["weight"]; has && w != nil {
+			f, ok := ToFloat(w)
+			if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, Invalid("parameter %q: edge %d: weight: expected a finite number, got %v", param, i+1, w)
+			}
+			e.weight = f
+		}
+		if l, has := em["label"]; has && l != nil {
+			if e.label, ok = l.(string); !ok {
+				return nil, Invalid("parameter %q: edge %d: label: expected string, got %s", param, i+1, KindOf(l))
+			}
+			e.hasLabel = true
+		}
+		k := g.edgeKey(e.from, e.to)
+		if _, dup := g.edgeSet[k]; dup {
+			return nil, Invalid("parameter %q: duplicate edge from %q to %q", param, g.nodes[e.from].id, g.nodes[e.to].id)
+		}
+		g.edgeSet[k] = struct{}{}
+		g.edges = append(g.edges, e)
+	}
+	slices.SortFunc(g.edges, func(a, b gEdge) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
+	return g, nil
+}
+
+func graphResult(g *graph) map[string]any {
+	m := g.toMap()
+	return map[string]any{"graph": m, "node_count": len(m["nodes"].([]any)), "edge_count": len(g.edges)}
+}
+
+// toMap renders g with nodes sorted by id and edges by from, then to.
+func (g *graph) toMap() map[string]any {
+	order := make([]int32, 0, len(g.nodes))
+	sorted := true
+	for i := range g.nodes {
+		if g.nodes[i].removed {
+			continue
+		}
+		if n := len(order); n > 0 && g.nodes[order[n-1]].id > g.nodes[i].id {
+			sorted = false
+		}
+		order = append(order, int32(i))
+	}
+	if !sorted {
+		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(g.nodes[a].id, g.nodes[b].id) })
+		slices.SortFunc(g.edges, func(a, b gEdge) int {
+			return cmp.Or(strings.Compare(g.nodes[a.from].id, g.nodes[b.from].id), strings.Compare(g.nodes[a.to].id, g.nodes[b.to].id))
+		})
+	} else if !slices.IsSortedFunc(g.edges, func(a, b gEdge) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) }) {
+		slices.SortFunc(g.edges, func(a, b gEdge) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
+	}
+	nodes := make([]any, len(order))
+	for k, i := range order {
+		n := &g.nodes[i]
+		nm := make(map[string]any, 3)
+		nm["id"] = n.id
+		if n.hasLabel {
+			nm["label"] = n.label
+		}
+		if n.data != nil {
+			nm["data"] = n.data
+		}
+		nodes[k] = nm
+	}
+	edges := make([]any, len(g.edges))
+	for k := range g.edges {
+		e := &g.edges[k]
+		em := make(map[string]any, 5)
+		em["from"] = g.nodes[e.from].id
+		em["to"] = g.nodes[e.to].id
+		em["weight"] = e.weight
+		if e.hasLabel {
+			em["label"] = e.label
+		}
+		if e.data != nil {
+			em["data"] = e.data
+		}
+		edges[k] = em
+	}
+	return map[string]any{"graph_type": g.typeName(), "nodes": nodes, "edges": edges}
+}
+
+type arc struct {
+	to int32
+	w  float64
+}
+
+// adjacency returns g's arcs in compressed form: the arcs of node i are
+// arcs[off[i]:off[i+1]], sorted by target. An undirected edge gives an arc
+// each way (a self-loop one). Only valid on a freshly parsed graph.
+func (g *graph) adjacency() (off []int32, arcs []arc) {
+	n := len(g.nodes)
+	off = make([]int32, n+1)
+	for _, e := range g.edges {
+		off[e.from+1]++
+		if !g.directed && e.from != e.to {
+			off[e.to+1]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		off[i] += off[i-1]
+	}
+	arcs = make([]arc, off[n])
+	fill := slices.Clone(off[:n])
+	for _, e := range g.edges {
+		arcs[fill[e.from]] = arc{e.to, e.weight}
+		fill[e.from]++
+		if !g.directed && e.from != e.to {
+			arcs[fill[e.to]] = arc{e.from, e.weight}
+			fill[e.to]++
+		}
+	}
+	if !g.directed {
+		for i := 0; i < n; i++ {
+			seg := arcs[off[i]:off[i+1]]
+			if !slices.IsSortedFunc(seg, func(a, b arc) int { return cmp.Compare(a.to, b.to) }) {
+				slices.SortFunc(seg, func(a, b arc) int { return cmp.Compare(a.to, b.to) })
+			}
+		}
+	}
+	return off, arcs
+}
+
+// findCycle returns one cycle as node indices [v, ..., v], or nil.
+func (g *graph) findCycle(ctx context.Context, off []int32, arcs []arc) ([]int32, error) {
+	n := len(g.nodes)
+	const white, grey, black = 0, 1, 2
+	color := make([]uint8, n)
+	parent := make([]int32, n)
+	next := make([]int32, n) // next arc to explore
+	stack := make([]int32, 0, 16)
+	steps := 0
+	for s := 0; s < n; s++ {
+		if color[s] != white {
+			continue
+		}
+		color[s], parent[s], next[s] = grey, -1, off[s]
+		stack = append(stack[:0], int32(s))
+		for len(stack) > 0 {
+			steps++
+			if err := checkCtx(ctx, steps); err != nil {
+				return nil, err
+			}
+			u := stack[len(stack)-1]
+			if next[u] == off[u+1] {
+				color[u] = black
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			v := arcs[next[u]].to
+			next[u]++
+			if !g.directed && v == parent[u] && v != u {
+				continue // the tree edge back to the parent
+			}
+			switch color[v] {
+			case white:
+				color[v], parent[v], next[v] = grey, u, off[v]
+				stack = append(stack, v)
+			case grey:
+				cyc := []int32{v}
+				for x := u; x != v; x = parent[x] {
+					cyc = append(cyc, x)
+				}
+				slices.Reverse(cyc[1:])
+				return append(cyc, v), nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (g *graph) ids(idx []int32) []any {
+	out := make([]any, len(idx))
+	for i, x := range idx {
+		out[i] = g.nodes[x].id
+	}
+	return out
+}
+
+func (g *graph) analyze(ctx context.Context) (any, error) {
+	n := len(g.nodes)
+	in := make([]int, n)
+	out := make([]int, n)
+	// Weakly connected components by union-find.
+	uf := make([]int32, n)
+	for i := range uf {
+		uf[i] = int32(i)
+	}
+	find := func(x int32) int32 {
+		for uf[x] != x {
+			uf[x] = uf[uf[x]]
+			x = uf[x]
+		}
+		return x
+	}
+	for i, e := range g.edges {
+		if err := checkCtx(ctx, i); err != nil {
+			return nil, err
+		}
+		out[e.from]++
+		in[e.to]++
+		if a, b := find(e.from), find(e.to); a != b {
+			if a < b {
+				uf[b] = a
+			} else {
+				uf[a] = b
+			}
+		}
+	}
+	degrees := make(map[string]any, n)
+	isolated := []any{}
+	compOf := make(map[int32]int, 8)
+	components := []any{}
+	for i := 0; i < n; i++ {
+		id := g.nodes[i].id
+		if g.directed {
+			degrees[id] = map[string]any{"in": in[i], "out": out[i]}
+		} else {
+			degrees[id] = map[string]any{"degree": in[i] + out[i]}
+		}
+		if in[i]+out[i] == 0 {
+			isolated = append(isolated, id)
+		}
+		r := find(int32(i))
+		c, ok := compOf[r]
+		if !ok {
+			c = len(components)
+			compOf[r] = c
+			components = append(components, []any{})
+		}
+		components[c] = append(components[c].([]any), id)
+	}
+	off, arcs := g.adjacency()
+	cyc, err := g.findCycle(ctx, off, arcs)
+	if err != nil {
+		return nil, err
+	}
+	var cycle any
+	if cyc != nil {
+		cycle = g.ids(cyc)
+	}
+	density := 0.0
+	if n > 1 {
+		density = float64(len(g.edges)) / (float64(n) * float64(n-1))
+		if !g.directed {
+			density *= 2
+		}
+	}
+	return map[string]any{
+		"graph_type":      g.typeName(),
+		"node_count":      n,
+		"edge_count":      len(g.edges),
+		"density":         density,
+		"degrees":         degrees,
+		"components":      components,
+		"component_count": len(components),
+		"has_cycle":       cyc != nil,
+		"cycle":           cycle,
+		"is_dag":          g.directed && cyc == nil,
+		"isolated_nodes":  isolated,
+	}, nil
+}
+
+type distItem struct {
+	d float64
+	v int32
+}
+
+type distHeap []distItem
+
+func (h distHeap) Len() int { return len(h) }
+func (h distHeap) Less(i, j int) bool {
+	return h[i].d < h[j].d || h[i].d == h[j].d && h[i].v < h[j].v
+}
+func (h distHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *distHeap) Push(x any)   { *h = append(*h, x.(distItem)) }
+func (h *distHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (g *graph) shortestPath(ctx context.Context, p Params) (any, error) {
+	src, dst, err := g.endpoints(p, "shortest_path")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range g.edges {
+		if e.weight < 0 {
+			return nil, Invalid("parameter %q: edge from %q to %q has negative weight %v; shortest_path needs weights >= 0",
+				"graph", g.nodes[e.from].id, g.nodes[e.to].id, e.weight)
+		}
+	}
+	res := map[string]any{"from": g.nodes[src].id, "to": g.nodes[dst].id}
+	off, arcs := g.adjacency()
+	n := len(g.nodes)
+	dist := make([]float64, n)
+	prev := make([]int32, n)
+	done := make([]bool, n)
+	for i := range dist {
+		dist[i], prev[i] = math.Inf(1), -1
+	}
+	dist[src] = 0
+	h := &distHeap{{0, src}}
+	steps := 0
+	for h.Len() > 0 {
+		steps++
+		if err := checkCtx(ctx, steps); err != nil {
+			return nil, err
+		}
+		it := heap.Pop(h).(distItem)
+		u := it.v
+		if done[u] {
+			continue
+		}
+		done[u] = true
+		if u == dst {
+			break
+		}
+		for _, a := range arcs[off[u]:off[u+1]] {
+			if nd := it.d + a.w; nd < dist[a.to] {
+				dist[a.to], prev[a.to] = nd, u
+				heap.Push(h, distItem{nd, a.to})
+			}
+		}
+	}
+	if !done[dst] {
+		res["path"], res["distance"], res["reachable"] = []any{}, nil, false
+		return res, nil
+	}
+	var path []int32
+	for x := dst; x != -1; x = prev[x] {
+		path = append(path, x)
+	}
+	slices.Reverse(path)
+	res["path"], res["distance"], res["reachable"] = g.ids(path), dist[dst], true
+	return res, nil
+}
+
+type idxHeap []int32
+
+func (h idxHeap) Len() int           { return len(h) }
+func (h idxHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h idxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idxHeap) Push(x any)        { *h = append(*h, x.(int32)) }
+func (h *idxHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (g *graph) topoSort(ctx context.Context) (any, error) {
+	if !g.directed {
+		return nil, Invalid("parameter %q: topological_sort needs a directed graph, got an undirected one", "graph")
+	}
+	n := len(g.nodes)
+	off, arcs := g.adjacency()
+	indeg := make([]int32, n)
+	for _, a := range arcs {
+		indeg[a.to]++
+	}
+	ready := make(idxHeap, 0, n)
+	for i := 0; i < n; i++ {
+		if indeg[i] == 0 {
+			ready = append(ready, int32(i))
+		}
+	}
+	heap.Init(&ready)
+	order := make([]any, 0, n)
+	for ready.Len() > 0 {
+		if err := checkCtx(ctx, len(order)); err != nil {
+			return nil, err
+		}
+		u := heap.Pop(&ready).(int32)
+		order = append(order, g.nodes[u].id)
+		for _, a := range arcs[off[u]:off[u+1]] {
+			if indeg[a.to]--; indeg[a.to] == 0 {
+				heap.Push(&ready, a.to)
+			}
+		}
+	}
+	if len(order) < n {
+		cyc, err := g.findCycle(ctx, off, arcs)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(cyc))
+		for i, x := range cyc {
+			names[i] = fmt.Sprintf("%q", g.nodes[x].id)
+		}
+		return nil, Failed("graph has a cycle (%s), so it has no topological order", strings.Join(names, " -> "))
+	}
+	return map[string]any{"order": order, "count": len(order)}, nil
+}

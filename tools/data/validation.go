@@ -1,0 +1,1186 @@
+package data
+
+import . "spellhost/tools"
+import "spellhost/tools/internal/jsonpath"
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Data validation limits.
+const (
+	dvMaxDepth      = 64        // nesting of array/object rules, and of values compared or hashed
+	dvMaxRules      = 10_000    // rule objects in one call, nested ones included
+	dvMaxErrors     = 100       // errors listed; more set truncated
+	dvMaxWork       = 1_000_000 // rule checks plus values compared or hashed, per call
+	dvMaxPatternLen = 4096      // bytes of one pattern
+	dvPatternCache  = 256       // compiled patterns kept across calls
+)
+
+func dataValidationSpec() Spec {
+	return Spec{
+		Inline:   true,
+		Name:     "data_validation",
+		Category: "utility",
+		Description: "Checks a value against a list of rules (required, type, length, range, pattern, enum, " +
+			"email, url, date, array, object) and lists every failure with the path of the failing value. " +
+			"A value that fails its rules is a successful call with valid false; a malformed rule is a validation error.",
+		Params: []Param{
+			{Name: "input", Type: Any, Required: true,
+				Description: "the value to check: any JSON value (object, array, string, number, boolean)"},
+			{Name: "rules", Type: Array, Required: true,
+				Description: "rules applied in order; each is an object {\"type\": kind, ...} or, for a rule with no settings, just its name. " +
+					"Every rule takes optional \"field\" (apply it to that key of an object value instead of the value itself) " +
+					"and \"message\" (replaces the default failure message). Kinds: " +
+					"required (present and not null); " +
+					"type {expected: string|number|integer|boolean|object|array|null, or a list of them} - " +
+					"{\"type\":\"string\"} and the like are shorthands; " +
+					"length {min, max} (characters of a string, items of an array); " +
+					"range {min, max} (inclusive, numbers); " +
+					"pattern {pattern} (Go RE2 syntax, unanchored: use ^...$ to match the whole string); " +
+					"enum {values: [...]} (JSON equality, 1 equals 1.0); " +
+					"email (a bare address, no display name); " +
+					"url {schemes?} (absolute, with scheme and host); " +
+					"date {format?} (RFC 3339 or 2006-01-02 by default; format is rfc3339, date, time, datetime, " +
+					"a Go layout or a strftime pattern such as %Y-%m-%d); " +
+					"array {items: [rules], unique: bool}; " +
+					"object {properties: {name: [rules]}, required: [names], additional_properties: bool}. " +
+					"Only required and type look at a missing or null value; the other rules skip it. " +
+					"A rule for one kind of value (length, range, pattern, email, url, date, array, object) fails on another kind. " +
+					"An empty list and an empty object count as both array and object, since Lua cannot tell them apart. " +
+					"Limits: 64 levels of nested array/object rules, 10000 rules, 1000000 checks per call."},
+		},
+		Returns: "{valid, errors: [{field, value, rule, message}], checked, truncated}: field is the path of the failing value " +
+			"(\"users[2].email\"; \"$\" for the input itself); value is the failing value (long strings and large arrays or " +
+			"objects are abbreviated); rule is the rule kind, or unique, required or additional_properties for those parts of " +
+			"array and object rules; checked counts the rules applied to a value; errors stop at 100 with truncated true",
+		Example: map[string]any{
+			"input": map[string]any{"name": "Ada", "age": 36, "email": "ada@example.com", "tags": []any{"math", "code"}},
+			"rules": []any{
+				map[string]any{"type": "object", "required": []any{"name", "email"}, "properties": map[string]any{
+					"name": []any{map[string]any{"type": "string"}, map[string]any{"type": "length", "min": 1, "max": 100}},
+					"tags": []any{map[string]any{"type": "array", "unique": true, "items": []any{map[string]any{"type": "string"}}}},
+				}},
+				map[string]any{"field": "age", "type": "range", "min": 0, "max": 150},
+				map[string]any{"field": "email", "type": "email"},
+			},
+		},
+	}
+}
+
+// DataValidation returns the data_validation tool.
+func DataValidation() Tool { return New(dataValidationSpec(), dataValidate) }
+
+func dataValidate(ctx context.Context, p Params) (any, error) {
+	input, _ := p.Get("input")
+	c := dvCompiler{path: make([]byte, 0, 64)}
+	c.path = append(c.path, "rules"...)
+	rules, err := c.list(p.List("rules"), 0)
+	if err != nil {
+		return nil, err
+	}
+	r := dvRun{ctx: ctx, errs: []any{}}
+	r.apply(rules, input, true)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return map[string]any{
+		"valid":     len(r.errs) == 0,
+		"errors":    r.errs,
+		"checked":   r.checked,
+		"truncated": r.truncated,
+	}, nil
+}
+
+type dvKind uint8
+
+const (
+	dvRequired dvKind = iota + 1
+	dvType
+	dvLength
+	dvRange
+	dvPattern
+	dvEnum
+	dvEmail
+	dvURL
+	dvDate
+	dvArray
+	dvObject
+)
+
+var dvKindNames = [...]string{
+	dvRequired: "required", dvType: "type", dvLength: "length", dvRange: "range", dvPattern: "pattern",
+	dvEnum: "enum", dvEmail: "email", dvURL: "url", dvDate: "date", dvArray: "array", dvObject: "object",
+}
+
+const dvKindList = "required, type, length, range, pattern, enum, email, url, date, array, object"
+
+// Value kinds, as bits, for the type rule.
+const (
+	dvTString uint8 = 1 << iota
+	dvTNumber
+	dvTInteger
+	dvTBoolean
+	dvTObject
+	dvTArray
+	dvTNull
+)
+
+var dvTypeNames = []struct {
+	name string
+	bit  uint8
+}{
+	{"string", dvTString}, {"number", dvTNumber}, {"integer", dvTInteger}, {"boolean", dvTBoolean},
+	{"object", dvTObject}, {"array", dvTArray}, {"null", dvTNull},
+}
+
+func dvTypeBit(name string) uint8 {
+	for _, t := range dvTypeNames {
+		if t.name == name {
+			return t.bit
+		}
+	}
+	return 0
+}
+
+// dvKindOf returns the type bits v satisfies.
+func dvKindOf(v any) uint8 {
+	switch x := v.(type) {
+	case nil:
+		return dvTNull
+	case string:
+		return dvTString
+	case bool:
+		return dvTBoolean
+	case map[string]any:
+		if len(x) == 0 {
+			return dvTObject | dvTArray
+		}
+		return dvTObject
+	case []any:
+		if len(x) == 0 {
+			return dvTObject | dvTArray
+		}
+		return dvTArray
+	}
+	if f, ok := ToFloat(v); ok {
+		if f == math.Trunc(f) && !math.IsInf(f, 0) {
+			return dvTNumber | dvTInteger
+		}
+		return dvTNumber
+	}
+	return 0
+}
+
+type dvRule struct {
+	kind     dvKind
+	hasField bool
+	field    string
+	message  string
+
+	types     uint8  // type: accepted kinds
+	typeNames string // type: "string or null"
+
+	hasMin, hasMax bool // length, range
+	min, max       float64
+
+	re      *regexp.Regexp // pattern
+	values  []any          // enum
+	schemes []string       // url
+	layouts []string       // date
+	format  string         // date, for messages
+
+	items  []dvRule // array
+	unique bool
+
+	props    []dvProp // object, sorted by name
+	required []string
+	closed   bool // additional_properties false
+}
+
+type dvProp struct {
+	name  string
+	rules []dvRule
+}
+
+// dvCompiler turns the rules parameter into dvRules, reporting the first
+// malformed rule by its path in the parameter ("rules[1].items[0]").
+type dvCompiler struct {
+	path []byte
+	n    int
+}
+
+func (c *dvCompiler) fail(format string, args ...any) error {
+	return Invalid("parameter \"rules\": "+string(c.path)+": "+format, args...)
+}
+
+func (c *dvCompiler) list(l []any, depth int) ([]dvRule, error) {
+	if len(l) == 0 {
+		return nil, nil
+	}
+	out := make([]dvRule, len(l))
+	mark := len(c.path)
+	for i, v := range l {
+		c.path = append(c.path, '[')
+		c.path = strconv.AppendInt(c.path, int64(i), 10)
+		c.path = append(c.path, ']')
+		r, err := c.rule(v, depth)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+		c.path = c.path[:mark]
+	}
+	return out, nil
+}
+
+// ruleList accepts a list of rules or a single rule.
+func (c *dvCompiler) ruleList(key string, v any, depth int) ([]dvRule, error) {
+	switch x := v.(type) {
+	case []any:
+		return c.list(x, depth)
+	case map[string]any:
+		if len(x) == 0 {
+			return nil, nil
+		}
+		r, err := c.rule(x, depth)
+		if err != nil {
+			return nil, err
+		}
+		return []dvRule{r}, nil
+	case string:
+		r, err := c.rule(x, depth)
+		if err != nil {
+			return nil, err
+		}
+		return []dvRule{r}, nil
+	}
+	return nil, c.fail("%s: expected a list of rules, got %s", key, KindOf(v))
+}
+
+func (c *dvCompiler) rule(v any, depth int) (dvRule, error) {
+	var r dvRule
+	c.n++
+	if c.n > dvMaxRules {
+		return r, Errorf(TypeTooLarge, "parameter \"rules\": more than %d rules", dvMaxRules)
+	}
+	var m map[string]any
+	var kindName string
+	switch x := v.(type) {
+	case string:
+		kindName = x
+	case map[string]any:
+		m = x
+		t, ok := m["type"]
+		if !ok || t == nil {
+			return r, c.fail("missing \"type\" (one of %s)", dvKindList)
+		}
+		s, ok := t.(string)
+		if !ok {
+			return r, c.fail("\"type\": expected string, got %s", KindOf(t))
+		}
+		kindName = s
+	default:
+		return r, c.fail("expected a rule object or rule name, got %s", KindOf(v))
+	}
+	for k, name := range dvKindNames {
+		if name == kindName && k != 0 {
+			r.kind = dvKind(k)
+		}
+	}
+	if r.kind == 0 {
+		bit := dvTypeBit(kindName)
+		if bit == 0 {
+			return r, c.fail("unknown rule type %q; known: %s (or a type name: string, number, integer, boolean, null)", kindName, dvKindList)
+		}
+		// {"type": "string"} is short for {"type": "type", "expected": "string"}.
+		r.kind, r.types, r.typeNames = dvType, bit, kindName
+		if _, ok := m["expected"]; ok {
+			return r, c.fail("\"expected\" needs \"type\": \"type\", not %q", kindName)
+		}
+	}
+	for k := range m {
+		if !dvAllowedKey(r.kind, k) {
+			return r, c.fail("unknown key %q for a %s rule", k, dvKindNames[r.kind])
+		}
+	}
+	if f, ok := m["field"]; ok && f != nil {
+		s, ok := f.(string)
+		if !ok {
+			return r, c.fail("\"field\": expected string, got %s", KindOf(f))
+		}
+		r.hasField, r.field = true, s
+	}
+	if msg, ok := m["message"]; ok && msg != nil {
+		s, ok := msg.(string)
+		if !ok {
+			return r, c.fail("\"message\": expected string, got %s", KindOf(msg))
+		}
+		r.message = s
+	}
+	var err error
+	switch r.kind {
+	case dvType:
+		if r.types == 0 {
+			err = c.typeRule(&r, m["expected"])
+		}
+	case dvLength, dvRange:
+		err = c.bounds(&r, m)
+	case dvPattern:
+		err = c.pattern(&r, m["pattern"])
+	case dvEnum:
+		vals, ok := m["values"].([]any)
+		switch {
+		case m["values"] == nil:
+			err = c.fail("enum needs \"values\", a list of allowed values")
+		case !ok:
+			err = c.fail("\"values\": expected array, got %s", KindOf(m["values"]))
+		case len(vals) == 0:
+			err = c.fail("\"values\" is empty; nothing would be allowed")
+		}
+		r.values = vals
+	case dvURL:
+		if s, ok := m["schemes"]; ok && s != nil {
+			r.schemes, err = c.strings("schemes", s)
+			for i := range r.schemes {
+				r.schemes[i] = strings.ToLower(r.schemes[i])
+			}
+		}
+	case dvDate:
+		err = c.date(&r, m["format"])
+	case dvArray:
+		if u, ok := m["unique"]; ok && u != nil {
+			b, ok := u.(bool)
+			if !ok {
+				return r, c.fail("\"unique\": expected boolean, got %s", KindOf(u))
+			}
+			r.unique = b
+		}
+		if it, ok := m["items"]; ok && it != nil {
+			if depth+1 >= dvMaxDepth {
+				return r, c.fail("rules nest deeper than %d levels", dvMaxDepth)
+			}
+			mark := len(c.path)
+			c.path = append(c.path, ".items"...)
+			r.items, err = c.ruleList("items", it, depth+1)
+			c.path = c.path[:mark]
+		}
+	case dvObject:
+		err = c.object(&r, m, depth)
+	}
+	return r, err
+}
+
+func dvAllowedKey(k dvKind, key string) bool {
+	switch key {
+	case "type", "field", "message":
+		return true
+	}
+	switch k {
+	case dvType:
+		return key == "expected"
+	case dvLength, dvRange:
+		return key == "min" || key == "max"
+	case dvPattern:
+		return key == "pattern"
+	case dvEnum:
+		return key == "values"
+	case dvURL:
+		return key == "schemes"
+	case dvDate:
+		return key == "format"
+	case dvArray:
+		return key == "items" || key == "unique"
+	case dvObject:
+		return key == "properties" || key == "required" || key == "additional_properties"
+	}
+	return false
+}
+
+func (c *dvCompiler) typeRule(r *dvRule, v any) error {
+	var names []string
+	switch x := v.(type) {
+	case nil:
+		return c.fail("type needs \"expected\": string, number, integer, boolean, object, array or null")
+	case string:
+		names = []string{x}
+	case []any:
+		var err error
+		if names, err = c.strings("expected", x); err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			return c.fail("\"expected\" is empty")
+		}
+	default:
+		return c.fail("\"expected\": expected a type name or a list of them, got %s", KindOf(v))
+	}
+	for _, n := range names {
+		bit := dvTypeBit(n)
+		if bit == 0 {
+			return c.fail("\"expected\": unknown type %q; known: string, number, integer, boolean, object, array, null", n)
+		}
+		r.types |= bit
+	}
+	r.typeNames = strings.Join(names, " or ")
+	return nil
+}
+
+func (c *dvCompiler) strings(key string, v any) ([]string, error) {
+	l, ok := v.([]any)
+	if !ok {
+		if m, isMap := v.(map[string]any); isMap && len(m) == 0 {
+			return nil, nil
+		}
+		return nil, c.fail("%q: expected array of strings, got %s", key, KindOf(v))
+	}
+	out := make([]string, len(l))
+	for i, x := range l {
+		s, ok := x.(string)
+		if !ok {
+			return nil, c.fail("%q: item %d: expected string, got %s", key, i, KindOf(x))
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+func (c *dvCompiler) bounds(r *dvRule, m map[string]any) error {
+	name := dvKindNames[r.kind]
+	for _, key := range []string{"min", "max"} {
+		v, ok := m[key]
+		if !ok || v == nil {
+			continue
+		}
+		f, ok := ToFloat(v)
+		if !ok || math.IsNaN(f) {
+			return c.fail("%q: expected number, got %s", key, KindOf(v))
+		}
+		if r.kind == dvLength && (f < 0 || f != math.Trunc(f)) {
+			return c.fail("%q: expected a non-negative integer, got %v", key, v)
+		}
+		if key == "min" {
+			r.hasMin, r.min = true, f
+		} else {
+			r.hasMax, r.max = true, f
+		}
+	}
+	if !r.hasMin && !r.hasMax {
+		return c.fail("%s needs \"min\", \"max\" or both", name)
+	}
+	if r.hasMin && r.hasMax && r.min > r.max {
+		return c.fail("%s: min %v is greater than max %v", name, r.min, r.max)
+	}
+	return nil
+}
+
+func (c *dvCompiler) pattern(r *dvRule, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		if v == nil {
+			return c.fail("pattern needs \"pattern\", a regular expression")
+		}
+		return c.fail("\"pattern\": expected string, got %s", KindOf(v))
+	}
+	if len(s) > dvMaxPatternLen {
+		return Errorf(TypeTooLarge, "parameter \"rules\": %s: pattern of %d bytes exceeds the %d-byte limit", c.path, len(s), dvMaxPatternLen)
+	}
+	re, err := dvRegexp(s)
+	if err != nil {
+		return c.fail("invalid pattern %q: %s", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	r.re = re
+	return nil
+}
+
+// dvPatterns caches compiled patterns across calls. When it grows past
+// dvPatternCache entries it is emptied, so it stays small whatever the
+// callers send.
+var dvPatterns struct {
+	m sync.Map // string -> *regexp.Regexp
+	n atomic.Int64
+}
+
+func dvRegexp(s string) (*regexp.Regexp, error) {
+	if re, ok := dvPatterns.m.Load(s); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	if dvPatterns.n.Add(1) > dvPatternCache {
+		dvPatterns.m.Clear()
+		dvPatterns.n.Store(1)
+	}
+	dvPatterns.m.Store(s, re)
+	return re, nil
+}
+
+// Named date formats.
+var dvDateFormats = map[string][]string{
+	"rfc3339":  {time.RFC3339},
+	"datetime": {time.RFC3339},
+	"iso8601":  {time.RFC3339},
+	"date":     {time.DateOnly},
+	"time":     {time.TimeOnly},
+}
+
+var dvStrftime = map[byte]string{
+	'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'e': "_2", 'H': "15", 'I': "03", 'M': "04", 'S': "05",
+	'f': "000000", 'p': "PM", 'b': "Jan", 'h': "Jan", 'B': "January", 'a': "Mon", 'A': "Monday",
+	'z': "-0700", 'Z': "MST", 'j': "002", 'F': "2006-01-02", 'T': "15:04:05", '%': "%",
+}
+
+func (c *dvCompiler) date(r *dvRule, v any) error {
+	if v == nil {
+		r.layouts, r.format = []string{time.RFC3339, time.DateOnly}, "RFC 3339 or 2006-01-02"
+		return nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return c.fail("\"format\": expected string, got %s", KindOf(v))
+	}
+	if s == "" {
+		return c.fail("\"format\" is empty")
+	}
+	r.format = s
+	if l, ok := dvDateFormats[strings.ToLower(s)]; ok {
+		r.layouts = l
+		return nil
+	}
+	if !strings.Contains(s, "%") {
+		r.layouts = []string{s}
+		return nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		if i == len(s) {
+			return c.fail("\"format\": %q ends with a lone %%", s)
+		}
+		l, ok := dvStrftime[s[i]]
+		if !ok {
+			return c.fail("\"format\": unsupported directive %%%c in %q", s[i], s)
+		}
+		b.WriteString(l)
+	}
+	r.layouts = []string{b.String()}
+	return nil
+}
+
+func (c *dvCompiler) object(r *dvRule, m map[string]any, depth int) error {
+	if req, ok := m["required"]; ok && req != nil {
+		var err error
+		if r.required, err = c.strings("required", req); err != nil {
+			return err
+		}
+	}
+	if a, ok := m["additional_properties"]; ok && a != nil {
+		b, ok := a.(bool)
+		if !ok {
+			return c.fail("\"additional_properties\": expected boolean, got %s", KindOf(a))
+		}
+		r.closed = !b
+	}
+	pv, ok := m["properties"]
+	if !ok || pv == nil {
+		return nil
+	}
+	props, ok := pv.(map[string]any)
+	if !ok {
+		if l, isList := pv.([]any); isList && len(l) == 0 {
+			return nil
+		}
+		return c.fail("\"properties\": expected object of property name to rules, got %s", KindOf(pv))
+	}
+	if depth+1 >= dvMaxDepth {
+		return c.fail("rules nest deeper than %d levels", dvMaxDepth)
+	}
+	names := make([]string, 0, len(props))
+	for name := range props {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	r.props = make([]dvProp, len(names))
+	mark := len(c.path)
+	for i, name := range names {
+		c.path = append(c.path, ".properties"...)
+		c.path = jsonpath.AppendKey(c.path, name)
+		rules, err := c.ruleList(name, props[name], depth+1)
+		if err != nil {
+			return err
+		}
+		r.props[i] = dvProp{name, rules}
+		c.path = c.path[:mark]
+	}
+	return nil
+}
+
+// dvRun is one evaluation of compiled rules against the input.
+type dvRun struct {
+	ctx       context.Context
+	path      []byte
+	errs      []any
+	truncated bool
+	stop      bool
+	checked   int
+	work      int
+	err       error
+}
+
+func (r *dvRun) spend(n int) bool {
+	if r.stop {
+		return false
+	}
+	r.work += n
+	if r.work > dvMaxWork {
+		r.err = Errorf(TypeTooLarge, "validation needs more than %d checks; validate a smaller input or fewer rules", dvMaxWork)
+		r.stop = true
+		return false
+	}
+	if r.work&0x3ff < n {
+		if err := r.ctx.Err(); err != nil {
+			r.err, r.stop = err, true
+			return false
+		}
+	}
+	return true
+}
+
+func (r *dvRun) fail(rule *dvRule, ruleName string, v any, format string, args ...any) {
+	if r.stop {
+		return
+	}
+	if len(r.errs) == dvMaxErrors {
+		r.truncated, r.stop = true, true
+		return
+	}
+	msg := rule.message
+	if msg == "" {
+		msg = fmt.Sprintf(format, args...)
+	}
+	field := "$"
+	if len(r.path) > 0 {
+		field = string(r.path)
+	}
+	r.errs = append(r.errs, map[string]any{"field": field, "value": dvShow(v), "rule": ruleName, "message": msg})
+}
+
+// apply checks v against rules; present is false for a missing field.
+func (r *dvRun) apply(rules []dvRule, v any, present bool) {
+	for i := range rules {
+		if r.stop {
+			return
+		}
+		rule := &rules[i]
+		if !rule.hasField {
+			r.check(rule, v, present)
+			continue
+		}
+		mark := len(r.path)
+		r.path = jsonpath.AppendKey(r.path, rule.field)
+		var fv any
+		var ok bool
+		switch x := v.(type) {
+		case map[string]any:
+			fv, ok = x[rule.field]
+		case nil:
+		case []any:
+			if len(x) > 0 {
+				r.spend(1)
+				r.checked++
+				r.fail(rule, dvKindNames[rule.kind], nil, "cannot read field %q of an array", rule.field)
+				r.path = r.path[:mark]
+				continue
+			}
+		default:
+			r.spend(1)
+			r.checked++
+			r.fail(rule, dvKindNames[rule.kind], nil, "cannot read field %q of a %s", rule.field, KindOf(v))
+			r.path = r.path[:mark]
+			continue
+		}
+		r.check(rule, fv, ok)
+		r.path = r.path[:mark]
+	}
+}
+
+func (r *dvRun) check(rule *dvRule, v any, present bool) {
+	if !r.spend(1) {
+		return
+	}
+	name := dvKindNames[rule.kind]
+	switch rule.kind {
+	case dvRequired:
+		r.checked++
+		if !present || v == nil {
+			r.fail(rule, name, v, "is required")
+		}
+		return
+	case dvType:
+		if !present {
+			return
+		}
+		r.checked++
+		if dvKindOf(v)&rule.types == 0 {
+			r.fail(rule, name, v, "expected %s, got %s", rule.typeNames, KindOf(v))
+		}
+		return
+	case dvEnum:
+		if !present {
+			return
+		}
+		r.checked++
+		for _, want := range rule.values {
+			if !r.spend(1) {
+				return
+			}
+			eq, ok := r.equal(v, want, 0)
+			if !ok {
+				return
+			}
+			if eq {
+				return
+			}
+		}
+		r.fail(rule, name, v, "is not one of the allowed values: %s", dvList(rule.values))
+		return
+	}
+	if !present || v == nil {
+		return
+	}
+	r.checked++
+	switch rule.kind {
+	case dvLength:
+		var n int
+		switch x := v.(type) {
+		case string:
+			n = utf8.RuneCountInString(x)
+		case []any:
+			n = len(x)
+		case map[string]any:
+			if len(x) > 0 {
+				r.fail(rule, name, v, "expected string or array, got object")
+				return
+			}
+		default:
+			r.fail(rule, name, v, "expected string or array, got %s", KindOf(v))
+			return
+		}
+		unit := "characters"
+		if _, ok := v.(string); !ok {
+			unit = "items"
+		}
+		if rule.hasMin && float64(n) < rule.min {
+			r.fail(rule, name, v, "has %d %s, fewer than the minimum %v", n, unit, rule.min)
+		} else if rule.hasMax && float64(n) > rule.max {
+			r.fail(rule, name, v, "has %d %s, more than the maximum %v", n, unit, rule.max)
+		}
+	case dvRange:
+		f, ok := ToFloat(v)
+		switch {
+		case !ok:
+			r.fail(rule, name, v, "expected number, got %s", KindOf(v))
+		case math.IsNaN(f):
+			r.fail(rule, name, v, "is not a number")
+		case rule.hasMin && f < rule.min:
+			r.fail(rule, name, v, "%v is less than the minimum %v", v, rule.min)
+		case rule.hasMax && f > rule.max:
+			r.fail(rule, name, v, "%v is greater than the maximum %v", v, rule.max)
+		}
+	case dvPattern:
+		s, ok := r.str(rule, v)
+		if ok && !rule.re.MatchString(s) {
+			r.fail(rule, name, v, "does not match pattern %q", rule.re.String())
+		}
+	case dvEmail:
+		if s, ok := r.str(rule, v); ok {
+			if msg := dvEmailProblem(s); msg != "" {
+				r.fail(rule, name, v, "is not a valid email address: %s", msg)
+			}
+		}
+	case dvURL:
+		if s, ok := r.str(rule, v); ok {
+			if msg := dvURLProblem(s, rule.schemes); msg != "" {
+				r.fail(rule, name, v, "is not a valid URL: %s", msg)
+			}
+		}
+	case dvDate:
+		if s, ok := r.str(rule, v); ok {
+			for _, l := range rule.layouts {
+				if _, err := time.Parse(l, s); err == nil {
+					return
+				}
+			}
+			r.fail(rule, name, v, "is not a date in the format %s", rule.format)
+		}
+	case dvArray:
+		r.array(rule, v)
+	case dvObject:
+		r.object(rule, v)
+	}
+}
+
+func (r *dvRun) str(rule *dvRule, v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		r.fail(rule, dvKindNames[rule.kind], v, "expected string, got %s", KindOf(v))
+	}
+	return s, ok
+}
+
+func dvEmailProblem(s string) string {
+	if s == "" {
+		return "empty"
+	}
+	if strings.ContainsAny(s, "<>()") || strings.TrimSpace(s) != s {
+		return "want a bare address such as name@example.com, without a display name, brackets or spaces"
+	}
+	if !strings.Contains(s, "@") {
+		return "missing @"
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return strings.TrimPrefix(err.Error(), "mail: ")
+	}
+	if a.Name != "" {
+		return "display names are not allowed"
+	}
+	at := strings.LastIndexByte(a.Address, '@')
+	if at <= 0 || at == len(a.Address)-1 {
+		return "missing local part or domain"
+	}
+	return ""
+}
+
+func dvURLProblem(s string, schemes []string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if ue, ok := err.(*url.Error); ok {
+			return ue.Err.Error()
+		}
+		return err.Error()
+	}
+	if u.Scheme == "" {
+		return "no scheme; want an absolute URL such as https://example.com/"
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "no host"
+	}
+	if len(schemes) > 0 && !slices.Contains(schemes, strings.ToLower(u.Scheme)) {
+		return "scheme " + strconv.Quote(u.Scheme) + " is not one of " + strings.Join(schemes, ", ")
+	}
+	return ""
+}
+
+func (r *dvRun) array(rule *dvRule, v any) {
+	l, ok := v.([]any)
+	if !ok {
+		if m, isMap := v.(map[string]any); !isMap || len(m) > 0 {
+			r.fail(rule, "array", v, "expected array, got %s", KindOf(v))
+		}
+		return
+	}
+	if rule.unique && len(l) > 1 {
+		seen := make(map[string]int, len(l))
+		var key []byte
+		for i, item := range l {
+			key = key[:0]
+			var ok bool
+			if key, ok = r.canon(key, item, 0); !ok {
+				return
+			}
+			if j, dup := seen[string(key)]; dup {
+				mark := len(r.path)
+				r.path = append(r.path, '[')
+				r.path = strconv.AppendInt(r.path, int64(i), 10)
+				r.path = append(r.path, ']')
+				r.fail(rule, "unique", item, "duplicate of item %d", j)
+				r.path = r.path[:mark]
+				if r.stop {
+					return
+				}
+				continue
+			}
+			seen[string(key)] = i
+		}
+	}
+	if len(rule.items) == 0 {
+		return
+	}
+	mark := len(r.path)
+	for i, item := range l {
+		if r.stop {
+			return
+		}
+		r.path = append(r.path, '[')
+		r.path = strconv.AppendInt(r.path, int64(i), 10)
+		r.path = append(r.path, ']')
+		r.apply(rule.items, item, true)
+		r.path = r.path[:mark]
+	}
+}
+
+func (r *dvRun) object(rule *dvRule, v any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		if l, isList := v.([]any); !isList || len(l) > 0 {
+			r.fail(rule, "object", v, "expected object, got %s", KindOf(v))
+			return
+		}
+	}
+	mark := len(r.path)
+	for _, name := range rule.required {
+		if x, ok := m[name]; !ok || x == nil {
+			r.path = jsonpath.AppendKey(r.path, name)
+			r.fail(rule, "required", x, "is required")
+			r.path = r.path[:mark]
+		}
+	}
+	for i := range rule.props {
+		if r.stop {
+			return
+		}
+		p := &rule.props[i]
+		x, ok := m[p.name]
+		r.path = jsonpath.AppendKey(r.path, p.name)
+		r.apply(p.rules, x, ok)
+		r.path = r.path[:mark]
+	}
+	if !rule.closed || r.stop {
+		return
+	}
+	var extra []string
+	for k := range m {
+		if _, found := slices.BinarySearchFunc(rule.props, k, func(p dvProp, k string) int { return strings.Compare(p.name, k) }); !found {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		r.path = jsonpath.AppendKey(r.path, k)
+		r.fail(rule, "additional_properties", m[k], "is not an allowed property")
+		r.path = r.path[:mark]
+	}
+}
+
+// canon appends a canonical encoding of v to b: equal JSON values (1 and
+// 1.0 included) encode the same.
+func (r *dvRun) canon(b []byte, v any, depth int) ([]byte, bool) {
+	if !r.spend(1) {
+		return b, false
+	}
+	if depth > dvMaxDepth {
+		r.err, r.stop = Invalid("parameter \"input\": nests deeper than %d levels", dvMaxDepth), true
+		return b, false
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(b, 'n'), true
+	case bool:
+		if x {
+			return append(b, 't'), true
+		}
+		return append(b, 'f'), true
+	case string:
+		b = append(b, 's')
+		b = strconv.AppendInt(b, int64(len(x)), 10)
+		b = append(b, ':')
+		return append(b, x...), true
+	case []any:
+		if len(x) == 0 {
+			return append(b, "{}"...), true
+		}
+		b = append(b, '[')
+		for _, e := range x {
+			var ok bool
+			if b, ok = r.canon(b, e, depth+1); !ok {
+				return b, false
+			}
+		}
+		return append(b, ']'), true
+	case map[string]any:
+		if len(x) == 0 {
+			return append(b, "{}"...), true
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for _, k := range keys {
+			b = strconv.AppendInt(b, int64(len(k)), 10)
+			b = append(b, ':')
+			b = append(b, k...)
+			var ok bool
+			if b, ok = r.canon(b, x[k], depth+1); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	}
+	if f, ok := ToFloat(v); ok {
+		b = append(b, 'd')
+		if f == 0 {
+			f = 0 // -0 equals 0
+		}
+		return strconv.AppendFloat(b, f, 'g', -1, 64), true
+	}
+	b = append(b, '?')
+	return append(b, KindOf(v)...), true
+}
+
+// equal compares two JSON values; ok is false when the work or depth
+// limit stopped it.
+func (r *dvRun) equal(a, b any, depth int) (eq, ok bool) {
+	if depth > dvMaxDepth {
+		r.err, r.stop = Invalid("parameter \"input\": nests deeper than %d levels", dvMaxDepth), true
+		return false, false
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil, true
+	case string:
+		y, isStr := b.(string)
+		return isStr && x == y, true
+	case bool:
+		y, isBool := b.(bool)
+		return isBool && x == y, true
+	case []any:
+		y, isList := b.([]any)
+		if !isList {
+			m, isMap := b.(map[string]any)
+			return isMap && len(m) == 0 && len(x) == 0, true
+		}
+		if len(x) != len(y) {
+			return false, true
+		}
+		for i := range x {
+			if !r.spend(1) {
+				return false, false
+			}
+			if eq, ok := r.equal(x[i], y[i], depth+1); !eq || !ok {
+				return false, ok
+			}
+		}
+		return true, true
+	case map[string]any:
+		y, isMap := b.(map[string]any)
+		if !isMap {
+			l, isList := b.([]any)
+			return isList && len(l) == 0 && len(x) == 0, true
+		}
+		if len(x) != len(y) {
+			return false, true
+		}
+		for k, xv := range x {
+			if !r.spend(1) {
+				return false, false
+			}
+			yv, found := y[k]
+			if !found {
+				return false, true
+			}
+			if eq, ok := r.equal(xv, yv, depth+1); !eq || !ok {
+				return false, ok
+			}
+		}
+		return true, true
+	}
+	fa, okA := ToFloat(a)
+	fb, okB := ToFloat(b)
+	return okA && okB && fa == fb, true
+}
+
+// dvShow returns v for an error entry, abbreviating what would bloat the
+// result.
+func dvShow(v any) any {
+	switch x := v.(type) {
+	case string:
+		if len(x) > 256 {
+			cut := 256
+			for cut > 0 && !utf8.RuneStart(x[cut]) {
+				cut--
+			}
+			return x[:cut] + "..."
+		}
+	case []any:
+		if budget := 64; !dvSmall(x, &budget) {
+			return "array of " + strconv.Itoa(len(x)) + " items"
+		}
+	case map[string]any:
+		if budget := 64; !dvSmall(x, &budget) {
+			return "object of " + strconv.Itoa(len(x)) + " keys"
+		}
+	}
+	return v
+}
+
+// dvSmall reports whether v holds at most *budget values, none of them a
+// long string.
+func dvSmall(v any, budget *int) bool {
+	*budget--
+	if *budget < 0 {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return len(x) <= 256
+	case []any:
+		for _, e := range x {
+			if !dvSmall(e, budget) {
+				return false
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if !dvSmall(e, budget) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dvList formats allowed values for a message, at most 10 of them.
+func dvList(vals []any) string {
+	var b strings.Builder
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if i == 10 {
+			b.WriteString("... (" + strconv.Itoa(len(vals)) + " in all)")
+			break
+		}
+		switch x := v.(type) {
+		case string:
+			b.WriteString(strconv.Quote(x))
+		case nil:
+			b.WriteString("null")
+		case []any, map[string]any:
+			b.WriteString(KindOf(x))
+		default:
+			b.WriteString(fmt.Sprintf("%v", x))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,975 @@
+package text
+
+import . "spellhost/tools"
+
+import (
+	"context"
+	"encoding/binary"
+	"html"
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// text_manipulator limits.
+const (
+	maxTextInput  = 16 << 20 // bytes of input (or of options.items together)
+	maxTextOutput = 32 << 20 // bytes of a result that can grow (replace, indent, join, word_wrap)
+	maxTextItems  = 1 << 20  // items split may return
+	maxTextIndent = 1000     // indent spaces, and bytes of an indent prefix
+	maxTextWidth  = 100_000  // word_wrap width
+)
+
+// tmOptionKeys lists the options each operation takes, in documentation
+// order. An operation missing here takes none.
+var tmOptionKeys = map[string][]string{
+	"trim":      {"chars"},
+	"replace":   {"from", "to", "count"},
+	"substring": {"start", "end"},
+	"split":     {"delimiter"},
+	"join":      {"delimiter", "items"},
+	"sanitize":  {"escape_html"},
+	"truncate":  {"max_length", "suffix"},
+	"indent":    {"spaces", "prefix"},
+	"word_wrap": {"width", "break_long_words"},
+}
+
+var tmOperations = []string{
+	"uppercase", "lowercase", "reverse", "trim", "replace", "substring", "split", "join",
+	"snake_case", "camel_case", "pascal_case", "kebab_case", "title_case", "sanitize", "truncate",
+	"indent", "dedent", "normalize_whitespace", "word_wrap", "count",
+}
+
+func textManipulatorSpec() Spec {
+	return Spec{
+		Inline:   true,
+		Name:     "text_manipulator",
+		Category: "utility",
+		Description: "Transforms text: case changes, reverse, trim, replace, substring, split and join, " +
+			"identifier cases (snake, camel, pascal, kebab, title), sanitize, truncate, indent and dedent, " +
+			"whitespace normalisation, word wrapping and counting. Lengths and indices count Unicode code " +
+			"points (runes), not bytes and not grapheme clusters; invalid UTF-8 bytes read as U+FFFD. " +
+			"Input up to 16 MiB; results that would exceed 32 MiB are refused (too_large).",
+		Params: []Param{
+			{Name: "input", Type: String, Required: true, Description: "the text to transform " +
+				"(for join: newline-separated items, or \"\" when options.items is given)"},
+			{Name: "operation", Type: String, Required: true, Enum: tmOperations, Description: "" +
+				"uppercase, lowercase; reverse (by code point, so combining marks and emoji sequences are not kept together); " +
+				"trim (whitespace, or options.chars); replace; substring; split; join; " +
+				"snake_case, camel_case, pascal_case, kebab_case (words split at non-alphanumerics and case changes: " +
+				"\"HTTPServer2Go\" -> http_server2_go; apostrophes inside words are dropped); " +
+				"title_case (first letter of each whitespace-separated word upper, the rest lower); " +
+				"sanitize (drops control and invisible format characters, e.g. zero-width and bidi overrides, keeping tab, " +
+				"newline, ZWJ and ZWNJ; drops invalid UTF-8; CRLF, CR, U+2028 and U+2029 become \\n); " +
+				"truncate; indent (lines that are blank are left alone); dedent (removes the longest common leading " +
+				"whitespace; blank lines become empty); normalize_whitespace (runs of whitespace become one space, ends trimmed); " +
+				"word_wrap (each line wrapped greedily at spaces, whitespace runs collapse, lines end in \\n); " +
+				"count (result is {characters, bytes, words, lines})"},
+			{Name: "options", Type: Object, Description: "" +
+				"per operation; other keys are refused. " +
+				"trim {chars: set of characters to strip instead of whitespace}; " +
+				"replace {from* (non-empty), to (default \"\"), count (max replacements, >= 1; default all)}; " +
+				"substring {start*, end (default: end of text)}: 0-based code point indices, end exclusive, " +
+				"negative counts from the end, out-of-range values clamp (Python slicing: -3 is the last three); " +
+				"split {delimiter (default: runs of whitespace, dropping empty items; \"\" splits into characters)}; " +
+				"join {delimiter (default \" \"), items (array of strings to join; input must then be \"\")}: " +
+				"without items the lines of input are joined (a final newline adds no empty item, \\r\\n accepted); " +
+				"sanitize {escape_html (bool, default false: also escape & < > \" ')}; " +
+				"truncate {max_length* (>= 0, code points, counting the suffix), suffix (default \"...\")}: " +
+				"whitespace before the suffix is dropped; " +
+				"indent {spaces (0-1000, default 4) or prefix (string)}; " +
+				"word_wrap {width (1-100000, default 80), break_long_words (bool, default false)}"},
+		},
+		Returns: "{result, operation, original_length, result_length}: lengths in code points. " +
+			"split: result is an array of strings and result_length its item count, plus count. " +
+			"replace adds replacements; truncate adds truncated; sanitize adds removed (code points dropped); " +
+			"join with items: original_length is the items' total length. " +
+			"count: result is {characters, bytes, words, lines} and result_length equals original_length",
+		Example: map[string]any{"input": "Hello World-wide Web", "operation": "snake_case"},
+	}
+}
+
+// TextManipulator returns the text_manipulator tool.
+func TextManipulator() Tool { return New(textManipulatorSpec(), manipulateText) }
+
+// tmOpts reads one operation's options, reporting bad ones by name.
+type tmOpts struct {
+	op string
+	m  map[string]any
+}
+
+func (o tmOpts) bad(key, format string, args ...any) error {
+	return Invalid("parameter \"options\": option %q of operation %s: "+format, append([]any{key, o.op}, args...)...)
+}
+
+func (o tmOpts) has(key string) bool {
+	v, ok := o.m[key]
+	return ok && v != nil
+}
+
+func (o tmOpts) str(key, def string) (string, error) {
+	v, ok := o.m[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", o.bad(key, "expected string, got %s", KindOf(v))
+	}
+	return s, nil
+}
+
+func (o tmOpts) boolean(key string) (bool, error) {
+	v, ok := o.m[key]
+	if !ok || v == nil {
+		return false, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, o.bad(key, "expected boolean, got %s", KindOf(v))
+	}
+	return b, nil
+}
+
+// integer reads an integer option within [lo, hi].
+func (o tmOpts) integer(key string, def, lo, hi int) (int, error) {
+	v, ok := o.m[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	f, ok := ToFloat(v)
+	if !ok {
+		return 0, o.bad(key, "expected integer, got %s", KindOf(v))
+	}
+	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, o.bad(key, "expected integer, got %v", v)
+	}
+	if f < float64(lo) || f > float64(hi) {
+		return 0, o.bad(key, "%v is out of range %d to %d", v, lo, hi)
+	}
+	return int(f), nil
+}
+
+func (o tmOpts) require(key string) error {
+	if !o.has(key) {
+		return Invalid("parameter \"options\": operation %s needs option %q", o.op, key)
+	}
+	return nil
+}
+
+func manipulateText(ctx context.Context, p Params) (any, error) {
+	input := p.String("input")
+	op := p.String("operation")
+	if len(input) > maxTextInput {
+		return nil, Errorf(TypeTooLarge, "parameter \"input\": %d bytes exceeds the %d-byte limit", len(input), maxTextInput)
+	}
+	o := tmOpts{op: op, m: p.Map("options")}
+	if len(o.m) > 0 {
+		allowed := tmOptionKeys[op]
+		var bad []string
+		for k := range o.m {
+			if !slices.Contains(allowed, k) {
+				bad = append(bad, k)
+			}
+		}
+		if len(bad) > 0 {
+			slices.Sort(bad)
+			if len(allowed) == 0 {
+				return nil, Invalid("parameter \"options\": unknown option %q; operation %s takes no options", bad[0], op)
+			}
+			return nil, Invalid("parameter \"options\": unknown option %q for operation %s; allowed: %s",
+				bad[0], op, strings.Join(allowed, ", "))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if op == "uppercase" || op == "lowercase" {
+		return tmCase(input, op), nil
+	}
+	inLen := tmRuneCount(input)
+	res := map[string]any{"operation": op, "original_length": inLen}
+	var (
+		out string
+		err error
+	)
+	switch op {
+	case "reverse":
+		out = tmReverse(input)
+	case "trim":
+		out, err = tmTrim(input, o)
+	case "replace":
+		out, err = tmReplace(input, o, res)
+	case "substring":
+		out, err = tmSubstring(input, inLen, o)
+	case "split":
+		items, err := tmSplit(ctx, input, o)
+		if err != nil {
+			return nil, err
+		}
+		res["result"] = items
+		res["result_length"] = len(items)
+		res["count"] = len(items)
+		return res, nil
+	case "join":
+		out, err = tmJoin(input, o, res)
+	case "snake_case":
+		out, err = tmIdent(ctx, input, '_', false, false)
+	case "kebab_case":
+		out, err = tmIdent(ctx, input, '-', false, false)
+	case "camel_case":
+		out, err = tmIdent(ctx, input, 0, false, true)
+	case "pascal_case":
+		out, err = tmIdent(ctx, input, 0, true, true)
+	case "title_case":
+		out = tmTitle(input)
+	case "sanitize":
+		out, err = tmSanitize(input, o, res)
+	case "truncate":
+		out, err = tmTruncate(input, inLen, o, res)
+	case "indent":
+		out, err = tmIndent(ctx, input, o)
+	case "dedent":
+		out, err = tmDedent(ctx, input)
+	case "normalize_whitespace":
+		out = tmNormalizeSpace(input)
+	case "word_wrap":
+		out, err = tmWrap(ctx, input, o)
+	case "count":
+		res["result"] = tmCount(input, inLen)
+		res["result_length"] = inLen
+		return res, nil
+	default: // the spec's enum makes this unreachable
+		return nil, Invalid("parameter \"operation\": unknown value %q", op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res["result"] = out
+	res["result_length"] = tmRuneCount(out)
+	return res, nil
+}
+
+// --- byte-level helpers ---
+
+const tmOnes = 0x0101010101010101
+
+// tmBytes views s as bytes without copying; callers must not write to it.
+func tmBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// tmIsASCII reports whether s has no byte >= 0x80, eight bytes at a time.
+func tmIsASCII(s string) bool {
+	b := tmBytes(s)
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w := binary.LittleEndian.Uint64(b[i:]) | binary.LittleEndian.Uint64(b[i+8:]) |
+			binary.LittleEndian.Uint64(b[i+16:]) | binary.LittleEndian.Uint64(b[i+24:])
+		if w&(0x80*tmOnes) != 0 {
+			return false
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&(0x80*tmOnes) != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func tmRuneCount(s string) int {
+	if tmIsASCII(s) {
+		return len(s)
+	}
+	return utf8.RuneCountInString(s)
+}
+
+// tmASCIICase returns s with the case of ASCII letters in [lo, lo+25]
+// flipped, in one pass over s: eight bytes at a time into a stack buffer,
+// then into a builder (whose memory is not zeroed first). Until a letter
+// needs flipping nothing is allocated, and s itself is returned when none
+// does. ok is false, and the result meaningless, when s is not all ASCII.
+func tmASCIICase(s string, lo byte) (out string, ok bool) {
+	addLo := uint64(0x80-lo) * tmOnes
+	addHi := uint64(0x80-lo-26) * tmOnes
+	const high = 0x80 * tmOnes
+	var (
+		sb      strings.Builder
+		buf     [1024]byte
+		changed bool
+	)
+	src := tmBytes(s)
+	for off := 0; off < len(src); off += len(buf) {
+		chunk := src[off:min(off+len(buf), len(src))]
+		n := len(chunk)
+		var seen, flips uint64
+		i := 0
+		for ; i+32 <= n; i += 32 {
+			c, b := chunk[i:i+32:i+32], buf[i:i+32:i+32]
+			w0 := binary.LittleEndian.Uint64(c[0:])
+			w1 := binary.LittleEndian.Uint64(c[8:])
+			w2 := binary.LittleEndian.Uint64(c[16:])
+			w3 := binary.LittleEndian.Uint64(c[24:])
+			seen |= w0 | w1 | w2 | w3
+			// For ASCII bytes and addends below 0x80 no carry crosses a byte.
+			m0 := ((w0 + addLo) &^ (w0 + addHi)) & high
+			m1 := ((w1 + addLo) &^ (w1 + addHi)) & high
+			m2 := ((w2 + addLo) &^ (w2 + addHi)) & high
+			m3 := ((w3 + addLo) &^ (w3 + addHi)) & high
+			flips |= m0 | m1 | m2 | m3
+			binary.LittleEndian.PutUint64(b[0:], w0^m0>>2)
+			binary.LittleEndian.PutUint64(b[8:], w1^m1>>2)
+			binary.LittleEndian.PutUint64(b[16:], w2^m2>>2)
+			binary.LittleEndian.PutUint64(b[24:], w3^m3>>2)
+		}
+		for ; i < n; i++ {
+			c := chunk[i]
+			seen |= uint64(c)
+			if c >= lo && c <= lo+25 {
+				c ^= 0x20
+				flips = 1
+			}
+			buf[i] = c
+		}
+		if seen&high != 0 {
+			return "", false
+		}
+		if !changed && flips != 0 {
+			changed = true
+			sb.Grow(len(s))
+			sb.WriteString(s[:off])
+		}
+		if changed {
+			sb.Write(buf[:n])
+		}
+	}
+	if !changed {
+		return s, true
+	}
+	return sb.String(), true
+}
+
+// tmCase answers uppercase and lowercase, with a fast path for ASCII.
+func tmCase(s, op string) map[string]any {
+	lo, conv := byte('a'), strings.ToUpper
+	if op == "lowercase" {
+		lo, conv = 'A', strings.ToLower
+	}
+	if out, ok := tmASCIICase(s, lo); ok {
+		return map[string]any{"result": out, "operation": op, "original_length": len(s), "result_length": len(s)}
+	}
+	out := conv(s)
+	return map[string]any{"result": out, "operation": op,
+		"original_length": utf8.RuneCountInString(s), "result_length": utf8.RuneCountInString(out)}
+}
+
+// tmReverse reverses s by code point, keeping each rune's bytes (invalid
+// bytes included) intact.
+func tmReverse(s string) string {
+	if s == "" {
+		return ""
+	}
+	b := make([]byte, len(s))
+	if tmIsASCII(s) {
+		for i, j := 0, len(s)-1; j >= 0; i, j = i+1, j-1 {
+			b[i] = s[j]
+		}
+	} else {
+		end := len(b)
+		for i := 0; i < len(s); {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			copy(b[end-size:end], s[i:i+size])
+			end -= size
+			i += size
+		}
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+func tmTrim(s string, o tmOpts) (string, error) {
+	if !o.has("chars") {
+		return strings.TrimSpace(s), nil
+	}
+	chars, err := o.str("chars", "")
+	if err != nil {
+		return "", err
+	}
+	return strings.Trim(s, chars), nil
+}
+
+func tmReplace(s string, o tmOpts, res map[string]any) (string, error) {
+	if err := o.require("from"); err != nil {
+		return "", err
+	}
+	from, err := o.str("from", "")
+	if err != nil {
+		return "", err
+	}
+	if from == "" {
+		return "", o.bad("from", "must not be empty")
+	}
+	to, err := o.str("to", "")
+	if err != nil {
+		return "", err
+	}
+	limit, err := o.integer("count", -1, 1, math.MaxInt32)
+	if err != nil {
+		return "", err
+	}
+	n := strings.Count(s, from)
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	if size := int64(len(s)) + int64(n)*int64(len(to)-len(from)); size > maxTextOutput {
+		return "", Errorf(TypeTooLarge, "replace: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
+	}
+	res["replacements"] = n
+	return strings.Replace(s, from, to, n), nil
+}
+
+// tmByteOffset returns the byte offset of rune index i in s (0 <= i <= runes).
+func tmByteOffset(s string, i int, ascii bool) int {
+	if ascii {
+		return i
+	}
+	off := 0
+	for ; i > 0 && off < len(s); i-- {
+		_, size := utf8.DecodeRuneInString(s[off:])
+		off += size
+	}
+	return off
+}
+
+func tmSubstring(s string, n int, o tmOpts) (string, error) {
+	if err := o.require("start"); err != nil {
+		return "", err
+	}
+	start, err := o.integer("start", 0, -1<<53, 1<<53)
+	if err != nil {
+		return "", err
+	}
+	end, err := o.integer("end", n, -1<<53, 1<<53)
+	if err != nil {
+		return "", err
+	}
+	clamp := func(i int) int {
+		if i < 0 {
+			i += n
+		}
+		return max(0, min(i, n))
+	}
+	start, end = clamp(start), clamp(end)
+	if end <= start {
+		return "", nil
+	}
+	ascii := n == len(s)
+	bs := tmByteOffset(s, start, ascii)
+	be := bs + tmByteOffset(s[bs:], end-start, ascii)
+	return s[bs:be], nil
+}
+
+func tmTooManyItems() error {
+	return Errorf(TypeTooLarge, "split: more than %d items", maxTextItems)
+}
+
+func tmSplit(ctx context.Context, s string, o tmOpts) ([]any, error) {
+	delim, err := o.str("delimiter", "")
+	if err != nil {
+		return nil, err
+	}
+	items := []any{}
+	add := func(part string) bool {
+		if len(items) >= maxTextItems || len(items)&0xffff == 0xffff && ctx.Err() != nil {
+			return false
+		}
+		items = append(items, part)
+		return true
+	}
+	switch {
+	case !o.has("delimiter"):
+		for f := range strings.FieldsSeq(s) {
+			if !add(f) {
+				return nil, tmStop(ctx)
+			}
+		}
+	case delim == "":
+		n := tmRuneCount(s)
+		if n > maxTextItems {
+			return nil, tmTooManyItems()
+		}
+		items = make([]any, 0, n)
+		for i := 0; i < len(s); {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			if !add(s[i : i+size]) {
+				return nil, tmStop(ctx)
+			}
+			i += size
+		}
+	default:
+		n := strings.Count(s, delim) + 1
+		if n > maxTextItems {
+			return nil, tmTooManyItems()
+		}
+		items = make([]any, 0, n)
+		for part := range strings.SplitSeq(s, delim) {
+			if !add(part) {
+				return nil, tmStop(ctx)
+			}
+		}
+	}
+	return items, nil
+}
+
+// tmStop explains why an item loop stopped: cancellation or the item cap.
+func tmStop(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return tmTooManyItems()
+}
+
+// tmLines splits s into lines without their "\n" or "\r\n"; a final
+// newline does not start an empty line.
+func tmLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}
+
+func tmJoin(s string, o tmOpts, res map[string]any) (string, error) {
+	delim, err := o.str("delimiter", " ")
+	if err != nil {
+		return "", err
+	}
+	var items []string
+	if o.has("items") {
+		raw, ok := o.m["items"].([]any)
+		if !ok {
+			if m, isMap := o.m["items"].(map[string]any); !isMap || len(m) != 0 {
+				return "", o.bad("items", "expected array of strings, got %s", KindOf(o.m["items"]))
+			}
+		}
+		if s != "" {
+			return "", Invalid("parameter \"input\": must be \"\" when options.items is given (operation join)")
+		}
+		items = make([]string, len(raw))
+		total, runes := 0, 0
+		for i, v := range raw {
+			str, ok := v.(string)
+			if !ok {
+				return "", o.bad("items", "item %d: expected string, got %s", i+1, KindOf(v))
+			}
+			total += len(str)
+			if total > maxTextInput {
+				return "", Errorf(TypeTooLarge, "parameter \"options\": items total more than the %d-byte limit", maxTextInput)
+			}
+			runes += tmRuneCount(str)
+			items[i] = str
+		}
+		res["original_length"] = runes
+	} else {
+		items = tmLines(s)
+	}
+	size := int64(0)
+	for _, it := range items {
+		size += int64(len(it))
+	}
+	if len(items) > 1 {
+		size += int64(len(items)-1) * int64(len(delim))
+	}
+	if size > maxTextOutput {
+		return "", Errorf(TypeTooLarge, "join: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
+	}
+	return strings.Join(items, delim), nil
+}
+
+// --- identifier cases ---
+
+func tmIsApostrophe(r rune) bool { return r == '\'' || r == '\u2019' }
+
+func tmIsWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+func tmIsUpper(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'A' <= r && r <= 'Z'
+	}
+	return unicode.IsUpper(r)
+}
+
+func tmIsLower(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z'
+	}
+	return unicode.IsLower(r)
+}
+
+func tmIsDigit(r rune) bool {
+	if r < utf8.RuneSelf {
+		return '0' <= r && r <= '9'
+	}
+	return unicode.IsDigit(r)
+}
+
+// tmWords calls fn with the byte range of each word of s: a run of letters
+// and digits (apostrophes between letters included), split where a lower
+// case letter or digit meets an upper case one ("fooBar", "v2Api") and
+// before the last capital of an acronym ("HTTPServer"). It stops early,
+// returning ctx's error, when ctx ends.
+func tmWords(ctx context.Context, s string, fn func(w string)) error {
+	start := -1
+	var prev rune
+	for i, n := 0, 0; i < len(s); n++ {
+		if n&0xffff == 0xffff && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case tmIsWordRune(r):
+			if start < 0 {
+				start = i
+			} else if tmIsUpper(r) {
+				split := tmIsLower(prev) || tmIsDigit(prev)
+				if !split && tmIsUpper(prev) {
+					next, _ := utf8.DecodeRuneInString(s[i+size:])
+					split = tmIsLower(next)
+				}
+				if split {
+					fn(s[start:i])
+					start = i
+				}
+			}
+			prev = r
+		case start >= 0 && tmIsApostrophe(r) && unicode.IsLetter(prev):
+			next, _ := utf8.DecodeRuneInString(s[i+size:])
+			if !unicode.IsLetter(next) {
+				fn(s[start:i])
+				start = -1
+			}
+		default:
+			if start >= 0 {
+				fn(s[start:i])
+				start = -1
+			}
+		}
+		i += size
+	}
+	if start >= 0 {
+		fn(s[start:])
+	}
+	return nil
+}
+
+// tmAppendCased appends w lowercased, with its first rune upper cased when
+// capital is set, leaving out apostrophes.
+func tmAppendCased(b []byte, w string, capital bool) []byte {
+	first := true
+	for _, r := range w {
+		if tmIsApostrophe(r) {
+			continue
+		}
+		if first && capital {
+			r = unicode.ToUpper(r)
+		} else if r < utf8.RuneSelf {
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+		} else {
+			r = unicode.ToLower(r)
+		}
+		first = false
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+// tmIdent joins the words of s: with sep between them (snake, kebab) or
+// none (camel, pascal), capitalising every word (pascal) or all but the
+// first (camel) when caps is set.
+func tmIdent(ctx context.Context, s string, sep byte, capFirst, caps bool) (string, error) {
+	b := make([]byte, 0, len(s))
+	n := 0
+	err := tmWords(ctx, s, func(w string) {
+		if n > 0 && sep != 0 {
+			b = append(b, sep)
+		}
+		b = tmAppendCased(b, w, caps && (n > 0 || capFirst))
+		n++
+	})
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func tmTitle(s string) string {
+	b := make([]byte, 0, len(s))
+	start := true
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			start = true
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if start {
+				r = unicode.ToTitle(r)
+			} else {
+				r = unicode.ToLower(r)
+			}
+			start = false
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
+}
+
+// --- sanitize, truncate, whitespace ---
+
+// tmDropRune reports whether sanitize removes r: control characters other
+// than tab and newline, invisible format characters other than ZWNJ and
+// ZWJ, and noncharacters.
+func tmDropRune(r rune) bool {
+	switch {
+	case r < 0x20:
+		return r != '\t' && r != '\n'
+	case r < 0x7f:
+		return false
+	case r <= 0x9f:
+		return true
+	case r == 0x200c || r == 0x200d:
+		return false
+	case r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
+		return true
+	}
+	return unicode.Is(unicode.Cf, r)
+}
+
+func tmSanitize(s string, o tmOpts, res map[string]any) (string, error) {
+	escape, err := o.boolean("escape_html")
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 0, len(s))
+	removed := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			removed++
+		case r == '\r':
+			if i < len(s) && s[i] == '\n' {
+				removed++ // the \n that follows is kept
+				continue
+			}
+			b = append(b, '\n')
+		case r == 0x2028 || r == 0x2029:
+			b = append(b, '\n')
+		case tmDropRune(r):
+			removed++
+		case r < utf8.RuneSelf:
+			b = append(b, byte(r))
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	res["removed"] = removed
+	if escape {
+		return html.EscapeString(string(b)), nil
+	}
+	return string(b), nil
+}
+
+func tmTruncate(s string, n int, o tmOpts, res map[string]any) (string, error) {
+	if err := o.require("max_length"); err != nil {
+		return "", err
+	}
+	limit, err := o.integer("max_length", 0, 0, math.MaxInt32)
+	if err != nil {
+		return "", err
+	}
+	suffix, err := o.str("suffix", "...")
+	if err != nil {
+		return "", err
+	}
+	sn := tmRuneCount(suffix)
+	if sn > limit {
+		return "", o.bad("max_length", "%d is shorter than the suffix (%d characters)", limit, sn)
+	}
+	if n <= limit {
+		res["truncated"] = false
+		return s, nil
+	}
+	res["truncated"] = true
+	kept := s[:tmByteOffset(s, limit-sn, n == len(s))]
+	return strings.TrimRightFunc(kept, unicode.IsSpace) + suffix, nil
+}
+
+func tmNormalizeSpace(s string) string {
+	b := make([]byte, 0, len(s))
+	for f := range strings.FieldsSeq(s) {
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, f...)
+	}
+	return string(b)
+}
+
+// tmEachLine calls fn for each line of s with its text (no "\n", no
+// trailing "\r") and its ending ("\r\n", "\n" or "" for the last line).
+func tmEachLine(ctx context.Context, s string, fn func(line, end string)) error {
+	for n := 0; len(s) > 0; n++ {
+		if n&0xfff == 0xfff && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line, end := s, ""
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			line, s, end = s[:i], s[i+1:], "\n"
+		} else {
+			s = ""
+		}
+		if strings.HasSuffix(line, "\r") {
+			line, end = line[:len(line)-1], "\r"+end
+		}
+		fn(line, end)
+	}
+	return nil
+}
+
+func tmBlank(line string) bool { return strings.TrimSpace(line) == "" }
+
+func tmIndent(ctx context.Context, s string, o tmOpts) (string, error) {
+	if o.has("spaces") && o.has("prefix") {
+		return "", Invalid("parameter \"options\": operation indent takes spaces or prefix, not both")
+	}
+	spaces, err := o.integer("spaces", 4, 0, maxTextIndent)
+	if err != nil {
+		return "", err
+	}
+	prefix, err := o.str("prefix", strings.Repeat(" ", spaces))
+	if err != nil {
+		return "", err
+	}
+	if len(prefix) > maxTextIndent {
+		return "", Errorf(TypeTooLarge, "parameter \"options\": option \"prefix\" of %d bytes exceeds the %d-byte limit",
+			len(prefix), maxTextIndent)
+	}
+	if size := int64(len(s)) + int64(strings.Count(s, "\n")+1)*int64(len(prefix)); size > maxTextOutput {
+		return "", Errorf(TypeTooLarge, "indent: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
+	}
+	b := make([]byte, 0, len(s)+len(prefix)*(1+len(s)/40))
+	err = tmEachLine(ctx, s, func(line, end string) {
+		if !tmBlank(line) {
+			b = append(b, prefix...)
+		}
+		b = append(b, line...)
+		b = append(b, end...)
+	})
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func tmDedent(ctx context.Context, s string) (string, error) {
+	margin, found := "", false
+	err := tmEachLine(ctx, s, func(line, _ string) {
+		if tmBlank(line) {
+			return
+		}
+		lead := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if !found {
+			margin, found = lead, true
+			return
+		}
+		n := 0
+		for n < len(margin) && n < len(lead) && margin[n] == lead[n] {
+			n++
+		}
+		margin = margin[:n]
+	})
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 0, len(s))
+	err = tmEachLine(ctx, s, func(line, end string) {
+		if !tmBlank(line) {
+			b = append(b, line[len(margin):]...)
+		}
+		b = append(b, end...)
+	})
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func tmWrap(ctx context.Context, s string, o tmOpts) (string, error) {
+	width, err := o.integer("width", 80, 1, maxTextWidth)
+	if err != nil {
+		return "", err
+	}
+	breakLong, err := o.boolean("break_long_words")
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 0, len(s)+len(s)/width+16)
+	err = tmEachLine(ctx, s, func(line, end string) {
+		col := 0 // code points on the current output line
+		for w := range strings.FieldsSeq(line) {
+			wn := tmRuneCount(w)
+			switch {
+			case col == 0:
+			case col+1+wn <= width:
+				b = append(b, ' ')
+				col++
+			default:
+				b = append(b, '\n')
+				col = 0
+			}
+			for breakLong && wn > width-col {
+				cut := tmByteOffset(w, width-col, wn == len(w))
+				b = append(b, w[:cut]...)
+				b = append(b, '\n')
+				w, wn, col = w[cut:], wn-(width-col), 0
+			}
+			b = append(b, w...)
+			col += wn
+		}
+		if end != "" {
+			b = append(b, '\n')
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func tmCount(s string, n int) map[string]any {
+	words := 0
+	for range strings.FieldsSeq(s) {
+		words++
+	}
+	lines := strings.Count(s, "\n")
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		lines++
+	}
+	return map[string]any{"characters": n, "bytes": len(s), "words": words, "lines": lines}
+}

@@ -1,0 +1,788 @@
+package web
+
+import . "spellhost/tools"
+
+// Shared plumbing of the network tools: http_request, graphql_query,
+// web_search, api-tester and webhook-caller. Everything goes through
+// cfg.Perm.HTTPClient, which checks every dial (redirects included), and
+// http.NewRequestWithContext, so the caller's deadline bounds all I/O.
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"spellhost/tools/perm"
+)
+
+// Limits of the network tools' inputs.
+const (
+	hxMaxURLLen      = 64 << 10 // bytes of a request URL
+	hxMaxHeaders     = 100      // request headers given by the caller
+	hxMaxHeaderBytes = 64 << 10 // bytes of request header names and values, together
+	hxMaxRequestBody = 16 << 20 // bytes of a request body
+	hxMaxTimeoutMS   = 600_000  // timeout_ms upper bound (10 minutes)
+	hxMaxBackoffMS   = 5_000    // backoff_ms upper bound (= hxBackoffCap)
+	hxMaxAttempts    = 10       // attempts or retries upper bound
+	hxBackoffCap     = 5 * time.Second
+	hxDefaultTimeout = 30 * time.Second
+	hxDrainBytes     = 4 << 10 // bytes read from a discarded reply so its connection can be reused
+)
+
+// hxMethods are the methods http_request and api-tester accept.
+var hxMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// hxClientHeaders are computed by the HTTP client; a caller may not set them.
+var hxClientHeaders = map[string]bool{
+	"Content-Length": true, "Transfer-Encoding": true, "Trailer": true, "Connection": true,
+	"Te": true, "Upgrade": true, "Keep-Alive": true, "Proxy-Connection": true,
+}
+
+// Descriptions shared by the network tools' specs.
+const (
+	hxURLDoc = "the http or https URL to call; the host must be allowed by --allow-net (without the flag, loopback only); " +
+		"at most 64 KiB"
+	hxHeadersDoc = "request headers, {name: value}; values are strings (numbers and booleans are converted); " +
+		"at most 100 headers and 64 KiB together; Content-Length, Transfer-Encoding, Connection and other " +
+		"hop-by-hop headers are set by the client and refused here; Host overrides the Host header"
+	hxBodyDoc = "request body: a string is sent as is (no Content-Type unless headers set one); an object, array, " +
+		"number or boolean is sent as JSON with Content-Type application/json (unless headers set one); at most 16 MiB"
+	hxAuthDoc = "authentication, an object: {type: \"basic\", username, password} sets Authorization: Basic; " +
+		"{type: \"bearer\", token} sets Authorization: Bearer; {type: \"api_key\", token, header} sets the header " +
+		"(default X-API-Key) to the token. It overrides the same header in headers"
+	hxTimeoutDoc = "timeout of one attempt in milliseconds, 1-600000 (connecting, sending and reading the whole " +
+		"reply); defaults to the host's HTTP timeout (30 s unless configured); the caller's deadline, when sooner, wins"
+	hxBodyLimitDoc = "Response bodies are capped at the response limit (--max-response-size, 16 MiB by default)"
+)
+
+// hxRequest is a checked request, built afresh for every attempt.
+type hxRequest struct {
+	method string
+	url    *url.URL
+	raw    string // url.String(), computed once
+	header http.Header
+	host   string // Host override, "" for the URL's
+	body   []byte
+}
+
+// what names the request in error messages, with any password hidden.
+func (r *hxRequest) what() string { return r.method + " " + r.url.Redacted() }
+
+func (r *hxRequest) build(ctx context.Context) (*http.Request, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.raw, body)
+	if err != nil {
+		return nil, Invalid("%s: %v", r.what(), err)
+	}
+	req.Header = r.header
+	if r.host != "" {
+		req.Host = r.host
+	}
+	return req, nil
+}
+
+// hxNewRequest checks the URL parameter param and starts a request. agent
+// is the default User-Agent.
+func hxNewRequest(method, param, rawURL, agent string) (*hxRequest, error) {
+	u, err := hxParseURL(param, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	h := make(http.Header, 4)
+	h["User-Agent"] = []string{agent}
+	return &hxRequest{method: method, url: u, raw: u.String(), header: h}, nil
+}
+
+// hxParseURL checks that raw is an absolute http or https URL with a host.
+func hxParseURL(param, raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if len(raw) > hxMaxURLLen {
+		return nil, Errorf(TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), hxMaxURLLen)
+	}
+	if raw == "" {
+		return nil, Invalid("parameter %q: empty URL", param)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, Invalid("parameter %q: invalid URL: %v", param, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+	case "":
+		return nil, Invalid("parameter %q: URL has no scheme; want an absolute http:// or https:// URL", param)
+	default:
+		return nil, Invalid("parameter %q: scheme %q is not supported; only http and https", param, u.Scheme)
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return nil, Invalid("parameter %q: URL has no host; want %s://host/...", param, u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, Invalid("parameter %q: port %q is out of range 1-65535", param, p)
+		}
+	}
+	u.Fragment, u.RawFragment = "", "" // never sent
+	return u, nil
+}
+
+// setHeaders adds the caller's headers, checked.
+func (r *hxRequest) setHeaders(param string, m map[string]any) error {
+	if len(m) == 0 {
+		return nil
+	}
+	if len(m) > hxMaxHeaders {
+		return Errorf(TypeTooLarge, "parameter %q: %d headers exceed the limit of %d", param, len(m), hxMaxHeaders)
+	}
+	total := 0
+	for name, v := range m {
+		s, ok := hxScalarString(v)
+		if !ok {
+			return Invalid("parameter %q: header %q: expected string, got %s", param, name, KindOf(v))
+		}
+		total += len(name) + len(s)
+		if total > hxMaxHeaderBytes {
+			return Errorf(TypeTooLarge, "parameter %q: headers exceed the %d-byte limit", param, hxMaxHeaderBytes)
+		}
+		if !hxValidHeaderName(name) {
+			return Invalid("parameter %q: %q is not a valid header name", param, name)
+		}
+		if !hxValidHeaderValue(s) {
+			return Invalid("parameter %q: header %q: value contains a control character", param, name)
+		}
+		key := http.CanonicalHeaderKey(name)
+		if hxClientHeaders[key] {
+			return Invalid("parameter %q: header %q is set by the HTTP client and cannot be given", param, name)
+		}
+		if key == "Host" {
+			r.host = s
+			continue
+		}
+		r.header[key] = append(r.header[key], s)
+	}
+	return nil
+}
+
+// setBody sets the body: a string as is, anything else as JSON.
+func (r *hxRequest) setBody(param string, v any, present bool) error {
+	if !present || v == nil {
+		return nil
+	}
+	if s, ok := v.(string); ok {
+		if len(s) > hxMaxRequestBody {
+			return Errorf(TypeTooLarge, "parameter %q: body of %d bytes exceeds the %d-byte limit", param, len(s), hxMaxRequestBody)
+		}
+		r.body = []byte(s)
+		return nil
+	}
+	return r.setJSONBody(param, v)
+}
+
+// setJSONBody sets the body to v encoded as JSON.
+func (r *hxRequest) setJSONBody(param string, v any) error {
+	if s, ok := v.(string); ok && len(s)+2 > hxMaxRequestBody {
+		// Its encoding has at least the quotes added: no need to build it.
+		return Errorf(TypeTooLarge, "parameter %q: JSON body of at least %d bytes exceeds the %d-byte limit", param, len(s)+2, hxMaxRequestBody)
+	}
+	b, err := hxJSON(v)
+	if err != nil {
+		return Invalid("parameter %q: cannot encode as JSON: %v", param, err)
+	}
+	if len(b) > hxMaxRequestBody {
+		return Errorf(TypeTooLarge, "parameter %q: JSON body of %d bytes exceeds the %d-byte limit", param, len(b), hxMaxRequestBody)
+	}
+	r.body = b
+	r.setDefault("Content-Type", "application/json")
+	return nil
+}
+
+// setDefault sets a header unless the caller gave it.
+func (r *hxRequest) setDefault(key, value string) {
+	if _, ok := r.header[key]; !ok {
+		r.header[key] = []string{value}
+	}
+}
+
+// hxJSON encodes v as compact JSON without HTML escaping.
+func hxJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		var ue *json.UnsupportedValueError
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("unsupported value %s", ue.Str)
+		}
+		return nil, err
+	}
+	b := buf.Bytes()
+	return b[:len(b)-1], nil // drop Encode's newline
+}
+
+// hxScalarString converts a header value to a string.
+func hxScalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	f, ok := ToFloat(v)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", false
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.FormatInt(int64(f), 10), true
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64), true
+}
+
+// setAuth applies the auth parameter.
+func (r *hxRequest) setAuth(param string, m map[string]any) error {
+	if len(m) == 0 {
+		return nil
+	}
+	str := func(key string) (string, error) {
+		v, ok := m[key]
+		if !ok || v == nil {
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", Invalid("parameter %q: field %q: expected string, got %s", param, key, KindOf(v))
+		}
+		return s, nil
+	}
+	typ, err := str("type")
+	if err != nil {
+		return err
+	}
+	var allowed []string
+	switch typ {
+	case "":
+		return Invalid("parameter %q: missing field \"type\"; want basic, bearer or api_key", param)
+	case "basic":
+		allowed = []string{"type", "username", "password"}
+	case "bearer":
+		allowed = []string{"type", "token"}
+	case "api_key":
+		allowed = []string{"type", "token", "header"}
+	default:
+		return Invalid("parameter %q: unknown type %q; want basic, bearer or api_key", param, typ)
+	}
+	for key := range m {
+		if !slices.Contains(allowed, key) {
+			return Invalid("parameter %q: field %q does not apply to type %s; fields: %s", param, key, typ, strings.Join(allowed, ", "))
+		}
+	}
+	switch typ {
+	case "basic":
+		user, err := str("username")
+		if err != nil {
+			return err
+		}
+		pass, err := str("password")
+		if err != nil {
+			return err
+		}
+		if user == "" {
+			return Invalid("parameter %q: type basic needs a non-empty \"username\"", param)
+		}
+		if strings.IndexByte(user, ':') >= 0 {
+			return Invalid("parameter %q: a basic-auth username may not contain ':'", param)
+		}
+		r.header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+	case "bearer", "api_key":
+		tok, err := str("token")
+		if err != nil {
+			return err
+		}
+		if tok == "" {
+			return Invalid("parameter %q: type %s needs a non-empty \"token\"", param, typ)
+		}
+		if !hxValidHeaderValue(tok) {
+			return Invalid("parameter %q: field \"token\" contains a control character", param)
+		}
+		if typ == "bearer" {
+			r.header["Authorization"] = []string{"Bearer " + tok}
+			return nil
+		}
+		name, err := str("header")
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			name = "X-API-Key"
+		}
+		if !hxValidHeaderName(name) {
+			return Invalid("parameter %q: field \"header\": %q is not a valid header name", param, name)
+		}
+		key := http.CanonicalHeaderKey(name)
+		if hxClientHeaders[key] || key == "Host" {
+			return Invalid("parameter %q: field \"header\": %q cannot carry a key", param, name)
+		}
+		r.header[key] = []string{tok}
+	}
+	return nil
+}
+
+// hxTimeout returns the timeout_ms parameter, or def.
+func hxTimeout(p Params, def time.Duration) (time.Duration, error) {
+	if !p.Has("timeout_ms") {
+		if def <= 0 {
+			def = hxDefaultTimeout
+		}
+		return def, nil
+	}
+	n := p.Int("timeout_ms")
+	if n < 1 || n > hxMaxTimeoutMS {
+		return 0, Invalid("parameter %q: %d is out of range 1-%d", "timeout_ms", n, hxMaxTimeoutMS)
+	}
+	return time.Duration(n) * time.Millisecond, nil
+}
+
+// hxInt converts a JSON-like number to an int in [lo, hi].
+func hxInt(v any, lo, hi int) (int, bool) {
+	f, ok := ToFloat(v)
+	if !ok || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		return 0, false
+	}
+	return int(f), true
+}
+
+// hxStatuses reads an HTTP status or a list of them; where names the
+// parameter in messages, e.g. `parameter "expect_status"`.
+func hxStatuses(where string, v any) ([]int, error) {
+	if _, ok := ToFloat(v); ok {
+		n, ok := hxInt(v, 100, 599)
+		if !ok {
+			return nil, Invalid("%s: %v is not an HTTP status (an integer in 100-599)", where, v)
+		}
+		return []int{n}, nil
+	}
+	var l []any
+	switch x := v.(type) {
+	case []any:
+		l = x
+	case map[string]any:
+		if len(x) != 0 {
+			return nil, Invalid("%s: expected a status or a list of statuses, got object", where)
+		}
+	default:
+		return nil, Invalid("%s: expected a status or a list of statuses, got %s", where, KindOf(v))
+	}
+	if len(l) > 500 {
+		return nil, Errorf(TypeTooLarge, "%s: %d statuses exceed the limit of 500", where, len(l))
+	}
+	out := make([]int, 0, len(l))
+	for i, item := range l {
+		n, ok := hxInt(item, 100, 599)
+		if !ok {
+			return nil, Invalid("%s: item %d: %v is not an HTTP status (an integer in 100-599)", where, i+1, item)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// hxIntList converts statuses to a result list.
+func hxIntList(l []int) []any {
+	out := make([]any, len(l))
+	for i, n := range l {
+		out[i] = n
+	}
+	return out
+}
+
+// hxClient returns the permission set's HTTP client, or a permission error
+// when there is none.
+func hxClient(ps *perm.Set, timeout time.Duration, r *hxRequest) (*http.Client, error) {
+	if ps == nil {
+		return nil, Errorf(TypePermission, "%s: network access is not configured; allow hosts with --allow-net", r.what())
+	}
+	return ps.HTTPClient(timeout), nil
+}
+
+// hxNetError classifies a failed exchange: permission errors and the
+// caller's deadline or cancellation keep their types, an attempt's own
+// timeout is a timeout, anything else (refused, unreachable, reset) an
+// execution error carrying the cause.
+func hxNetError(ctx context.Context, what string, timeout time.Duration, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var te *Error
+	switch {
+	case errors.As(err, &te):
+		return &Error{Type: te.Type, Err: fmt.Errorf("%s: %w", what, te.Err)}
+	case hxRefused(err):
+		return fmt.Errorf("%s: %w", what, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", what, ctx.Err())
+	case hxIsTimeout(err):
+		return Errorf(TypeTimeout, "%s: no complete reply within the %v timeout", what, timeout)
+	}
+	return Failed("%s: %v", what, err)
+}
+
+// hxRefused reports whether the network permissions refused a connection:
+// a host they do not allow (permission_denied) or one they cannot judge,
+// such as a name that reads as a number (validation_error).
+func hxRefused(err error) bool {
+	return errors.Is(err, perm.ErrDenied) || errors.Is(err, perm.ErrInvalid)
+}
+
+func hxIsTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
+
+// hxRetryableErr reports whether a failed attempt may be retried: a
+// connection failure or an attempt's timeout, not a refusal by the sandbox
+// nor the caller's deadline.
+func hxRetryableErr(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || hxRefused(err) {
+		return false
+	}
+	var te *Error
+	return !errors.As(err, &te) || te.Type == TypeExecution || te.Type == TypeTimeout
+}
+
+// hxReadBody reads a reply body up to limit bytes. Over the limit it
+// returns a too_large error, or with truncate the first limit bytes and
+// true.
+func hxReadBody(resp *http.Response, limit int64, truncate bool, what string) ([]byte, bool, error) {
+	if resp.ContentLength > limit && !truncate {
+		return nil, false, Errorf(TypeTooLarge, "%s: response body of %d bytes exceeds the %d-byte response limit", what, resp.ContentLength, limit)
+	}
+	size := int64(512)
+	if resp.ContentLength >= 0 {
+		size = min(resp.ContentLength, limit) + 1
+	}
+	buf := make([]byte, 0, size)
+	r := io.LimitReader(resp.Body, limit+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if int64(len(buf)) > limit {
+		if truncate {
+			return buf[:limit], true, nil
+		}
+		return nil, false, Errorf(TypeTooLarge, "%s: response body exceeds the %d-byte response limit", what, limit)
+	}
+	return buf, false, nil
+}
+
+// hxReply is the outcome of an exchange.
+type hxReply struct {
+	status    int
+	header    http.Header
+	body      []byte
+	truncated bool
+	finalURL  string
+	attempts  int
+	duration  time.Duration
+}
+
+// hxPolicy says how to run an exchange.
+type hxPolicy struct {
+	timeout     time.Duration // per attempt
+	limit       int64         // response body cap
+	truncate    bool          // truncate an over-limit body instead of failing
+	attempts    int           // at most this many (>= 1)
+	backoff     time.Duration // base delay, doubled after every attempt, capped at hxBackoffCap
+	retryStatus func(int) bool
+	retryAfter  bool // honour a Retry-After header (capped at hxBackoffCap)
+	redirects   int  // 0: follow; 1: follow only those that keep the method; 2: never
+}
+
+// Redirect policies.
+const (
+	hxFollow = iota
+	hxFollowSameMethod
+	hxNoFollow
+)
+
+// hxExchange runs r, retrying as pol says. A reply with any status is a
+// result; the error is a network, permission, size or context failure.
+func hxExchange(ctx context.Context, ps *perm.Set, r *hxRequest, pol hxPolicy) (*hxReply, error) {
+	client, err := hxClient(ps, pol.timeout, r)
+	if err != nil {
+		return nil, err
+	}
+	switch pol.redirects {
+	case hxFollowSameMethod:
+		check := client.CheckRedirect
+		client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if req.Method != via[0].Method {
+				return http.ErrUseLastResponse
+			}
+			return check(req, via)
+		}
+	case hxNoFollow:
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	if pol.attempts < 1 {
+		pol.attempts = 1
+	}
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		what := r.what()
+		if pol.attempts > 1 {
+			what += fmt.Sprintf(" (attempt %d of %d)", attempt, pol.attempts)
+		}
+		req, err := r.build(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			err = hxNetError(ctx, what, pol.timeout, err)
+			delay := hxBackoff(pol.backoff, attempt)
+			if attempt >= pol.attempts || !hxRetryableErr(ctx, err) || !hxHasTime(ctx, delay) {
+				return nil, err
+			}
+			if err := hxSleep(ctx, delay); err != nil {
+				return nil, fmt.Errorf("%s: waiting to retry: %w", r.what(), err)
+			}
+			continue
+		}
+		if attempt < pol.attempts && pol.retryStatus != nil && pol.retryStatus(resp.StatusCode) {
+			delay := hxBackoff(pol.backoff, attempt)
+			if pol.retryAfter {
+				delay = max(delay, hxRetryAfter(resp.Header))
+			}
+			if hxHasTime(ctx, delay) {
+				io.CopyN(io.Discard, resp.Body, hxDrainBytes)
+				resp.Body.Close()
+				if err := hxSleep(ctx, delay); err != nil {
+					return nil, fmt.Errorf("%s: waiting to retry: %w", r.what(), err)
+				}
+				continue
+			}
+			// No time left for another attempt: this reply is the result.
+		}
+		body, trunc, err := hxReadBody(resp, pol.limit, pol.truncate, what)
+		resp.Body.Close()
+		if err != nil {
+			if TypeOf(err) == TypeTooLarge {
+				return nil, err
+			}
+			err = hxNetError(ctx, what+": reading the reply", pol.timeout, err)
+			delay := hxBackoff(pol.backoff, attempt)
+			if attempt >= pol.attempts || !hxRetryableErr(ctx, err) || !hxHasTime(ctx, delay) {
+				return nil, err
+			}
+			if err := hxSleep(ctx, delay); err != nil {
+				return nil, fmt.Errorf("%s: waiting to retry: %w", r.what(), err)
+			}
+			continue
+		}
+		return &hxReply{
+			status: resp.StatusCode, header: resp.Header, body: body, truncated: trunc,
+			finalURL: resp.Request.URL.Redacted(), attempts: attempt, duration: time.Since(start),
+		}, nil
+	}
+}
+
+// hxHasTime reports whether ctx's deadline, if any, leaves more than d.
+func hxHasTime(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) > d
+}
+
+// hxBackoff is base doubled attempt-1 times, capped at hxBackoffCap.
+func hxBackoff(base time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < hxBackoffCap; i++ {
+		d *= 2
+	}
+	return min(d, hxBackoffCap)
+}
+
+// hxRetryAfter reads a Retry-After header (seconds or an HTTP date),
+// capped at hxBackoffCap; 0 when absent or unparsable.
+func hxRetryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return min(time.Duration(min(n, 3600))*time.Second, hxBackoffCap)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(time.Until(t), 0), hxBackoffCap)
+	}
+	return 0
+}
+
+// hxSleep waits d or until ctx ends.
+func hxSleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// hxHeaderMap converts reply headers to {lowercased name: values joined by ", "}.
+func hxHeaderMap(h http.Header) map[string]any {
+	m := make(map[string]any, len(h))
+	for k, vs := range h {
+		v := ""
+		if len(vs) == 1 {
+			v = vs[0]
+		} else {
+			v = strings.Join(vs, ", ")
+		}
+		m[strings.ToLower(k)] = v
+	}
+	return m
+}
+
+// hxBodyText returns a body as a string when it is UTF-8, else as base64,
+// with the encoding's name.
+func hxBodyText(b []byte) (string, string) {
+	if utf8.Valid(b) {
+		return string(b), "utf-8"
+	}
+	return base64.StdEncoding.EncodeToString(b), "base64"
+}
+
+// hxTrimSplitRune drops an incomplete UTF-8 sequence cut at the end of b.
+func hxTrimSplitRune(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return b[:i]
+			}
+			break
+		}
+	}
+	return b
+}
+
+// hxIsJSONType reports whether a Content-Type is JSON (application/json or
+// a +json type).
+func hxIsJSONType(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	return strings.EqualFold(ct, "application/json") ||
+		len(ct) > 5 && strings.EqualFold(ct[len(ct)-5:], "+json") && strings.IndexByte(ct, '/') > 0
+}
+
+// hxParseJSON decodes a JSON body into JSON-like values.
+func hxParseJSON(b []byte) (any, bool) {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// hxSnippet returns the start of a body for an error message.
+func hxSnippet(b []byte) string {
+	const n = 200
+	s := b
+	if len(s) > n {
+		s = s[:n]
+	}
+	out := strings.ToValidUTF8(strings.Join(strings.Fields(string(s)), " "), "?")
+	if len(b) > n {
+		out += "..."
+	}
+	return out
+}
+
+// hxMS converts a duration to milliseconds with microsecond precision.
+func hxMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// hxKeys checks that m has only keys from known.
+func hxKeys(param string, m map[string]any, known ...string) error {
+	for k := range m {
+		if !slices.Contains(known, k) {
+			return Invalid("parameter %q: unknown field %q; known: %s", param, k, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// hxValidHeaderName reports whether name is an RFC 9110 token.
+func hxValidHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 || !hxTokenChars[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// hxValidHeaderValue reports whether v holds no control character other
+// than a horizontal tab.
+func hxValidHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+var hxTokenChars = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
