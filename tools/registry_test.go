@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"spellhost/tools"
-	"spellhost/tools/data"
 )
 
 func nop(name, category, desc string) tools.Tool {
@@ -24,7 +23,7 @@ func names(specs []*tools.Spec) string {
 
 func TestRegistry(t *testing.T) {
 	reg, err := tools.NewRegistry(
-		data.Calculator(),
+		nop("calculator", "utility", "Evaluates arithmetic expressions"),
 		nop("hash_calculator", "utility", "Computes MD5, SHA-1 and SHA-256 digests"),
 		nop("file_search", "filesystem", "Searches files for a pattern"),
 		nop("web_search", "web", "Searches the web"),
@@ -69,7 +68,7 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("lookup failed")
 	}
 	gen := reg.Generation()
-	if err := reg.Register(data.Calculator()); err == nil || !strings.Contains(err.Error(), "already registered") {
+	if err := reg.Register(nop("calculator", "utility", "again")); err == nil || !strings.Contains(err.Error(), "already registered") {
 		t.Fatalf("duplicate register: %v", err)
 	}
 	if err := reg.Register(nop("Bad Name", "x", "y")); tools.TypeOf(err) != tools.TypeValidation {

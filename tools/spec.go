@@ -1,9 +1,14 @@
-// Package tools holds spellhost's tool registry and its built-in tools. Each
-// tool declares one Spec (name, category, parameters) that drives
-// validation, help (`spellhost tools info`) and the generated docs
-// (docs/tools.md); the registry validates every call against it before the
-// tool runs. File, network, process and environment access goes through
-// the permission set in package perm.
+// Package tools is the core every tool and the host share: Tool, Spec,
+// Params, the Registry, and the error vocabulary (Error, ErrorType and the
+// sentinels) that protocol replies and Lua errors carry. Each tool declares
+// one Spec (name, category, parameters) that drives validation, help
+// (`spellhost tools info`) and the generated docs (docs/tools.md); the
+// registry validates every call against it before the tool runs.
+//
+// The tools themselves live in one package per family below this one
+// (web, files, media, text, data, system, citation); package builtin
+// registers them all. Nothing heavy is imported here, so the host's
+// packages link the core without linking any tool.
 package tools
 
 import (

@@ -57,7 +57,7 @@ func toolsCmd(gs *globalState, args []string) error {
 // builtinRegistry returns the built-in tools for describing them; it needs
 // no permissions since nothing is invoked.
 func builtinRegistry() (*tools.Registry, error) {
-	return builtin.NewBuiltinRegistry(tools.Config{})
+	return builtin.NewRegistry(builtin.Config{})
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -269,7 +269,7 @@ code is 1.
 		return err
 	}
 	defer sess.close()
-	reg, err := builtin.NewBuiltinRegistry(sess.cfg)
+	reg, err := builtin.NewRegistry(sess.cfg)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 // benchKernel holds the built-in tools, as a real run does.
 func benchKernel(b *testing.B) *kernel.Kernel {
 	p := testPerm(b)
-	reg, err := builtin.NewBuiltinRegistry(tools.Config{Perm: p})
+	reg, err := builtin.NewRegistry(builtin.Config{Perm: p})
 	if err != nil {
 		b.Fatal(err)
 	}

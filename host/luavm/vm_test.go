@@ -39,7 +39,7 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.CloseIdle)
-	reg, err := builtin.NewBuiltinRegistry(tools.Config{Perm: p})
+	reg, err := builtin.NewRegistry(builtin.Config{Perm: p})
 	if err != nil {
 		t.Fatal(err)
 	}

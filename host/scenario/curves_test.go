@@ -11,7 +11,6 @@ import (
 
 	"spellhost/host/metrics"
 	lualib "spellhost/lua"
-	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
@@ -53,7 +52,7 @@ end`
 	defer p.CloseIdle()
 	live := &liveRecorder{}
 	var out, errb bytes.Buffer
-	res, err := Run(context.Background(), Config{Script: path, Tools: tools.Config{Perm: p}, Seed: 1, Lib: lualib.FS,
+	res, err := Run(context.Background(), Config{Script: path, Perm: p, Registry: builtinTools(p), Seed: 1, Lib: lualib.FS,
 		Stdout: &out, Stderr: &errb, Timeout: 60 * time.Second, Charts: live})
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, errb.String())

@@ -12,6 +12,7 @@ import (
 	"spellhost/host/exitcode"
 	lualib "spellhost/lua"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 	"spellhost/tools/perm"
 )
 
@@ -33,7 +34,7 @@ func runScript(t *testing.T, name string, ov Overrides) (*Result, exitcode.Code,
 	}
 	defer p.CloseIdle()
 	var out, errb bytes.Buffer
-	cfg := Config{Script: path, Tools: tools.Config{Perm: p}, Seed: 1, Lib: lualib.FS,
+	cfg := Config{Script: path, Perm: p, Registry: builtinTools(p), Seed: 1, Lib: lualib.FS,
 		Stdout: &out, Stderr: &errb, Overrides: ov, Timeout: 60 * time.Second}
 	res, err := Run(context.Background(), cfg)
 	if errb.Len() > 0 {
@@ -246,7 +247,7 @@ func TestBadOptions(t *testing.T) {
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "s.lua")
 		os.WriteFile(path, []byte(c.src+"\n"), 0o644)
-		_, err := Run(context.Background(), Config{Script: path, Lib: lualib.FS, Overrides: c.ov, Tools: tools.Config{}})
+		_, err := Run(context.Background(), Config{Script: path, Lib: lualib.FS, Overrides: c.ov, Registry: builtinTools(nil)})
 		if err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: error %v, want %q", c.src, err, c.msg)
 		}
@@ -299,4 +300,10 @@ function w2() print("b", Metrics.stats("iterations{scenario:a}").count) end
 	if code != 0 || !strings.Contains(out, "teardown\t6") || !strings.Contains(out, "b\t6") {
 		t.Fatalf("exit %d, out %q", code, out)
 	}
+}
+
+// builtinTools returns the factory cmd/spellhost passes: the built-in tools
+// over p.
+func builtinTools(p *perm.Set) func() (*tools.Registry, error) {
+	return func() (*tools.Registry, error) { return builtin.NewRegistry(builtin.Config{Perm: p}) }
 }

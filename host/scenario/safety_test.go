@@ -14,7 +14,6 @@ import (
 
 	"spellhost/host/exitcode"
 	lualib "spellhost/lua"
-	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
@@ -32,7 +31,7 @@ func runWith(t *testing.T, ctx context.Context, src string, cfg Config) (*Result
 	}
 	defer p.CloseIdle()
 	var errb bytes.Buffer
-	cfg.Script, cfg.Tools, cfg.Seed, cfg.Lib, cfg.Stderr = path, tools.Config{Perm: p}, 1, lualib.FS, &errb
+	cfg.Script, cfg.Perm, cfg.Registry, cfg.Seed, cfg.Lib, cfg.Stderr = path, p, builtinTools(p), 1, lualib.FS, &errb
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}

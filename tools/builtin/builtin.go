@@ -1,5 +1,6 @@
 // Package builtin registers spellhost's built-in tools: the one place that
-// knows every tool family.
+// knows every tool family. The host takes a registry from it through a
+// factory that cmd/spellhost fills, so nothing under host/ links a tool.
 package builtin
 
 import (
@@ -10,51 +11,67 @@ import (
 	"spellhost/tools/data"
 	"spellhost/tools/files"
 	"spellhost/tools/media"
+	"spellhost/tools/perm"
 	"spellhost/tools/system"
 	"spellhost/tools/text"
 	"spellhost/tools/web"
 )
 
-// Builtin returns spellhost's tools, configured by cfg.
-func Builtin(cfg tools.Config) []tools.Tool {
+// Config carries what the built-in tools need from the host. A nil Perm
+// refuses every file, host, program and variable.
+type Config struct {
+	// Perm decides which files, hosts, programs and variables tools reach.
+	Perm *perm.Set
+	// SearchEndpoint is the web_search backend (a SearXNG-style JSON
+	// endpoint); empty means web_search answers that none is configured.
+	SearchEndpoint string
+	// HTTPTimeout is the default timeout of network tools (default 30s);
+	// the caller's context deadline, when sooner, wins.
+	HTTPTimeout time.Duration
+}
+
+// Tools returns spellhost's tools, configured by cfg.
+func Tools(cfg Config) []tools.Tool {
 	if cfg.HTTPTimeout <= 0 {
 		cfg.HTTPTimeout = 30 * time.Second
 	}
+	ps := cfg.Perm
+	wc := web.Config{Perm: ps, SearchEndpoint: cfg.SearchEndpoint, HTTPTimeout: cfg.HTTPTimeout}
 	return []tools.Tool{
 		data.Calculator(),
-		text.Base64Encoder(cfg),
-		text.HashCalculator(cfg),
+		text.Base64Encoder(ps),
+		text.HashCalculator(ps),
 		text.UUIDGenerator(),
-		data.DataValidation(),
-		text.DiffCalculator(cfg),
-		web.URLAnalyzer(cfg),
+		data.Validation(),
+		text.DiffCalculator(ps),
+		web.URLAnalyzer(wc),
 		data.GraphBuilder(),
-		text.TextManipulator(),
+		text.Manipulator(),
 		data.DateTimeHandler(),
-		web.HTTPRequest(cfg),
-		web.GraphQLQuery(cfg),
-		web.WebSearch(cfg),
-		web.APITester(cfg),
-		web.WebhookCaller(cfg),
-		system.EnvironmentReader(cfg),
-		system.ProcessExecutor(cfg),
-		web.ServiceChecker(cfg),
-		system.SystemMonitor(cfg),
-		web.WebScraper(cfg),
-		web.WebpageMonitor(cfg),
-		web.SitemapCrawler(cfg),
-		citation.CitationFormatter(),
-		files.FileOperations(cfg),
-		files.FileSearch(cfg),
-		files.FileConverter(cfg),
-		files.FileWatcher(cfg),
-		media.AudioProcessor(cfg),
-		media.VideoProcessor(cfg),
-		media.ImageProcessor(cfg),
+		web.HTTPRequest(wc),
+		web.GraphQLQuery(wc),
+		web.Search(wc),
+		web.APITester(wc),
+		web.WebhookCaller(wc),
+		system.EnvironmentReader(ps),
+		system.ProcessExecutor(ps),
+		web.ServiceChecker(wc),
+		system.Monitor(ps),
+		web.Scraper(wc),
+		web.PageMonitor(wc),
+		web.SitemapCrawler(wc),
+		citation.Formatter(),
+		files.Operations(ps),
+		files.Search(ps),
+		files.Converter(ps),
+		files.Watcher(ps),
+		media.AudioProcessor(ps),
+		media.VideoProcessor(ps),
+		media.ImageProcessor(ps),
 	}
 }
 
-// NewBuiltinRegistry returns a registry holding the built-in tools.
-func NewBuiltinRegistry(cfg tools.Config) (*tools.Registry, error) {
-	return tools.NewRegistry(Builtin(cfg)...)
+// NewRegistry returns a registry holding the built-in tools.
+func NewRegistry(cfg Config) (*tools.Registry, error) {
+	return tools.NewRegistry(Tools(cfg)...)
 }

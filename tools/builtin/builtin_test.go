@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestBuiltinSpecsAreValidAndExamplesRun(t *testing.T) {
 	p, _ := tooltest.Perm(t)
-	reg, err := builtin.NewBuiltinRegistry(tools.Config{Perm: p})
+	reg, err := builtin.NewRegistry(builtin.Config{Perm: p})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,11 @@
 package citation
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"fmt"
 	"strings"
+
+	"spellhost/tools"
 )
 
 // BibTeX input of citation-formatter: entries, @string macros, values.
@@ -26,16 +26,16 @@ var bibMonths = map[string]string{
 func (p *bibParser) lineAt(pos int) int { return 1 + strings.Count(p.src[:min(pos, len(p.src))], "\n") }
 
 func (p *bibParser) fail(pos int, format string, args ...any) error {
-	return Invalid("parameter %q: BibTeX line %d: %s", "input", p.lineAt(pos), fmt.Sprintf(format, args...))
+	return tools.Invalid("parameter %q: BibTeX line %d: %s", "input", p.lineAt(pos), fmt.Sprintf(format, args...))
 }
 
 func (p *bibParser) skipSpace() {
-	for p.pos < len(p.src) && citeIsSpace(p.src[p.pos]) {
+	for p.pos < len(p.src) && isSpace(p.src[p.pos]) {
 		p.pos++
 	}
 }
 
-func citeIsSpace(c byte) bool {
+func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
 
@@ -51,8 +51,8 @@ func (p *bibParser) ident() string {
 	return p.src[start:p.pos]
 }
 
-func (p *bibParser) parse() ([]*citeEntry, error) {
-	var out []*citeEntry
+func (p *bibParser) parse() ([]*entry, error) {
+	var out []*entry
 	for {
 		i := strings.IndexByte(p.src[p.pos:], '@')
 		if i < 0 {
@@ -110,8 +110,8 @@ func (p *bibParser) parse() ([]*citeEntry, error) {
 			p.macros[name] = v
 			continue
 		}
-		if len(out) == citeMaxEntries {
-			return nil, Errorf(TypeTooLarge, "parameter %q: more than %d entries", "input", citeMaxEntries)
+		if len(out) == maxEntries {
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: more than %d entries", "input", maxEntries)
 		}
 		e, err := p.entry(at, typ, closer)
 		if err != nil {
@@ -143,11 +143,11 @@ func (p *bibParser) skipGroup(at int, closer byte) error {
 	return p.fail(at, "unbalanced braces: the entry is not closed")
 }
 
-func (p *bibParser) entry(at int, typ string, closer byte) (*citeEntry, error) {
+func (p *bibParser) entry(at int, typ string, closer byte) (*entry, error) {
 	p.pos++ // opener
 	p.skipSpace()
 	keyAt := p.pos
-	for p.pos < len(p.src) && p.src[p.pos] != ',' && p.src[p.pos] != closer && !citeIsSpace(p.src[p.pos]) {
+	for p.pos < len(p.src) && p.src[p.pos] != ',' && p.src[p.pos] != closer && !isSpace(p.src[p.pos]) {
 		if p.src[p.pos] == '{' || p.src[p.pos] == '}' || p.src[p.pos] == '=' {
 			return nil, p.fail(p.pos, "unexpected %q in the key of @%s", p.src[p.pos], typ)
 		}
@@ -157,7 +157,7 @@ func (p *bibParser) entry(at int, typ string, closer byte) (*citeEntry, error) {
 	if key == "" {
 		return nil, p.fail(at, "@%s entry has no key", typ)
 	}
-	e := &citeEntry{key: key, typ: typ, fields: map[string]string{}, line: p.lineAt(at)}
+	e := &entry{key: key, typ: typ, fields: map[string]string{}, line: p.lineAt(at)}
 	raw := map[string]string{}
 	var order []string
 	for {
@@ -201,14 +201,14 @@ func (p *bibParser) entry(at int, typ string, closer byte) (*citeEntry, error) {
 }
 
 // fill cleans raw field values into e.
-func (p *bibParser) fill(e *citeEntry, raw map[string]string, order []string) error {
+func (p *bibParser) fill(e *entry, raw map[string]string, order []string) error {
 	for _, name := range order {
 		v := raw[name]
 		switch name {
 		case "author", "editor":
-			ns, err := citeSplitNames(v, true)
+			ns, err := splitNames(v, true)
 			if err != nil {
-				return Invalid("parameter %q: entry %s field %s: %v", "input", e.key, name, err)
+				return tools.Invalid("parameter %q: entry %s field %s: %v", "input", e.key, name, err)
 			}
 			if name == "author" {
 				e.authors = ns
@@ -216,9 +216,9 @@ func (p *bibParser) fill(e *citeEntry, raw map[string]string, order []string) er
 				e.editors = ns
 			}
 		case "url", "doi", "eprint", "file", "urldate":
-			e.fields[name] = citeCleanURL(v)
+			e.fields[name] = cleanURL(v)
 		default:
-			e.fields[name] = citeLatex(v)
+			e.fields[name] = fromLatex(v)
 		}
 	}
 	e.finish()
@@ -266,8 +266,8 @@ func (p *bibParser) value(closer byte) (string, error) {
 			}
 			b.WriteString(v)
 		}
-		if b.Len() > citeMaxInput || p.total+b.Len() > citeMaxExpanded {
-			return "", Errorf(TypeTooLarge, "parameter %q: @string macros expand past %d bytes", "input", citeMaxExpanded)
+		if b.Len() > maxInput || p.total+b.Len() > maxExpanded {
+			return "", tools.Errorf(tools.TypeTooLarge, "parameter %q: @string macros expand past %d bytes", "input", maxExpanded)
 		}
 		p.skipSpace()
 		if p.pos < len(p.src) && p.src[p.pos] == '#' {
@@ -291,8 +291,8 @@ func (p *bibParser) braced() (string, error) {
 			}
 		case '{':
 			depth++
-			if depth > citeMaxDepth {
-				return "", p.fail(p.pos, "braces nested deeper than %d", citeMaxDepth)
+			if depth > maxDepth {
+				return "", p.fail(p.pos, "braces nested deeper than %d", maxDepth)
 			}
 		case '}':
 			depth--
@@ -318,8 +318,8 @@ func (p *bibParser) quoted() (string, error) {
 			}
 		case '{':
 			depth++
-			if depth > citeMaxDepth {
-				return "", p.fail(p.pos, "braces nested deeper than %d", citeMaxDepth)
+			if depth > maxDepth {
+				return "", p.fail(p.pos, "braces nested deeper than %d", maxDepth)
 			}
 		case '}':
 			depth--

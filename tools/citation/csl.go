@@ -1,8 +1,5 @@
 package citation
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/clip"
-
 import (
 	"context"
 	"errors"
@@ -13,30 +10,33 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/clip"
 )
 
 // JSON and YAML input of citation-formatter: lists of entries with BibTeX or CSL
 // field names.
 
-// citeCSLTypes maps CSL types to BibTeX types.
-var citeCSLTypes = map[string]string{
+// cslTypes maps CSL types to BibTeX types.
+var cslTypes = map[string]string{
 	"article-journal": "article", "article-magazine": "article", "article-newspaper": "article", "article": "article",
 	"book": "book", "chapter": "incollection", "paper-conference": "inproceedings", "thesis": "phdthesis",
 	"report": "techreport", "webpage": "online", "post-weblog": "online", "post": "online", "manuscript": "unpublished",
 	"pamphlet": "booklet", "dataset": "misc", "software": "misc",
 }
 
-// citeCSLFields maps CSL field names to BibTeX ones.
-var citeCSLFields = map[string]string{
+// cslFields maps CSL field names to BibTeX ones.
+var cslFields = map[string]string{
 	"doi": "doi", "url": "url", "page": "pages", "publisher-place": "address", "collection-title": "series",
 	"issue": "number", "isbn": "isbn", "issn": "issn", "abstract": "abstract", "accessed": "urldate",
 	"edition": "edition", "volume": "volume", "publisher": "publisher", "title": "title", "note": "note",
 }
 
-// citeFromList reads entries from a decoded JSON or YAML value: a list of
+// fromList reads entries from a decoded JSON or YAML value: a list of
 // entries, one entry, or an object holding the list under references,
 // entries, bibliography or items.
-func citeFromList(ctx context.Context, v any) ([]*citeEntry, error) {
+func fromList(ctx context.Context, v any) ([]*entry, error) {
 	var list []any
 	switch t := v.(type) {
 	case []any:
@@ -52,21 +52,21 @@ func citeFromList(ctx context.Context, v any) ([]*citeEntry, error) {
 			list = []any{t}
 		}
 	default:
-		return nil, Invalid("parameter %q: expected a list of entries, got %s", "input", KindOf(v))
+		return nil, tools.Invalid("parameter %q: expected a list of entries, got %s", "input", tools.KindOf(v))
 	}
-	if len(list) > citeMaxEntries {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d entries exceed the limit of %d", "input", len(list), citeMaxEntries)
+	if len(list) > maxEntries {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d entries exceed the limit of %d", "input", len(list), maxEntries)
 	}
-	out := make([]*citeEntry, 0, len(list))
+	out := make([]*entry, 0, len(list))
 	for i, item := range list {
 		if i&63 == 63 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		m, ok := item.(map[string]any)
 		if !ok {
-			return nil, Invalid("parameter %q: entry %d: expected an object, got %s", "input", i+1, KindOf(item))
+			return nil, tools.Invalid("parameter %q: entry %d: expected an object, got %s", "input", i+1, tools.KindOf(item))
 		}
-		e, err := citeFromMap(m, i+1)
+		e, err := fromMap(m, i+1)
 		if err != nil {
 			return nil, err
 		}
@@ -75,8 +75,8 @@ func citeFromList(ctx context.Context, v any) ([]*citeEntry, error) {
 	return out, nil
 }
 
-func citeFromMap(m map[string]any, idx int) (*citeEntry, error) {
-	e := &citeEntry{fields: map[string]string{}, line: idx}
+func fromMap(m map[string]any, idx int) (*entry, error) {
+	e := &entry{fields: map[string]string{}, line: idx}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -89,16 +89,16 @@ func citeFromMap(m map[string]any, idx int) (*citeEntry, error) {
 		switch lk {
 		case "key", "id", "citation_key", "citation-key", "citationkey":
 			if e.key == "" {
-				e.key = citeScalar(v)
+				e.key = scalar(v)
 			}
 			continue
 		case "type", "entry_type", "entrytype":
-			e.typ = strings.ToLower(strings.TrimSpace(citeScalar(v)))
+			e.typ = strings.ToLower(strings.TrimSpace(scalar(v)))
 			continue
 		case "author", "editor":
-			ns, err := citeNamesFrom(v)
+			ns, err := namesFrom(v)
 			if err != nil {
-				return nil, Invalid("parameter %q: entry %d field %s: %v", "input", idx, k, err)
+				return nil, tools.Invalid("parameter %q: entry %d field %s: %v", "input", idx, k, err)
 			}
 			if lk == "author" {
 				e.authors = ns
@@ -108,7 +108,7 @@ func citeFromMap(m map[string]any, idx int) (*citeEntry, error) {
 			continue
 		case "issued":
 			csl = true
-			y, mo := citeCSLDate(v)
+			y, mo := cslDate(v)
 			if y != "" {
 				e.fields["year"] = y
 			}
@@ -118,23 +118,23 @@ func citeFromMap(m map[string]any, idx int) (*citeEntry, error) {
 			continue
 		case "container-title":
 			csl = true
-			e.fields["container"] = citeScalar(v)
+			e.fields["container"] = scalar(v)
 			continue
 		}
 		switch v.(type) {
 		case map[string]any, []any:
 			if lk == "accessed" {
-				if y, mo := citeCSLDate(v); y != "" {
-					e.fields["urldate"] = citeJoinNonEmpty("-", y, mo)
+				if y, mo := cslDate(v); y != "" {
+					e.fields["urldate"] = joinNonEmpty("-", y, mo)
 				}
 			}
 			continue // other structured values carry nothing we format
 		}
-		if to, ok := citeCSLFields[lk]; ok && lk != to {
+		if to, ok := cslFields[lk]; ok && lk != to {
 			csl = true
 			lk = to
 		}
-		s := strings.TrimSpace(citeScalar(v))
+		s := strings.TrimSpace(scalar(v))
 		if lk == "pages" {
 			s = strings.ReplaceAll(strings.ReplaceAll(s, "--", "–"), "-", "–")
 		}
@@ -144,7 +144,7 @@ func citeFromMap(m map[string]any, idx int) (*citeEntry, error) {
 		}
 		e.fields[lk] = s
 	}
-	if t, ok := citeCSLTypes[e.typ]; ok && (csl || e.typ != t) {
+	if t, ok := cslTypes[e.typ]; ok && (csl || e.typ != t) {
 		e.typ = t
 	}
 	if e.typ == "" {
@@ -167,8 +167,8 @@ func citeFromMap(m map[string]any, idx int) (*citeEntry, error) {
 	return e, nil
 }
 
-// citeScalar renders a JSON or YAML scalar as text.
-func citeScalar(v any) string {
+// scalar renders a JSON or YAML scalar as text.
+func scalar(v any) string {
 	switch t := v.(type) {
 	case string:
 		return t
@@ -182,49 +182,49 @@ func citeScalar(v any) string {
 	return fmt.Sprint(v)
 }
 
-// citeCSLDate reads {"date-parts": [[year, month, day]]} or a string.
-func citeCSLDate(v any) (year, month string) {
+// cslDate reads {"date-parts": [[year, month, day]]} or a string.
+func cslDate(v any) (year, month string) {
 	switch t := v.(type) {
 	case map[string]any:
 		if parts, ok := t["date-parts"].([]any); ok && len(parts) > 0 {
 			if first, ok := parts[0].([]any); ok {
 				if len(first) > 0 {
-					year = citeScalar(first[0])
+					year = scalar(first[0])
 				}
 				if len(first) > 1 {
-					month = citeScalar(first[1])
+					month = scalar(first[1])
 				}
 			}
 		} else if s, ok := t["raw"].(string); ok {
-			return citeCSLDate(s)
+			return cslDate(s)
 		} else if s, ok := t["literal"].(string); ok {
-			return citeCSLDate(s)
+			return cslDate(s)
 		}
 	case string:
 		s := strings.TrimSpace(t)
-		if len(s) >= 4 && citeAllDigits(s[:4]) {
+		if len(s) >= 4 && allDigits(s[:4]) {
 			year = s[:4]
-			if len(s) >= 7 && s[4] == '-' && citeAllDigits(s[5:7]) {
+			if len(s) >= 7 && s[4] == '-' && allDigits(s[5:7]) {
 				month = s[5:7]
 			}
 		}
 	case float64:
-		year = citeScalar(t)
+		year = scalar(t)
 	}
 	return year, month
 }
 
-// citeNamesFrom reads an author or editor list: a BibTeX name string, a
+// namesFrom reads an author or editor list: a BibTeX name string, a
 // list of name strings, or a list of {family, given, literal, ...}.
-func citeNamesFrom(v any) (citeNames, error) {
+func namesFrom(v any) (names, error) {
 	switch t := v.(type) {
 	case string:
-		return citeSplitNames(t, false)
+		return splitNames(t, false)
 	case []any:
-		if len(t) > citeMaxNames {
-			return citeNames{}, fmt.Errorf("%d names exceed the limit of %d", len(t), citeMaxNames)
+		if len(t) > maxNames {
+			return names{}, fmt.Errorf("%d names exceed the limit of %d", len(t), maxNames)
 		}
-		var out citeNames
+		var out names
 		for i, item := range t {
 			switch n := item.(type) {
 			case string:
@@ -232,103 +232,103 @@ func citeNamesFrom(v any) (citeNames, error) {
 					out.others = true
 					continue
 				}
-				out.names = append(out.names, citeParseName(n, false))
+				out.names = append(out.names, parseName(n, false))
 			case map[string]any:
-				var nm citeName
-				if lit := citeScalar(n["literal"]); lit != "" {
+				var nm name
+				if lit := scalar(n["literal"]); lit != "" {
 					nm.last, nm.literal = lit, true
 				} else {
-					nm.last = strings.TrimSpace(citeScalar(n["family"]))
-					nm.first = strings.TrimSpace(citeScalar(n["given"]))
-					nm.von = strings.TrimSpace(citeJoinNonEmpty(" ", citeScalar(n["dropping-particle"]), citeScalar(n["non-dropping-particle"])))
-					nm.jr = strings.TrimSpace(citeScalar(n["suffix"]))
+					nm.last = strings.TrimSpace(scalar(n["family"]))
+					nm.first = strings.TrimSpace(scalar(n["given"]))
+					nm.von = strings.TrimSpace(joinNonEmpty(" ", scalar(n["dropping-particle"]), scalar(n["non-dropping-particle"])))
+					nm.jr = strings.TrimSpace(scalar(n["suffix"]))
 				}
 				if nm.last == "" {
 					return out, fmt.Errorf("name %d has no family or literal name", i+1)
 				}
 				out.names = append(out.names, nm)
 			default:
-				return out, fmt.Errorf("name %d: expected a string or an object, got %s", i+1, KindOf(item))
+				return out, fmt.Errorf("name %d: expected a string or an object, got %s", i+1, tools.KindOf(item))
 			}
 		}
 		return out, nil
 	case nil:
-		return citeNames{}, nil
+		return names{}, nil
 	}
-	return citeNames{}, fmt.Errorf("expected a string or a list of names, got %s", KindOf(v))
+	return names{}, fmt.Errorf("expected a string or a list of names, got %s", tools.KindOf(v))
 }
 
 // ---- YAML ----
 
-// citeMaxYAMLValues caps the values (scalars, lists and maps) of a YAML
+// maxYAMLValues caps the values (scalars, lists and maps) of a YAML
 // bibliography once its aliases are expanded; the text of its keys and
-// scalars is capped at citeMaxExpanded, as for BibTeX macros. Together they
+// scalars is capped at maxExpanded, as for BibTeX macros. Together they
 // keep an alias bomb (aliases of lists of aliases) from multiplying a small
 // input into gigabytes.
-const citeMaxYAMLValues = 500_000
+const maxYAMLValues = 500_000
 
-// citeParseYAML reads a YAML bibliography (one document) with the YAML
-// library and converts it to the values citeFromList reads. Scalars stay
+// parseYAML reads a YAML bibliography (one document) with the YAML
+// library and converts it to the values fromList reads. Scalars stay
 // text as written ("2020", "012", "1.10"), so numbers keep their digits;
 // null and ~ are nil. Aliases are expanded within the limits above,
 // merge keys (<<) are applied, repeated keys are an error.
-func citeParseYAML(ctx context.Context, src string) (any, error) {
+func parseYAML(ctx context.Context, src string) (any, error) {
 	dec := yaml.NewDecoder(strings.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, Invalid("parameter %q: empty YAML document", "input")
+			return nil, tools.Invalid("parameter %q: empty YAML document", "input")
 		}
-		return nil, citeYAMLError(err)
+		return nil, yamlError(err)
 	}
 	var next yaml.Node
 	if err := dec.Decode(&next); err == nil {
-		return nil, Invalid("parameter %q: YAML line %d: a second document; give one document holding the list", "input", next.Line)
+		return nil, tools.Invalid("parameter %q: YAML line %d: a second document; give one document holding the list", "input", next.Line)
 	} else if !errors.Is(err, io.EOF) {
-		return nil, citeYAMLError(err)
+		return nil, yamlError(err)
 	}
-	c := citeYAMLConv{ctx: ctx, active: map[*yaml.Node]bool{}}
+	c := yamlConv{ctx: ctx, active: map[*yaml.Node]bool{}}
 	return c.value(&doc, 0)
 }
 
-// citeYAMLError turns a YAML library error ("yaml: line 3: ...") into a
+// yamlError turns a YAML library error ("yaml: line 3: ...") into a
 // validation error of the input parameter.
-func citeYAMLError(err error) error {
+func yamlError(err error) error {
 	msg, _ := strings.CutPrefix(err.Error(), "yaml: ")
 	if strings.HasPrefix(msg, "line ") {
-		return Invalid("parameter %q: YAML %s", "input", msg)
+		return tools.Invalid("parameter %q: YAML %s", "input", msg)
 	}
-	return Invalid("parameter %q: YAML: %s", "input", msg)
+	return tools.Invalid("parameter %q: YAML: %s", "input", msg)
 }
 
-// citeYAMLConv converts a YAML node tree to plain values, counting what
+// yamlConv converts a YAML node tree to plain values, counting what
 // it produces.
-type citeYAMLConv struct {
+type yamlConv struct {
 	ctx    context.Context
 	values int                 // values produced, aliases expanded
 	text   int                 // bytes of keys and scalars produced
 	active map[*yaml.Node]bool // anchored nodes being expanded, to catch an alias inside its own anchor
 }
 
-func (c *citeYAMLConv) fail(n *yaml.Node, format string, args ...any) error {
-	return Invalid("parameter %q: YAML line %d: %s", "input", n.Line, fmt.Sprintf(format, args...))
+func (c *yamlConv) fail(n *yaml.Node, format string, args ...any) error {
+	return tools.Invalid("parameter %q: YAML line %d: %s", "input", n.Line, fmt.Sprintf(format, args...))
 }
 
-func (c *citeYAMLConv) addText(n int) error {
+func (c *yamlConv) addText(n int) error {
 	c.text += n
-	if c.text > citeMaxExpanded {
-		return Errorf(TypeTooLarge, "parameter %q: YAML keys and values expand past %d bytes (aliases included)", "input", citeMaxExpanded)
+	if c.text > maxExpanded {
+		return tools.Errorf(tools.TypeTooLarge, "parameter %q: YAML keys and values expand past %d bytes (aliases included)", "input", maxExpanded)
 	}
 	return nil
 }
 
-func (c *citeYAMLConv) value(n *yaml.Node, depth int) (any, error) {
-	if depth > citeMaxDepth {
-		return nil, c.fail(n, "nested deeper than %d", citeMaxDepth)
+func (c *yamlConv) value(n *yaml.Node, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, c.fail(n, "nested deeper than %d", maxDepth)
 	}
 	c.values++
-	if c.values > citeMaxYAMLValues {
-		return nil, Errorf(TypeTooLarge, "parameter %q: YAML holds more than %d values (aliases included)", "input", citeMaxYAMLValues)
+	if c.values > maxYAMLValues {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: YAML holds more than %d values (aliases included)", "input", maxYAMLValues)
 	}
 	if c.values&4095 == 0 && c.ctx.Err() != nil {
 		return nil, context.Cause(c.ctx)
@@ -356,8 +356,8 @@ func (c *citeYAMLConv) value(n *yaml.Node, depth int) (any, error) {
 		}
 		return n.Value, nil
 	case yaml.SequenceNode:
-		if len(n.Content) > citeMaxEntries {
-			return nil, Errorf(TypeTooLarge, "parameter %q: YAML line %d: a list has more than %d items", "input", n.Line, citeMaxEntries)
+		if len(n.Content) > maxEntries {
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: YAML line %d: a list has more than %d items", "input", n.Line, maxEntries)
 		}
 		if n.Anchor != "" {
 			c.active[n] = true
@@ -384,7 +384,7 @@ func (c *citeYAMLConv) value(n *yaml.Node, depth int) (any, error) {
 
 // mapping converts a mapping: keys must be scalars and appear once; the
 // mappings a merge key (<<) names fill in the keys not given.
-func (c *citeYAMLConv) mapping(n *yaml.Node, depth int) (any, error) {
+func (c *yamlConv) mapping(n *yaml.Node, depth int) (any, error) {
 	out := make(map[string]any, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -423,7 +423,7 @@ func (c *citeYAMLConv) mapping(n *yaml.Node, depth int) (any, error) {
 		for _, s := range srcs {
 			sm, ok := s.(map[string]any)
 			if !ok {
-				return nil, c.fail(m, "<< merges a map or a list of maps, got %s", KindOf(s))
+				return nil, c.fail(m, "<< merges a map or a list of maps, got %s", tools.KindOf(s))
 			}
 			for k, val := range sm {
 				if _, set := out[k]; !set {

@@ -14,8 +14,8 @@ import (
 // Validation and formatting for citation-formatter: required fields, the
 // citation writer, sorting and in-text citations.
 
-// citeKind groups entry types by how they are formatted.
-func citeKind(typ string) string {
+// kindOf groups entry types by how they are formatted.
+func kindOf(typ string) string {
 	switch typ {
 	case "article":
 		return "article"
@@ -35,10 +35,10 @@ func citeKind(typ string) string {
 	return "misc"
 }
 
-// citeCheck returns e's missing required fields, errors and warnings.
+// check returns e's missing required fields, errors and warnings.
 // dup says the key was seen before.
-func citeCheck(e *citeEntry, dup bool) (missing, errs, warns []string) {
-	req, known := citeRequired[e.typ]
+func check(e *entry, dup bool) (missing, errs, warns []string) {
+	req, known := required[e.typ]
 	if !known {
 		warns = append(warns, fmt.Sprintf("unknown entry type %q; checked and formatted as misc", e.typ))
 	}
@@ -54,10 +54,10 @@ func citeCheck(e *citeEntry, dup bool) (missing, errs, warns []string) {
 	if dup {
 		errs = append(errs, fmt.Sprintf("duplicate key %q", e.key))
 	}
-	if y := e.f("year"); y != "" && !(len(y) == 4 && citeAllDigits(y)) {
+	if y := e.f("year"); y != "" && !(len(y) == 4 && allDigits(y)) {
 		warns = append(warns, fmt.Sprintf("year %q is not a four-digit year", y))
 	}
-	if d := e.f("doi"); d != "" && !strings.HasPrefix(citeBareDOI(d), "10.") {
+	if d := e.f("doi"); d != "" && !strings.HasPrefix(bareDOI(d), "10.") {
 		warns = append(warns, fmt.Sprintf("doi %q does not start with 10.", d))
 	}
 	if u := e.f("url"); u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
@@ -70,12 +70,12 @@ func citeCheck(e *citeEntry, dup bool) (missing, errs, warns []string) {
 	return missing, errs, warns
 }
 
-func citeValidate(entries []*citeEntry) map[string]any {
+func validate(entries []*entry) map[string]any {
 	seen := map[string]bool{}
 	out := make([]any, 0, len(entries))
 	nerr, nwarn := 0, 0
 	for _, e := range entries {
-		missing, errs, warns := citeCheck(e, seen[e.key])
+		missing, errs, warns := check(e, seen[e.key])
 		seen[e.key] = true
 		nerr += len(errs)
 		nwarn += len(warns)
@@ -83,9 +83,9 @@ func citeValidate(entries []*citeEntry) map[string]any {
 			"key":      e.key,
 			"type":     e.typ,
 			"valid":    len(errs) == 0,
-			"missing":  citeAnyStrings(missing),
-			"errors":   citeAnyStrings(errs),
-			"warnings": citeAnyStrings(warns),
+			"missing":  anyStrings(missing),
+			"errors":   anyStrings(errs),
+			"warnings": anyStrings(warns),
 		})
 	}
 	return map[string]any{
@@ -97,7 +97,7 @@ func citeValidate(entries []*citeEntry) map[string]any {
 	}
 }
 
-func citeAnyStrings(s []string) []any {
+func anyStrings(s []string) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
 		out[i] = v
@@ -107,34 +107,34 @@ func citeAnyStrings(s []string) []any {
 
 // ---- formatting ----
 
-// citeW writes one citation with markup, tracking the last visible
+// writer writes one citation with markup, tracking the last visible
 // character so punctuation is not doubled ("Why?." becomes "Why?").
-type citeW struct {
+type writer struct {
 	b      strings.Builder
 	markup string
 	tail   rune
 }
 
-func (w *citeW) esc(s string) string {
+func (w *writer) esc(s string) string {
 	switch w.markup {
 	case "html":
 		return html.EscapeString(s)
 	case "markdown":
-		return citeMDEscaper.Replace(s)
+		return mdEscaper.Replace(s)
 	}
 	return s
 }
 
-var citeMDEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `_`, `\_`)
+var mdEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `_`, `\_`)
 
-func (w *citeW) note(s string) {
+func (w *writer) note(s string) {
 	if r, _ := utf8.DecodeLastRuneInString(s); r != utf8.RuneError {
 		w.tail = r
 	}
 }
 
 // text writes plain text.
-func (w *citeW) text(s string) {
+func (w *writer) text(s string) {
 	if s == "" {
 		return
 	}
@@ -143,7 +143,7 @@ func (w *citeW) text(s string) {
 }
 
 // ital writes italic text.
-func (w *citeW) ital(s string) {
+func (w *writer) ital(s string) {
 	if s == "" {
 		return
 	}
@@ -160,7 +160,7 @@ func (w *citeW) ital(s string) {
 
 // punct writes p unless the text already ends in a mark that stands for
 // it: a period after . ? !, a comma or colon after ? !.
-func (w *citeW) punct(p string) {
+func (w *writer) punct(p string) {
 	switch {
 	case p == "." && strings.ContainsRune(".?!", w.tail):
 		return
@@ -172,7 +172,7 @@ func (w *citeW) punct(p string) {
 
 // quoted writes “s” with p inside the quotes (American style) or, with
 // british, ‘s’ and no punctuation.
-func (w *citeW) quoted(s, p string, british bool) {
+func (w *writer) quoted(s, p string, british bool) {
 	if british {
 		w.text("‘" + s + "’")
 		return
@@ -186,7 +186,7 @@ func (w *citeW) quoted(s, p string, british bool) {
 
 // sep writes s (", " or ". ") as a separator: its punctuation is skipped
 // as punct would, the space kept.
-func (w *citeW) sep(s string) {
+func (w *writer) sep(s string) {
 	if p := strings.TrimRight(s, " "); p != "" {
 		w.punct(p)
 	}
@@ -195,10 +195,10 @@ func (w *citeW) sep(s string) {
 	}
 }
 
-func (w *citeW) String() string { return strings.TrimSpace(w.b.String()) }
+func (w *writer) String() string { return strings.TrimSpace(w.b.String()) }
 
 // citeDOI returns the DOI without a resolver prefix.
-func citeBareDOI(d string) string {
+func bareDOI(d string) string {
 	for _, p := range []string{"https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi:", "DOI:"} {
 		if strings.HasPrefix(d, p) {
 			return strings.TrimSpace(d[len(p):])
@@ -207,8 +207,8 @@ func citeBareDOI(d string) string {
 	return d
 }
 
-// citeOrdinal turns an edition "2" into "2nd"; text is kept.
-func citeOrdinal(s string) string {
+// ordinal turns an edition "2" into "2nd"; text is kept.
+func ordinal(s string) string {
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		return s
@@ -227,13 +227,13 @@ func citeOrdinal(s string) string {
 	return s + suffix
 }
 
-var citeMonthNames = []string{"January", "February", "March", "April", "May", "June", "July", "August",
+var monthNames = []string{"January", "February", "March", "April", "May", "June", "July", "August",
 	"September", "October", "November", "December"}
 
-// citeMonth returns the month's full name, or s as given.
-func citeMonth(s string) string {
+// monthName returns the month's full name, or s as given.
+func monthName(s string) string {
 	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 12 {
-		return citeMonthNames[n-1]
+		return monthNames[n-1]
 	}
 	if m, ok := bibMonths[strings.ToLower(s)]; ok {
 		return m
@@ -241,37 +241,37 @@ func citeMonth(s string) string {
 	return s
 }
 
-// citeMonthAbbr abbreviates a month as MLA and IEEE do: Jan., Feb., ...,
+// monthAbbr abbreviates a month as MLA and IEEE do: Jan., Feb., ...,
 // May, June, July, Sept.
-func citeMonthAbbr(s string) string {
-	m := citeMonth(s)
+func monthAbbr(s string) string {
+	m := monthName(s)
 	switch m {
 	case "May", "June", "July":
 		return m
 	case "September":
 		return "Sept."
 	}
-	if slices.Contains(citeMonthNames, m) {
+	if slices.Contains(monthNames, m) {
 		return m[:3] + "."
 	}
 	return m
 }
 
-// citePages says "p. 5" or "pp. 5–9".
-func citePages(pages string) string {
+// pages says "p. 5" or "pp. 5–9".
+func pages(pages string) string {
 	if strings.ContainsAny(pages, "–-,") {
 		return "pp. " + pages
 	}
 	return "p. " + pages
 }
 
-func (e *citeEntry) pages() string {
+func (e *entry) pages() string {
 	return strings.ReplaceAll(strings.ReplaceAll(e.f("pages"), "--", "–"), "-", "–")
 }
 
 // publisher returns the publishing body: publisher, else organization,
 // else institution (else school, for a thesis).
-func (e *citeEntry) publisher() string {
+func (e *entry) publisher() string {
 	for _, k := range []string{"publisher", "organization", "institution", "school"} {
 		if v := e.f(k); v != "" {
 			return v
@@ -281,7 +281,7 @@ func (e *citeEntry) publisher() string {
 }
 
 // container is where a web page or misc item appeared.
-func (e *citeEntry) container() string {
+func (e *entry) container() string {
 	for _, k := range []string{"howpublished", "organization", "publisher", "journal"} {
 		if v := e.f(k); v != "" && !strings.Contains(v, "://") {
 			return v
@@ -290,7 +290,7 @@ func (e *citeEntry) container() string {
 	return ""
 }
 
-func (e *citeEntry) thesisKind(long bool) string {
+func (e *entry) thesisKind(long bool) string {
 	if e.typ == "mastersthesis" || strings.Contains(strings.ToLower(e.f("type")), "master") ||
 		strings.EqualFold(e.f("type"), "mathesis") {
 		if long {
@@ -305,14 +305,14 @@ func (e *citeEntry) thesisKind(long bool) string {
 }
 
 // link is the DOI as a URL, or the URL.
-func (e *citeEntry) link() string {
+func (e *entry) link() string {
 	if d := e.f("doi"); d != "" {
-		return "https://doi.org/" + citeBareDOI(d)
+		return "https://doi.org/" + bareDOI(d)
 	}
 	return e.f("url")
 }
 
-func citeFormatAll(ctx context.Context, entries []*citeEntry, style, order, markup string) (any, error) {
+func formatAll(ctx context.Context, entries []*entry, style, order, markup string) (any, error) {
 	if order == "style" {
 		order = "author"
 		if style == "ieee" {
@@ -321,7 +321,7 @@ func citeFormatAll(ctx context.Context, entries []*citeEntry, style, order, mark
 	}
 	if order == "author" {
 		entries = slices.Clone(entries)
-		slices.SortStableFunc(entries, func(a, b *citeEntry) int {
+		slices.SortStableFunc(entries, func(a, b *entry) int {
 			return cmp.Or(strings.Compare(a.sortKey(), b.sortKey()), strings.Compare(a.f("year"), b.f("year")),
 				strings.Compare(strings.ToLower(a.f("title")), strings.ToLower(b.f("title"))))
 		})
@@ -334,7 +334,7 @@ func citeFormatAll(ctx context.Context, entries []*citeEntry, style, order, mark
 		if i&63 == 63 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		missing, _, warns := citeCheck(e, false)
+		missing, _, warns := check(e, false)
 		if seen[e.key] {
 			warnings = append(warnings, map[string]any{"key": e.key, "message": fmt.Sprintf("duplicate key %q", e.key)})
 		}
@@ -345,19 +345,19 @@ func citeFormatAll(ctx context.Context, entries []*citeEntry, style, order, mark
 		for _, w := range warns {
 			warnings = append(warnings, map[string]any{"key": e.key, "message": w})
 		}
-		w := &citeW{markup: markup}
+		w := &writer{markup: markup}
 		n := i + 1
 		switch style {
 		case "apa":
-			citeAPA(w, e)
+			apa(w, e)
 		case "mla":
-			citeMLA(w, e)
+			mla(w, e)
 		case "chicago":
-			citeChicago(w, e)
+			chicago(w, e)
 		case "harvard":
-			citeHarvard(w, e)
+			harvard(w, e)
 		case "ieee":
-			citeIEEE(w, e, n)
+			ieee(w, e, n)
 		}
 		c := w.String()
 		if bib.Len() > 0 {
@@ -369,7 +369,7 @@ func citeFormatAll(ctx context.Context, entries []*citeEntry, style, order, mark
 			"type":     e.typ,
 			"number":   n,
 			"citation": c,
-			"in_text":  citeInText(e, style, n, markup),
+			"in_text":  inText(e, style, n, markup),
 		})
 	}
 	return map[string]any{
@@ -383,10 +383,10 @@ func citeFormatAll(ctx context.Context, entries []*citeEntry, style, order, mark
 
 // sortKey orders entries by first author (or editor, or title without a
 // leading article).
-func (e *citeEntry) sortKey() string {
+func (e *entry) sortKey() string {
 	if n := e.leadNames(); len(n.names) > 0 {
 		m := n.names[0]
-		return strings.ToLower(citeJoinNonEmpty(" ", m.last, m.von, m.first))
+		return strings.ToLower(joinNonEmpty(" ", m.last, m.von, m.first))
 	}
 	t := strings.ToLower(e.f("title"))
 	for _, a := range []string{"the ", "a ", "an "} {
@@ -398,7 +398,7 @@ func (e *citeEntry) sortKey() string {
 }
 
 // leadNames are the authors, or the editors when there are none.
-func (e *citeEntry) leadNames() citeNames {
+func (e *entry) leadNames() names {
 	if len(e.authors.names) > 0 {
 		return e.authors
 	}
@@ -406,7 +406,7 @@ func (e *citeEntry) leadNames() citeNames {
 }
 
 // edLabel is "(Ed.)"-like: one or many.
-func citeEdLabel(n citeNames, one, many string) string {
+func edLabel(n names, one, many string) string {
 	if len(n.names) > 1 || n.others {
 		return many
 	}
@@ -414,13 +414,13 @@ func citeEdLabel(n citeNames, one, many string) string {
 }
 
 // title is the title, or "[Untitled]" when there is none.
-func (e *citeEntry) title() string {
-	return citeOr(e.f("title"), "[Untitled]")
+func (e *entry) title() string {
+	return orDefault(e.f("title"), "[Untitled]")
 }
 
 // shortTitle is the first words of the title, for in-text citations of
 // works without an author.
-func (e *citeEntry) shortTitle() string {
+func (e *entry) shortTitle() string {
 	ws := strings.Fields(e.title())
 	if len(ws) > 4 {
 		ws = ws[:4]
@@ -428,7 +428,7 @@ func (e *citeEntry) shortTitle() string {
 	return strings.TrimRight(strings.Join(ws, " "), ".,:;")
 }
 
-func citeInText(e *citeEntry, style string, n int, markup string) string {
+func inText(e *entry, style string, n int, markup string) string {
 	if style == "ieee" {
 		return fmt.Sprintf("[%d]", n)
 	}
@@ -456,31 +456,31 @@ func citeInText(e *citeEntry, style string, n int, markup string) string {
 		case len(last) >= 3 && style == "mla", len(last) >= 4, names.others:
 			who = last[0] + " et al."
 		default:
-			who = citeList(last, "and", false, false)
+			who = joinList(last, "and", false, false)
 		}
 	default: // chicago
 		switch {
 		case len(last) >= 4 || names.others:
 			who = last[0] + " et al."
 		default:
-			who = citeList(last, "and", true, false)
+			who = joinList(last, "and", true, false)
 		}
 	}
-	w := &citeW{markup: markup}
+	w := &writer{markup: markup}
 	switch style {
 	case "mla":
 		w.text("(" + who + ")")
 	case "chicago":
-		w.text("(" + citeJoinNonEmpty(" ", who, citeOr(year, "n.d.")) + ")")
+		w.text("(" + joinNonEmpty(" ", who, orDefault(year, "n.d.")) + ")")
 	case "harvard":
-		w.text("(" + who + ", " + citeOr(year, "no date") + ")")
+		w.text("(" + who + ", " + orDefault(year, "no date") + ")")
 	default:
-		w.text("(" + who + ", " + citeOr(year, "n.d.") + ")")
+		w.text("(" + who + ", " + orDefault(year, "n.d.") + ")")
 	}
 	return w.String()
 }
 
-func citeOr(s, def string) string {
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}

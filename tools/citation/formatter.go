@@ -1,33 +1,33 @@
 package citation
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"spellhost/tools"
 )
 
 // citation-formatter limits.
 const (
-	citeMaxInput   = 1 << 20 // bytes of input
-	citeMaxEntries = 5000    // entries of one bibliography
-	citeMaxNames   = 1000    // names in one author or editor list
-	citeMaxDepth   = 64      // nesting of braces, YAML blocks and JSON values
-	// citeMaxExpanded caps the text of all BibTeX values together once
+	maxInput   = 1 << 20 // bytes of input
+	maxEntries = 5000    // entries of one bibliography
+	maxNames   = 1000    // names in one author or editor list
+	maxDepth   = 64      // nesting of braces, YAML blocks and JSON values
+	// maxExpanded caps the text of all BibTeX values together once
 	// @string macros are expanded, so macros cannot multiply the input.
-	citeMaxExpanded = 4 * citeMaxInput
+	maxExpanded = 4 * maxInput
 )
 
 var (
-	citeStyles     = []string{"apa", "mla", "chicago", "harvard", "ieee"}
-	citeOperations = []string{"format_citation", "validate_bibliography", "list_styles"}
+	styleNames = []string{"apa", "mla", "chicago", "harvard", "ieee"}
+	operations = []string{"format_citation", "validate_bibliography", "list_styles"}
 )
 
-// citeStyleInfo describes each style for list_styles.
-var citeStyleInfo = map[string][2]string{
+// styleInfo describes each style for list_styles.
+var styleInfo = map[string][2]string{
 	"apa":     {"APA 7th edition", "author-date; reference list sorted by author; in-text (Smith & Jones, 2020)"},
 	"mla":     {"MLA 9th edition", "works cited sorted by author; in-text (Smith and Jones)"},
 	"chicago": {"Chicago 17th edition", "bibliography entries of the notes-bibliography system, sorted by author; in-text in the author-date form (Smith and Jones 2020)"},
@@ -35,10 +35,10 @@ var citeStyleInfo = map[string][2]string{
 	"ieee":    {"IEEE", "numbered references in citation order; in-text [1]"},
 }
 
-// citeRequired lists the fields each BibTeX entry type needs; "a|b" is
+// required lists the fields each BibTeX entry type needs; "a|b" is
 // satisfied by either. Aliases (journaltitle, date, location, institution
 // for a thesis's school) are applied before the check.
-var citeRequired = map[string][]string{
+var required = map[string][]string{
 	"article":       {"author", "title", "journal", "year"},
 	"book":          {"author|editor", "title", "publisher", "year"},
 	"booklet":       {"title"},
@@ -61,13 +61,13 @@ var citeRequired = map[string][]string{
 	"webpage":       {"title", "url"},
 }
 
-func citationFormatterSpec() Spec {
-	types := make([]string, 0, len(citeRequired))
-	for t := range citeRequired {
+func citationFormatterSpec() tools.Spec {
+	types := make([]string, 0, len(required))
+	for t := range required {
 		types = append(types, t)
 	}
 	slices.Sort(types)
-	return Spec{
+	return tools.Spec{
 		Inline:   true,
 		Name:     "citation-formatter",
 		Category: "utility",
@@ -83,23 +83,23 @@ func citationFormatterSpec() Spec {
 			"Pure: no files or network. Limits: input 1 MiB (4 MiB of values once @string macros or YAML aliases are " +
 			"expanded), 5000 entries (and items of one YAML list), 1000 names per list, nesting 64, 500000 YAML values " +
 			"once aliases are expanded.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "format_citation", Enum: citeOperations,
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "format_citation", Enum: operations,
 				Description: "format_citation formats every entry; validate_bibliography reports per entry the required fields " +
 					"missing for its type and other problems; list_styles lists the styles (input is not needed)"},
-			{Name: "input", Type: String,
+			{Name: "input", Type: tools.String,
 				Description: "the bibliography: BibTeX, or a JSON or YAML list of entries (see input_format); required " +
 					"except for list_styles; at most 1 MiB"},
-			{Name: "input_format", Type: String, Default: "auto", Enum: []string{"auto", "bibtex", "json", "yaml"},
+			{Name: "input_format", Type: tools.String, Default: "auto", Enum: []string{"auto", "bibtex", "json", "yaml"},
 				Description: "auto takes input starting with [ or { as JSON, input holding an @type{ or @type( entry as BibTeX, " +
 					"and anything else as YAML"},
-			{Name: "style", Type: String, Default: "apa", Enum: citeStyles,
+			{Name: "style", Type: tools.String, Default: "apa", Enum: styleNames,
 				Description: "citation style for format_citation: apa (APA 7), mla (MLA 9), chicago (Chicago 17 bibliography), " +
 					"harvard (Cite Them Right), ieee"},
-			{Name: "order", Type: String, Default: "style", Enum: []string{"style", "input", "author"},
+			{Name: "order", Type: tools.String, Default: "style", Enum: []string{"style", "input", "author"},
 				Description: "order of the formatted entries: style sorts by author, year and title for apa, mla, chicago and " +
 					"harvard and keeps input order for ieee (whose numbers follow it); input keeps input order; author sorts"},
-			{Name: "markup", Type: String, Default: "plain", Enum: []string{"plain", "markdown", "html"},
+			{Name: "markup", Type: tools.String, Default: "plain", Enum: []string{"plain", "markdown", "html"},
 				Description: "how italics are written: plain drops them, markdown wraps them in asterisks (escaping asterisks, " +
 					"underscores and backslashes in the text), html wraps them in an i element and escapes the text"},
 		},
@@ -116,70 +116,70 @@ func citationFormatterSpec() Spec {
 	}
 }
 
-// CitationFormatter returns the citation-formatter tool. It does no I/O.
-func CitationFormatter() Tool {
-	return New(citationFormatterSpec(), formatCitations)
+// Formatter returns the citation-formatter tool. It does no I/O.
+func Formatter() tools.Tool {
+	return tools.New(citationFormatterSpec(), formatCitations)
 }
 
-func formatCitations(ctx context.Context, p Params) (any, error) {
+func formatCitations(ctx context.Context, p tools.Params) (any, error) {
 	op := p.String("operation")
 	if op == "list_styles" {
-		styles := make([]any, 0, len(citeStyles))
-		for _, s := range citeStyles {
-			info := citeStyleInfo[s]
+		styles := make([]any, 0, len(styleNames))
+		for _, s := range styleNames {
+			info := styleInfo[s]
 			styles = append(styles, map[string]any{"name": s, "title": info[0], "description": info[1]})
 		}
 		return map[string]any{"styles": styles, "count": len(styles)}, nil
 	}
 	if !p.Has("input") {
-		return nil, Invalid("missing required parameter %q for operation %s", "input", op)
+		return nil, tools.Invalid("missing required parameter %q for operation %s", "input", op)
 	}
 	input := p.String("input")
-	if len(input) > citeMaxInput {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceed the %d-byte limit", "input", len(input), citeMaxInput)
+	if len(input) > maxInput {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceed the %d-byte limit", "input", len(input), maxInput)
 	}
 	if !utf8.ValidString(input) {
-		return nil, Invalid("parameter %q: not valid UTF-8", "input")
+		return nil, tools.Invalid("parameter %q: not valid UTF-8", "input")
 	}
 	if strings.TrimSpace(input) == "" {
-		return nil, Invalid("parameter %q: empty bibliography", "input")
+		return nil, tools.Invalid("parameter %q: empty bibliography", "input")
 	}
-	entries, err := citeParse(ctx, input, p.String("input_format"))
+	entries, err := parse(ctx, input, p.String("input_format"))
 	if err != nil {
 		return nil, err
 	}
 	if len(entries) == 0 {
-		return nil, Invalid("parameter %q: no entries found", "input")
+		return nil, tools.Invalid("parameter %q: no entries found", "input")
 	}
 	if op == "validate_bibliography" {
-		return citeValidate(entries), nil
+		return validate(entries), nil
 	}
-	return citeFormatAll(ctx, entries, p.String("style"), p.String("order"), p.String("markup"))
+	return formatAll(ctx, entries, p.String("style"), p.String("order"), p.String("markup"))
 }
 
-// citeEntry is one parsed bibliography entry.
-type citeEntry struct {
+// entry is one parsed bibliography entry.
+type entry struct {
 	key, typ string
 	fields   map[string]string // cleaned text, lowercase names
-	authors  citeNames
-	editors  citeNames
+	authors  names
+	editors  names
 	line     int      // BibTeX: line of the @; list forms: 1-based item index
 	problems []string // parse-time warnings (duplicate fields)
 }
 
-type citeNames struct {
-	names  []citeName
+type names struct {
+	names  []name
 	others bool // "and others": et al.
 }
 
-type citeName struct {
+type name struct {
 	first, von, last, jr string
 	literal              bool // an organisation or a single braced word: last holds it whole
 }
 
-func (e *citeEntry) f(name string) string { return e.fields[name] }
+func (e *entry) f(name string) string { return e.fields[name] }
 
-func (e *citeEntry) has(name string) bool {
+func (e *entry) has(name string) bool {
 	switch name {
 	case "author":
 		return len(e.authors.names) > 0
@@ -190,7 +190,7 @@ func (e *citeEntry) has(name string) bool {
 }
 
 // finish applies field aliases after parsing.
-func (e *citeEntry) finish() {
+func (e *entry) finish() {
 	alias := func(to, from string) {
 		if e.fields[to] == "" && e.fields[from] != "" {
 			e.fields[to] = e.fields[from]
@@ -203,16 +203,16 @@ func (e *citeEntry) finish() {
 		alias("school", "institution")
 	}
 	if e.fields["year"] == "" {
-		if d := e.fields["date"]; len(d) >= 4 && citeAllDigits(d[:4]) {
+		if d := e.fields["date"]; len(d) >= 4 && allDigits(d[:4]) {
 			e.fields["year"] = d[:4]
-			if len(d) >= 7 && d[4] == '-' && citeAllDigits(d[5:7]) && e.fields["month"] == "" {
+			if len(d) >= 7 && d[4] == '-' && allDigits(d[5:7]) && e.fields["month"] == "" {
 				e.fields["month"] = d[5:7]
 			}
 		}
 	}
 }
 
-func citeAllDigits(s string) bool {
+func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -221,14 +221,14 @@ func citeAllDigits(s string) bool {
 	return s != ""
 }
 
-// citeParse reads entries in the given or detected format.
-func citeParse(ctx context.Context, input, format string) ([]*citeEntry, error) {
+// parse reads entries in the given or detected format.
+func parse(ctx context.Context, input, format string) ([]*entry, error) {
 	if format == "auto" {
 		t := strings.TrimSpace(input)
 		switch {
 		case t[0] == '[' || t[0] == '{':
 			format = "json"
-		case citeLooksBibTeX(t):
+		case looksBibTeX(t):
 			format = "bibtex"
 		default:
 			format = "yaml"
@@ -241,20 +241,20 @@ func citeParse(ctx context.Context, input, format string) ([]*citeEntry, error) 
 	case "json":
 		var v any
 		if err := json.Unmarshal([]byte(input), &v); err != nil {
-			return nil, Invalid("parameter %q: JSON: %v", "input", err)
+			return nil, tools.Invalid("parameter %q: JSON: %v", "input", err)
 		}
-		return citeFromList(ctx, v)
+		return fromList(ctx, v)
 	default:
-		v, err := citeParseYAML(ctx, input)
+		v, err := parseYAML(ctx, input)
 		if err != nil {
 			return nil, err
 		}
-		return citeFromList(ctx, v)
+		return fromList(ctx, v)
 	}
 }
 
-// citeLooksBibTeX reports whether s holds "@word{" or "@word(".
-func citeLooksBibTeX(s string) bool {
+// looksBibTeX reports whether s holds "@word{" or "@word(".
+func looksBibTeX(s string) bool {
 	for i := strings.IndexByte(s, '@'); i >= 0; {
 		j := i + 1
 		for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z') {

@@ -45,7 +45,7 @@ const cfBib = `
 
 func cfCall(t *testing.T, params map[string]any) map[string]any {
 	t.Helper()
-	return call(t, citation.CitationFormatter(), params)
+	return call(t, citation.Formatter(), params)
 }
 
 func cfBibliography(t *testing.T, params map[string]any) []string {
@@ -55,7 +55,7 @@ func cfBibliography(t *testing.T, params map[string]any) []string {
 }
 
 func TestCitationFormatterSpec(t *testing.T) {
-	tool := citation.CitationFormatter()
+	tool := citation.Formatter()
 	spec := tool.Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
@@ -366,7 +366,7 @@ func TestCitationFormatterListStyles(t *testing.T) {
 }
 
 func TestCitationFormatterErrors(t *testing.T) {
-	tool := citation.CitationFormatter()
+	tool := citation.Formatter()
 	cases := []struct {
 		name   string
 		params map[string]any
@@ -463,7 +463,7 @@ references:
 }
 
 func BenchmarkCitationFormatter(b *testing.B) {
-	tool := citation.CitationFormatter()
+	tool := citation.Formatter()
 	params := map[string]any{"input": cfBib, "style": "apa"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -484,7 +484,7 @@ func FuzzCitationFormatter(f *testing.F) {
 	} {
 		f.Add(s, "apa")
 	}
-	tool := citation.CitationFormatter()
+	tool := citation.Formatter()
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, input, style string) {
 		switch style {

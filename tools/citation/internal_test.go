@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// citeBenchYAML builds a CSL-YAML bibliography of n entries in block style.
-func citeBenchYAML(n int) string {
+// benchYAML builds a CSL-YAML bibliography of n entries in block style.
+func benchYAML(n int) string {
 	var b strings.Builder
 	b.WriteString("references:\n")
 	for i := range n {
@@ -38,12 +38,12 @@ func citeBenchYAML(n int) string {
 
 // BenchmarkCiteYAML200 parses a 200-entry CSL-YAML file.
 func BenchmarkCiteYAML200(b *testing.B) {
-	in := citeBenchYAML(200)
+	in := benchYAML(200)
 	ctx := context.Background()
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		entries, err := citeParse(ctx, in, "yaml")
+		entries, err := parse(ctx, in, "yaml")
 		if err != nil || len(entries) != 200 {
 			b.Fatalf("%d entries, %v", len(entries), err)
 		}

@@ -7,9 +7,9 @@ import (
 
 // LaTeX to plain Unicode text for citation-formatter: accents, symbols, commands.
 
-// citeAccents maps an accent command to "base composed" rune pairs and
+// accents maps an accent command to "base composed" rune pairs and
 // the combining mark used for other bases.
-var citeAccents = map[string]struct {
+var accents = map[string]struct {
 	pairs string
 	mark  rune
 }{
@@ -30,8 +30,8 @@ var citeAccents = map[string]struct {
 	"b":  {"", '\u0331'},
 }
 
-// citeSymbols are control words that stand for a character.
-var citeSymbols = map[string]string{
+// symbols are control words that stand for a character.
+var symbols = map[string]string{
 	"ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å", "AA": "Å",
 	"l": "ł", "L": "Ł", "i": "ı", "j": "ȷ", "dh": "ð", "DH": "Ð", "th": "þ", "TH": "Þ", "ng": "ŋ", "NG": "Ŋ",
 	"textendash": "–", "textemdash": "—", "dots": "…", "ldots": "…", "textellipsis": "…",
@@ -43,13 +43,13 @@ var citeSymbols = map[string]string{
 	"quad": " ", "qquad": " ", "space": " ", "nobreakspace": " ", "slash": "/", "and": "and",
 }
 
-// citeLatex turns a BibTeX value into plain text: accents and symbols to
+// fromLatex turns a BibTeX value into plain text: accents and symbols to
 // Unicode, escaped characters unescaped, braces and formatting commands
 // (\emph, \textbf, ...) dropped with their argument kept, -- and --- to
 // dashes, doubled backquotes and apostrophes to curly quotes, ~ to a
 // space, and white space
 // collapsed.
-func citeLatex(s string) string {
+func fromLatex(s string) string {
 	if !strings.ContainsAny(s, "\\{}~-$`'\n\t\r") {
 		return strings.TrimSpace(s)
 	}
@@ -92,7 +92,7 @@ func citeLatex(s string) string {
 				i++
 			}
 		case '\\':
-			i = citeCommand(s, i, &b)
+			i = command(s, i, &b)
 		default:
 			b.WriteByte(c)
 			i++
@@ -101,9 +101,9 @@ func citeLatex(s string) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-// citeCommand writes the text of the control sequence at s[i] ('\') and
+// command writes the text of the control sequence at s[i] ('\') and
 // returns the index after it.
-func citeCommand(s string, i int, b *strings.Builder) int {
+func command(s string, i int, b *strings.Builder) int {
 	i++ // '\'
 	if i >= len(s) {
 		return i
@@ -111,8 +111,8 @@ func citeCommand(s string, i int, b *strings.Builder) int {
 	c := s[i]
 	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 		i++
-		if acc, ok := citeAccents[string(c)]; ok {
-			return citeAccent(s, i, acc.pairs, acc.mark, b)
+		if acc, ok := accents[string(c)]; ok {
+			return accent(s, i, acc.pairs, acc.mark, b)
 		}
 		switch c {
 		case '\\', ' ', ',', ';', ':', '!':
@@ -133,10 +133,10 @@ func citeCommand(s string, i int, b *strings.Builder) int {
 	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
 		j++ // TeX drops the space after a control word
 	}
-	if acc, ok := citeAccents[name]; ok && len(name) == 1 {
-		return citeAccent(s, j, acc.pairs, acc.mark, b)
+	if acc, ok := accents[name]; ok && len(name) == 1 {
+		return accent(s, j, acc.pairs, acc.mark, b)
 	}
-	if sym, ok := citeSymbols[name]; ok {
+	if sym, ok := symbols[name]; ok {
 		b.WriteString(sym)
 		if j < len(s) && s[j] == '{' && j+1 < len(s) && s[j+1] == '}' {
 			j += 2 // \ss{} and the like
@@ -146,7 +146,7 @@ func citeCommand(s string, i int, b *strings.Builder) int {
 	if name == "url" || name == "href" {
 		// \url{x} keeps x verbatim; \href{x}{text} keeps text.
 		if j < len(s) && s[j] == '{' {
-			end := citeGroupEnd(s, j)
+			end := groupEnd(s, j)
 			arg := s[j+1 : end-1]
 			if name == "href" && end < len(s) && s[end] == '{' {
 				return end // the text group follows and is read as text
@@ -160,8 +160,8 @@ func citeCommand(s string, i int, b *strings.Builder) int {
 	return j
 }
 
-// citeGroupEnd returns the index after the brace group opening at s[i].
-func citeGroupEnd(s string, i int) int {
+// groupEnd returns the index after the brace group opening at s[i].
+func groupEnd(s string, i int) int {
 	depth := 0
 	for ; i < len(s); i++ {
 		switch s[i] {
@@ -177,9 +177,9 @@ func citeGroupEnd(s string, i int) int {
 	return len(s)
 }
 
-// citeAccent writes the accented form of the base at s[i] ("x", "{x}",
+// accent writes the accented form of the base at s[i] ("x", "{x}",
 // "{\i}" or "\i") and returns the index after it.
-func citeAccent(s string, i int, pairs string, mark rune, b *strings.Builder) int {
+func accent(s string, i int, pairs string, mark rune, b *strings.Builder) int {
 	braced := i < len(s) && s[i] == '{'
 	j := i
 	if braced {
@@ -219,8 +219,8 @@ func citeAccent(s string, i int, pairs string, mark rune, b *strings.Builder) in
 	return j
 }
 
-// citeCleanURL removes braces and TeX escapes from a URL-like field.
-func citeCleanURL(s string) string {
+// cleanURL removes braces and TeX escapes from a URL-like field.
+func cleanURL(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimSuffix(strings.TrimPrefix(s, "\\url{"), "}")
 	r := strings.NewReplacer("{", "", "}", "", `\_`, "_", `\%`, "%", `\&`, "&", `\#`, "#", `\~`, "~", `\$`, "$")

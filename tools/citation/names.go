@@ -9,26 +9,26 @@ import (
 
 // Names for citation-formatter: BibTeX name lists and the forms the styles print.
 
-// citeSplitNames splits a BibTeX name list at " and " outside braces and
+// splitNames splits a BibTeX name list at " and " outside braces and
 // parses each name. latex says whether to clean LaTeX from the parts.
-func citeSplitNames(s string, latex bool) (citeNames, error) {
-	var out citeNames
-	for _, raw := range citeSplitAnd(s) {
-		if len(out.names) == citeMaxNames {
-			return out, fmt.Errorf("more than %d names", citeMaxNames)
+func splitNames(s string, latex bool) (names, error) {
+	var out names
+	for _, raw := range splitAnd(s) {
+		if len(out.names) == maxNames {
+			return out, fmt.Errorf("more than %d names", maxNames)
 		}
 		if strings.EqualFold(raw, "others") {
 			out.others = true
 			continue
 		}
-		out.names = append(out.names, citeParseName(raw, latex))
+		out.names = append(out.names, parseName(raw, latex))
 	}
 	return out, nil
 }
 
-// citeSplitAnd splits at the word "and" (any case) outside braces.
-func citeSplitAnd(s string) []string {
-	words := citeWords(s, false)
+// splitAnd splits at the word "and" (any case) outside braces.
+func splitAnd(s string) []string {
+	words := words(s, false)
 	var out []string
 	var cur []string
 	for _, w := range words {
@@ -47,9 +47,9 @@ func citeSplitAnd(s string) []string {
 	return out
 }
 
-// citeWords splits s at white space (and ~ when tilde is set) outside
+// words splits s at white space (and ~ when tilde is set) outside
 // braces. Commas stay in the words.
-func citeWords(s string, tilde bool) []string {
+func words(s string, tilde bool) []string {
 	var out []string
 	depth, start := 0, -1
 	for i := 0; i < len(s); i++ {
@@ -59,7 +59,7 @@ func citeWords(s string, tilde bool) []string {
 			depth++
 		case c == '}':
 			depth--
-		case depth == 0 && (citeIsSpace(c) || tilde && c == '~'):
+		case depth == 0 && (isSpace(c) || tilde && c == '~'):
 			if start >= 0 {
 				out = append(out, s[start:i])
 				start = -1
@@ -76,8 +76,8 @@ func citeWords(s string, tilde bool) []string {
 	return out
 }
 
-// citeSplitCommas splits s at commas outside braces, trimming the parts.
-func citeSplitCommas(s string) []string {
+// splitCommas splits s at commas outside braces, trimming the parts.
+func splitCommas(s string) []string {
 	var out []string
 	depth, start := 0, 0
 	for i := 0; i < len(s); i++ {
@@ -96,21 +96,21 @@ func citeSplitCommas(s string) []string {
 	return append(out, strings.TrimSpace(s[start:]))
 }
 
-// citeParseName parses "First von Last", "von Last, First" or
+// parseName parses "First von Last", "von Last, First" or
 // "von Last, Jr, First".
-func citeParseName(raw string, latex bool) citeName {
+func parseName(raw string, latex bool) name {
 	clean := func(ws []string) string {
 		s := strings.Join(ws, " ")
 		if latex {
-			return citeLatex(s)
+			return fromLatex(s)
 		}
 		return strings.TrimSpace(strings.NewReplacer("{", "", "}", "").Replace(s))
 	}
-	parts := citeSplitCommas(raw)
-	var n citeName
+	parts := splitCommas(raw)
+	var n name
 	switch len(parts) {
 	case 1:
-		ws := citeWords(parts[0], true)
+		ws := words(parts[0], true)
 		if len(ws) == 1 {
 			n.last = clean(ws)
 			n.literal = strings.HasPrefix(ws[0], "{") && strings.HasSuffix(ws[0], "}")
@@ -120,7 +120,7 @@ func citeParseName(raw string, latex bool) citeName {
 		// always in Last); von: from there to the last lowercase word.
 		vonStart, vonEnd := -1, -1
 		for i, w := range ws[:len(ws)-1] {
-			if citeLower(w) {
+			if lower(w) {
 				if vonStart < 0 {
 					vonStart = i
 				}
@@ -133,17 +133,17 @@ func citeParseName(raw string, latex bool) citeName {
 			n.first, n.von, n.last = clean(ws[:vonStart]), clean(ws[vonStart:vonEnd]), clean(ws[vonEnd:])
 		}
 	default:
-		ws := citeWords(parts[0], true)
+		ws := words(parts[0], true)
 		i := 0
-		for i < len(ws)-1 && citeLower(ws[i]) {
+		for i < len(ws)-1 && lower(ws[i]) {
 			i++
 		}
 		n.von, n.last = clean(ws[:i]), clean(ws[i:])
 		if len(parts) == 2 {
-			n.first = clean(citeWords(parts[1], true))
+			n.first = clean(words(parts[1], true))
 		} else {
-			n.jr = clean(citeWords(parts[1], true))
-			n.first = clean(citeWords(strings.Join(parts[2:], " "), true))
+			n.jr = clean(words(parts[1], true))
+			n.first = clean(words(strings.Join(parts[2:], " "), true))
 		}
 		if n.last == "" && n.von != "" {
 			n.last, n.von = n.von, ""
@@ -152,10 +152,10 @@ func citeParseName(raw string, latex bool) citeName {
 	return n
 }
 
-// citeLower reports whether a word starts lowercase in BibTeX's sense: by
+// lower reports whether a word starts lowercase in BibTeX's sense: by
 // its first letter outside braces, or inside a brace group that opens with
 // a control sequence ({\"u}ber); other brace groups count as uppercase.
-func citeLower(w string) bool {
+func lower(w string) bool {
 	for i := 0; i < len(w); i++ {
 		c := w[i]
 		if c == '{' {
@@ -182,7 +182,7 @@ func citeLower(w string) bool {
 }
 
 // lastFull is the von part and the last name.
-func (n *citeName) lastFull() string {
+func (n *name) lastFull() string {
 	if n.von == "" {
 		return n.last
 	}
@@ -191,7 +191,7 @@ func (n *citeName) lastFull() string {
 
 // initials turns "Jean-Paul Marie" into "J.-P. M."; sep goes between the
 // initials of separate words.
-func citeInitials(first, sep string) string {
+func initials(first, sep string) string {
 	var words []string
 	for _, w := range strings.Fields(first) {
 		var parts []string
@@ -210,36 +210,36 @@ func citeInitials(first, sep string) string {
 }
 
 // inverted is "von Last, First, Jr" (MLA, Chicago).
-func (n *citeName) inverted() string {
+func (n *name) inverted() string {
 	if n.literal || n.first == "" {
-		return citeJoinNonEmpty(", ", n.lastFull(), n.jr)
+		return joinNonEmpty(", ", n.lastFull(), n.jr)
 	}
-	return citeJoinNonEmpty(", ", n.lastFull(), n.first, n.jr)
+	return joinNonEmpty(", ", n.lastFull(), n.first, n.jr)
 }
 
 // natural is "First von Last, Jr" (MLA and Chicago after the first name).
-func (n *citeName) natural() string {
-	s := citeJoinNonEmpty(" ", n.first, n.lastFull())
-	return citeJoinNonEmpty(", ", s, n.jr)
+func (n *name) natural() string {
+	s := joinNonEmpty(" ", n.first, n.lastFull())
+	return joinNonEmpty(", ", s, n.jr)
 }
 
 // initialsLast is "von Last, F. M., Jr." (APA) or "Last, F.M." (Harvard).
-func (n *citeName) initialsLast(sep string) string {
+func (n *name) initialsLast(sep string) string {
 	if n.literal || n.first == "" {
-		return citeJoinNonEmpty(", ", n.lastFull(), n.jr)
+		return joinNonEmpty(", ", n.lastFull(), n.jr)
 	}
-	return citeJoinNonEmpty(", ", n.lastFull(), citeInitials(n.first, sep), n.jr)
+	return joinNonEmpty(", ", n.lastFull(), initials(n.first, sep), n.jr)
 }
 
 // initialsFirst is "F. M. von Last, Jr." (IEEE, APA editors).
-func (n *citeName) initialsFirst() string {
+func (n *name) initialsFirst() string {
 	if n.literal || n.first == "" {
-		return citeJoinNonEmpty(", ", n.lastFull(), n.jr)
+		return joinNonEmpty(", ", n.lastFull(), n.jr)
 	}
-	return citeJoinNonEmpty(", ", citeInitials(n.first, " ")+" "+n.lastFull(), n.jr)
+	return joinNonEmpty(", ", initials(n.first, " ")+" "+n.lastFull(), n.jr)
 }
 
-func citeJoinNonEmpty(sep string, parts ...string) string {
+func joinNonEmpty(sep string, parts ...string) string {
 	var b strings.Builder
 	for _, p := range parts {
 		if p == "" {
@@ -253,9 +253,9 @@ func citeJoinNonEmpty(sep string, parts ...string) string {
 	return b.String()
 }
 
-// citeList joins names: "a", "a and b", "a, b and c"; serial puts a comma
+// joinList joins names: "a", "a and b", "a, b and c"; serial puts a comma
 // before the last conjunction of three or more (two, with pair2).
-func citeList(items []string, conj string, serial, pair2 bool) string {
+func joinList(items []string, conj string, serial, pair2 bool) string {
 	switch len(items) {
 	case 0:
 		return ""

@@ -7,9 +7,9 @@ import (
 
 // The citation-formatter styles: APA 7, MLA 9, Chicago 17, Harvard and IEEE.
 
-// citeAPANames: "Smith, J., Doe, A., & Lee, K."; 21 or more: the first
+// apaNames: "Smith, J., Doe, A., & Lee, K."; 21 or more: the first
 // 19, an ellipsis and the last.
-func citeAPANames(n citeNames) string {
+func apaNames(n names) string {
 	items := make([]string, len(n.names))
 	for i := range n.names {
 		items[i] = n.names[i].initialsLast(" ")
@@ -23,25 +23,25 @@ func citeAPANames(n citeNames) string {
 	if len(items) == 2 {
 		return items[0] + ", & " + items[1]
 	}
-	return citeList(items, "&", true, false)
+	return joinList(items, "&", true, false)
 }
 
-// citeAPAEditors: "A. Editor & B. Editor (Eds.)".
-func citeAPAEditors(n citeNames) string {
+// apaEditors: "A. Editor & B. Editor (Eds.)".
+func apaEditors(n names) string {
 	items := make([]string, len(n.names))
 	for i := range n.names {
 		items[i] = n.names[i].initialsFirst()
 	}
-	s := citeList(items, "&", true, false)
+	s := joinList(items, "&", true, false)
 	if n.others {
 		s += " et al."
 	}
-	return s + " " + citeEdLabel(n, "(Ed.)", "(Eds.)")
+	return s + " " + edLabel(n, "(Ed.)", "(Eds.)")
 }
 
-func citeAPA(w *citeW, e *citeEntry) {
-	kind := citeKind(e.typ)
-	year := citeOr(e.f("year"), "n.d.")
+func apa(w *writer, e *entry) {
+	kind := kindOf(e.typ)
+	year := orDefault(e.f("year"), "n.d.")
 	title := e.title()
 	italTitle := kind == "book" || kind == "thesis" || kind == "report" || kind == "web" || kind == "misc"
 	writeTitle := func() {
@@ -53,10 +53,10 @@ func citeAPA(w *citeW, e *citeEntry) {
 		switch kind {
 		case "book":
 			if ed := e.f("edition"); ed != "" {
-				w.text(" (" + citeOrdinal(ed) + " ed.)")
+				w.text(" (" + ordinal(ed) + " ed.)")
 			}
 		case "thesis":
-			w.text(" [" + citeJoinNonEmpty(", ", e.thesisKind(true), e.f("school")) + "]")
+			w.text(" [" + joinNonEmpty(", ", e.thesisKind(true), e.f("school")) + "]")
 		case "report":
 			if num := e.f("number"); num != "" {
 				w.text(" (Report No. " + num + ")")
@@ -65,13 +65,13 @@ func citeAPA(w *citeW, e *citeEntry) {
 	}
 	switch {
 	case len(e.authors.names) > 0:
-		w.text(citeAPANames(e.authors))
+		w.text(apaNames(e.authors))
 		w.sep(". ")
 		w.text("(" + year + "). ")
 		writeTitle()
 		w.sep(". ")
 	case len(e.editors.names) > 0 && (kind == "book" || kind == "misc"):
-		w.text(citeAPANames(e.editors) + " " + citeEdLabel(e.editors, "(Ed.)", "(Eds.)") + ". ")
+		w.text(apaNames(e.editors) + " " + edLabel(e.editors, "(Ed.)", "(Eds.)") + ". ")
 		w.text("(" + year + "). ")
 		writeTitle()
 		w.sep(". ")
@@ -100,11 +100,11 @@ func citeAPA(w *citeW, e *citeEntry) {
 		if bt := e.f("booktitle"); bt != "" {
 			w.text("In ")
 			if len(e.editors.names) > 0 {
-				w.text(citeAPAEditors(e.editors) + ", ")
+				w.text(apaEditors(e.editors) + ", ")
 			}
 			w.ital(bt)
 			if pg := e.pages(); pg != "" {
-				w.text(" (" + citePages(pg) + ")")
+				w.text(" (" + pages(pg) + ")")
 			}
 			w.sep(". ")
 		}
@@ -128,8 +128,8 @@ func citeAPA(w *citeW, e *citeEntry) {
 	}
 }
 
-// citeMLANames: "Smith, John", "Smith, John, and Jane Doe", "Smith, John, et al."
-func citeMLANames(n citeNames) string {
+// mlaNames: "Smith, John", "Smith, John, and Jane Doe", "Smith, John, et al."
+func mlaNames(n names) string {
 	switch {
 	case len(n.names) == 0:
 		return ""
@@ -141,30 +141,30 @@ func citeMLANames(n citeNames) string {
 	return n.names[0].inverted()
 }
 
-func citeNaturalList(n citeNames, serial bool) string {
+func naturalList(n names, serial bool) string {
 	items := make([]string, len(n.names))
 	for i := range n.names {
 		items[i] = n.names[i].natural()
 	}
-	s := citeList(items, "and", serial, false)
+	s := joinList(items, "and", serial, false)
 	if n.others {
 		s += " et al."
 	}
 	return s
 }
 
-// citeNoScheme drops http:// and https:// (MLA prints URLs without them).
-func citeNoScheme(u string) string {
+// noScheme drops http:// and https:// (MLA prints URLs without them).
+func noScheme(u string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
 }
 
-func citeMLA(w *citeW, e *citeEntry) {
-	kind := citeKind(e.typ)
+func mla(w *writer, e *entry) {
+	kind := kindOf(e.typ)
 	if len(e.authors.names) > 0 {
-		w.text(citeMLANames(e.authors))
+		w.text(mlaNames(e.authors))
 		w.sep(". ")
 	} else if len(e.editors.names) > 0 && kind == "book" {
-		w.text(citeMLANames(e.editors) + ", " + citeEdLabel(e.editors, "editor", "editors"))
+		w.text(mlaNames(e.editors) + ", " + edLabel(e.editors, "editor", "editors"))
 		w.sep(". ")
 	}
 	title := e.title()
@@ -195,28 +195,28 @@ func citeMLA(w *citeW, e *citeEntry) {
 		if num := e.f("number"); num != "" {
 			addText("no. " + num)
 		}
-		addText(citeJoinNonEmpty(" ", citeMonthAbbrIf(e.f("month")), e.f("year")))
+		addText(joinNonEmpty(" ", monthAbbrIf(e.f("month")), e.f("year")))
 		if pg := e.pages(); pg != "" {
-			addText(citePages(pg))
+			addText(pages(pg))
 		}
 	case "chapter", "paper":
 		if bt := e.f("booktitle"); bt != "" {
 			add(func() { w.ital(bt) })
 		}
 		if len(e.editors.names) > 0 {
-			addText("edited by " + citeNaturalList(e.editors, true))
+			addText("edited by " + naturalList(e.editors, true))
 		}
 		if ed := e.f("edition"); ed != "" {
-			addText(citeOrdinal(ed) + " ed.")
+			addText(ordinal(ed) + " ed.")
 		}
 		addText(e.publisher())
 		addText(e.f("year"))
 		if pg := e.pages(); pg != "" {
-			addText(citePages(pg))
+			addText(pages(pg))
 		}
 	case "book", "report", "misc":
 		if ed := e.f("edition"); ed != "" {
-			addText(citeOrdinal(ed) + " ed.")
+			addText(ordinal(ed) + " ed.")
 		}
 		if kind == "misc" {
 			addText(e.container())
@@ -230,12 +230,12 @@ func citeMLA(w *citeW, e *citeEntry) {
 		if c := e.container(); c != "" {
 			add(func() { w.ital(c) })
 		}
-		addText(citeJoinNonEmpty(" ", citeMonthAbbrIf(e.f("month")), e.f("year")))
+		addText(joinNonEmpty(" ", monthAbbrIf(e.f("month")), e.f("year")))
 	}
 	if d := e.f("doi"); d != "" {
-		addText("https://doi.org/" + citeBareDOI(d))
+		addText("https://doi.org/" + bareDOI(d))
 	} else if u := e.f("url"); u != "" {
-		addText(citeNoScheme(u))
+		addText(noScheme(u))
 	}
 	for i, f := range elems {
 		if i > 0 {
@@ -247,14 +247,14 @@ func citeMLA(w *citeW, e *citeEntry) {
 		w.punct(".")
 	}
 	if kind == "thesis" {
-		w.text(" " + citeJoinNonEmpty(", ", e.f("school"), e.thesisKind(false)))
+		w.text(" " + joinNonEmpty(", ", e.f("school"), e.thesisKind(false)))
 		w.punct(".")
 	}
 }
 
-// citeChicagoNames: "Smith, John, Jane Doe, and Kim Lee"; more than ten:
+// chicagoNames: "Smith, John, Jane Doe, and Kim Lee"; more than ten:
 // the first seven and et al.
-func citeChicagoNames(n citeNames) string {
+func chicagoNames(n names) string {
 	k := len(n.names)
 	if k == 0 {
 		return ""
@@ -273,16 +273,16 @@ func citeChicagoNames(n citeNames) string {
 	if len(items) == 2 {
 		return items[0] + ", and " + items[1]
 	}
-	return citeList(items, "and", true, false)
+	return joinList(items, "and", true, false)
 }
 
-func citeChicago(w *citeW, e *citeEntry) {
-	kind := citeKind(e.typ)
+func chicago(w *writer, e *entry) {
+	kind := kindOf(e.typ)
 	if len(e.authors.names) > 0 {
-		w.text(citeChicagoNames(e.authors))
+		w.text(chicagoNames(e.authors))
 		w.sep(". ")
 	} else if len(e.editors.names) > 0 && kind == "book" {
-		w.text(citeChicagoNames(e.editors) + ", " + citeEdLabel(e.editors, "ed", "eds"))
+		w.text(chicagoNames(e.editors) + ", " + edLabel(e.editors, "ed", "eds"))
 		w.sep(". ")
 	}
 	title := e.title()
@@ -321,7 +321,7 @@ func citeChicago(w *citeW, e *citeEntry) {
 				w.text(", no. " + num)
 			}
 			if y := e.f("year"); y != "" {
-				w.text(" (" + citeJoinNonEmpty(" ", citeMonthIfAny(e.f("month")), y) + ")")
+				w.text(" (" + joinNonEmpty(" ", monthIfAny(e.f("month")), y) + ")")
 			}
 			if pg := e.pages(); pg != "" {
 				w.text(": " + pg)
@@ -333,7 +333,7 @@ func citeChicago(w *citeW, e *citeEntry) {
 			w.text("In ")
 			w.ital(bt)
 			if len(e.editors.names) > 0 {
-				w.text(", edited by " + citeNaturalList(e.editors, true))
+				w.text(", edited by " + naturalList(e.editors, true))
 			}
 			if pg := e.pages(); pg != "" {
 				w.text(", " + pg)
@@ -343,7 +343,7 @@ func citeChicago(w *citeW, e *citeEntry) {
 		place(e.publisher())
 	case "book", "report":
 		if ed := e.f("edition"); ed != "" {
-			w.text(citeOrdinal(ed) + " ed. ")
+			w.text(ordinal(ed) + " ed. ")
 		}
 		if num := e.f("number"); kind == "report" && num != "" {
 			w.text("Report " + num + ". ")
@@ -354,7 +354,7 @@ func citeChicago(w *citeW, e *citeEntry) {
 		if e.thesisKind(false) == "MA thesis" {
 			deg = "Master’s thesis"
 		}
-		w.text(citeJoinNonEmpty(", ", deg, e.f("school"), e.f("year")))
+		w.text(joinNonEmpty(", ", deg, e.f("school"), e.f("year")))
 		w.sep(". ")
 	case "web", "misc":
 		if c := e.container(); c != "" {
@@ -362,7 +362,7 @@ func citeChicago(w *citeW, e *citeEntry) {
 			w.sep(". ")
 		}
 		if y := e.f("year"); y != "" {
-			w.text(citeJoinNonEmpty(" ", citeMonthIfAny(e.f("month")), y))
+			w.text(joinNonEmpty(" ", monthIfAny(e.f("month")), y))
 			w.sep(". ")
 		}
 	}
@@ -372,16 +372,16 @@ func citeChicago(w *citeW, e *citeEntry) {
 	}
 }
 
-func citeMonthIfAny(s string) string {
+func monthIfAny(s string) string {
 	if s == "" {
 		return ""
 	}
-	return citeMonth(s)
+	return monthName(s)
 }
 
-// citeHarvardNames: "Smith, J.", "Smith, J. and Doe, A.", "Smith, J., Doe,
+// harvardNames: "Smith, J.", "Smith, J. and Doe, A.", "Smith, J., Doe,
 // A. and Lee, K."; four or more: "Smith, J. et al."
-func citeHarvardNames(n citeNames) string {
+func harvardNames(n names) string {
 	k := len(n.names)
 	switch {
 	case k == 0:
@@ -393,19 +393,19 @@ func citeHarvardNames(n citeNames) string {
 	for i := range n.names {
 		items[i] = n.names[i].initialsLast("")
 	}
-	return citeList(items, "and", false, false)
+	return joinList(items, "and", false, false)
 }
 
-func citeHarvard(w *citeW, e *citeEntry) {
-	kind := citeKind(e.typ)
-	year := citeOr(e.f("year"), "no date")
+func harvard(w *writer, e *entry) {
+	kind := kindOf(e.typ)
+	year := orDefault(e.f("year"), "no date")
 	title := e.title()
 	quotedTitle := kind == "article" || kind == "chapter" || kind == "paper"
 	switch {
 	case len(e.authors.names) > 0:
-		w.text(citeHarvardNames(e.authors) + " (" + year + ") ")
+		w.text(harvardNames(e.authors) + " (" + year + ") ")
 	case len(e.editors.names) > 0 && kind == "book":
-		w.text(citeHarvardNames(e.editors) + " (" + citeEdLabel(e.editors, "ed.", "eds.") + ") (" + year + ") ")
+		w.text(harvardNames(e.editors) + " (" + edLabel(e.editors, "ed.", "eds.") + ") (" + year + ") ")
 	default:
 		if quotedTitle {
 			w.quoted(title, "", true)
@@ -445,7 +445,7 @@ func citeHarvard(w *citeW, e *citeEntry) {
 				}
 			}
 			if pg := e.pages(); pg != "" {
-				w.text(", " + citePages(pg))
+				w.text(", " + pages(pg))
 			}
 			w.sep(". ")
 		}
@@ -453,7 +453,7 @@ func citeHarvard(w *citeW, e *citeEntry) {
 		if bt := e.f("booktitle"); bt != "" {
 			w.text("in ")
 			if len(e.editors.names) > 0 {
-				w.text(citeHarvardNames(e.editors) + " (" + citeEdLabel(e.editors, "ed.", "eds.") + ") ")
+				w.text(harvardNames(e.editors) + " (" + edLabel(e.editors, "ed.", "eds.") + ") ")
 			}
 			w.ital(bt)
 			w.sep(". ")
@@ -461,16 +461,16 @@ func citeHarvard(w *citeW, e *citeEntry) {
 		if pub := e.publisher(); pub != "" || e.f("address") != "" {
 			place(pub)
 			if pg := e.pages(); pg != "" {
-				w.text(", " + citePages(pg))
+				w.text(", " + pages(pg))
 			}
 			w.sep(". ")
 		} else if pg := e.pages(); pg != "" {
-			w.text(citePages(pg))
+			w.text(pages(pg))
 			w.sep(". ")
 		}
 	case "book", "report":
 		if ed := e.f("edition"); ed != "" {
-			w.text(citeOrdinal(ed) + " edn. ")
+			w.text(ordinal(ed) + " edn. ")
 		}
 		if num := e.f("number"); kind == "report" && num != "" {
 			w.text("Report " + num + ". ")
@@ -504,8 +504,8 @@ func citeHarvard(w *citeW, e *citeEntry) {
 	}
 }
 
-// citeIEEENames: "J. Smith, A. Doe, and K. Lee"; seven or more: "J. Smith et al."
-func citeIEEENames(n citeNames) string {
+// ieeeNames: "J. Smith, A. Doe, and K. Lee"; seven or more: "J. Smith et al."
+func ieeeNames(n names) string {
 	k := len(n.names)
 	if k == 0 {
 		return ""
@@ -517,27 +517,27 @@ func citeIEEENames(n citeNames) string {
 	for i := range n.names {
 		items[i] = n.names[i].initialsFirst()
 	}
-	return citeList(items, "and", true, false)
+	return joinList(items, "and", true, false)
 }
 
-func citeIEEE(w *citeW, e *citeEntry, num int) {
-	kind := citeKind(e.typ)
+func ieee(w *writer, e *entry, num int) {
+	kind := kindOf(e.typ)
 	w.text(fmt.Sprintf("[%d] ", num))
 	if len(e.authors.names) > 0 {
-		w.text(citeIEEENames(e.authors))
+		w.text(ieeeNames(e.authors))
 		w.sep(", ")
 	} else if len(e.editors.names) > 0 && kind == "book" {
-		w.text(citeIEEENames(e.editors) + ", " + citeEdLabel(e.editors, "Ed.", "Eds."))
+		w.text(ieeeNames(e.editors) + ", " + edLabel(e.editors, "Ed.", "Eds."))
 		w.sep(", ")
 	}
 	title := e.title()
 	var elems []string
-	date := citeJoinNonEmpty(" ", citeMonthAbbrIf(e.f("month")), e.f("year"))
+	date := joinNonEmpty(" ", monthAbbrIf(e.f("month")), e.f("year"))
 	switch kind {
 	case "book":
 		w.ital(title)
 		if ed := e.f("edition"); ed != "" {
-			w.text(", " + citeOrdinal(ed) + " ed")
+			w.text(", " + ordinal(ed) + " ed")
 		}
 		w.sep(". ")
 		pub := e.publisher()
@@ -582,7 +582,7 @@ func citeIEEE(w *citeW, e *citeEntry, num int) {
 				elems = append(elems, "no. "+n)
 			}
 			if pg := e.pages(); pg != "" {
-				elems = append(elems, citePages(pg))
+				elems = append(elems, pages(pg))
 			}
 			elems = append(elems, date)
 		case "chapter", "paper":
@@ -590,7 +590,7 @@ func citeIEEE(w *citeW, e *citeEntry, num int) {
 				elems = append(elems, "in\x00"+bt)
 			}
 			if len(e.editors.names) > 0 && kind == "chapter" {
-				elems = append(elems, citeIEEENames(e.editors)+", "+citeEdLabel(e.editors, "Ed.", "Eds."))
+				elems = append(elems, ieeeNames(e.editors)+", "+edLabel(e.editors, "Ed.", "Eds."))
 			}
 			elems = append(elems, e.f("address"))
 			if kind == "chapter" {
@@ -598,7 +598,7 @@ func citeIEEE(w *citeW, e *citeEntry, num int) {
 			}
 			elems = append(elems, date)
 			if pg := e.pages(); pg != "" {
-				elems = append(elems, citePages(pg))
+				elems = append(elems, pages(pg))
 			}
 		case "thesis":
 			deg := "Ph.D. dissertation"
@@ -640,7 +640,7 @@ func citeIEEE(w *citeW, e *citeEntry, num int) {
 		if !first {
 			w.sep(", ")
 		}
-		w.text("doi: " + citeBareDOI(d))
+		w.text("doi: " + bareDOI(d))
 		first = false
 	}
 	if !first {
@@ -651,9 +651,9 @@ func citeIEEE(w *citeW, e *citeEntry, num int) {
 	}
 }
 
-func citeMonthAbbrIf(s string) string {
+func monthAbbrIf(s string) string {
 	if s == "" {
 		return ""
 	}
-	return citeMonthAbbr(s)
+	return monthAbbr(s)
 }

@@ -1,7 +1,5 @@
 package data
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"fmt"
@@ -9,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"spellhost/tools"
 )
 
 // Calculator limits.
@@ -17,17 +17,17 @@ const (
 	maxExprDepth = 200    // nesting of parentheses, calls and unary operators
 )
 
-func calculatorSpec() Spec {
-	return Spec{
+func calculatorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "calculator",
 		Category: "utility",
 		Description: "Evaluates arithmetic expressions: + - * / % ^, parentheses, " +
 			"functions such as sqrt, sin, log and max, constants pi and e, and named variables.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "evaluate", Enum: []string{"evaluate", "validate", "functions"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "evaluate", Enum: []string{"evaluate", "validate", "functions"},
 				Description: "evaluate computes the value; validate checks the syntax and names without failing; functions lists the functions and constants"},
-			{Name: "input", Type: String, Description: "the expression, e.g. \"2 * (3 + x)\"; required for evaluate and validate"},
-			{Name: "variables", Type: Object, Description: "numeric values for names used in the expression, e.g. {\"x\": 4}"},
+			{Name: "input", Type: tools.String, Description: "the expression, e.g. \"2 * (3 + x)\"; required for evaluate and validate"},
+			{Name: "variables", Type: tools.Object, Description: "numeric values for names used in the expression, e.g. {\"x\": 4}"},
 		},
 		Returns: "evaluate: {input, result, result_type (integer|float), variables (when given)}; " +
 			"validate: {input, valid, error}; functions: {functions: [{name, arity, description}], constants: {name: value}}",
@@ -37,25 +37,25 @@ func calculatorSpec() Spec {
 }
 
 // Calculator returns the calculator tool.
-func Calculator() Tool { return New(calculatorSpec(), calculate) }
+func Calculator() tools.Tool { return tools.New(calculatorSpec(), calculate) }
 
-func calculate(_ context.Context, p Params) (any, error) {
+func calculate(_ context.Context, p tools.Params) (any, error) {
 	op := p.String("operation")
 	if op == "functions" {
-		return calcFunctionList(), nil
+		return functionList(), nil
 	}
 	if !p.Has("input") {
-		return nil, Invalid("missing required parameter %q for operation %s", "input", op)
+		return nil, tools.Invalid("missing required parameter %q for operation %s", "input", op)
 	}
 	input := p.String("input")
-	vars, err := calcVariables(p.Map("variables"))
+	vars, err := variables(p.Map("variables"))
 	if err != nil {
 		return nil, err
 	}
 	v, err := Evaluate(input, vars)
 	if op == "validate" {
-		res := map[string]any{"input": input, "valid": err == nil || TypeOf(err) == TypeExecution, "error": nil}
-		if err != nil && TypeOf(err) != TypeExecution {
+		res := map[string]any{"input": input, "valid": err == nil || tools.TypeOf(err) == tools.TypeExecution, "error": nil}
+		if err != nil && tools.TypeOf(err) != tools.TypeExecution {
 			res["error"] = err.Error()
 		}
 		return res, nil
@@ -74,18 +74,18 @@ func calculate(_ context.Context, p Params) (any, error) {
 	return res, nil
 }
 
-func calcVariables(m map[string]any) (map[string]float64, error) {
+func variables(m map[string]any) (map[string]float64, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
 	vars := make(map[string]float64, len(m))
 	for name, v := range m {
 		if !isIdent(name) {
-			return nil, Invalid("variable name %q: want letters, digits and '_', not starting with a digit", name)
+			return nil, tools.Invalid("variable name %q: want letters, digits and '_', not starting with a digit", name)
 		}
-		f, ok := ToFloat(v)
+		f, ok := tools.ToFloat(v)
 		if !ok {
-			return nil, Invalid("variable %q: expected number, got %s", name, KindOf(v))
+			return nil, tools.Invalid("variable %q: expected number, got %s", name, tools.KindOf(v))
 		}
 		vars[name] = f
 	}
@@ -114,7 +114,7 @@ func isIdent(s string) bool {
 // is -4); numbers (1, 2.5, 1e3, 0x1f), names, calls f(a, b), (expr).
 func Evaluate(expr string, vars map[string]float64) (float64, error) {
 	if len(expr) > maxExprLen {
-		return 0, Errorf(TypeTooLarge, "expression of %d bytes exceeds the %d-byte limit", len(expr), maxExprLen)
+		return 0, tools.Errorf(tools.TypeTooLarge, "expression of %d bytes exceeds the %d-byte limit", len(expr), maxExprLen)
 	}
 	e := evaluator{src: expr, vars: vars}
 	e.next()
@@ -126,7 +126,7 @@ func Evaluate(expr string, vars map[string]float64) (float64, error) {
 		return 0, e.err
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, Failed("result is not a finite number")
+		return 0, tools.Failed("result is not a finite number")
 	}
 	return v, nil
 }
@@ -155,14 +155,14 @@ type evaluator struct {
 
 func (e *evaluator) fail(format string, args ...any) {
 	if e.err == nil {
-		e.err = Invalid(format, args...)
+		e.err = tools.Invalid(format, args...)
 	}
 	e.tok = tokEOF
 }
 
 func (e *evaluator) failExec(format string, args ...any) {
 	if e.err == nil {
-		e.err = Failed(format, args...)
+		e.err = tools.Failed(format, args...)
 	}
 	e.tok = tokEOF
 }
@@ -347,7 +347,7 @@ func (e *evaluator) primary() float64 {
 		if v, ok := e.vars[name]; ok {
 			return v
 		}
-		if v, ok := calcConstants[name]; ok {
+		if v, ok := constants[name]; ok {
 			return v
 		}
 		e.fail("unknown name %q at offset %d", name, at)
@@ -371,7 +371,7 @@ func (e *evaluator) primary() float64 {
 }
 
 func (e *evaluator) call(name string, at int) float64 {
-	fn, ok := calcFunctions[name]
+	fn, ok := functions[name]
 	if !ok {
 		e.fail("unknown function %q at offset %d", name, at)
 		return 0
@@ -448,7 +448,7 @@ func domain(doc, msg string, ok func(float64) bool, f func(float64) float64) cal
 
 func positive(x float64) bool { return x > 0 }
 
-var calcFunctions = map[string]calcFunc{
+var functions = map[string]calcFunc{
 	"abs":   unary("absolute value", math.Abs),
 	"ceil":  unary("smallest integer not below x", math.Ceil),
 	"floor": unary("largest integer not above x", math.Floor),
@@ -520,21 +520,21 @@ var calcFunctions = map[string]calcFunc{
 	}},
 }
 
-var calcConstants = map[string]float64{"pi": math.Pi, "e": math.E, "tau": 2 * math.Pi, "phi": math.Phi}
+var constants = map[string]float64{"pi": math.Pi, "e": math.E, "tau": 2 * math.Pi, "phi": math.Phi}
 
-func calcFunctionList() map[string]any {
-	names := make([]string, 0, len(calcFunctions))
-	for n := range calcFunctions {
+func functionList() map[string]any {
+	names := make([]string, 0, len(functions))
+	for n := range functions {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	fns := make([]any, len(names))
 	for i, n := range names {
-		f := calcFunctions[n]
+		f := functions[n]
 		fns[i] = map[string]any{"name": n, "arity": f.arity(), "description": f.doc}
 	}
 	consts := map[string]any{}
-	for n, v := range calcConstants {
+	for n, v := range constants {
 		consts[n] = v
 	}
 	return map[string]any{"functions": fns, "constants": consts}

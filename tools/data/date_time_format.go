@@ -1,23 +1,23 @@
 package data
 
-import . "spellhost/tools"
-
 import (
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"spellhost/tools"
 )
 
 // Output formats for date-time-handler: named layouts and strftime directives.
 
-type dtNamedFormat struct {
+type namedFormat struct {
 	layout string // Go layout; "" for unix and unix_ms
 	utc    bool   // shown in UTC
 }
 
-var dtNamedFormats = map[string]dtNamedFormat{
+var namedFormats = map[string]namedFormat{
 	"rfc3339":      {time.RFC3339, false},
 	"rfc3339_nano": {time.RFC3339Nano, false},
 	"iso8601":      {"2006-01-02T15:04:05.000Z07:00", false},
@@ -37,11 +37,11 @@ var dtNamedFormats = map[string]dtNamedFormat{
 	"kitchen":      {time.Kitchen, false},
 }
 
-var dtNamedFormatOrder = []string{"rfc3339", "rfc3339_nano", "iso8601", "rfc1123", "rfc1123z", "rfc822", "rfc822z",
+var namedFormatOrder = []string{"rfc3339", "rfc3339_nano", "iso8601", "rfc1123", "rfc1123z", "rfc822", "rfc822z",
 	"rfc850", "ansic", "unix_date", "http", "unix", "unix_ms", "date", "time", "datetime", "kitchen"}
 
-// dtDirectives are the strftime directives format accepts, with meanings.
-var dtDirectives = [][2]string{
+// directives are the strftime directives format accepts, with meanings.
+var directives = [][2]string{
 	{"%Y", "year, 4 digits"}, {"%y", "year, 2 digits"}, {"%C", "century, 2 digits"},
 	{"%m", "month 01-12"}, {"%b", "month abbreviation (Jan)"}, {"%h", "same as %b"}, {"%B", "month name (January)"},
 	{"%d", "day 01-31"}, {"%e", "day, space-padded"}, {"%j", "day of year 001-366"},
@@ -53,13 +53,13 @@ var dtDirectives = [][2]string{
 	{"%c", "%a %b %e %H:%M:%S %Y"}, {"%n", "newline"}, {"%t", "tab"}, {"%%", "a literal %"},
 }
 
-func dtCheckFormat(f string) error {
+func checkFormat(f string) error {
 	if len(f) > maxDateInput {
-		return Errorf(TypeTooLarge, "parameter \"format\": %d bytes exceeds the %d-byte limit", len(f), maxDateInput)
+		return tools.Errorf(tools.TypeTooLarge, "parameter \"format\": %d bytes exceeds the %d-byte limit", len(f), maxDateInput)
 	}
 	if !strings.Contains(f, "%") {
-		if _, ok := dtNamedFormats[strings.ToLower(f)]; !ok {
-			return Invalid("parameter \"format\": unknown format name %q; use a name from operation formats "+
+		if _, ok := namedFormats[strings.ToLower(f)]; !ok {
+			return tools.Invalid("parameter \"format\": unknown format name %q; use a name from operation formats "+
 				"or a strftime pattern such as %q", f, "%Y-%m-%d %H:%M")
 		}
 		return nil
@@ -69,20 +69,20 @@ func dtCheckFormat(f string) error {
 			continue
 		}
 		if i+1 >= len(f) {
-			return Invalid("parameter \"format\": pattern ends with a lone %%")
+			return tools.Invalid("parameter \"format\": pattern ends with a lone %%")
 		}
 		i++
 		if !strings.Contains("YyCmbhBdejHIpMSfLNzZaAuwVGsFTDRcnt%", string(f[i])) {
-			return Invalid("parameter \"format\": unknown directive %%%c; operation formats lists the directives", f[i])
+			return tools.Invalid("parameter \"format\": unknown directive %%%c; operation formats lists the directives", f[i])
 		}
 	}
 	return nil
 }
 
-// dtFormat renders t; f passed dtCheckFormat.
-func dtFormat(t time.Time, f string) string {
+// format renders t; f passed checkFormat.
+func format(t time.Time, f string) string {
 	if !strings.Contains(f, "%") {
-		nf := dtNamedFormats[strings.ToLower(f)]
+		nf := namedFormats[strings.ToLower(f)]
 		switch {
 		case nf.layout == "" && strings.EqualFold(f, "unix"):
 			return strconv.FormatInt(t.Unix(), 10)
@@ -93,10 +93,10 @@ func dtFormat(t time.Time, f string) string {
 		}
 		return t.Format(nf.layout)
 	}
-	return string(dtStrftime(make([]byte, 0, len(f)+16), t, f))
+	return string(strftime(make([]byte, 0, len(f)+16), t, f))
 }
 
-func dtPad(b []byte, v, width int, pad byte) []byte {
+func pad(b []byte, v, width int, pad byte) []byte {
 	if v < 0 {
 		b = append(b, '-')
 		v = -v
@@ -109,7 +109,7 @@ func dtPad(b []byte, v, width int, pad byte) []byte {
 	return append(b, s...)
 }
 
-func dtStrftime(b []byte, t time.Time, f string) []byte {
+func strftime(b []byte, t time.Time, f string) []byte {
 	for i := 0; i < len(f); i++ {
 		if f[i] != '%' || i+1 >= len(f) {
 			b = append(b, f[i])
@@ -118,31 +118,31 @@ func dtStrftime(b []byte, t time.Time, f string) []byte {
 		i++
 		switch f[i] {
 		case 'Y':
-			b = dtPad(b, t.Year(), 4, '0')
+			b = pad(b, t.Year(), 4, '0')
 		case 'y':
-			b = dtPad(b, t.Year()%100, 2, '0')
+			b = pad(b, t.Year()%100, 2, '0')
 		case 'C':
-			b = dtPad(b, t.Year()/100, 2, '0')
+			b = pad(b, t.Year()/100, 2, '0')
 		case 'm':
-			b = dtPad(b, int(t.Month()), 2, '0')
+			b = pad(b, int(t.Month()), 2, '0')
 		case 'b', 'h':
 			b = append(b, t.Month().String()[:3]...)
 		case 'B':
 			b = append(b, t.Month().String()...)
 		case 'd':
-			b = dtPad(b, t.Day(), 2, '0')
+			b = pad(b, t.Day(), 2, '0')
 		case 'e':
-			b = dtPad(b, t.Day(), 2, ' ')
+			b = pad(b, t.Day(), 2, ' ')
 		case 'j':
-			b = dtPad(b, t.YearDay(), 3, '0')
+			b = pad(b, t.YearDay(), 3, '0')
 		case 'H':
-			b = dtPad(b, t.Hour(), 2, '0')
+			b = pad(b, t.Hour(), 2, '0')
 		case 'I':
 			h := t.Hour() % 12
 			if h == 0 {
 				h = 12
 			}
-			b = dtPad(b, h, 2, '0')
+			b = pad(b, h, 2, '0')
 		case 'p':
 			if t.Hour() < 12 {
 				b = append(b, "AM"...)
@@ -150,15 +150,15 @@ func dtStrftime(b []byte, t time.Time, f string) []byte {
 				b = append(b, "PM"...)
 			}
 		case 'M':
-			b = dtPad(b, t.Minute(), 2, '0')
+			b = pad(b, t.Minute(), 2, '0')
 		case 'S':
-			b = dtPad(b, t.Second(), 2, '0')
+			b = pad(b, t.Second(), 2, '0')
 		case 'f':
-			b = dtPad(b, t.Nanosecond()/1000, 6, '0')
+			b = pad(b, t.Nanosecond()/1000, 6, '0')
 		case 'L':
-			b = dtPad(b, t.Nanosecond()/1e6, 3, '0')
+			b = pad(b, t.Nanosecond()/1e6, 3, '0')
 		case 'N':
-			b = dtPad(b, t.Nanosecond(), 9, '0')
+			b = pad(b, t.Nanosecond(), 9, '0')
 		case 'z':
 			b = t.AppendFormat(b, "-0700")
 		case 'Z':
@@ -173,27 +173,27 @@ func dtStrftime(b []byte, t time.Time, f string) []byte {
 			if wd == 0 {
 				wd = 7
 			}
-			b = dtPad(b, wd, 1, '0')
+			b = pad(b, wd, 1, '0')
 		case 'w':
-			b = dtPad(b, int(t.Weekday()), 1, '0')
+			b = pad(b, int(t.Weekday()), 1, '0')
 		case 'V':
 			_, w := t.ISOWeek()
-			b = dtPad(b, w, 2, '0')
+			b = pad(b, w, 2, '0')
 		case 'G':
 			y, _ := t.ISOWeek()
-			b = dtPad(b, y, 4, '0')
+			b = pad(b, y, 4, '0')
 		case 's':
 			b = strconv.AppendInt(b, t.Unix(), 10)
 		case 'F':
-			b = dtStrftime(b, t, "%Y-%m-%d")
+			b = strftime(b, t, "%Y-%m-%d")
 		case 'T':
-			b = dtStrftime(b, t, "%H:%M:%S")
+			b = strftime(b, t, "%H:%M:%S")
 		case 'D':
-			b = dtStrftime(b, t, "%m/%d/%y")
+			b = strftime(b, t, "%m/%d/%y")
 		case 'R':
-			b = dtStrftime(b, t, "%H:%M")
+			b = strftime(b, t, "%H:%M")
 		case 'c':
-			b = dtStrftime(b, t, "%a %b %e %H:%M:%S %Y")
+			b = strftime(b, t, "%a %b %e %H:%M:%S %Y")
 		case 'n':
 			b = append(b, '\n')
 		case 't':
@@ -205,8 +205,8 @@ func dtStrftime(b []byte, t time.Time, f string) []byte {
 	return b
 }
 
-// dtFormatsList answers operation formats.
-func dtFormatsList() map[string]any {
+// formatsList answers operation formats.
+func formatsList() map[string]any {
 	ref := time.Date(2024, 3, 9, 14, 5, 7, 123456789, time.UTC)
 	inputs := [][2]string{
 		{"rfc3339", "2024-03-09T14:05:07Z; 2024-03-09T14:05:07.123+01:00"},
@@ -248,20 +248,20 @@ func dtFormatsList() map[string]any {
 	for i, x := range inputs {
 		in[i] = map[string]any{"name": x[0], "examples": x[1]}
 	}
-	out := make([]any, len(dtNamedFormatOrder))
-	for i, name := range dtNamedFormatOrder {
-		out[i] = map[string]any{"name": name, "example": dtFormat(ref, name)}
+	out := make([]any, len(namedFormatOrder))
+	for i, name := range namedFormatOrder {
+		out[i] = map[string]any{"name": name, "example": format(ref, name)}
 	}
-	dirs := make([]any, len(dtDirectives))
-	for i, d := range dtDirectives {
-		dirs[i] = map[string]any{"directive": d[0], "meaning": d[1], "example": dtFormat(ref, d[0])}
+	dirs := make([]any, len(directives))
+	for i, d := range directives {
+		dirs[i] = map[string]any{"directive": d[0], "meaning": d[1], "example": format(ref, d[0])}
 	}
-	units := make([]any, len(dtUnits))
-	for i, u := range dtUnits {
+	units := make([]any, len(unitNames))
+	for i, u := range unitNames {
 		units[i] = u
 	}
 	return map[string]any{"input_formats": in, "output_formats": out, "strftime_directives": dirs, "units": units,
-		"abbreviations": "UTC, GMT, UT and " + strings.Join(dtAbbrevNames(), ", ")}
+		"abbreviations": "UTC, GMT, UT and " + strings.Join(abbrevNames(), ", ")}
 }
 
-func dtAbbrevNames() []string { return slices.Sorted(maps.Keys(dtAbbrevs)) }
+func abbrevNames() []string { return slices.Sorted(maps.Keys(abbrevs)) }

@@ -1,7 +1,5 @@
 package data
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"fmt"
@@ -10,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"spellhost/tools"
 )
 
 // nowFunc is the clock of date_time_handler; tests pin it.
@@ -17,20 +17,20 @@ var nowFunc = time.Now
 
 // date_time_handler limits.
 const (
-	maxDateInput  = 256 // bytes of a date, zone name or format
-	dtMaxAbsSecs  = 400_000_000_000
-	dtMinYear     = 1
-	dtMaxYear     = 9999
-	dtMaxZoneName = 64
+	maxDateInput = 256 // bytes of a date, zone name or format
+	maxAbsSecs   = 400_000_000_000
+	minYear      = 1
+	maxYear      = 9999
+	maxZoneName  = 64
 )
 
-var dtOperations = []string{"parse", "now", "convert_timezone", "add", "subtract", "difference", "info", "formats"}
+var operations = []string{"parse", "now", "convert_timezone", "add", "subtract", "difference", "info", "formats"}
 
-var dtUnits = []string{"milliseconds", "seconds", "minutes", "hours", "days", "weeks", "months", "years"}
+var unitNames = []string{"milliseconds", "seconds", "minutes", "hours", "days", "weeks", "months", "years"}
 
-// dtParams lists the parameters each operation takes besides operation;
+// params lists the parameters each operation takes besides operation;
 // the others are refused so that a misplaced one is not silently ignored.
-var dtParams = map[string][]string{
+var params = map[string][]string{
 	"parse":            {"input", "timezone", "format", "input_format"},
 	"now":              {"timezone", "format"},
 	"convert_timezone": {"input", "timezone", "target_timezone", "format", "input_format"},
@@ -41,44 +41,44 @@ var dtParams = map[string][]string{
 	"formats":          {},
 }
 
-func dateTimeSpec() Spec {
-	return Spec{
+func dateTimeSpec() tools.Spec {
+	return tools.Spec{
 		Inline:   true,
 		Name:     "date_time_handler",
 		Category: "utility",
 		Description: "Parses, formats, converts and computes with dates and times: many input forms " +
 			"(RFC 3339, ISO 8601, RFC 1123, unix timestamps, \"Jan 2 2006\", ...), IANA time zones, " +
 			"calendar-aware addition, differences and calendar facts. Years 0001-9999.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "parse", Enum: dtOperations, Description: "" +
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "parse", Enum: operations, Description: "" +
 				"parse reads input; now gives the current time; convert_timezone shows input in target_timezone; " +
 				"add and subtract move input by amount units; difference measures end - start; " +
 				"info gives calendar facts about input; formats lists the accepted inputs, output formats and units. " +
 				"Parameters an operation does not use are refused"},
-			{Name: "input", Type: Any, Description: "a date/time string or a unix timestamp number; required for parse, " +
+			{Name: "input", Type: tools.Any, Description: "a date/time string or a unix timestamp number; required for parse, " +
 				"defaults to now for convert_timezone, add, subtract and info. Numbers and numeric strings are " +
 				"unix seconds below 1e11, milliseconds below 1e14, microseconds below 1e17, else nanoseconds " +
 				"(fractions allowed); an 8-digit string that is a valid date is YYYYMMDD, a 14-digit one YYYYMMDDhhmmss. " +
 				"\"now\", \"today\", \"yesterday\" and \"tomorrow\" (midnight in timezone) are accepted. " +
 				"Slash dates: 2024/01/31, and 31/01/2024 or 01/31/2024 when the order is clear; " +
 				"01/02/2024 is refused as ambiguous (use input_format). Run operation formats for the full list"},
-			{Name: "timezone", Type: String, Description: "IANA zone (\"Europe/Berlin\"), \"UTC\", \"Local\" (the host's) " +
+			{Name: "timezone", Type: tools.String, Description: "IANA zone (\"Europe/Berlin\"), \"UTC\", \"Local\" (the host's) " +
 				"or an offset (\"+05:30\"): the zone of inputs that carry no offset, and the zone results are shown in. " +
 				"When omitted, such inputs are UTC and an input's own offset is kept"},
-			{Name: "target_timezone", Type: String, Description: "convert_timezone: the zone to convert to (required); same forms as timezone"},
-			{Name: "amount", Type: Number, Description: "add/subtract: how many units (may be negative); " +
+			{Name: "target_timezone", Type: tools.String, Description: "convert_timezone: the zone to convert to (required); same forms as timezone"},
+			{Name: "amount", Type: tools.Number, Description: "add/subtract: how many units (may be negative); " +
 				"fractions only for milliseconds, seconds, minutes and hours"},
-			{Name: "unit", Type: String, Enum: dtUnits, Description: "add/subtract: the unit of amount. " +
+			{Name: "unit", Type: tools.String, Enum: unitNames, Description: "add/subtract: the unit of amount. " +
 				"Milliseconds to hours are elapsed time; days and weeks are calendar days in the zone (the wall " +
 				"clock is kept across DST changes); months and years clamp to the month's end " +
 				"(Jan 31 + 1 month = Feb 28 or 29; Feb 29 + 1 year = Feb 28)"},
-			{Name: "start", Type: Any, Description: "difference: the start (required); same forms as input"},
-			{Name: "end", Type: Any, Description: "difference: the end; defaults to now"},
-			{Name: "format", Type: String, Description: "adds formatted, the main result as text: a name " +
+			{Name: "start", Type: tools.Any, Description: "difference: the start (required); same forms as input"},
+			{Name: "end", Type: tools.Any, Description: "difference: the end; defaults to now"},
+			{Name: "format", Type: tools.String, Description: "adds formatted, the main result as text: a name " +
 				"(rfc3339, rfc3339_nano, iso8601, rfc1123, rfc1123z, rfc822, rfc822z, rfc850, ansic, unix_date, http, " +
 				"unix, unix_ms, date, time, datetime, kitchen) or a strftime pattern containing % " +
 				"(%Y %m %d %H %M %S %f %N %z %Z %a %A %b %B %j %u %w %V %G %s %F %T ... ; operation formats lists them)"},
-			{Name: "input_format", Type: String, Description: "read input (and start/end) with this exact form instead of guessing: " +
+			{Name: "input_format", Type: tools.String, Description: "read input (and start/end) with this exact form instead of guessing: " +
 				"a format name or a strftime pattern (%Y %m %d %e %H %I %M %S %f %y %b %B %a %A %p %z %Z %j); " +
 				"pattern literals may not contain digits, '_' or the letters J, M, P, p"},
 		},
@@ -98,20 +98,20 @@ func dateTimeSpec() Spec {
 }
 
 // DateTimeHandler returns the date_time_handler tool.
-func DateTimeHandler() Tool { return New(dateTimeSpec(), handleDateTime) }
+func DateTimeHandler() tools.Tool { return tools.New(dateTimeSpec(), handleDateTime) }
 
-// dtCtx carries what the operations share.
-type dtCtx struct {
-	p      Params
+// opState carries what the operations share.
+type opState struct {
+	p      tools.Params
 	loc    *time.Location // the timezone parameter, or UTC
 	hasTZ  bool
-	inFmt  *dtInputFormat
+	inFmt  *inputFormat
 	format string
 	now    time.Time
 	hasNow bool
 }
 
-func (c *dtCtx) clock() time.Time {
+func (c *opState) clock() time.Time {
 	if !c.hasNow {
 		c.now, c.hasNow = nowFunc().Round(0), true
 	}
@@ -119,41 +119,41 @@ func (c *dtCtx) clock() time.Time {
 }
 
 // show puts t in the zone results use.
-func (c *dtCtx) show(t time.Time) time.Time {
+func (c *opState) show(t time.Time) time.Time {
 	if c.hasTZ {
 		return t.In(c.loc)
 	}
 	return t
 }
 
-func handleDateTime(_ context.Context, p Params) (any, error) {
+func handleDateTime(_ context.Context, p tools.Params) (any, error) {
 	op := p.String("operation")
-	allowed, ok := dtParams[op]
+	allowed, ok := params[op]
 	if !ok { // the spec's enum makes this unreachable
-		return nil, Invalid("parameter \"operation\": unknown value %q", op)
+		return nil, tools.Invalid("parameter \"operation\": unknown value %q", op)
 	}
 	for _, name := range []string{"input", "timezone", "target_timezone", "amount", "unit", "start", "end", "format", "input_format"} {
 		if p.Has(name) && !slices.Contains(allowed, name) {
-			return nil, Invalid("parameter %q does not apply to operation %s", name, op)
+			return nil, tools.Invalid("parameter %q does not apply to operation %s", name, op)
 		}
 	}
-	c := &dtCtx{p: p, loc: time.UTC}
+	c := &opState{p: p, loc: time.UTC}
 	if tz := p.String("timezone"); tz != "" {
-		loc, err := dtZone("timezone", tz)
+		loc, err := zone("timezone", tz)
 		if err != nil {
 			return nil, err
 		}
 		c.loc, c.hasTZ = loc, true
 	}
 	if f := p.String("input_format"); f != "" {
-		inf, err := dtCompileInputFormat(f)
+		inf, err := compileInputFormat(f)
 		if err != nil {
 			return nil, err
 		}
 		c.inFmt = inf
 	}
 	if f := p.String("format"); f != "" {
-		if err := dtCheckFormat(f); err != nil {
+		if err := checkFormat(f); err != nil {
 			return nil, err
 		}
 		c.format = f
@@ -163,7 +163,7 @@ func handleDateTime(_ context.Context, p Params) (any, error) {
 		return c.parse()
 	case "now":
 		t := c.clock().In(c.loc)
-		return c.withFormat(map[string]any{"now": dtDescribe(t)}, t), nil
+		return c.withFormat(map[string]any{"now": describe(t)}, t), nil
 	case "convert_timezone":
 		return c.convert()
 	case "add", "subtract":
@@ -173,24 +173,24 @@ func handleDateTime(_ context.Context, p Params) (any, error) {
 	case "info":
 		return c.info()
 	}
-	return dtFormatsList(), nil
+	return formatsList(), nil
 }
 
-func (c *dtCtx) withFormat(res map[string]any, t time.Time) map[string]any {
+func (c *opState) withFormat(res map[string]any, t time.Time) map[string]any {
 	if c.format != "" {
-		res["formatted"] = dtFormat(t, c.format)
+		res["formatted"] = format(t, c.format)
 	}
 	return res
 }
 
 // value reads a time parameter; absent, it is now when orNow is set.
-func (c *dtCtx) value(name string, orNow bool) (time.Time, string, error) {
+func (c *opState) value(name string, orNow bool) (time.Time, string, error) {
 	v, ok := c.p.Get(name)
 	if !ok {
 		if orNow {
 			return c.show(c.clock().In(c.loc)), "now", nil
 		}
-		return time.Time{}, "", Invalid("missing parameter %q for operation %s", name, c.p.String("operation"))
+		return time.Time{}, "", tools.Invalid("missing parameter %q for operation %s", name, c.p.String("operation"))
 	}
 	var (
 		t      time.Time
@@ -201,14 +201,14 @@ func (c *dtCtx) value(name string, orNow bool) (time.Time, string, error) {
 	case string:
 		t, detect, err = c.parseString(name, x)
 	default:
-		f, isNum := ToFloat(v)
+		f, isNum := tools.ToFloat(v)
 		if !isNum {
-			return time.Time{}, "", Invalid("parameter %q: expected string or number, got %s", name, KindOf(v))
+			return time.Time{}, "", tools.Invalid("parameter %q: expected string or number, got %s", name, tools.KindOf(v))
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return time.Time{}, "", Invalid("parameter %q: %v is not a timestamp", name, f)
+			return time.Time{}, "", tools.Invalid("parameter %q: %v is not a timestamp", name, f)
 		}
-		t, detect, err = dtFromUnixFloat(name, f)
+		t, detect, err = fromUnixFloat(name, f)
 		if err == nil {
 			t = t.In(c.loc)
 		}
@@ -216,37 +216,37 @@ func (c *dtCtx) value(name string, orNow bool) (time.Time, string, error) {
 	if err != nil {
 		return time.Time{}, "", err
 	}
-	if y := t.Year(); y < dtMinYear || y > dtMaxYear {
-		return time.Time{}, "", Invalid("parameter %q: year %d is outside 0001-9999", name, y)
+	if y := t.Year(); y < minYear || y > maxYear {
+		return time.Time{}, "", tools.Invalid("parameter %q: year %d is outside 0001-9999", name, y)
 	}
 	return c.show(t), detect, nil
 }
 
-func (c *dtCtx) parse() (any, error) {
+func (c *opState) parse() (any, error) {
 	if !c.p.Has("input") {
-		return nil, Invalid("missing parameter %q for operation parse", "input")
+		return nil, tools.Invalid("missing parameter %q for operation parse", "input")
 	}
 	t, detect, err := c.value("input", false)
 	if err != nil {
 		return nil, err
 	}
 	in, _ := c.p.Get("input")
-	return c.withFormat(map[string]any{"input": in, "detected_format": detect, "parsed": dtDescribe(t)}, t), nil
+	return c.withFormat(map[string]any{"input": in, "detected_format": detect, "parsed": describe(t)}, t), nil
 }
 
-func (c *dtCtx) inputEcho(t time.Time) any {
+func (c *opState) inputEcho(t time.Time) any {
 	if in, ok := c.p.Get("input"); ok {
 		return in
 	}
 	return t.Format(time.RFC3339Nano)
 }
 
-func (c *dtCtx) convert() (any, error) {
+func (c *opState) convert() (any, error) {
 	target := c.p.String("target_timezone")
 	if target == "" {
-		return nil, Invalid("missing parameter %q for operation convert_timezone", "target_timezone")
+		return nil, tools.Invalid("missing parameter %q for operation convert_timezone", "target_timezone")
 	}
-	loc, err := dtZone("target_timezone", target)
+	loc, err := zone("target_timezone", target)
 	if err != nil {
 		return nil, err
 	}
@@ -255,16 +255,16 @@ func (c *dtCtx) convert() (any, error) {
 		return nil, err
 	}
 	to := t.In(loc)
-	return c.withFormat(map[string]any{"input": c.inputEcho(t), "from": dtDescribe(t), "to": dtDescribe(to)}, to), nil
+	return c.withFormat(map[string]any{"input": c.inputEcho(t), "from": describe(t), "to": describe(to)}, to), nil
 }
 
-func (c *dtCtx) add(subtract bool) (any, error) {
+func (c *opState) add(subtract bool) (any, error) {
 	op := c.p.String("operation")
 	if !c.p.Has("amount") {
-		return nil, Invalid("missing parameter %q for operation %s", "amount", op)
+		return nil, tools.Invalid("missing parameter %q for operation %s", "amount", op)
 	}
 	if !c.p.Has("unit") {
-		return nil, Invalid("missing parameter %q for operation %s", "unit", op)
+		return nil, tools.Invalid("missing parameter %q for operation %s", "unit", op)
 	}
 	amount, unit := c.p.Float("amount"), c.p.String("unit")
 	t, _, err := c.value("input", true)
@@ -275,12 +275,12 @@ func (c *dtCtx) add(subtract bool) (any, error) {
 	if subtract {
 		delta = -amount
 	}
-	r, err := dtAdd(t, delta, unit)
+	r, err := add(t, delta, unit)
 	if err != nil {
 		return nil, err
 	}
-	if y := r.Year(); y < dtMinYear || y > dtMaxYear {
-		return nil, Invalid("parameter \"amount\": the result's year %d is outside 0001-9999", y)
+	if y := r.Year(); y < minYear || y > maxYear {
+		return nil, tools.Invalid("parameter \"amount\": the result's year %d is outside 0001-9999", y)
 	}
 	amountOut := any(amount)
 	if amount == math.Trunc(amount) && math.Abs(amount) < 1<<53 {
@@ -288,28 +288,28 @@ func (c *dtCtx) add(subtract bool) (any, error) {
 	}
 	return c.withFormat(map[string]any{
 		"input": c.inputEcho(t), "amount": amountOut, "unit": unit,
-		"original": dtDescribe(t), "result": dtDescribe(r),
+		"original": describe(t), "result": describe(r),
 	}, r), nil
 }
 
-// dtAdd moves t by amount units.
-func dtAdd(t time.Time, amount float64, unit string) (time.Time, error) {
+// add moves t by amount units.
+func add(t time.Time, amount float64, unit string) (time.Time, error) {
 	whole := amount == math.Trunc(amount)
 	switch unit {
 	case "months", "years", "days", "weeks":
 		if !whole {
-			return time.Time{}, Invalid("parameter \"amount\": %v is not a whole number, which unit %s needs", amount, unit)
+			return time.Time{}, tools.Invalid("parameter \"amount\": %v is not a whole number, which unit %s needs", amount, unit)
 		}
 		limit := map[string]float64{"months": 120_000, "years": 10_000, "days": 3_700_000, "weeks": 530_000}[unit]
 		if math.Abs(amount) > limit {
-			return time.Time{}, Invalid("parameter \"amount\": %v %s is beyond the years 0001-9999", amount, unit)
+			return time.Time{}, tools.Invalid("parameter \"amount\": %v %s is beyond the years 0001-9999", amount, unit)
 		}
 		n := int(amount)
 		switch unit {
 		case "months":
-			return dtAddMonths(t, n), nil
+			return addMonths(t, n), nil
 		case "years":
-			return dtAddMonths(t, 12*n), nil
+			return addMonths(t, 12*n), nil
 		case "weeks":
 			n *= 7
 		}
@@ -317,10 +317,10 @@ func dtAdd(t time.Time, amount float64, unit string) (time.Time, error) {
 	}
 	perSec := map[string]float64{"milliseconds": 0.001, "seconds": 1, "minutes": 60, "hours": 3600}[unit]
 	if perSec == 0 { // the spec's enum makes this unreachable
-		return time.Time{}, Invalid("parameter \"unit\": unknown value %q", unit)
+		return time.Time{}, tools.Invalid("parameter \"unit\": unknown value %q", unit)
 	}
-	if math.Abs(amount*perSec) > dtMaxAbsSecs {
-		return time.Time{}, Invalid("parameter \"amount\": %v %s is beyond the years 0001-9999", amount, unit)
+	if math.Abs(amount*perSec) > maxAbsSecs {
+		return time.Time{}, tools.Invalid("parameter \"amount\": %v %s is beyond the years 0001-9999", amount, unit)
 	}
 	var secs, nanos int64
 	switch {
@@ -337,8 +337,8 @@ func dtAdd(t time.Time, amount float64, unit string) (time.Time, error) {
 	return time.Unix(t.Unix()+secs, int64(t.Nanosecond())+nanos).In(t.Location()), nil
 }
 
-// dtAddMonths adds n months, clamping the day to the target month's length.
-func dtAddMonths(t time.Time, n int) time.Time {
+// addMonths adds n months, clamping the day to the target month's length.
+func addMonths(t time.Time, n int) time.Time {
 	y, m, d := t.Date()
 	total := int(m) - 1 + n
 	ny, nm := y+total/12, total%12
@@ -346,19 +346,19 @@ func dtAddMonths(t time.Time, n int) time.Time {
 		ny, nm = ny-1, nm+12
 	}
 	month := time.Month(nm + 1)
-	if dim := dtDaysIn(ny, month); d > dim {
+	if dim := daysIn(ny, month); d > dim {
 		d = dim
 	}
 	h, mi, s := t.Clock()
 	return time.Date(ny, month, d, h, mi, s, t.Nanosecond(), t.Location())
 }
 
-func dtIsLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
-func dtDaysIn(y int, m time.Month) int {
+func daysIn(y int, m time.Month) int {
 	switch m {
 	case time.February:
-		if dtIsLeap(y) {
+		if isLeap(y) {
 			return 29
 		}
 		return 28
@@ -368,9 +368,9 @@ func dtDaysIn(y int, m time.Month) int {
 	return 31
 }
 
-func (c *dtCtx) difference() (any, error) {
+func (c *opState) difference() (any, error) {
 	if !c.p.Has("start") {
-		return nil, Invalid("missing parameter %q for operation difference", "start")
+		return nil, tools.Invalid("missing parameter %q for operation difference", "start")
 	}
 	start, _, err := c.value("start", false)
 	if err != nil {
@@ -396,8 +396,8 @@ func (c *dtCtx) difference() (any, error) {
 	}
 	days, hours, minutes, seconds, millis := as/86400, as%86400/3600, as%3600/60, as%60, an/1e6
 	return map[string]any{
-		"start":              dtDescribe(start),
-		"end":                dtDescribe(end),
+		"start":              describe(start),
+		"end":                describe(end),
 		"total_seconds":      total,
 		"total_milliseconds": secs*1000 + nanos/1e6,
 		"total_minutes":      total / 60,
@@ -409,11 +409,11 @@ func (c *dtCtx) difference() (any, error) {
 		"seconds":            seconds,
 		"milliseconds":       millis,
 		"negative":           negative,
-		"human_readable":     dtHuman(negative, days, hours, minutes, seconds, millis),
+		"human_readable":     human(negative, days, hours, minutes, seconds, millis),
 	}, nil
 }
 
-func dtHuman(negative bool, days, hours, minutes, seconds, millis int64) string {
+func human(negative bool, days, hours, minutes, seconds, millis int64) string {
 	var b strings.Builder
 	if negative {
 		b.WriteByte('-')
@@ -447,7 +447,7 @@ func dtHuman(negative bool, days, hours, minutes, seconds, millis int64) string 
 	return b.String()
 }
 
-func (c *dtCtx) info() (any, error) {
+func (c *opState) info() (any, error) {
 	t, _, err := c.value("input", true)
 	if err != nil {
 		return nil, err
@@ -459,15 +459,15 @@ func (c *dtCtx) info() (any, error) {
 		wd = 7
 	}
 	daysInYear := 365
-	if dtIsLeap(y) {
+	if isLeap(y) {
 		daysInYear = 366
 	}
-	dim := dtDaysIn(y, m)
+	dim := daysIn(y, m)
 	weekStart := time.Date(y, m, d-(wd-1), 0, 0, 0, 0, time.UTC)
 	return c.withFormat(map[string]any{
 		"input":                  c.inputEcho(t),
-		"date":                   dtDescribe(t),
-		"is_leap_year":           dtIsLeap(y),
+		"date":                   describe(t),
+		"is_leap_year":           isLeap(y),
 		"days_in_month":          dim,
 		"days_in_year":           daysInYear,
 		"quarter":                (int(m)-1)/3 + 1,
@@ -483,8 +483,8 @@ func (c *dtCtx) info() (any, error) {
 	}, t), nil
 }
 
-// dtDescribe is the D object of every result.
-func dtDescribe(t time.Time) map[string]any {
+// describe is the D object of every result.
+func describe(t time.Time) map[string]any {
 	abbr, off := t.Zone()
 	isoYear, isoWeek := t.ISOWeek()
 	return map[string]any{
@@ -504,20 +504,20 @@ func dtDescribe(t time.Time) map[string]any {
 		"day_of_year":    t.YearDay(),
 		"iso_week":       isoWeek,
 		"iso_year":       isoYear,
-		"timezone":       dtZoneName(t.Location(), off),
+		"timezone":       zoneName(t.Location(), off),
 		"abbreviation":   abbr,
 		"offset_seconds": off,
 	}
 }
 
-func dtZoneName(loc *time.Location, off int) string {
+func zoneName(loc *time.Location, off int) string {
 	if name := loc.String(); name != "" {
 		return name
 	}
-	return dtOffsetName(off)
+	return offsetName(off)
 }
 
-func dtOffsetName(off int) string {
+func offsetName(off int) string {
 	sign := byte('+')
 	if off < 0 {
 		sign, off = '-', -off

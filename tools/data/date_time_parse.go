@@ -1,23 +1,23 @@
 package data
 
-import . "spellhost/tools"
-
 import (
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"spellhost/tools"
 )
 
 // Parsing for date-time-handler: the layouts tried, Unix times and input_format.
 
-type dtLayout struct {
+type layout struct {
 	layout, name string
 	abbrev       bool // the zone is an abbreviation (MST) alone
 }
 
 var (
-	dtISOLayouts = []dtLayout{
+	isoLayouts = []layout{
 		{time.RFC3339, "rfc3339", false},
 		{"2006-01-02T15:04:05", "iso8601_local", false},
 		{"2006-01-02", "date", false},
@@ -32,12 +32,12 @@ var (
 		{"2006-01-02T15:04", "iso8601_minutes_local", false},
 		{"2006-01-02 15:04", "datetime_minutes", false},
 	}
-	dtSlashYMD = []dtLayout{
+	slashYMD = []layout{
 		{"2006/01/02", "slash_ymd", false},
 		{"2006/01/02 15:04:05", "slash_ymd_time", false},
 		{"2006/01/02 15:04", "slash_ymd_time", false},
 	}
-	dtDayFirst = []dtLayout{
+	dayFirst = []layout{
 		{"2 Jan 2006", "day_month_year", false},
 		{"2 January 2006", "day_month_year", false},
 		{"2 Jan 2006 15:04:05", "day_month_year_time", false},
@@ -49,11 +49,11 @@ var (
 		{"2 Jan 06 15:04 MST", "rfc822", true},
 		{"2-Jan-2006", "day_month_year", false},
 	}
-	dtNamed = dtNamedLayouts()
+	named = namedLayouts()
 )
 
-func dtNamedLayouts() []dtLayout {
-	ls := []dtLayout{
+func namedLayouts() []layout {
+	ls := []layout{
 		{"Mon, 2 Jan 2006 15:04:05 -0700", "rfc1123z", false},
 		{"Mon, 2 Jan 2006 15:04:05 MST", "rfc1123", true},
 		{"Monday, 02-Jan-06 15:04:05 MST", "rfc850", true},
@@ -66,19 +66,19 @@ func dtNamedLayouts() []dtLayout {
 	times := []string{"", " 15:04:05", " 15:04", " 3:04 PM", " 3:04:05 PM", " 3:04PM"}
 	for _, tm := range times {
 		for _, d := range dates {
-			ls = append(ls, dtLayout{d + tm, "month_day_year", false})
+			ls = append(ls, layout{d + tm, "month_day_year", false})
 		}
 	}
 	return ls
 }
 
-func (c *dtCtx) parseString(param, s string) (time.Time, string, error) {
+func (c *opState) parseString(param, s string) (time.Time, string, error) {
 	if len(s) > maxDateInput {
-		return time.Time{}, "", Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", param, len(s), maxDateInput)
+		return time.Time{}, "", tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", param, len(s), maxDateInput)
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}, "", Invalid("parameter %q: empty date", param)
+		return time.Time{}, "", tools.Invalid("parameter %q: empty date", param)
 	}
 	if c.inFmt != nil {
 		return c.inFmt.parse(param, s, c.loc)
@@ -91,7 +91,7 @@ func (c *dtCtx) parseString(param, s string) (time.Time, string, error) {
 		d += map[string]int{"today": 0, "yesterday": -1, "tomorrow": 1}[strings.ToLower(s)]
 		return time.Date(y, m, d, 0, 0, 0, 0, c.loc), strings.ToLower(s), nil
 	}
-	if dtIsNumeric(s) {
+	if isNumeric(s) {
 		if len(s) == 8 || len(s) == 14 {
 			layout, name := "20060102", "basic_date"
 			if len(s) == 14 {
@@ -101,27 +101,27 @@ func (c *dtCtx) parseString(param, s string) (time.Time, string, error) {
 				return t, name, nil
 			}
 		}
-		t, name, err := dtFromUnixString(param, s)
+		t, name, err := fromUnixString(param, s)
 		if err != nil {
 			return time.Time{}, "", err
 		}
 		return t.In(c.loc), name, nil
 	}
-	var list []dtLayout
+	var list []layout
 	switch {
 	case s[0] >= '0' && s[0] <= '9':
 		switch {
-		case len(s) >= 10 && s[4] == '-' && dtDigits(s[:4]):
-			list = dtISOLayouts
-		case len(s) >= 10 && s[4] == '/' && dtDigits(s[:4]):
-			list = dtSlashYMD
+		case len(s) >= 10 && s[4] == '-' && digits(s[:4]):
+			list = isoLayouts
+		case len(s) >= 10 && s[4] == '/' && digits(s[:4]):
+			list = slashYMD
 		case strings.IndexByte(s, '/') > 0:
 			return c.parseSlash(param, s)
 		default:
-			list = dtDayFirst
+			list = dayFirst
 		}
 	default:
-		list = dtNamed
+		list = named
 	}
 	for _, l := range list {
 		t, err := time.ParseInLocation(l.layout, s, c.loc)
@@ -129,32 +129,32 @@ func (c *dtCtx) parseString(param, s string) (time.Time, string, error) {
 			continue
 		}
 		if l.abbrev {
-			if t, err = dtFixAbbrev(param, t); err != nil {
+			if t, err = fixAbbrev(param, t); err != nil {
 				return time.Time{}, "", err
 			}
 		}
 		return t, l.name, nil
 	}
-	return time.Time{}, "", dtCannotParse(param, s)
+	return time.Time{}, "", cannotParse(param, s)
 }
 
-func dtCannotParse(param, s string) error {
-	return Invalid("parameter %q: cannot read %q as a date/time; operation formats lists the accepted forms, "+
+func cannotParse(param, s string) error {
+	return tools.Invalid("parameter %q: cannot read %q as a date/time; operation formats lists the accepted forms, "+
 		"or pass input_format", param, s)
 }
 
 // parseSlash reads d/m/yyyy or m/d/yyyy, with an optional time, when the
 // order is clear from the numbers.
-func (c *dtCtx) parseSlash(param, s string) (time.Time, string, error) {
+func (c *opState) parseSlash(param, s string) (time.Time, string, error) {
 	i := strings.IndexByte(s, '/')
 	j := strings.IndexByte(s[i+1:], '/')
 	if j < 0 {
-		return time.Time{}, "", dtCannotParse(param, s)
+		return time.Time{}, "", cannotParse(param, s)
 	}
 	a, err1 := strconv.Atoi(s[:i])
 	b, err2 := strconv.Atoi(s[i+1 : i+1+j])
 	if err1 != nil || err2 != nil {
-		return time.Time{}, "", dtCannotParse(param, s)
+		return time.Time{}, "", cannotParse(param, s)
 	}
 	var date, name string
 	switch {
@@ -163,7 +163,7 @@ func (c *dtCtx) parseSlash(param, s string) (time.Time, string, error) {
 	case b > 12 && a <= 12, a == b:
 		date, name = "1/2/2006", "month_first_slash"
 	default:
-		return time.Time{}, "", Invalid("parameter %q: %q is ambiguous (month/day or day/month); "+
+		return time.Time{}, "", tools.Invalid("parameter %q: %q is ambiguous (month/day or day/month); "+
 			"pass input_format, e.g. \"%%m/%%d/%%Y\" or \"%%d/%%m/%%Y\"", param, s)
 	}
 	for _, tm := range []string{"", " 15:04:05", " 15:04"} {
@@ -171,10 +171,10 @@ func (c *dtCtx) parseSlash(param, s string) (time.Time, string, error) {
 			return t, name, nil
 		}
 	}
-	return time.Time{}, "", dtCannotParse(param, s)
+	return time.Time{}, "", cannotParse(param, s)
 }
 
-func dtDigits(s string) bool {
+func digits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -183,8 +183,8 @@ func dtDigits(s string) bool {
 	return true
 }
 
-// dtIsNumeric reports whether s is [+-]digits[.digits].
-func dtIsNumeric(s string) bool {
+// isNumeric reports whether s is [+-]digits[.digits].
+func isNumeric(s string) bool {
 	if s[0] == '+' || s[0] == '-' {
 		s = s[1:]
 	}
@@ -202,8 +202,8 @@ func dtIsNumeric(s string) bool {
 	return digits > 0 && s[len(s)-1] != '.'
 }
 
-// dtUnitFor picks the unit of a unix timestamp from its magnitude.
-func dtUnitFor(abs float64) (name string, perSec float64) {
+// unitFor picks the unit of a unix timestamp from its magnitude.
+func unitFor(abs float64) (name string, perSec float64) {
 	switch {
 	case abs < 1e11:
 		return "unix", 1
@@ -215,40 +215,40 @@ func dtUnitFor(abs float64) (name string, perSec float64) {
 	return "unix_ns", 1e9
 }
 
-func dtOutOfRange(param string) error {
-	return Invalid("parameter %q: timestamp is outside the years 0001-9999", param)
+func outOfRange(param string) error {
+	return tools.Invalid("parameter %q: timestamp is outside the years 0001-9999", param)
 }
 
-func dtFromUnixInt(param string, n int64) (time.Time, string, error) {
-	name, perSec := dtUnitFor(math.Abs(float64(n)))
+func fromUnixInt(param string, n int64) (time.Time, string, error) {
+	name, perSec := unitFor(math.Abs(float64(n)))
 	p := int64(perSec)
-	if n/p > dtMaxAbsSecs || n/p < -dtMaxAbsSecs {
-		return time.Time{}, "", dtOutOfRange(param)
+	if n/p > maxAbsSecs || n/p < -maxAbsSecs {
+		return time.Time{}, "", outOfRange(param)
 	}
 	return time.Unix(n/p, n%p*(1e9/p)), name, nil
 }
 
-func dtFromUnixString(param, s string) (time.Time, string, error) {
+func fromUnixString(param, s string) (time.Time, string, error) {
 	if !strings.Contains(s, ".") {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return dtFromUnixInt(param, n)
+			return fromUnixInt(param, n)
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return time.Time{}, "", dtOutOfRange(param)
+		return time.Time{}, "", outOfRange(param)
 	}
-	return dtFromUnixFloat(param, f)
+	return fromUnixFloat(param, f)
 }
 
-func dtFromUnixFloat(param string, f float64) (time.Time, string, error) {
+func fromUnixFloat(param string, f float64) (time.Time, string, error) {
 	if f == math.Trunc(f) && math.Abs(f) < 1<<62 {
-		return dtFromUnixInt(param, int64(f))
+		return fromUnixInt(param, int64(f))
 	}
-	name, perSec := dtUnitFor(math.Abs(f))
+	name, perSec := unitFor(math.Abs(f))
 	secs := f / perSec
-	if math.Abs(secs) > dtMaxAbsSecs {
-		return time.Time{}, "", dtOutOfRange(param)
+	if math.Abs(secs) > maxAbsSecs {
+		return time.Time{}, "", outOfRange(param)
 	}
 	w := math.Floor(secs)
 	return time.Unix(int64(w), int64(math.Round((secs-w)*1e9))), name, nil
@@ -256,30 +256,30 @@ func dtFromUnixFloat(param string, f float64) (time.Time, string, error) {
 
 // --- input_format ---
 
-type dtInputFormat struct {
+type inputFormat struct {
 	layout string
 	name   string
 	abbrev bool
 	unix   bool
 }
 
-var dtParseDirectives = map[byte]string{
+var parseDirectives = map[byte]string{
 	'Y': "2006", 'm': "1", 'd': "2", 'e': "_2", 'H': "15", 'I': "3", 'M': "04", 'S': "05",
 	'y': "06", 'b': "Jan", 'h': "Jan", 'B': "January", 'a': "Mon", 'A': "Monday", 'p': "PM",
 	'z': "Z0700", 'Z': "MST", 'j': "002",
 }
 
-func dtCompileInputFormat(f string) (*dtInputFormat, error) {
+func compileInputFormat(f string) (*inputFormat, error) {
 	if len(f) > maxDateInput {
-		return nil, Errorf(TypeTooLarge, "parameter \"input_format\": %d bytes exceeds the %d-byte limit", len(f), maxDateInput)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter \"input_format\": %d bytes exceeds the %d-byte limit", len(f), maxDateInput)
 	}
 	if !strings.Contains(f, "%") {
-		nf, ok := dtNamedFormats[strings.ToLower(f)]
+		nf, ok := namedFormats[strings.ToLower(f)]
 		if !ok {
-			return nil, Invalid("parameter \"input_format\": unknown format name %q; use a name from operation formats "+
+			return nil, tools.Invalid("parameter \"input_format\": unknown format name %q; use a name from operation formats "+
 				"or a strftime pattern such as %q", f, "%d/%m/%Y")
 		}
-		return &dtInputFormat{layout: nf.layout, name: strings.ToLower(f), abbrev: strings.Contains(nf.layout, "MST"),
+		return &inputFormat{layout: nf.layout, name: strings.ToLower(f), abbrev: strings.Contains(nf.layout, "MST"),
 			unix: nf.layout == ""}, nil
 	}
 	var b strings.Builder
@@ -288,7 +288,7 @@ func dtCompileInputFormat(f string) (*dtInputFormat, error) {
 		c := f[i]
 		if c != '%' {
 			if c >= '0' && c <= '9' || c == '_' || c == 'J' || c == 'M' || c == 'P' || c == 'p' {
-				return nil, Invalid("parameter \"input_format\": literal %q at offset %d is not supported; "+
+				return nil, tools.Invalid("parameter \"input_format\": literal %q at offset %d is not supported; "+
 					"literals may not contain digits, '_', J, M, P or p", c, i)
 			}
 			if (c == '.' || c == ',') && i+2 < len(f) && f[i+1] == '%' && f[i+2] == 'f' {
@@ -300,16 +300,16 @@ func dtCompileInputFormat(f string) (*dtInputFormat, error) {
 			continue
 		}
 		if i+1 >= len(f) {
-			return nil, Invalid("parameter \"input_format\": pattern ends with a lone %%")
+			return nil, tools.Invalid("parameter \"input_format\": pattern ends with a lone %%")
 		}
 		i++
 		d := f[i]
 		if d == '%' {
-			return nil, Invalid("parameter \"input_format\": %%%% is not supported for reading")
+			return nil, tools.Invalid("parameter \"input_format\": %%%% is not supported for reading")
 		}
-		l, ok := dtParseDirectives[d]
+		l, ok := parseDirectives[d]
 		if !ok {
-			return nil, Invalid("parameter \"input_format\": directive %%%c is not supported for reading "+
+			return nil, tools.Invalid("parameter \"input_format\": directive %%%c is not supported for reading "+
 				"(%%f only right after '.' or ','); supported: %%Y %%m %%d %%e %%H %%I %%M %%S %%f %%y %%b %%h %%B %%a %%A %%p %%z %%Z %%j", d)
 		}
 		if d == 'Z' {
@@ -317,51 +317,51 @@ func dtCompileInputFormat(f string) (*dtInputFormat, error) {
 		}
 		b.WriteString(l)
 	}
-	return &dtInputFormat{layout: b.String(), name: "custom", abbrev: abbrev}, nil
+	return &inputFormat{layout: b.String(), name: "custom", abbrev: abbrev}, nil
 }
 
-func (f *dtInputFormat) parse(param, s string, loc *time.Location) (time.Time, string, error) {
+func (f *inputFormat) parse(param, s string, loc *time.Location) (time.Time, string, error) {
 	if f.unix {
-		if !dtIsNumeric(s) {
-			return time.Time{}, "", Invalid("parameter %q: %q is not a number (input_format %s)", param, s, f.name)
+		if !isNumeric(s) {
+			return time.Time{}, "", tools.Invalid("parameter %q: %q is not a number (input_format %s)", param, s, f.name)
 		}
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			secs, nanos := n, int64(0)
 			if f.name == "unix_ms" {
 				secs, nanos = n/1000, n%1000*1e6
 			}
-			if secs > dtMaxAbsSecs || secs < -dtMaxAbsSecs {
-				return time.Time{}, "", dtOutOfRange(param)
+			if secs > maxAbsSecs || secs < -maxAbsSecs {
+				return time.Time{}, "", outOfRange(param)
 			}
 			return time.Unix(secs, nanos).In(loc), f.name, nil
 		}
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return time.Time{}, "", dtOutOfRange(param)
+			return time.Time{}, "", outOfRange(param)
 		}
 		if f.name == "unix_ms" {
 			v /= 1000
 		}
-		if math.Abs(v) > dtMaxAbsSecs {
-			return time.Time{}, "", dtOutOfRange(param)
+		if math.Abs(v) > maxAbsSecs {
+			return time.Time{}, "", outOfRange(param)
 		}
 		w := math.Floor(v)
 		return time.Unix(int64(w), int64(math.Round((v-w)*1e9))).In(loc), f.name, nil
 	}
 	t, err := time.ParseInLocation(f.layout, s, loc)
 	if err != nil {
-		return time.Time{}, "", Invalid("parameter %q: %q does not match input_format: %s", param, s, dtParseErr(err))
+		return time.Time{}, "", tools.Invalid("parameter %q: %q does not match input_format: %s", param, s, parseErr(err))
 	}
 	if f.abbrev {
-		if t, err = dtFixAbbrev(param, t); err != nil {
+		if t, err = fixAbbrev(param, t); err != nil {
 			return time.Time{}, "", err
 		}
 	}
 	return t, f.name, nil
 }
 
-// dtParseErr keeps the useful tail of a time.ParseError.
-func dtParseErr(err error) string {
+// parseErr keeps the useful tail of a time.ParseError.
+func parseErr(err error) string {
 	if pe, ok := err.(*time.ParseError); ok && pe.Message != "" {
 		return strings.TrimPrefix(pe.Message, ": ")
 	}

@@ -1,50 +1,50 @@
 package data
 
-import . "spellhost/tools"
-
 import (
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // IANA zones on hosts without zoneinfo
+
+	"spellhost/tools"
 )
 
 // Time zones for date-time-handler: IANA names, UTC offsets and abbreviations.
 
-var dtZoneCache sync.Map // name -> *time.Location, successes only (bounded by the zone database)
+var zoneCache sync.Map // name -> *time.Location, successes only (bounded by the zone database)
 
-// dtZone resolves a zone parameter: an IANA name, UTC, Local or an offset.
-func dtZone(param, name string) (*time.Location, error) {
+// zone resolves a zone parameter: an IANA name, UTC, Local or an offset.
+func zone(param, name string) (*time.Location, error) {
 	switch name {
 	case "UTC", "utc", "Z", "z":
 		return time.UTC, nil
 	case "Local", "local":
 		return time.Local, nil
 	}
-	if len(name) > dtMaxZoneName {
-		return nil, Invalid("parameter %q: unknown time zone (name of %d bytes)", param, len(name))
+	if len(name) > maxZoneName {
+		return nil, tools.Invalid("parameter %q: unknown time zone (name of %d bytes)", param, len(name))
 	}
 	if name[0] == '+' || name[0] == '-' {
-		off, ok := dtParseOffset(name)
+		off, ok := parseOffset(name)
 		if !ok {
-			return nil, Invalid("parameter %q: bad offset %q; want +hh:mm, +hhmm or +hh (at most 14 hours)", param, name)
+			return nil, tools.Invalid("parameter %q: bad offset %q; want +hh:mm, +hhmm or +hh (at most 14 hours)", param, name)
 		}
-		return time.FixedZone(dtOffsetName(off), off), nil
+		return time.FixedZone(offsetName(off), off), nil
 	}
-	if v, ok := dtZoneCache.Load(name); ok {
+	if v, ok := zoneCache.Load(name); ok {
 		return v.(*time.Location), nil
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, Invalid("parameter %q: unknown time zone %q; want an IANA name such as \"Europe/Berlin\", UTC or an offset such as \"+05:30\"", param, name)
+		return nil, tools.Invalid("parameter %q: unknown time zone %q; want an IANA name such as \"Europe/Berlin\", UTC or an offset such as \"+05:30\"", param, name)
 	}
-	dtZoneCache.Store(name, loc)
+	zoneCache.Store(name, loc)
 	return loc, nil
 }
 
-// dtParseOffset reads +hh, +hhmm or +hh:mm.
-func dtParseOffset(s string) (int, bool) {
+// parseOffset reads +hh, +hhmm or +hh:mm.
+func parseOffset(s string) (int, bool) {
 	sign := 1
 	if s[0] == '-' {
 		sign = -1
@@ -69,9 +69,9 @@ func dtParseOffset(s string) (int, bool) {
 	return sign * (h*3600 + m*60), true
 }
 
-// dtAbbrevs are the zone abbreviations a parsed input may carry besides
+// abbrevs are the zone abbreviations a parsed input may carry besides
 // UTC and GMT. Others are refused rather than read as UTC.
-var dtAbbrevs = map[string]int{
+var abbrevs = map[string]int{
 	"EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600, "CDT": -5 * 3600,
 	"MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
 	"AKST": -9 * 3600, "AKDT": -8 * 3600, "HST": -10 * 3600,
@@ -80,9 +80,9 @@ var dtAbbrevs = map[string]int{
 	"NZST": 12 * 3600, "NZDT": 13 * 3600,
 }
 
-// dtFixAbbrev corrects a time whose zone came from an abbreviation Go did
+// fixAbbrev corrects a time whose zone came from an abbreviation Go did
 // not know (it reads those as offset 0).
-func dtFixAbbrev(param string, t time.Time) (time.Time, error) {
+func fixAbbrev(param string, t time.Time) (time.Time, error) {
 	abbr, off := t.Zone()
 	if off != 0 {
 		return t, nil
@@ -92,17 +92,17 @@ func dtFixAbbrev(param string, t time.Time) (time.Time, error) {
 		return t, nil
 	}
 	if abbr[0] == '+' || abbr[0] == '-' { // a numeric offset where a name was expected
-		o, ok := dtParseOffset(abbr)
+		o, ok := parseOffset(abbr)
 		if !ok {
-			return time.Time{}, Invalid("parameter %q: bad offset %q", param, abbr)
+			return time.Time{}, tools.Invalid("parameter %q: bad offset %q", param, abbr)
 		}
 		y, m, d := t.Date()
 		h, mi, s := t.Clock()
-		return time.Date(y, m, d, h, mi, s, t.Nanosecond(), time.FixedZone(dtOffsetName(o), o)), nil
+		return time.Date(y, m, d, h, mi, s, t.Nanosecond(), time.FixedZone(offsetName(o), o)), nil
 	}
-	o, ok := dtAbbrevs[strings.ToUpper(abbr)]
+	o, ok := abbrevs[strings.ToUpper(abbr)]
 	if !ok {
-		return time.Time{}, Invalid("parameter %q: unknown time zone abbreviation %q; use a numeric offset", param, abbr)
+		return time.Time{}, tools.Invalid("parameter %q: unknown time zone abbreviation %q; use a numeric offset", param, abbr)
 	}
 	y, m, d := t.Date()
 	h, mi, s := t.Clock()

@@ -1,7 +1,5 @@
 package data
 
-import . "spellhost/tools"
-
 import (
 	"cmp"
 	"container/heap"
@@ -11,6 +9,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"spellhost/tools"
 )
 
 // graph-builder limits.
@@ -21,8 +21,8 @@ const (
 	maxGraphJSONBytes = 16 << 20 // bytes of import_json input
 )
 
-func graphBuilderSpec() Spec {
-	return Spec{
+func graphBuilderSpec() tools.Spec {
+	return tools.Spec{
 		Inline:   true,
 		Name:     "graph-builder",
 		Category: "data",
@@ -33,28 +33,28 @@ func graphBuilderSpec() Spec {
 			"Node ids are non-empty strings; there is at most one edge per ordered pair (per unordered pair when undirected); " +
 			"self-loops are allowed. Output is deterministic: nodes sorted by id, edges by from then to. " +
 			fmt.Sprintf("Limits: %d nodes, %d edges, ids of %d bytes (too_large beyond).", maxGraphNodes, maxGraphEdges, maxGraphIDLen),
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "create_graph",
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "create_graph",
 				Enum: []string{"create_graph", "add_node", "add_edge", "remove_node", "remove_edge", "analyze",
 					"export_json", "import_json", "shortest_path", "topological_sort"},
 				Description: "create_graph returns a new empty graph of graph_type (seeded with graph's nodes and edges when graph is given); " +
 					"add_node (node_id, label, data); add_edge (from, to, weight, label, data, auto_create); remove_node (node_id, also removes its edges); " +
 					"remove_edge (from, to); analyze; export_json (graph as a JSON string); import_json (input); " +
 					"shortest_path (from, to); topological_sort (directed acyclic graphs only)"},
-			{Name: "graph", Type: Object,
+			{Name: "graph", Type: tools.Object,
 				Description: "the graph, as returned by this tool in result.graph: {graph_type, nodes, edges}; required by every operation but create_graph and import_json"},
-			{Name: "graph_type", Type: String, Default: "directed", Enum: []string{"directed", "undirected"},
+			{Name: "graph_type", Type: tools.String, Default: "directed", Enum: []string{"directed", "undirected"},
 				Description: "create_graph: the new graph's type (when given, it converts a seeding graph); import_json: the type when the JSON has none; " +
 					"other operations: when given, it must match the graph's type"},
-			{Name: "node_id", Type: String, Description: "the node to add or remove (add_node, remove_node)"},
-			{Name: "label", Type: String, Description: "optional label of the node or edge added (add_node, add_edge)"},
-			{Name: "data", Type: Any, Description: "optional JSON-like value attached to the node or edge added (add_node, add_edge)"},
-			{Name: "from", Type: String, Description: "source node id (add_edge, remove_edge, shortest_path)"},
-			{Name: "to", Type: String, Description: "target node id (add_edge, remove_edge, shortest_path)"},
-			{Name: "weight", Type: Number, Description: "the added edge's weight, a finite number; default 1 (add_edge)"},
-			{Name: "auto_create", Type: Boolean, Default: false,
+			{Name: "node_id", Type: tools.String, Description: "the node to add or remove (add_node, remove_node)"},
+			{Name: "label", Type: tools.String, Description: "optional label of the node or edge added (add_node, add_edge)"},
+			{Name: "data", Type: tools.Any, Description: "optional JSON-like value attached to the node or edge added (add_node, add_edge)"},
+			{Name: "from", Type: tools.String, Description: "source node id (add_edge, remove_edge, shortest_path)"},
+			{Name: "to", Type: tools.String, Description: "target node id (add_edge, remove_edge, shortest_path)"},
+			{Name: "weight", Type: tools.Number, Description: "the added edge's weight, a finite number; default 1 (add_edge)"},
+			{Name: "auto_create", Type: tools.Boolean, Default: false,
 				Description: "add_edge: create from and to when missing instead of failing"},
-			{Name: "input", Type: String,
+			{Name: "input", Type: tools.String,
 				Description: fmt.Sprintf("import_json: a JSON graph object as export_json writes it; at most %d bytes", maxGraphJSONBytes)},
 		},
 		Returns: "create_graph, add_node, add_edge, remove_node, remove_edge, import_json: {graph, node_count, edge_count}; " +
@@ -76,7 +76,7 @@ func graphBuilderSpec() Spec {
 }
 
 // GraphBuilder returns the graph-builder tool.
-func GraphBuilder() Tool { return New(graphBuilderSpec(), buildGraph) }
+func GraphBuilder() tools.Tool { return tools.New(graphBuilderSpec(), buildGraph) }
 
 type gNode struct {
 	id       string
@@ -116,7 +116,7 @@ func (g *graph) typeName() string {
 	return "undirected"
 }
 
-func buildGraph(ctx context.Context, p Params) (any, error) {
+func buildGraph(ctx context.Context, p tools.Params) (any, error) {
 	op := p.String("operation")
 	var g *graph
 	var err error
@@ -132,19 +132,19 @@ func buildGraph(ctx context.Context, p Params) (any, error) {
 		return graphResult(g), nil
 	case "import_json":
 		if !p.Has("input") {
-			return nil, Invalid("missing required parameter %q for operation %s", "input", op)
+			return nil, tools.Invalid("missing required parameter %q for operation %s", "input", op)
 		}
 		in := p.String("input")
 		if len(in) > maxGraphJSONBytes {
-			return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "input", len(in), maxGraphJSONBytes)
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "input", len(in), maxGraphJSONBytes)
 		}
 		var v any
 		if err := json.Unmarshal([]byte(in), &v); err != nil {
-			return nil, Invalid("parameter %q: invalid JSON: %v", "input", err)
+			return nil, tools.Invalid("parameter %q: invalid JSON: %v", "input", err)
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, Invalid("parameter %q: expected a JSON object, got %s", "input", KindOf(v))
+			return nil, tools.Invalid("parameter %q: expected a JSON object, got %s", "input", tools.KindOf(v))
 		}
 		if _, has := m["graph_type"]; !has {
 			m["graph_type"] = p.String("graph_type")
@@ -158,7 +158,7 @@ func buildGraph(ctx context.Context, p Params) (any, error) {
 	}
 
 	if !p.Has("graph") {
-		return nil, Invalid("missing required parameter %q for operation %s", "graph", op)
+		return nil, tools.Invalid("missing required parameter %q for operation %s", "graph", op)
 	}
 	gm := p.Map("graph")
 	if err := checkGraphType(gm["graph_type"], "graph", p); err != nil {
@@ -175,7 +175,7 @@ func buildGraph(ctx context.Context, p Params) (any, error) {
 			return nil, err
 		}
 		if _, dup := g.index[id]; dup {
-			return nil, Invalid("parameter %q: node %q already exists", "node_id", id)
+			return nil, tools.Invalid("parameter %q: node %q already exists", "node_id", id)
 		}
 		if err := g.addNode(id, p); err != nil {
 			return nil, err
@@ -191,7 +191,7 @@ func buildGraph(ctx context.Context, p Params) (any, error) {
 		}
 		i, ok := g.index[id]
 		if !ok {
-			return nil, Invalid("parameter %q: node %q not found in the graph", "node_id", id)
+			return nil, tools.Invalid("parameter %q: node %q not found in the graph", "node_id", id)
 		}
 		g.nodes[i].removed = true
 		delete(g.index, id)
@@ -203,7 +203,7 @@ func buildGraph(ctx context.Context, p Params) (any, error) {
 		}
 		k := g.edgeKey(a, b)
 		if _, ok := g.edgeSet[k]; !ok {
-			return nil, Invalid("no edge from %q to %q in the graph", g.nodes[a].id, g.nodes[b].id)
+			return nil, tools.Invalid("no edge from %q to %q in the graph", g.nodes[a].id, g.nodes[b].id)
 		}
 		g.edges = slices.DeleteFunc(g.edges, func(e gEdge) bool { return g.edgeKey(e.from, e.to) == k })
 	case "analyze":
@@ -212,7 +212,7 @@ func buildGraph(ctx context.Context, p Params) (any, error) {
 		gr := g.toMap()
 		b, err := json.Marshal(gr)
 		if err != nil {
-			return nil, Invalid("parameter %q: cannot encode as JSON: %v", "graph", err)
+			return nil, tools.Invalid("parameter %q: cannot encode as JSON: %v", "graph", err)
 		}
 		return map[string]any{"json": string(b), "node_count": len(g.nodes), "edge_count": len(g.edges)}, nil
 	case "shortest_path":
@@ -223,7 +223,7 @@ func buildGraph(ctx context.Context, p Params) (any, error) {
 	return graphResult(g), nil
 }
 
-func checkGraphType(v any, param string, p Params) error {
+func checkGraphType(v any, param string, p tools.Params) error {
 	if v == nil {
 		v = "directed"
 	}
@@ -232,14 +232,14 @@ func checkGraphType(v any, param string, p Params) error {
 		return nil // parseGraph reports it
 	}
 	if p.Has("graph_type") && p.String("graph_type") != s {
-		return Invalid("parameter %q: %s does not match the %s graph in parameter %q", "graph_type", p.String("graph_type"), s, param)
+		return tools.Invalid("parameter %q: %s does not match the %s graph in parameter %q", "graph_type", p.String("graph_type"), s, param)
 	}
 	return nil
 }
 
-func requireNodeParam(p Params, name, op string) (string, error) {
+func requireNodeParam(p tools.Params, name, op string) (string, error) {
 	if !p.Has(name) {
-		return "", Invalid("missing required parameter %q for operation %s", name, op)
+		return "", tools.Invalid("missing required parameter %q for operation %s", name, op)
 	}
 	id := p.String(name)
 	if err := checkNodeID(id); err != nil {
@@ -250,29 +250,29 @@ func requireNodeParam(p Params, name, op string) (string, error) {
 
 func checkNodeID(id string) error {
 	if id == "" {
-		return Invalid("empty node id")
+		return tools.Invalid("empty node id")
 	}
 	if len(id) > maxGraphIDLen {
-		return Errorf(TypeTooLarge, "node id of %d bytes exceeds the %d-byte limit", len(id), maxGraphIDLen)
+		return tools.Errorf(tools.TypeTooLarge, "node id of %d bytes exceeds the %d-byte limit", len(id), maxGraphIDLen)
 	}
 	return nil
 }
 
 // prefixErr returns err with prefix added to its message, keeping its type.
 func prefixErr(prefix string, err error) error {
-	return &Error{Type: TypeOf(err), Err: fmt.Errorf("%s: %w", prefix, unwrapToolErr(err))}
+	return &tools.Error{Type: tools.TypeOf(err), Err: fmt.Errorf("%s: %w", prefix, unwrapToolErr(err))}
 }
 
 func unwrapToolErr(err error) error {
-	if e, ok := err.(*Error); ok && e.Err != nil {
+	if e, ok := err.(*tools.Error); ok && e.Err != nil {
 		return e.Err
 	}
 	return err
 }
 
-func (g *graph) addNode(id string, p Params) error {
+func (g *graph) addNode(id string, p tools.Params) error {
 	if len(g.index) >= maxGraphNodes {
-		return Errorf(TypeTooLarge, "graph already has the maximum of %d nodes", maxGraphNodes)
+		return tools.Errorf(tools.TypeTooLarge, "graph already has the maximum of %d nodes", maxGraphNodes)
 	}
 	n := gNode{id: id}
 	if p.Has("label") {
@@ -287,7 +287,7 @@ func (g *graph) addNode(id string, p Params) error {
 }
 
 // endpoints resolves the from and to parameters to node indices.
-func (g *graph) endpoints(p Params, op string) (int32, int32, error) {
+func (g *graph) endpoints(p tools.Params, op string) (int32, int32, error) {
 	var idx [2]int32
 	for k, name := range [2]string{"from", "to"} {
 		id, err := requireNodeParam(p, name, op)
@@ -296,14 +296,14 @@ func (g *graph) endpoints(p Params, op string) (int32, int32, error) {
 		}
 		i, ok := g.index[id]
 		if !ok {
-			return 0, 0, Invalid("parameter %q: node %q not found in the graph", name, id)
+			return 0, 0, tools.Invalid("parameter %q: node %q not found in the graph", name, id)
 		}
 		idx[k] = i
 	}
 	return idx[0], idx[1], nil
 }
 
-func (g *graph) addEdgeOp(p Params) error {
+func (g *graph) addEdgeOp(p tools.Params) error {
 	if p.Bool("auto_create") {
 		for _, name := range [2]string{"from", "to"} {
 			id, err := requireNodeParam(p, name, "add_edge")
@@ -312,7 +312,7 @@ func (g *graph) addEdgeOp(p Params) error {
 			}
 			if _, ok := g.index[id]; !ok {
 				if len(g.index) >= maxGraphNodes {
-					return Errorf(TypeTooLarge, "graph already has the maximum of %d nodes", maxGraphNodes)
+					return tools.Errorf(tools.TypeTooLarge, "graph already has the maximum of %d nodes", maxGraphNodes)
 				}
 				g.index[id] = int32(len(g.nodes))
 				g.nodes = append(g.nodes, gNode{id: id})
@@ -327,7 +327,7 @@ func (g *graph) addEdgeOp(p Params) error {
 	if p.Has("weight") {
 		e.weight = p.Float("weight")
 		if math.IsInf(e.weight, 0) {
-			return Invalid("parameter %q: expected a finite number", "weight")
+			return tools.Invalid("parameter %q: expected a finite number", "weight")
 		}
 	}
 	if p.Has("label") {
@@ -337,11 +337,11 @@ func (g *graph) addEdgeOp(p Params) error {
 		e.data = v
 	}
 	if len(g.edges) >= maxGraphEdges {
-		return Errorf(TypeTooLarge, "graph already has the maximum of %d edges", maxGraphEdges)
+		return tools.Errorf(tools.TypeTooLarge, "graph already has the maximum of %d edges", maxGraphEdges)
 	}
 	k := g.edgeKey(a, b)
 	if _, dup := g.edgeSet[k]; dup {
-		return Invalid("edge from %q to %q already exists", g.nodes[a].id, g.nodes[b].id)
+		return tools.Invalid("edge from %q to %q already exists", g.nodes[a].id, g.nodes[b].id)
 	}
 	g.edgeSet[k] = struct{}{}
 	g.edges = append(g.edges, e)
@@ -383,35 +383,35 @@ func checkCtx(ctx context.Context, i int) error {
 // When override is set, typ replaces the object's graph_type.
 func parseGraph(ctx context.Context, m map[string]any, param, typ string, override bool) (*graph, error) {
 	if k := firstUnknownKey(m, "graph_type", "nodes", "edges"); k != "" {
-		return nil, Invalid("parameter %q: unknown key %q; known: graph_type, nodes, edges", param, k)
+		return nil, tools.Invalid("parameter %q: unknown key %q; known: graph_type, nodes, edges", param, k)
 	}
 	g := &graph{directed: true}
 	switch t := m["graph_type"].(type) {
 	case nil:
 	case string:
 		if t != "directed" && t != "undirected" {
-			return nil, Invalid("parameter %q: graph_type: unknown value %q; allowed: directed, undirected", param, t)
+			return nil, tools.Invalid("parameter %q: graph_type: unknown value %q; allowed: directed, undirected", param, t)
 		}
 		g.directed = t == "directed"
 	default:
-		return nil, Invalid("parameter %q: graph_type: expected string, got %s", param, KindOf(t))
+		return nil, tools.Invalid("parameter %q: graph_type: expected string, got %s", param, tools.KindOf(t))
 	}
 	if override {
 		g.directed = typ == "directed"
 	}
 	nodes, ok := asList(m["nodes"])
 	if !ok {
-		return nil, Invalid("parameter %q: nodes: expected array, got %s", param, KindOf(m["nodes"]))
+		return nil, tools.Invalid("parameter %q: nodes: expected array, got %s", param, tools.KindOf(m["nodes"]))
 	}
 	edges, ok := asList(m["edges"])
 	if !ok {
-		return nil, Invalid("parameter %q: edges: expected array, got %s", param, KindOf(m["edges"]))
+		return nil, tools.Invalid("parameter %q: edges: expected array, got %s", param, tools.KindOf(m["edges"]))
 	}
 	if len(nodes) > maxGraphNodes {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d nodes exceed the limit of %d", param, len(nodes), maxGraphNodes)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d nodes exceed the limit of %d", param, len(nodes), maxGraphNodes)
 	}
 	if len(edges) > maxGraphEdges {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d edges exceed the limit of %d", param, len(edges), maxGraphEdges)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d edges exceed the limit of %d", param, len(edges), maxGraphEdges)
 	}
 
 	g.nodes = make([]gNode, 0, len(nodes)+1)
@@ -421,17 +421,17 @@ func parseGraph(ctx context.Context, m map[string]any, param, typ string, overri
 		}
 		nm, ok := v.(map[string]any)
 		if !ok {
-			return nil, Invalid("parameter %q: node %d: expected object, got %s", param, i+1, KindOf(v))
+			return nil, tools.Invalid("parameter %q: node %d: expected object, got %s", param, i+1, tools.KindOf(v))
 		}
 		if k := firstUnknownKey(nm, "id", "label", "data"); k != "" {
-			return nil, Invalid("parameter %q: node %d: unknown key %q; known: id, label, data", param, i+1, k)
+			return nil, tools.Invalid("parameter %q: node %d: unknown key %q; known: id, label, data", param, i+1, k)
 		}
 		id, ok := nm["id"].(string)
 		if !ok {
 			if nm["id"] == nil {
-				return nil, Invalid("parameter %q: node %d: missing id", param, i+1)
+				return nil, tools.Invalid("parameter %q: node %d: missing id", param, i+1)
 			}
-			return nil, Invalid("parameter %q: node %d: id: expected string, got %s", param, i+1, KindOf(nm["id"]))
+			return nil, tools.Invalid("parameter %q: node %d: id: expected string, got %s", param, i+1, tools.KindOf(nm["id"]))
 		}
 		if err := checkNodeID(id); err != nil {
 			return nil, prefixErr(fmt.Sprintf("parameter %q: node %d", param, i+1), err)
@@ -439,7 +439,7 @@ func parseGraph(ctx context.Context, m map[string]any, param, typ string, overri
 		n := gNode{id: id, data: nm["data"]}
 		if l, has := nm["label"]; has && l != nil {
 			if n.label, ok = l.(string); !ok {
-				return nil, Invalid("parameter %q: node %q: label: expected string, got %s", param, id, KindOf(l))
+				return nil, tools.Invalid("parameter %q: node %q: label: expected string, got %s", param, id, tools.KindOf(l))
 			}
 			n.hasLabel = true
 		}
@@ -449,7 +449,7 @@ func parseGraph(ctx context.Context, m map[string]any, param, typ string, overri
 	g.index = make(map[string]int32, len(g.nodes)+1)
 	for i := range g.nodes {
 		if i > 0 && g.nodes[i].id == g.nodes[i-1].id {
-			return nil, Invalid("parameter %q: duplicate node %q", param, g.nodes[i].id)
+			return nil, tools.Invalid("parameter %q: duplicate node %q", param, g.nodes[i].id)
 		}
 		g.index[g.nodes[i].id] = int32(i)
 	}
@@ -462,43 +462,43 @@ func parseGraph(ctx context.Context, m map[string]any, param, typ string, overri
 		}
 		em, ok := v.(map[string]any)
 		if !ok {
-			return nil, Invalid("parameter %q: edge %d: expected object, got %s", param, i+1, KindOf(v))
+			return nil, tools.Invalid("parameter %q: edge %d: expected object, got %s", param, i+1, tools.KindOf(v))
 		}
 		if k := firstUnknownKey(em, "from", "to", "weight", "label", "data"); k != "" {
-			return nil, Invalid("parameter %q: edge %d: unknown key %q; known: from, to, weight, label, data", param, i+1, k)
+			return nil, tools.Invalid("parameter %q: edge %d: unknown key %q; known: from, to, weight, label, data", param, i+1, k)
 		}
 		var ends [2]int32
 		for j, key := range [2]string{"from", "to"} {
 			id, ok := em[key].(string)
 			if !ok {
 				if em[key] == nil {
-					return nil, Invalid("parameter %q: edge %d: missing %s", param, i+1, key)
+					return nil, tools.Invalid("parameter %q: edge %d: missing %s", param, i+1, key)
 				}
-				return nil, Invalid("parameter %q: edge %d: %s: expected string, got %s", param, i+1, key, KindOf(em[key]))
+				return nil, tools.Invalid("parameter %q: edge %d: %s: expected string, got %s", param, i+1, key, tools.KindOf(em[key]))
 			}
 			idx, found := g.index[id]
 			if !found {
-				return nil, Invalid("parameter %q: edge %d: %s: node %q not found in the graph", param, i+1, key, id)
+				return nil, tools.Invalid("parameter %q: edge %d: %s: node %q not found in the graph", param, i+1, key, id)
 			}
 			ends[j] = idx
 		}
 		e := gEdge{from: ends[0], to: ends[1], weight: 1, data: em["data"]}
 		if w, has := em["weight"]; has && w != nil {
-			f, ok := ToFloat(w)
+			f, ok := tools.ToFloat(w)
 			if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, Invalid("parameter %q: edge %d: weight: expected a finite number, got %v", param, i+1, w)
+				return nil, tools.Invalid("parameter %q: edge %d: weight: expected a finite number, got %v", param, i+1, w)
 			}
 			e.weight = f
 		}
 		if l, has := em["label"]; has && l != nil {
 			if e.label, ok = l.(string); !ok {
-				return nil, Invalid("parameter %q: edge %d: label: expected string, got %s", param, i+1, KindOf(l))
+				return nil, tools.Invalid("parameter %q: edge %d: label: expected string, got %s", param, i+1, tools.KindOf(l))
 			}
 			e.hasLabel = true
 		}
 		k := g.edgeKey(e.from, e.to)
 		if _, dup := g.edgeSet[k]; dup {
-			return nil, Invalid("parameter %q: duplicate edge from %q to %q", param, g.nodes[e.from].id, g.nodes[e.to].id)
+			return nil, tools.Invalid("parameter %q: duplicate edge from %q to %q", param, g.nodes[e.from].id, g.nodes[e.to].id)
 		}
 		g.edgeSet[k] = struct{}{}
 		g.edges = append(g.edges, e)
@@ -765,14 +765,14 @@ func (h *distHeap) Pop() any {
 	return x
 }
 
-func (g *graph) shortestPath(ctx context.Context, p Params) (any, error) {
+func (g *graph) shortestPath(ctx context.Context, p tools.Params) (any, error) {
 	src, dst, err := g.endpoints(p, "shortest_path")
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range g.edges {
 		if e.weight < 0 {
-			return nil, Invalid("parameter %q: edge from %q to %q has negative weight %v; shortest_path needs weights >= 0",
+			return nil, tools.Invalid("parameter %q: edge from %q to %q has negative weight %v; shortest_path needs weights >= 0",
 				"graph", g.nodes[e.from].id, g.nodes[e.to].id, e.weight)
 		}
 	}
@@ -837,7 +837,7 @@ func (h *idxHeap) Pop() any {
 
 func (g *graph) topoSort(ctx context.Context) (any, error) {
 	if !g.directed {
-		return nil, Invalid("parameter %q: topological_sort needs a directed graph, got an undirected one", "graph")
+		return nil, tools.Invalid("parameter %q: topological_sort needs a directed graph, got an undirected one", "graph")
 	}
 	n := len(g.nodes)
 	off, arcs := g.adjacency()
@@ -874,7 +874,7 @@ func (g *graph) topoSort(ctx context.Context) (any, error) {
 		for i, x := range cyc {
 			names[i] = fmt.Sprintf("%q", g.nodes[x].id)
 		}
-		return nil, Failed("graph has a cycle (%s), so it has no topological order", strings.Join(names, " -> "))
+		return nil, tools.Failed("graph has a cycle (%s), so it has no topological order", strings.Join(names, " -> "))
 	}
 	return map[string]any{"order": order, "count": len(order)}, nil
 }

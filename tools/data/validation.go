@@ -1,8 +1,5 @@
 package data
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/jsonpath"
-
 import (
 	"context"
 	"fmt"
@@ -17,30 +14,33 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/jsonpath"
 )
 
 // Data validation limits.
 const (
-	dvMaxDepth      = 64        // nesting of array/object rules, and of values compared or hashed
-	dvMaxRules      = 10_000    // rule objects in one call, nested ones included
-	dvMaxErrors     = 100       // errors listed; more set truncated
-	dvMaxWork       = 1_000_000 // rule checks plus values compared or hashed, per call
-	dvMaxPatternLen = 4096      // bytes of one pattern
-	dvPatternCache  = 256       // compiled patterns kept across calls
+	maxDepth      = 64        // nesting of array/object rules, and of values compared or hashed
+	maxRules      = 10_000    // rule objects in one call, nested ones included
+	maxErrors     = 100       // errors listed; more set truncated
+	maxWork       = 1_000_000 // rule checks plus values compared or hashed, per call
+	maxPatternLen = 4096      // bytes of one pattern
+	patternCache  = 256       // compiled patterns kept across calls
 )
 
-func dataValidationSpec() Spec {
-	return Spec{
+func dataValidationSpec() tools.Spec {
+	return tools.Spec{
 		Inline:   true,
 		Name:     "data_validation",
 		Category: "utility",
 		Description: "Checks a value against a list of rules (required, type, length, range, pattern, enum, " +
 			"email, url, date, array, object) and lists every failure with the path of the failing value. " +
 			"A value that fails its rules is a successful call with valid false; a malformed rule is a validation error.",
-		Params: []Param{
-			{Name: "input", Type: Any, Required: true,
+		Params: []tools.Param{
+			{Name: "input", Type: tools.Any, Required: true,
 				Description: "the value to check: any JSON value (object, array, string, number, boolean)"},
-			{Name: "rules", Type: Array, Required: true,
+			{Name: "rules", Type: tools.Array, Required: true,
 				Description: "rules applied in order; each is an object {\"type\": kind, ...} or, for a rule with no settings, just its name. " +
 					"Every rule takes optional \"field\" (apply it to that key of an object value instead of the value itself) " +
 					"and \"message\" (replaces the default failure message). Kinds: " +
@@ -80,18 +80,18 @@ func dataValidationSpec() Spec {
 	}
 }
 
-// DataValidation returns the data_validation tool.
-func DataValidation() Tool { return New(dataValidationSpec(), dataValidate) }
+// Validation returns the data_validation tool.
+func Validation() tools.Tool { return tools.New(dataValidationSpec(), dataValidate) }
 
-func dataValidate(ctx context.Context, p Params) (any, error) {
+func dataValidate(ctx context.Context, p tools.Params) (any, error) {
 	input, _ := p.Get("input")
-	c := dvCompiler{path: make([]byte, 0, 64)}
+	c := compiler{path: make([]byte, 0, 64)}
 	c.path = append(c.path, "rules"...)
 	rules, err := c.list(p.List("rules"), 0)
 	if err != nil {
 		return nil, err
 	}
-	r := dvRun{ctx: ctx, errs: []any{}}
+	r := evaluation{ctx: ctx, errs: []any{}}
 	r.apply(rules, input, true)
 	if r.err != nil {
 		return nil, r.err
@@ -104,50 +104,50 @@ func dataValidate(ctx context.Context, p Params) (any, error) {
 	}, nil
 }
 
-type dvKind uint8
+type ruleKind uint8
 
 const (
-	dvRequired dvKind = iota + 1
-	dvType
-	dvLength
-	dvRange
-	dvPattern
-	dvEnum
-	dvEmail
-	dvURL
-	dvDate
-	dvArray
-	dvObject
+	requiredRule ruleKind = iota + 1
+	typeRule
+	length
+	rangeRule
+	pattern
+	enum
+	email
+	urlRule
+	dateRule
+	array
+	object
 )
 
-var dvKindNames = [...]string{
-	dvRequired: "required", dvType: "type", dvLength: "length", dvRange: "range", dvPattern: "pattern",
-	dvEnum: "enum", dvEmail: "email", dvURL: "url", dvDate: "date", dvArray: "array", dvObject: "object",
+var kindNames = [...]string{
+	requiredRule: "required", typeRule: "type", length: "length", rangeRule: "range", pattern: "pattern",
+	enum: "enum", email: "email", urlRule: "url", dateRule: "date", array: "array", object: "object",
 }
 
-const dvKindList = "required, type, length, range, pattern, enum, email, url, date, array, object"
+const kindList = "required, type, length, range, pattern, enum, email, url, date, array, object"
 
 // Value kinds, as bits, for the type rule.
 const (
-	dvTString uint8 = 1 << iota
-	dvTNumber
-	dvTInteger
-	dvTBoolean
-	dvTObject
-	dvTArray
-	dvTNull
+	bitString uint8 = 1 << iota
+	bitNumber
+	bitInteger
+	bitBoolean
+	bitObject
+	bitArray
+	bitNull
 )
 
-var dvTypeNames = []struct {
+var typeNames = []struct {
 	name string
 	bit  uint8
 }{
-	{"string", dvTString}, {"number", dvTNumber}, {"integer", dvTInteger}, {"boolean", dvTBoolean},
-	{"object", dvTObject}, {"array", dvTArray}, {"null", dvTNull},
+	{"string", bitString}, {"number", bitNumber}, {"integer", bitInteger}, {"boolean", bitBoolean},
+	{"object", bitObject}, {"array", bitArray}, {"null", bitNull},
 }
 
-func dvTypeBit(name string) uint8 {
-	for _, t := range dvTypeNames {
+func typeBit(name string) uint8 {
+	for _, t := range typeNames {
 		if t.name == name {
 			return t.bit
 		}
@@ -155,37 +155,37 @@ func dvTypeBit(name string) uint8 {
 	return 0
 }
 
-// dvKindOf returns the type bits v satisfies.
-func dvKindOf(v any) uint8 {
+// kindOf returns the type bits v satisfies.
+func kindOf(v any) uint8 {
 	switch x := v.(type) {
 	case nil:
-		return dvTNull
+		return bitNull
 	case string:
-		return dvTString
+		return bitString
 	case bool:
-		return dvTBoolean
+		return bitBoolean
 	case map[string]any:
 		if len(x) == 0 {
-			return dvTObject | dvTArray
+			return bitObject | bitArray
 		}
-		return dvTObject
+		return bitObject
 	case []any:
 		if len(x) == 0 {
-			return dvTObject | dvTArray
+			return bitObject | bitArray
 		}
-		return dvTArray
+		return bitArray
 	}
-	if f, ok := ToFloat(v); ok {
+	if f, ok := tools.ToFloat(v); ok {
 		if f == math.Trunc(f) && !math.IsInf(f, 0) {
-			return dvTNumber | dvTInteger
+			return bitNumber | bitInteger
 		}
-		return dvTNumber
+		return bitNumber
 	}
 	return 0
 }
 
-type dvRule struct {
-	kind     dvKind
+type rule struct {
+	kind     ruleKind
 	hasField bool
 	field    string
 	message  string
@@ -202,35 +202,35 @@ type dvRule struct {
 	layouts []string       // date
 	format  string         // date, for messages
 
-	items  []dvRule // array
+	items  []rule // array
 	unique bool
 
-	props    []dvProp // object, sorted by name
+	props    []prop // object, sorted by name
 	required []string
 	closed   bool // additional_properties false
 }
 
-type dvProp struct {
+type prop struct {
 	name  string
-	rules []dvRule
+	rules []rule
 }
 
-// dvCompiler turns the rules parameter into dvRules, reporting the first
+// compiler turns the rules parameter into dvRules, reporting the first
 // malformed rule by its path in the parameter ("rules[1].items[0]").
-type dvCompiler struct {
+type compiler struct {
 	path []byte
 	n    int
 }
 
-func (c *dvCompiler) fail(format string, args ...any) error {
-	return Invalid("parameter \"rules\": "+string(c.path)+": "+format, args...)
+func (c *compiler) fail(format string, args ...any) error {
+	return tools.Invalid("parameter \"rules\": "+string(c.path)+": "+format, args...)
 }
 
-func (c *dvCompiler) list(l []any, depth int) ([]dvRule, error) {
+func (c *compiler) list(l []any, depth int) ([]rule, error) {
 	if len(l) == 0 {
 		return nil, nil
 	}
-	out := make([]dvRule, len(l))
+	out := make([]rule, len(l))
 	mark := len(c.path)
 	for i, v := range l {
 		c.path = append(c.path, '[')
@@ -247,7 +247,7 @@ func (c *dvCompiler) list(l []any, depth int) ([]dvRule, error) {
 }
 
 // ruleList accepts a list of rules or a single rule.
-func (c *dvCompiler) ruleList(key string, v any, depth int) ([]dvRule, error) {
+func (c *compiler) ruleList(key string, v any, depth int) ([]rule, error) {
 	switch x := v.(type) {
 	case []any:
 		return c.list(x, depth)
@@ -259,22 +259,22 @@ func (c *dvCompiler) ruleList(key string, v any, depth int) ([]dvRule, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []dvRule{r}, nil
+		return []rule{r}, nil
 	case string:
 		r, err := c.rule(x, depth)
 		if err != nil {
 			return nil, err
 		}
-		return []dvRule{r}, nil
+		return []rule{r}, nil
 	}
-	return nil, c.fail("%s: expected a list of rules, got %s", key, KindOf(v))
+	return nil, c.fail("%s: expected a list of rules, got %s", key, tools.KindOf(v))
 }
 
-func (c *dvCompiler) rule(v any, depth int) (dvRule, error) {
-	var r dvRule
+func (c *compiler) rule(v any, depth int) (rule, error) {
+	var r rule
 	c.n++
-	if c.n > dvMaxRules {
-		return r, Errorf(TypeTooLarge, "parameter \"rules\": more than %d rules", dvMaxRules)
+	if c.n > maxRules {
+		return r, tools.Errorf(tools.TypeTooLarge, "parameter \"rules\": more than %d rules", maxRules)
 	}
 	var m map[string]any
 	var kindName string
@@ -285,131 +285,131 @@ func (c *dvCompiler) rule(v any, depth int) (dvRule, error) {
 		m = x
 		t, ok := m["type"]
 		if !ok || t == nil {
-			return r, c.fail("missing \"type\" (one of %s)", dvKindList)
+			return r, c.fail("missing \"type\" (one of %s)", kindList)
 		}
 		s, ok := t.(string)
 		if !ok {
-			return r, c.fail("\"type\": expected string, got %s", KindOf(t))
+			return r, c.fail("\"type\": expected string, got %s", tools.KindOf(t))
 		}
 		kindName = s
 	default:
-		return r, c.fail("expected a rule object or rule name, got %s", KindOf(v))
+		return r, c.fail("expected a rule object or rule name, got %s", tools.KindOf(v))
 	}
-	for k, name := range dvKindNames {
+	for k, name := range kindNames {
 		if name == kindName && k != 0 {
-			r.kind = dvKind(k)
+			r.kind = ruleKind(k)
 		}
 	}
 	if r.kind == 0 {
-		bit := dvTypeBit(kindName)
+		bit := typeBit(kindName)
 		if bit == 0 {
-			return r, c.fail("unknown rule type %q; known: %s (or a type name: string, number, integer, boolean, null)", kindName, dvKindList)
+			return r, c.fail("unknown rule type %q; known: %s (or a type name: string, number, integer, boolean, null)", kindName, kindList)
 		}
 		// {"type": "string"} is short for {"type": "type", "expected": "string"}.
-		r.kind, r.types, r.typeNames = dvType, bit, kindName
+		r.kind, r.types, r.typeNames = typeRule, bit, kindName
 		if _, ok := m["expected"]; ok {
 			return r, c.fail("\"expected\" needs \"type\": \"type\", not %q", kindName)
 		}
 	}
 	for k := range m {
-		if !dvAllowedKey(r.kind, k) {
-			return r, c.fail("unknown key %q for a %s rule", k, dvKindNames[r.kind])
+		if !allowedKey(r.kind, k) {
+			return r, c.fail("unknown key %q for a %s rule", k, kindNames[r.kind])
 		}
 	}
 	if f, ok := m["field"]; ok && f != nil {
 		s, ok := f.(string)
 		if !ok {
-			return r, c.fail("\"field\": expected string, got %s", KindOf(f))
+			return r, c.fail("\"field\": expected string, got %s", tools.KindOf(f))
 		}
 		r.hasField, r.field = true, s
 	}
 	if msg, ok := m["message"]; ok && msg != nil {
 		s, ok := msg.(string)
 		if !ok {
-			return r, c.fail("\"message\": expected string, got %s", KindOf(msg))
+			return r, c.fail("\"message\": expected string, got %s", tools.KindOf(msg))
 		}
 		r.message = s
 	}
 	var err error
 	switch r.kind {
-	case dvType:
+	case typeRule:
 		if r.types == 0 {
 			err = c.typeRule(&r, m["expected"])
 		}
-	case dvLength, dvRange:
+	case length, rangeRule:
 		err = c.bounds(&r, m)
-	case dvPattern:
+	case pattern:
 		err = c.pattern(&r, m["pattern"])
-	case dvEnum:
+	case enum:
 		vals, ok := m["values"].([]any)
 		switch {
 		case m["values"] == nil:
 			err = c.fail("enum needs \"values\", a list of allowed values")
 		case !ok:
-			err = c.fail("\"values\": expected array, got %s", KindOf(m["values"]))
+			err = c.fail("\"values\": expected array, got %s", tools.KindOf(m["values"]))
 		case len(vals) == 0:
 			err = c.fail("\"values\" is empty; nothing would be allowed")
 		}
 		r.values = vals
-	case dvURL:
+	case urlRule:
 		if s, ok := m["schemes"]; ok && s != nil {
 			r.schemes, err = c.strings("schemes", s)
 			for i := range r.schemes {
 				r.schemes[i] = strings.ToLower(r.schemes[i])
 			}
 		}
-	case dvDate:
+	case dateRule:
 		err = c.date(&r, m["format"])
-	case dvArray:
+	case array:
 		if u, ok := m["unique"]; ok && u != nil {
 			b, ok := u.(bool)
 			if !ok {
-				return r, c.fail("\"unique\": expected boolean, got %s", KindOf(u))
+				return r, c.fail("\"unique\": expected boolean, got %s", tools.KindOf(u))
 			}
 			r.unique = b
 		}
 		if it, ok := m["items"]; ok && it != nil {
-			if depth+1 >= dvMaxDepth {
-				return r, c.fail("rules nest deeper than %d levels", dvMaxDepth)
+			if depth+1 >= maxDepth {
+				return r, c.fail("rules nest deeper than %d levels", maxDepth)
 			}
 			mark := len(c.path)
 			c.path = append(c.path, ".items"...)
 			r.items, err = c.ruleList("items", it, depth+1)
 			c.path = c.path[:mark]
 		}
-	case dvObject:
+	case object:
 		err = c.object(&r, m, depth)
 	}
 	return r, err
 }
 
-func dvAllowedKey(k dvKind, key string) bool {
+func allowedKey(k ruleKind, key string) bool {
 	switch key {
 	case "type", "field", "message":
 		return true
 	}
 	switch k {
-	case dvType:
+	case typeRule:
 		return key == "expected"
-	case dvLength, dvRange:
+	case length, rangeRule:
 		return key == "min" || key == "max"
-	case dvPattern:
+	case pattern:
 		return key == "pattern"
-	case dvEnum:
+	case enum:
 		return key == "values"
-	case dvURL:
+	case urlRule:
 		return key == "schemes"
-	case dvDate:
+	case dateRule:
 		return key == "format"
-	case dvArray:
+	case array:
 		return key == "items" || key == "unique"
-	case dvObject:
+	case object:
 		return key == "properties" || key == "required" || key == "additional_properties"
 	}
 	return false
 }
 
-func (c *dvCompiler) typeRule(r *dvRule, v any) error {
+func (c *compiler) typeRule(r *rule, v any) error {
 	var names []string
 	switch x := v.(type) {
 	case nil:
@@ -425,10 +425,10 @@ func (c *dvCompiler) typeRule(r *dvRule, v any) error {
 			return c.fail("\"expected\" is empty")
 		}
 	default:
-		return c.fail("\"expected\": expected a type name or a list of them, got %s", KindOf(v))
+		return c.fail("\"expected\": expected a type name or a list of them, got %s", tools.KindOf(v))
 	}
 	for _, n := range names {
-		bit := dvTypeBit(n)
+		bit := typeBit(n)
 		if bit == 0 {
 			return c.fail("\"expected\": unknown type %q; known: string, number, integer, boolean, object, array, null", n)
 		}
@@ -438,37 +438,37 @@ func (c *dvCompiler) typeRule(r *dvRule, v any) error {
 	return nil
 }
 
-func (c *dvCompiler) strings(key string, v any) ([]string, error) {
+func (c *compiler) strings(key string, v any) ([]string, error) {
 	l, ok := v.([]any)
 	if !ok {
 		if m, isMap := v.(map[string]any); isMap && len(m) == 0 {
 			return nil, nil
 		}
-		return nil, c.fail("%q: expected array of strings, got %s", key, KindOf(v))
+		return nil, c.fail("%q: expected array of strings, got %s", key, tools.KindOf(v))
 	}
 	out := make([]string, len(l))
 	for i, x := range l {
 		s, ok := x.(string)
 		if !ok {
-			return nil, c.fail("%q: item %d: expected string, got %s", key, i, KindOf(x))
+			return nil, c.fail("%q: item %d: expected string, got %s", key, i, tools.KindOf(x))
 		}
 		out[i] = s
 	}
 	return out, nil
 }
 
-func (c *dvCompiler) bounds(r *dvRule, m map[string]any) error {
-	name := dvKindNames[r.kind]
+func (c *compiler) bounds(r *rule, m map[string]any) error {
+	name := kindNames[r.kind]
 	for _, key := range []string{"min", "max"} {
 		v, ok := m[key]
 		if !ok || v == nil {
 			continue
 		}
-		f, ok := ToFloat(v)
+		f, ok := tools.ToFloat(v)
 		if !ok || math.IsNaN(f) {
-			return c.fail("%q: expected number, got %s", key, KindOf(v))
+			return c.fail("%q: expected number, got %s", key, tools.KindOf(v))
 		}
-		if r.kind == dvLength && (f < 0 || f != math.Trunc(f)) {
+		if r.kind == length && (f < 0 || f != math.Trunc(f)) {
 			return c.fail("%q: expected a non-negative integer, got %v", key, v)
 		}
 		if key == "min" {
@@ -486,18 +486,18 @@ func (c *dvCompiler) bounds(r *dvRule, m map[string]any) error {
 	return nil
 }
 
-func (c *dvCompiler) pattern(r *dvRule, v any) error {
+func (c *compiler) pattern(r *rule, v any) error {
 	s, ok := v.(string)
 	if !ok {
 		if v == nil {
 			return c.fail("pattern needs \"pattern\", a regular expression")
 		}
-		return c.fail("\"pattern\": expected string, got %s", KindOf(v))
+		return c.fail("\"pattern\": expected string, got %s", tools.KindOf(v))
 	}
-	if len(s) > dvMaxPatternLen {
-		return Errorf(TypeTooLarge, "parameter \"rules\": %s: pattern of %d bytes exceeds the %d-byte limit", c.path, len(s), dvMaxPatternLen)
+	if len(s) > maxPatternLen {
+		return tools.Errorf(tools.TypeTooLarge, "parameter \"rules\": %s: pattern of %d bytes exceeds the %d-byte limit", c.path, len(s), maxPatternLen)
 	}
-	re, err := dvRegexp(s)
+	re, err := compileRegexp(s)
 	if err != nil {
 		return c.fail("invalid pattern %q: %s", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
@@ -505,32 +505,32 @@ func (c *dvCompiler) pattern(r *dvRule, v any) error {
 	return nil
 }
 
-// dvPatterns caches compiled patterns across calls. When it grows past
-// dvPatternCache entries it is emptied, so it stays small whatever the
+// patterns caches compiled patterns across calls. When it grows past
+// patternCache entries it is emptied, so it stays small whatever the
 // callers send.
-var dvPatterns struct {
+var patterns struct {
 	m sync.Map // string -> *regexp.Regexp
 	n atomic.Int64
 }
 
-func dvRegexp(s string) (*regexp.Regexp, error) {
-	if re, ok := dvPatterns.m.Load(s); ok {
+func compileRegexp(s string) (*regexp.Regexp, error) {
+	if re, ok := patterns.m.Load(s); ok {
 		return re.(*regexp.Regexp), nil
 	}
 	re, err := regexp.Compile(s)
 	if err != nil {
 		return nil, err
 	}
-	if dvPatterns.n.Add(1) > dvPatternCache {
-		dvPatterns.m.Clear()
-		dvPatterns.n.Store(1)
+	if patterns.n.Add(1) > patternCache {
+		patterns.m.Clear()
+		patterns.n.Store(1)
 	}
-	dvPatterns.m.Store(s, re)
+	patterns.m.Store(s, re)
 	return re, nil
 }
 
 // Named date formats.
-var dvDateFormats = map[string][]string{
+var dateFormats = map[string][]string{
 	"rfc3339":  {time.RFC3339},
 	"datetime": {time.RFC3339},
 	"iso8601":  {time.RFC3339},
@@ -538,26 +538,26 @@ var dvDateFormats = map[string][]string{
 	"time":     {time.TimeOnly},
 }
 
-var dvStrftime = map[byte]string{
+var strftimeLayouts = map[byte]string{
 	'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'e': "_2", 'H': "15", 'I': "03", 'M': "04", 'S': "05",
 	'f': "000000", 'p': "PM", 'b': "Jan", 'h': "Jan", 'B': "January", 'a': "Mon", 'A': "Monday",
 	'z': "-0700", 'Z': "MST", 'j': "002", 'F': "2006-01-02", 'T': "15:04:05", '%': "%",
 }
 
-func (c *dvCompiler) date(r *dvRule, v any) error {
+func (c *compiler) date(r *rule, v any) error {
 	if v == nil {
 		r.layouts, r.format = []string{time.RFC3339, time.DateOnly}, "RFC 3339 or 2006-01-02"
 		return nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return c.fail("\"format\": expected string, got %s", KindOf(v))
+		return c.fail("\"format\": expected string, got %s", tools.KindOf(v))
 	}
 	if s == "" {
 		return c.fail("\"format\" is empty")
 	}
 	r.format = s
-	if l, ok := dvDateFormats[strings.ToLower(s)]; ok {
+	if l, ok := dateFormats[strings.ToLower(s)]; ok {
 		r.layouts = l
 		return nil
 	}
@@ -575,7 +575,7 @@ func (c *dvCompiler) date(r *dvRule, v any) error {
 		if i == len(s) {
 			return c.fail("\"format\": %q ends with a lone %%", s)
 		}
-		l, ok := dvStrftime[s[i]]
+		l, ok := strftimeLayouts[s[i]]
 		if !ok {
 			return c.fail("\"format\": unsupported directive %%%c in %q", s[i], s)
 		}
@@ -585,7 +585,7 @@ func (c *dvCompiler) date(r *dvRule, v any) error {
 	return nil
 }
 
-func (c *dvCompiler) object(r *dvRule, m map[string]any, depth int) error {
+func (c *compiler) object(r *rule, m map[string]any, depth int) error {
 	if req, ok := m["required"]; ok && req != nil {
 		var err error
 		if r.required, err = c.strings("required", req); err != nil {
@@ -595,7 +595,7 @@ func (c *dvCompiler) object(r *dvRule, m map[string]any, depth int) error {
 	if a, ok := m["additional_properties"]; ok && a != nil {
 		b, ok := a.(bool)
 		if !ok {
-			return c.fail("\"additional_properties\": expected boolean, got %s", KindOf(a))
+			return c.fail("\"additional_properties\": expected boolean, got %s", tools.KindOf(a))
 		}
 		r.closed = !b
 	}
@@ -608,17 +608,17 @@ func (c *dvCompiler) object(r *dvRule, m map[string]any, depth int) error {
 		if l, isList := pv.([]any); isList && len(l) == 0 {
 			return nil
 		}
-		return c.fail("\"properties\": expected object of property name to rules, got %s", KindOf(pv))
+		return c.fail("\"properties\": expected object of property name to rules, got %s", tools.KindOf(pv))
 	}
-	if depth+1 >= dvMaxDepth {
-		return c.fail("rules nest deeper than %d levels", dvMaxDepth)
+	if depth+1 >= maxDepth {
+		return c.fail("rules nest deeper than %d levels", maxDepth)
 	}
 	names := make([]string, 0, len(props))
 	for name := range props {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	r.props = make([]dvProp, len(names))
+	r.props = make([]prop, len(names))
 	mark := len(c.path)
 	for i, name := range names {
 		c.path = append(c.path, ".properties"...)
@@ -627,14 +627,14 @@ func (c *dvCompiler) object(r *dvRule, m map[string]any, depth int) error {
 		if err != nil {
 			return err
 		}
-		r.props[i] = dvProp{name, rules}
+		r.props[i] = prop{name, rules}
 		c.path = c.path[:mark]
 	}
 	return nil
 }
 
-// dvRun is one evaluation of compiled rules against the input.
-type dvRun struct {
+// evaluation is one evaluation of compiled rules against the input.
+type evaluation struct {
 	ctx       context.Context
 	path      []byte
 	errs      []any
@@ -645,13 +645,13 @@ type dvRun struct {
 	err       error
 }
 
-func (r *dvRun) spend(n int) bool {
+func (r *evaluation) spend(n int) bool {
 	if r.stop {
 		return false
 	}
 	r.work += n
-	if r.work > dvMaxWork {
-		r.err = Errorf(TypeTooLarge, "validation needs more than %d checks; validate a smaller input or fewer rules", dvMaxWork)
+	if r.work > maxWork {
+		r.err = tools.Errorf(tools.TypeTooLarge, "validation needs more than %d checks; validate a smaller input or fewer rules", maxWork)
 		r.stop = true
 		return false
 	}
@@ -664,11 +664,11 @@ func (r *dvRun) spend(n int) bool {
 	return true
 }
 
-func (r *dvRun) fail(rule *dvRule, ruleName string, v any, format string, args ...any) {
+func (r *evaluation) fail(rule *rule, ruleName string, v any, format string, args ...any) {
 	if r.stop {
 		return
 	}
-	if len(r.errs) == dvMaxErrors {
+	if len(r.errs) == maxErrors {
 		r.truncated, r.stop = true, true
 		return
 	}
@@ -680,11 +680,11 @@ func (r *dvRun) fail(rule *dvRule, ruleName string, v any, format string, args .
 	if len(r.path) > 0 {
 		field = string(r.path)
 	}
-	r.errs = append(r.errs, map[string]any{"field": field, "value": dvShow(v), "rule": ruleName, "message": msg})
+	r.errs = append(r.errs, map[string]any{"field": field, "value": show(v), "rule": ruleName, "message": msg})
 }
 
 // apply checks v against rules; present is false for a missing field.
-func (r *dvRun) apply(rules []dvRule, v any, present bool) {
+func (r *evaluation) apply(rules []rule, v any, present bool) {
 	for i := range rules {
 		if r.stop {
 			return
@@ -706,14 +706,14 @@ func (r *dvRun) apply(rules []dvRule, v any, present bool) {
 			if len(x) > 0 {
 				r.spend(1)
 				r.checked++
-				r.fail(rule, dvKindNames[rule.kind], nil, "cannot read field %q of an array", rule.field)
+				r.fail(rule, kindNames[rule.kind], nil, "cannot read field %q of an array", rule.field)
 				r.path = r.path[:mark]
 				continue
 			}
 		default:
 			r.spend(1)
 			r.checked++
-			r.fail(rule, dvKindNames[rule.kind], nil, "cannot read field %q of a %s", rule.field, KindOf(v))
+			r.fail(rule, kindNames[rule.kind], nil, "cannot read field %q of a %s", rule.field, tools.KindOf(v))
 			r.path = r.path[:mark]
 			continue
 		}
@@ -722,28 +722,28 @@ func (r *dvRun) apply(rules []dvRule, v any, present bool) {
 	}
 }
 
-func (r *dvRun) check(rule *dvRule, v any, present bool) {
+func (r *evaluation) check(rule *rule, v any, present bool) {
 	if !r.spend(1) {
 		return
 	}
-	name := dvKindNames[rule.kind]
+	name := kindNames[rule.kind]
 	switch rule.kind {
-	case dvRequired:
+	case requiredRule:
 		r.checked++
 		if !present || v == nil {
 			r.fail(rule, name, v, "is required")
 		}
 		return
-	case dvType:
+	case typeRule:
 		if !present {
 			return
 		}
 		r.checked++
-		if dvKindOf(v)&rule.types == 0 {
-			r.fail(rule, name, v, "expected %s, got %s", rule.typeNames, KindOf(v))
+		if kindOf(v)&rule.types == 0 {
+			r.fail(rule, name, v, "expected %s, got %s", rule.typeNames, tools.KindOf(v))
 		}
 		return
-	case dvEnum:
+	case enum:
 		if !present {
 			return
 		}
@@ -760,7 +760,7 @@ func (r *dvRun) check(rule *dvRule, v any, present bool) {
 				return
 			}
 		}
-		r.fail(rule, name, v, "is not one of the allowed values: %s", dvList(rule.values))
+		r.fail(rule, name, v, "is not one of the allowed values: %s", listRule(rule.values))
 		return
 	}
 	if !present || v == nil {
@@ -768,7 +768,7 @@ func (r *dvRun) check(rule *dvRule, v any, present bool) {
 	}
 	r.checked++
 	switch rule.kind {
-	case dvLength:
+	case length:
 		var n int
 		switch x := v.(type) {
 		case string:
@@ -781,7 +781,7 @@ func (r *dvRun) check(rule *dvRule, v any, present bool) {
 				return
 			}
 		default:
-			r.fail(rule, name, v, "expected string or array, got %s", KindOf(v))
+			r.fail(rule, name, v, "expected string or array, got %s", tools.KindOf(v))
 			return
 		}
 		unit := "characters"
@@ -793,11 +793,11 @@ func (r *dvRun) check(rule *dvRule, v any, present bool) {
 		} else if rule.hasMax && float64(n) > rule.max {
 			r.fail(rule, name, v, "has %d %s, more than the maximum %v", n, unit, rule.max)
 		}
-	case dvRange:
-		f, ok := ToFloat(v)
+	case rangeRule:
+		f, ok := tools.ToFloat(v)
 		switch {
 		case !ok:
-			r.fail(rule, name, v, "expected number, got %s", KindOf(v))
+			r.fail(rule, name, v, "expected number, got %s", tools.KindOf(v))
 		case math.IsNaN(f):
 			r.fail(rule, name, v, "is not a number")
 		case rule.hasMin && f < rule.min:
@@ -805,24 +805,24 @@ func (r *dvRun) check(rule *dvRule, v any, present bool) {
 		case rule.hasMax && f > rule.max:
 			r.fail(rule, name, v, "%v is greater than the maximum %v", v, rule.max)
 		}
-	case dvPattern:
+	case pattern:
 		s, ok := r.str(rule, v)
 		if ok && !rule.re.MatchString(s) {
 			r.fail(rule, name, v, "does not match pattern %q", rule.re.String())
 		}
-	case dvEmail:
+	case email:
 		if s, ok := r.str(rule, v); ok {
-			if msg := dvEmailProblem(s); msg != "" {
+			if msg := emailProblem(s); msg != "" {
 				r.fail(rule, name, v, "is not a valid email address: %s", msg)
 			}
 		}
-	case dvURL:
+	case urlRule:
 		if s, ok := r.str(rule, v); ok {
-			if msg := dvURLProblem(s, rule.schemes); msg != "" {
+			if msg := urlProblem(s, rule.schemes); msg != "" {
 				r.fail(rule, name, v, "is not a valid URL: %s", msg)
 			}
 		}
-	case dvDate:
+	case dateRule:
 		if s, ok := r.str(rule, v); ok {
 			for _, l := range rule.layouts {
 				if _, err := time.Parse(l, s); err == nil {
@@ -831,22 +831,22 @@ func (r *dvRun) check(rule *dvRule, v any, present bool) {
 			}
 			r.fail(rule, name, v, "is not a date in the format %s", rule.format)
 		}
-	case dvArray:
+	case array:
 		r.array(rule, v)
-	case dvObject:
+	case object:
 		r.object(rule, v)
 	}
 }
 
-func (r *dvRun) str(rule *dvRule, v any) (string, bool) {
+func (r *evaluation) str(rule *rule, v any) (string, bool) {
 	s, ok := v.(string)
 	if !ok {
-		r.fail(rule, dvKindNames[rule.kind], v, "expected string, got %s", KindOf(v))
+		r.fail(rule, kindNames[rule.kind], v, "expected string, got %s", tools.KindOf(v))
 	}
 	return s, ok
 }
 
-func dvEmailProblem(s string) string {
+func emailProblem(s string) string {
 	if s == "" {
 		return "empty"
 	}
@@ -870,7 +870,7 @@ func dvEmailProblem(s string) string {
 	return ""
 }
 
-func dvURLProblem(s string, schemes []string) string {
+func urlProblem(s string, schemes []string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		if ue, ok := err.(*url.Error); ok {
@@ -890,11 +890,11 @@ func dvURLProblem(s string, schemes []string) string {
 	return ""
 }
 
-func (r *dvRun) array(rule *dvRule, v any) {
+func (r *evaluation) array(rule *rule, v any) {
 	l, ok := v.([]any)
 	if !ok {
 		if m, isMap := v.(map[string]any); !isMap || len(m) > 0 {
-			r.fail(rule, "array", v, "expected array, got %s", KindOf(v))
+			r.fail(rule, "array", v, "expected array, got %s", tools.KindOf(v))
 		}
 		return
 	}
@@ -938,11 +938,11 @@ func (r *dvRun) array(rule *dvRule, v any) {
 	}
 }
 
-func (r *dvRun) object(rule *dvRule, v any) {
+func (r *evaluation) object(rule *rule, v any) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		if l, isList := v.([]any); !isList || len(l) > 0 {
-			r.fail(rule, "object", v, "expected object, got %s", KindOf(v))
+			r.fail(rule, "object", v, "expected object, got %s", tools.KindOf(v))
 			return
 		}
 	}
@@ -969,7 +969,7 @@ func (r *dvRun) object(rule *dvRule, v any) {
 	}
 	var extra []string
 	for k := range m {
-		if _, found := slices.BinarySearchFunc(rule.props, k, func(p dvProp, k string) int { return strings.Compare(p.name, k) }); !found {
+		if _, found := slices.BinarySearchFunc(rule.props, k, func(p prop, k string) int { return strings.Compare(p.name, k) }); !found {
 			extra = append(extra, k)
 		}
 	}
@@ -983,12 +983,12 @@ func (r *dvRun) object(rule *dvRule, v any) {
 
 // canon appends a canonical encoding of v to b: equal JSON values (1 and
 // 1.0 included) encode the same.
-func (r *dvRun) canon(b []byte, v any, depth int) ([]byte, bool) {
+func (r *evaluation) canon(b []byte, v any, depth int) ([]byte, bool) {
 	if !r.spend(1) {
 		return b, false
 	}
-	if depth > dvMaxDepth {
-		r.err, r.stop = Invalid("parameter \"input\": nests deeper than %d levels", dvMaxDepth), true
+	if depth > maxDepth {
+		r.err, r.stop = tools.Invalid("parameter \"input\": nests deeper than %d levels", maxDepth), true
 		return b, false
 	}
 	switch x := v.(type) {
@@ -1037,7 +1037,7 @@ func (r *dvRun) canon(b []byte, v any, depth int) ([]byte, bool) {
 		}
 		return append(b, '}'), true
 	}
-	if f, ok := ToFloat(v); ok {
+	if f, ok := tools.ToFloat(v); ok {
 		b = append(b, 'd')
 		if f == 0 {
 			f = 0 // -0 equals 0
@@ -1045,14 +1045,14 @@ func (r *dvRun) canon(b []byte, v any, depth int) ([]byte, bool) {
 		return strconv.AppendFloat(b, f, 'g', -1, 64), true
 	}
 	b = append(b, '?')
-	return append(b, KindOf(v)...), true
+	return append(b, tools.KindOf(v)...), true
 }
 
 // equal compares two JSON values; ok is false when the work or depth
 // limit stopped it.
-func (r *dvRun) equal(a, b any, depth int) (eq, ok bool) {
-	if depth > dvMaxDepth {
-		r.err, r.stop = Invalid("parameter \"input\": nests deeper than %d levels", dvMaxDepth), true
+func (r *evaluation) equal(a, b any, depth int) (eq, ok bool) {
+	if depth > maxDepth {
+		r.err, r.stop = tools.Invalid("parameter \"input\": nests deeper than %d levels", maxDepth), true
 		return false, false
 	}
 	switch x := a.(type) {
@@ -1105,14 +1105,14 @@ func (r *dvRun) equal(a, b any, depth int) (eq, ok bool) {
 		}
 		return true, true
 	}
-	fa, okA := ToFloat(a)
-	fb, okB := ToFloat(b)
+	fa, okA := tools.ToFloat(a)
+	fb, okB := tools.ToFloat(b)
 	return okA && okB && fa == fb, true
 }
 
-// dvShow returns v for an error entry, abbreviating what would bloat the
+// show returns v for an error entry, abbreviating what would bloat the
 // result.
-func dvShow(v any) any {
+func show(v any) any {
 	switch x := v.(type) {
 	case string:
 		if len(x) > 256 {
@@ -1123,20 +1123,20 @@ func dvShow(v any) any {
 			return x[:cut] + "..."
 		}
 	case []any:
-		if budget := 64; !dvSmall(x, &budget) {
+		if budget := 64; !small(x, &budget) {
 			return "array of " + strconv.Itoa(len(x)) + " items"
 		}
 	case map[string]any:
-		if budget := 64; !dvSmall(x, &budget) {
+		if budget := 64; !small(x, &budget) {
 			return "object of " + strconv.Itoa(len(x)) + " keys"
 		}
 	}
 	return v
 }
 
-// dvSmall reports whether v holds at most *budget values, none of them a
+// small reports whether v holds at most *budget values, none of them a
 // long string.
-func dvSmall(v any, budget *int) bool {
+func small(v any, budget *int) bool {
 	*budget--
 	if *budget < 0 {
 		return false
@@ -1146,13 +1146,13 @@ func dvSmall(v any, budget *int) bool {
 		return len(x) <= 256
 	case []any:
 		for _, e := range x {
-			if !dvSmall(e, budget) {
+			if !small(e, budget) {
 				return false
 			}
 		}
 	case map[string]any:
 		for _, e := range x {
-			if !dvSmall(e, budget) {
+			if !small(e, budget) {
 				return false
 			}
 		}
@@ -1160,8 +1160,8 @@ func dvSmall(v any, budget *int) bool {
 	return true
 }
 
-// dvList formats allowed values for a message, at most 10 of them.
-func dvList(vals []any) string {
+// listRule formats allowed values for a message, at most 10 of them.
+func listRule(vals []any) string {
 	var b strings.Builder
 	for i, v := range vals {
 		if i > 0 {
@@ -1177,7 +1177,7 @@ func dvList(vals []any) string {
 		case nil:
 			b.WriteString("null")
 		case []any, map[string]any:
-			b.WriteString(KindOf(x))
+			b.WriteString(tools.KindOf(x))
 		default:
 			b.WriteString(fmt.Sprintf("%v", x))
 		}

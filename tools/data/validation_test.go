@@ -34,7 +34,7 @@ func dvErrors(t *testing.T, res map[string]any) []dvWant {
 }
 
 func TestDataValidationRules(t *testing.T) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	obj := map[string]any{"name": "Ada", "age": 36, "email": "ada@example.com", "nick": nil}
 	cases := []struct {
 		name    string
@@ -153,7 +153,7 @@ func TestDataValidationRules(t *testing.T) {
 }
 
 func TestDataValidationErrorValue(t *testing.T) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	res := call(t, dv, map[string]any{"input": map[string]any{"age": 200}, "rules": []any{dvr("field", "age", "type", "range", "max", 150)}})
 	e := res["errors"].([]any)[0].(map[string]any)
 	if e["value"] != 200 || e["field"] != "age" || e["rule"] != "range" {
@@ -176,7 +176,7 @@ func TestDataValidationErrorValue(t *testing.T) {
 }
 
 func TestDataValidationTruncated(t *testing.T) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	items := make([]any, 150)
 	for i := range items {
 		items[i] = "x"
@@ -197,7 +197,7 @@ func TestDataValidationTruncated(t *testing.T) {
 }
 
 func TestDataValidationPatternCache(t *testing.T) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	// More distinct patterns than the cache holds, twice over: every call
 	// still compiles and matches correctly.
 	for round := 0; round < 2; round++ {
@@ -212,7 +212,7 @@ func TestDataValidationPatternCache(t *testing.T) {
 }
 
 func TestDataValidationExample(t *testing.T) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	res := call(t, dv, dv.Spec().Example)
 	if res["valid"] != true || res["checked"] != 8 {
 		t.Fatalf("example: %v", res)
@@ -223,7 +223,7 @@ func TestDataValidationExample(t *testing.T) {
 }
 
 func TestDataValidationBadInput(t *testing.T) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	deep := any(dvr("type", "required"))
 	for i := 0; i < 70; i++ {
 		deep = dvr("type", "array", "items", []any{deep})
@@ -315,7 +315,7 @@ func TestDataValidationBadInput(t *testing.T) {
 }
 
 func TestDataValidationCancelled(t *testing.T) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	items := make([]any, 5000)
 	for i := range items {
 		items[i] = i
@@ -329,7 +329,7 @@ func TestDataValidationCancelled(t *testing.T) {
 }
 
 func BenchmarkDataValidation(b *testing.B) {
-	dv := data.DataValidation()
+	dv := data.Validation()
 	params := map[string]any{
 		"input": map[string]any{"name": "Ada", "age": 36, "email": "ada@example.com", "tags": []any{"math", "code"}},
 		"rules": []any{

@@ -1,8 +1,5 @@
 package files
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/fileio"
-
 import (
 	"bytes"
 	"context"
@@ -14,23 +11,25 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"spellhost/tools"
+	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
 )
 
 // file_converter limits.
 const (
-	fcvMaxTabSize = 16
-	// fcvCheckEvery is how many bytes or lines are processed between two
+	maxTabSize = 16
+	// checkEvery is how many bytes or lines are processed between two
 	// looks at the context.
-	fcvCheckEvery = 1 << 20
+	checkEvery = 1 << 20
 )
 
-// fcvEncodings are the encodings file_converter reads and writes, in
+// encodings are the encodings file_converter reads and writes, in
 // documentation order.
-var fcvEncodings = []string{"utf-8", "utf-16le", "utf-16be", "latin1", "windows-1252", "ascii"}
+var encodings = []string{"utf-8", "utf-16le", "utf-16be", "latin1", "windows-1252", "ascii"}
 
-func fileConverterSpec() Spec {
-	return Spec{
+func fileConverterSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "file_converter",
 		Category: "filesystem",
 		Description: "Rewrites a text file: changes its character encoding (UTF-8, UTF-16LE/BE, Latin-1, Windows-1252, " +
@@ -39,36 +38,36 @@ func fileConverterSpec() Spec {
 			"changed correctly in UTF-16 files too. The source needs read permission (--allow-read) and the target write " +
 			"permission (--allow-write); the target is replaced atomically (temporary file and rename), and left untouched " +
 			"when the result equals it. Limits: source and result are at most the file limit (64 MiB by default)",
-		Params: []Param{
-			{Name: "operation", Type: String, Required: true, Enum: []string{"encoding", "line_endings", "indentation"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Required: true, Enum: []string{"encoding", "line_endings", "indentation"},
 				Description: "encoding re-encodes the text in to_encoding; line_endings makes every line end with " +
 					"line_ending; indentation converts the leading whitespace of each line to indent_style"},
-			{Name: "path", Type: String, Required: true,
+			{Name: "path", Type: tools.String, Required: true,
 				Description: "the file to convert, relative to the base folder; needs read permission"},
-			{Name: "target_path", Type: String,
+			{Name: "target_path", Type: tools.String,
 				Description: "where to write the result; by default path itself is rewritten. Needs write permission; its " +
 					"folder must exist"},
-			{Name: "from_encoding", Type: String, Default: "auto", Enum: append([]string{"auto"}, fcvEncodings...),
+			{Name: "from_encoding", Type: tools.String, Default: "auto", Enum: append([]string{"auto"}, encodings...),
 				Description: "the encoding of path. auto recognises a byte order mark (UTF-8, UTF-16LE, UTF-16BE) and " +
 					"otherwise takes valid UTF-8; anything else must be named. latin1 is ISO-8859-1. A byte sequence that is " +
 					"not valid in the encoding is an error giving its offset"},
-			{Name: "to_encoding", Type: String, Enum: fcvEncodings,
+			{Name: "to_encoding", Type: tools.String, Enum: encodings,
 				Description: "the encoding to write; required for operation encoding, and by default the source's " +
 					"encoding for the other operations"},
-			{Name: "bom", Type: Boolean,
+			{Name: "bom", Type: tools.Boolean,
 				Description: "write a byte order mark (only for utf-8, utf-16le and utf-16be); by default the source's " +
 					"mark is kept when the result is in a Unicode encoding and dropped otherwise"},
-			{Name: "unmappable", Type: String, Default: "error", Enum: []string{"error", "replace"},
+			{Name: "unmappable", Type: tools.String, Default: "error", Enum: []string{"error", "replace"},
 				Description: "what to do with a character to_encoding cannot represent: error fails naming its line and " +
 					"column; replace writes '?' instead"},
-			{Name: "line_ending", Type: String, Default: "lf", Enum: []string{"lf", "crlf", "cr"},
+			{Name: "line_ending", Type: tools.String, Default: "lf", Enum: []string{"lf", "crlf", "cr"},
 				Description: "line_endings: the line ending to use; LF, CRLF and lone CR are all recognised as line ends " +
 					"in the source"},
-			{Name: "indent_style", Type: String, Default: "spaces", Enum: []string{"spaces", "tabs"},
+			{Name: "indent_style", Type: tools.String, Default: "spaces", Enum: []string{"spaces", "tabs"},
 				Description: "indentation: spaces expands tabs in the leading whitespace to the next tab stop; tabs " +
 					"replaces each tab_size columns of leading whitespace with a tab, keeping any remainder as spaces. " +
 					"Whitespace after the first other character of a line is left alone"},
-			{Name: "tab_size", Type: Integer, Default: int64(4),
+			{Name: "tab_size", Type: tools.Integer, Default: int64(4),
 				Description: "indentation: the width of a tab stop, 1 to 16"},
 		},
 		Returns: "{input_path, output_path, operation, from_encoding, to_encoding, bom, bytes_read, bytes_written, " +
@@ -81,26 +80,25 @@ func fileConverterSpec() Spec {
 	}
 }
 
-// FileConverter returns the file_converter tool. Every path goes through
-// cfg.Perm.
-func FileConverter(cfg Config) Tool {
-	ps := cfg.Perm
-	return New(fileConverterSpec(), func(ctx context.Context, p Params) (any, error) {
-		return fcvRun(ctx, ps, p)
+// Converter returns the file_converter tool. Every path goes through
+// ps.
+func Converter(ps *perm.Set) tools.Tool {
+	return tools.New(fileConverterSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runConverter(ctx, ps, p)
 	})
 }
 
-func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runConverter(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	op := p.String("operation")
 	if op == "encoding" && !p.Has("to_encoding") {
-		return nil, Invalid("missing parameter \"to_encoding\" for operation encoding")
+		return nil, tools.Invalid("missing parameter \"to_encoding\" for operation encoding")
 	}
 	tabSize := p.Int("tab_size")
-	if tabSize < 1 || tabSize > fcvMaxTabSize {
-		return nil, Invalid("parameter \"tab_size\": must be between 1 and %d, got %d", fcvMaxTabSize, tabSize)
+	if tabSize < 1 || tabSize > maxTabSize {
+		return nil, tools.Invalid("parameter \"tab_size\": must be between 1 and %d, got %d", maxTabSize, tabSize)
 	}
 	path := p.String("path")
 	target := path
@@ -108,7 +106,7 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		target = p.String("target_path")
 	}
 	if ps == nil {
-		return nil, Errorf(TypePermission, "parameter \"path\": read %s: no file permissions are configured", path)
+		return nil, tools.Errorf(tools.TypePermission, "parameter \"path\": read %s: no file permissions are configured", path)
 	}
 	// Check the target before reading, so a refused target costs nothing.
 	lt, err := fileio.Locate(ps, perm.ForWrite, "target_path", target)
@@ -121,14 +119,14 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}
 	data, ls, err := ls.ReadFile()
 	if err != nil {
-		return nil, fcvFileErr("path", path, err)
+		return nil, fileErr("path", path, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
 	from := p.String("from_encoding")
-	text, hadBOM, from, err := fcvDecode(ctx, data, from)
+	text, hadBOM, from, err := decode(ctx, data, from)
 	if err != nil {
 		return nil, err
 	}
@@ -136,11 +134,11 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	if p.Has("to_encoding") {
 		to = p.String("to_encoding")
 	}
-	bom := hadBOM && fcvUnicode(to)
+	bom := hadBOM && unicode(to)
 	if p.Has("bom") {
 		bom = p.Bool("bom")
-		if bom && !fcvUnicode(to) {
-			return nil, Invalid("parameter \"bom\": %s has no byte order mark", to)
+		if bom && !unicode(to) {
+			return nil, tools.Invalid("parameter \"bom\": %s has no byte order mark", to)
 		}
 	}
 
@@ -148,7 +146,7 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	switch op {
 	case "line_endings":
 		var found map[string]any
-		text, found, err = fcvLineEndings(ctx, text, p.String("line_ending"))
+		text, found, err = lineEndings(ctx, text, p.String("line_ending"))
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +155,7 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	case "indentation":
 		style := p.String("indent_style")
 		var changed int
-		text, changed, err = fcvIndent(ctx, text, style, tabSize)
+		text, changed, err = indent(ctx, text, style, tabSize)
 		if err != nil {
 			return nil, err
 		}
@@ -166,20 +164,20 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		res["lines_changed"] = changed
 	}
 
-	out, err := fcvEncode(ctx, text, to, bom, p.String("unmappable") == "replace")
+	out, err := encode(ctx, text, to, bom, p.String("unmappable") == "replace")
 	if err != nil {
 		return nil, err
 	}
 	if max := ps.Limits().MaxFileBytes; int64(len(out)) > max {
-		return nil, Errorf(TypeTooLarge, "parameter \"target_path\": the result is %d bytes, over the %d-byte file limit", len(out), max)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter \"target_path\": the result is %d bytes, over the %d-byte file limit", len(out), max)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	written := false
-	if !fcvSame(ls, lt, data, out) {
+	if !same(ls, lt, data, out) {
 		if lt, err = lt.WriteFile(out); err != nil {
-			return nil, fcvFileErr("target_path", target, err)
+			return nil, fileErr("target_path", target, err)
 		}
 		written = true
 	}
@@ -195,9 +193,9 @@ func fcvRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	return res, nil
 }
 
-// fcvSame reports whether the target already holds out, so writing it
+// same reports whether the target already holds out, so writing it
 // can be skipped.
-func fcvSame(src, dst perm.Loc, data, out []byte) bool {
+func same(src, dst perm.Loc, data, out []byte) bool {
 	if src.Same(dst) {
 		return bytes.Equal(out, data)
 	}
@@ -205,76 +203,76 @@ func fcvSame(src, dst perm.Loc, data, out []byte) bool {
 	return err == nil && bytes.Equal(old, out)
 }
 
-// fcvFileErr names the parameter in an error from reading or writing a file.
-func fcvFileErr(param, path string, err error) error {
+// fileErr names the parameter in an error from reading or writing a file.
+func fileErr(param, path string, err error) error {
 	if errors.Is(err, perm.ErrDenied) || errors.Is(err, perm.ErrInvalid) || errors.Is(err, perm.ErrTooLarge) {
 		return fmt.Errorf("parameter %q: %w", param, err)
 	}
 	if param == "target_path" && errors.Is(err, fs.ErrNotExist) {
-		return Failed("parameter \"target_path\": the folder of %s does not exist", path)
+		return tools.Failed("parameter \"target_path\": the folder of %s does not exist", path)
 	}
 	return fileio.OSErr(param, path, err)
 }
 
-func fcvUnicode(enc string) bool {
+func unicode(enc string) bool {
 	return enc == "utf-8" || enc == "utf-16le" || enc == "utf-16be"
 }
 
 // The byte order marks.
 var (
-	fcvBOM8    = []byte{0xEF, 0xBB, 0xBF}
-	fcvBOM16LE = []byte{0xFF, 0xFE}
-	fcvBOM16BE = []byte{0xFE, 0xFF}
+	bom8    = []byte{0xEF, 0xBB, 0xBF}
+	bom16le = []byte{0xFF, 0xFE}
+	bom16be = []byte{0xFE, 0xFF}
 )
 
-// fcvDecode decodes data from enc ("auto" detects it) to UTF-8 text. It
+// decode decodes data from enc ("auto" detects it) to UTF-8 text. It
 // reports whether data began with the encoding's byte order mark (which is
 // not part of the text) and the encoding used.
-func fcvDecode(ctx context.Context, data []byte, enc string) (text []byte, bom bool, used string, err error) {
+func decode(ctx context.Context, data []byte, enc string) (text []byte, bom bool, used string, err error) {
 	if enc == "auto" {
 		switch {
-		case bytes.HasPrefix(data, fcvBOM8):
+		case bytes.HasPrefix(data, bom8):
 			enc = "utf-8"
-		case bytes.HasPrefix(data, fcvBOM16LE):
+		case bytes.HasPrefix(data, bom16le):
 			enc = "utf-16le"
-		case bytes.HasPrefix(data, fcvBOM16BE):
+		case bytes.HasPrefix(data, bom16be):
 			enc = "utf-16be"
 		case utf8.Valid(data):
 			enc = "utf-8"
 		default:
-			off := fopInvalidUTF8(data)
-			return nil, false, "", Failed("parameter \"from_encoding\": the file is not valid UTF-8 (byte 0x%02X at offset %d) "+
-				"and has no byte order mark; name its encoding (%s)", data[off], off, strings.Join(fcvEncodings[1:], ", "))
+			off := invalidUTF8(data)
+			return nil, false, "", tools.Failed("parameter \"from_encoding\": the file is not valid UTF-8 (byte 0x%02X at offset %d) "+
+				"and has no byte order mark; name its encoding (%s)", data[off], off, strings.Join(encodings[1:], ", "))
 		}
 	}
 	switch enc {
 	case "utf-8":
-		if bytes.HasPrefix(data, fcvBOM8) {
-			data, bom = data[len(fcvBOM8):], true
+		if bytes.HasPrefix(data, bom8) {
+			data, bom = data[len(bom8):], true
 		}
 		if !utf8.Valid(data) {
-			off := fopInvalidUTF8(data)
+			off := invalidUTF8(data)
 			if bom {
-				off += len(fcvBOM8)
+				off += len(bom8)
 			}
-			return nil, false, "", Failed("parameter \"from_encoding\": invalid UTF-8 at byte offset %d", off)
+			return nil, false, "", tools.Failed("parameter \"from_encoding\": invalid UTF-8 at byte offset %d", off)
 		}
 		return data, bom, enc, nil
 	case "utf-16le", "utf-16be":
-		text, bom, err := fcvDecodeUTF16(ctx, data, enc == "utf-16be")
+		text, bom, err := decodeUTF16(ctx, data, enc == "utf-16be")
 		return text, bom, enc, err
 	case "latin1", "windows-1252", "ascii":
-		text, err := fcvDecode8(ctx, data, enc)
+		text, err := decode8(ctx, data, enc)
 		return text, false, enc, err
 	}
-	return nil, false, "", Invalid("parameter \"from_encoding\": unknown value %q", enc)
+	return nil, false, "", tools.Invalid("parameter \"from_encoding\": unknown value %q", enc)
 }
 
-func fcvDecodeUTF16(ctx context.Context, data []byte, big bool) ([]byte, bool, error) {
+func decodeUTF16(ctx context.Context, data []byte, big bool) ([]byte, bool, error) {
 	order := binary.ByteOrder(binary.LittleEndian)
-	mark := fcvBOM16LE
+	mark := bom16le
 	if big {
-		order, mark = binary.BigEndian, fcvBOM16BE
+		order, mark = binary.BigEndian, bom16be
 	}
 	bom := bytes.HasPrefix(data, mark)
 	start := 0
@@ -282,11 +280,11 @@ func fcvDecodeUTF16(ctx context.Context, data []byte, big bool) ([]byte, bool, e
 		start = 2
 	}
 	if (len(data)-start)%2 != 0 {
-		return nil, false, Failed("parameter \"from_encoding\": the file has an odd number of bytes (%d), so it is not UTF-16", len(data))
+		return nil, false, tools.Failed("parameter \"from_encoding\": the file has an odd number of bytes (%d), so it is not UTF-16", len(data))
 	}
 	out := make([]byte, 0, len(data)-start+len(data)/4)
 	for i := start; i < len(data); i += 2 {
-		if (i-start)%fcvCheckEvery == 0 && i > start {
+		if (i-start)%checkEvery == 0 && i > start {
 			if err := ctx.Err(); err != nil {
 				return nil, false, err
 			}
@@ -302,7 +300,7 @@ func fcvDecodeUTF16(ctx context.Context, data []byte, big bool) ([]byte, bool, e
 					continue
 				}
 			}
-			return nil, false, Failed("parameter \"from_encoding\": unpaired UTF-16 surrogate 0x%04X at byte offset %d", u, i)
+			return nil, false, tools.Failed("parameter \"from_encoding\": unpaired UTF-16 surrogate 0x%04X at byte offset %d", u, i)
 		default:
 			out = utf8.AppendRune(out, u)
 		}
@@ -310,15 +308,15 @@ func fcvDecodeUTF16(ctx context.Context, data []byte, big bool) ([]byte, bool, e
 	return out, bom, nil
 }
 
-// fcvCP1252 maps the bytes 0x80 to 0x9F of Windows-1252; 0 marks the five
+// cp1252 maps the bytes 0x80 to 0x9F of Windows-1252; 0 marks the five
 // bytes it leaves undefined.
-var fcvCP1252 = [32]rune{
+var cp1252 = [32]rune{
 	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
 	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
 }
 
-// fcvDecode8 decodes a single-byte encoding.
-func fcvDecode8(ctx context.Context, data []byte, enc string) ([]byte, error) {
+// decode8 decodes a single-byte encoding.
+func decode8(ctx context.Context, data []byte, enc string) ([]byte, error) {
 	n := len(data)
 	for _, c := range data {
 		if c >= 0x80 {
@@ -327,7 +325,7 @@ func fcvDecode8(ctx context.Context, data []byte, enc string) ([]byte, error) {
 	}
 	out := make([]byte, 0, n)
 	for i, c := range data {
-		if i%fcvCheckEvery == fcvCheckEvery-1 {
+		if i%checkEvery == checkEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -336,11 +334,11 @@ func fcvDecode8(ctx context.Context, data []byte, enc string) ([]byte, error) {
 		case c < 0x80:
 			out = append(out, c)
 		case enc == "ascii":
-			return nil, Failed("parameter \"from_encoding\": byte 0x%02X at offset %d is not ASCII", c, i)
+			return nil, tools.Failed("parameter \"from_encoding\": byte 0x%02X at offset %d is not ASCII", c, i)
 		case enc == "windows-1252" && c < 0xA0:
-			r := fcvCP1252[c-0x80]
+			r := cp1252[c-0x80]
 			if r == 0 {
-				return nil, Failed("parameter \"from_encoding\": byte 0x%02X at offset %d is undefined in windows-1252", c, i)
+				return nil, tools.Failed("parameter \"from_encoding\": byte 0x%02X at offset %d is undefined in windows-1252", c, i)
 			}
 			out = utf8.AppendRune(out, r)
 		default:
@@ -350,23 +348,23 @@ func fcvDecode8(ctx context.Context, data []byte, enc string) ([]byte, error) {
 	return out, nil
 }
 
-// fcvEncode encodes UTF-8 text in enc, with a byte order mark if bom.
+// encode encodes UTF-8 text in enc, with a byte order mark if bom.
 // Characters enc cannot represent are an error naming their line and
 // column, or '?' when replace is set.
-func fcvEncode(ctx context.Context, text []byte, enc string, bom, replace bool) ([]byte, error) {
+func encode(ctx context.Context, text []byte, enc string, bom, replace bool) ([]byte, error) {
 	var out []byte
 	switch enc {
 	case "utf-8":
 		out = make([]byte, 0, len(text)+3)
 		if bom {
-			out = append(out, fcvBOM8...)
+			out = append(out, bom8...)
 		}
 		return append(out, text...), nil
 	case "utf-16le", "utf-16be":
 		order := binary.AppendByteOrder(binary.LittleEndian)
-		mark := fcvBOM16LE
+		mark := bom16le
 		if enc == "utf-16be" {
-			order, mark = binary.BigEndian, fcvBOM16BE
+			order, mark = binary.BigEndian, bom16be
 		}
 		out = make([]byte, 0, 2*len(text)+2)
 		if bom {
@@ -374,7 +372,7 @@ func fcvEncode(ctx context.Context, text []byte, enc string, bom, replace bool) 
 		}
 		n := 0
 		for _, r := range string(text) {
-			if n++; n%fcvCheckEvery == 0 {
+			if n++; n%checkEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
@@ -392,7 +390,7 @@ func fcvEncode(ctx context.Context, text []byte, enc string, bom, replace bool) 
 	out = make([]byte, 0, len(text))
 	n := 0
 	for i, r := range string(text) {
-		if n++; n%fcvCheckEvery == 0 {
+		if n++; n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -401,7 +399,7 @@ func fcvEncode(ctx context.Context, text []byte, enc string, bom, replace bool) 
 			out = append(out, byte(r))
 			continue
 		}
-		if c, ok := fcvEncode8(r, enc); ok {
+		if c, ok := encode8(r, enc); ok {
 			out = append(out, c)
 			continue
 		}
@@ -411,15 +409,15 @@ func fcvEncode(ctx context.Context, text []byte, enc string, bom, replace bool) 
 		}
 		line := bytes.Count(text[:i], []byte{'\n'}) + 1
 		col := utf8.RuneCount(text[bytes.LastIndexByte(text[:i], '\n')+1:i]) + 1
-		return nil, Failed("parameter \"to_encoding\": %s cannot represent %q (U+%04X) at line %d, column %d; "+
+		return nil, tools.Failed("parameter \"to_encoding\": %s cannot represent %q (U+%04X) at line %d, column %d; "+
 			"set unmappable to replace to write '?' instead", enc, r, r, line, col)
 	}
 	return out, nil
 }
 
-// fcvEncode8 returns the byte of r, which is not ASCII, in a single-byte
+// encode8 returns the byte of r, which is not ASCII, in a single-byte
 // encoding.
-func fcvEncode8(r rune, enc string) (byte, bool) {
+func encode8(r rune, enc string) (byte, bool) {
 	switch enc {
 	case "latin1":
 		if r <= 0xFF {
@@ -429,7 +427,7 @@ func fcvEncode8(r rune, enc string) (byte, bool) {
 		if r >= 0xA0 && r <= 0xFF {
 			return byte(r), true
 		}
-		for i, m := range fcvCP1252 {
+		for i, m := range cp1252 {
 			if m == r && m != 0 {
 				return byte(0x80 + i), true
 			}
@@ -438,9 +436,9 @@ func fcvEncode8(r rune, enc string) (byte, bool) {
 	return 0, false
 }
 
-// fcvLineEndings replaces every line ending of text (LF, CRLF or a lone
+// lineEndings replaces every line ending of text (LF, CRLF or a lone
 // CR) with the one named, and counts the endings found.
-func fcvLineEndings(ctx context.Context, text []byte, ending string) ([]byte, map[string]any, error) {
+func lineEndings(ctx context.Context, text []byte, ending string) ([]byte, map[string]any, error) {
 	nl := "\n"
 	switch ending {
 	case "crlf":
@@ -452,7 +450,7 @@ func fcvLineEndings(ctx context.Context, text []byte, ending string) ([]byte, ma
 	out := make([]byte, 0, len(text)+len(text)/32)
 	start := 0
 	for i := 0; i < len(text); i++ {
-		if i%fcvCheckEvery == fcvCheckEvery-1 {
+		if i%checkEvery == checkEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
 			}
@@ -478,14 +476,14 @@ func fcvLineEndings(ctx context.Context, text []byte, ending string) ([]byte, ma
 	return out, map[string]any{"lf": lf, "crlf": crlf, "cr": cr}, nil
 }
 
-// fcvIndent converts the leading whitespace of every line of text to
+// indent converts the leading whitespace of every line of text to
 // style and counts the lines it changed. Line ends (LF, CRLF or CR) are
 // kept as they are.
-func fcvIndent(ctx context.Context, text []byte, style string, tabSize int) ([]byte, int, error) {
+func indent(ctx context.Context, text []byte, style string, tabSize int) ([]byte, int, error) {
 	out := make([]byte, 0, len(text)+len(text)/8)
 	changed := 0
 	for start, n := 0, 0; start < len(text); n++ {
-		if n%fcvCheckEvery == fcvCheckEvery-1 {
+		if n%checkEvery == checkEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, 0, err
 			}

@@ -16,7 +16,7 @@ import (
 )
 
 func TestFileConverterSpec(t *testing.T) {
-	spec := files.FileConverter(tools.Config{}).Spec()
+	spec := files.Converter(nil).Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestFileConverterSpec(t *testing.T) {
 
 func TestFileConverterEncoding(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileConverter(b.cfg())
+	tool := files.Converter(b.cfg())
 	text := "héllo €\n𝄞 clef\n" // a character outside the BMP needs a UTF-16 surrogate pair
 	utf16le := []byte{'h', 0, 0xE9, 0, 'l', 0, 'l', 0, 'o', 0, ' ', 0, 0xAC, 0x20, '\n', 0,
 		0x34, 0xD8, 0x1E, 0xDD, ' ', 0, 'c', 0, 'l', 0, 'e', 0, 'f', 0, '\n', 0}
@@ -123,7 +123,7 @@ func TestFileConverterEncoding(t *testing.T) {
 
 func TestFileConverterLineEndings(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileConverter(b.cfg())
+	tool := files.Converter(b.cfg())
 	src := "a\r\nb\nc\rd\r\n\r\ne"
 	for _, c := range []struct{ ending, want string }{
 		{"lf", "a\nb\nc\nd\n\ne"},
@@ -157,7 +157,7 @@ func TestFileConverterLineEndings(t *testing.T) {
 
 func TestFileConverterIndentation(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileConverter(b.cfg())
+	tool := files.Converter(b.cfg())
 	src := "top\n\tone\tinner tab\n  \ttwo-ish\r\n        eight\n   three\n\n"
 	cases := []struct {
 		style   string
@@ -187,7 +187,7 @@ func TestFileConverterIndentation(t *testing.T) {
 
 func TestFileConverterEscapes(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileConverter(b.cfg())
+	tool := files.Converter(b.cfg())
 	fsWrite(t, b.in("mine.txt"), "mine\r\n")
 	D := tools.TypePermission
 	enc := func(path, target string) map[string]any {
@@ -217,12 +217,12 @@ func TestFileConverterEscapes(t *testing.T) {
 	}
 	// From the read-only folder into the box is allowed.
 	call(t, tool, enc("../ro/ro.txt", "ro16.txt"))
-	callErr(t, files.FileConverter(tools.Config{}), enc("mine.txt", ""), D)
+	callErr(t, files.Converter(nil), enc("mine.txt", ""), D)
 }
 
 func TestFileConverterErrors(t *testing.T) {
 	b := newFSBox(t, perm.Limits{MaxFileBytes: 32})
-	tool := files.FileConverter(b.cfg())
+	tool := files.Converter(b.cfg())
 	fsWrite(t, b.in("latin1.txt"), "caf\xe9\n")
 	fsWrite(t, b.in("text.txt"), "ok\nsecond line ✓\n")
 	fsWrite(t, b.in("odd16.txt"), "abc")
@@ -270,7 +270,7 @@ func TestFileConverterErrors(t *testing.T) {
 
 func BenchmarkFileConverter(b *testing.B) {
 	box := newFSBox(b, perm.Limits{})
-	tool := files.FileConverter(box.cfg())
+	tool := files.Converter(box.cfg())
 	fsWrite(b, box.in("src.txt"), strings.Repeat("\tindented line with text é\r\n", 2048)) // 58 KiB
 	ctx := context.Background()
 	for _, bc := range []struct {

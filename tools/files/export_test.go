@@ -6,5 +6,5 @@ import "context"
 // watches are in place and before it waits, so a test changes files only
 // when the change will be seen.
 func WithWatchReady(ctx context.Context, f func()) context.Context {
-	return context.WithValue(ctx, fwtReadyKey{}, f)
+	return context.WithValue(ctx, readyKey{}, f)
 }

@@ -1,8 +1,5 @@
 package files
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/fileio"
-
 import (
 	"bytes"
 	"context"
@@ -17,19 +14,21 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"spellhost/tools"
+	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
 )
 
 // file_operations limits.
 const (
-	fopMaxEntries   = 10_000 // entries listed by list_dir, or copied/moved in one folder
-	fopMaxDepth     = 100    // deepest max_depth accepted
-	fopFolderFactor = 16     // a folder copy may total this many times the file limit
-	fopSniffBytes   = 8 << 10
+	maxEntries   = 10_000 // entries listed by list_dir, or copied/moved in one folder
+	maxListDepth = 100    // deepest max_depth accepted
+	folderFactor = 16     // a folder copy may total this many times the file limit
+	sniffBytes   = 8 << 10
 )
 
-func fileOperationsSpec() Spec {
-	return Spec{
+func fileOperationsSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "file_operations",
 		Category: "filesystem",
 		Description: "Reads, writes, appends, deletes, copies, moves, lists and inspects files and folders inside the sandbox " +
@@ -44,33 +43,33 @@ func fileOperationsSpec() Spec {
 			"write replaces the file atomically (temporary file and rename). Limits: a file read, " +
 			"written, appended to or copied is at most the file limit (64 MiB by default); list_dir returns at most 10000 " +
 			"entries; a folder copy holds at most 10000 entries and 16 times the file limit in total",
-		Params: []Param{
-			{Name: "operation", Type: String, Required: true,
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Required: true,
 				Enum: []string{"read", "write", "append", "delete", "create_dir", "list_dir", "copy", "move", "metadata", "exists"},
 				Description: "read returns a file's contents; write replaces a file; append adds to the end of a file (creating it); " +
 					"delete removes a file, link or folder; create_dir makes a folder; list_dir lists a folder; copy and move take " +
 					"source_path to target_path; metadata describes a path; exists tells whether a path exists"},
-			{Name: "path", Type: String,
+			{Name: "path", Type: tools.String,
 				Description: "the file or folder to act on, for every operation except copy and move; reading needs read " +
 					"permission, changing needs write permission"},
-			{Name: "input", Type: String,
+			{Name: "input", Type: tools.String,
 				Description: "write and append: the content (text, or base64 when encoding is base64); required for both"},
-			{Name: "encoding", Type: String, Enum: []string{"utf-8", "base64"},
+			{Name: "encoding", Type: tools.String, Enum: []string{"utf-8", "base64"},
 				Description: "read: utf-8 returns the text (a file that is not valid UTF-8 is an error), base64 returns the bytes " +
 					"encoded; when omitted, text files come back as utf-8 and binary files (a NUL byte in the first 8 KiB, or " +
 					"invalid UTF-8) as base64, and the result says which. write and append: base64 means input is base64 and is " +
 					"decoded before writing (default utf-8: input is written as is)"},
-			{Name: "source_path", Type: String,
+			{Name: "source_path", Type: tools.String,
 				Description: "copy and move: the file or folder to copy or move; copy needs read permission on it, move write permission"},
-			{Name: "target_path", Type: String,
+			{Name: "target_path", Type: tools.String,
 				Description: "copy and move: the new path, which must not be an existing folder; needs write permission"},
-			{Name: "recursive", Type: Boolean, Default: false,
+			{Name: "recursive", Type: tools.Boolean, Default: false,
 				Description: "create_dir: create missing parent folders too (and succeed if the folder exists); delete: remove a " +
 					"folder with everything in it (without it a non-empty folder is refused); copy: copy a folder; list_dir: list " +
 					"subfolders too, down to max_depth; write, append, copy and move: create missing parent folders of the target"},
-			{Name: "overwrite", Type: Boolean, Default: true,
+			{Name: "overwrite", Type: tools.Boolean, Default: true,
 				Description: "copy and move: replace an existing file at target_path; false refuses to replace it"},
-			{Name: "max_depth", Type: Integer, Default: int64(20),
+			{Name: "max_depth", Type: tools.Integer, Default: int64(20),
 				Description: "list_dir with recursive: how many levels of subfolders to descend into (0 lists only the folder's own entries; at most 100)"},
 		},
 		Returns: "read: {path, content, size, encoding (utf-8 or base64)}; write and append: {path, bytes_written, size}; " +
@@ -85,77 +84,76 @@ func fileOperationsSpec() Spec {
 	}
 }
 
-// FileOperations returns the file_operations tool. Every path goes through
-// cfg.Perm.
-func FileOperations(cfg Config) Tool {
-	ps := cfg.Perm
-	return New(fileOperationsSpec(), func(ctx context.Context, p Params) (any, error) {
-		return fopRun(ctx, ps, p)
+// Operations returns the file_operations tool. Every path goes through
+// ps.
+func Operations(ps *perm.Set) tools.Tool {
+	return tools.New(fileOperationsSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runOperation(ctx, ps, p)
 	})
 }
 
-func fopRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runOperation(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	op := p.String("operation")
 	if ps == nil {
-		return nil, Errorf(TypePermission, "operation %s: no file permissions are configured", op)
+		return nil, tools.Errorf(tools.TypePermission, "operation %s: no file permissions are configured", op)
 	}
 	switch op {
 	case "copy", "move":
 		for _, k := range []string{"source_path", "target_path"} {
 			if !p.Has(k) {
-				return nil, Invalid("missing parameter %q for operation %s", k, op)
+				return nil, tools.Invalid("missing parameter %q for operation %s", k, op)
 			}
 		}
 		if op == "copy" {
-			return fopCopy(ctx, ps, p)
+			return copyPaths(ctx, ps, p)
 		}
-		return fopMove(ctx, ps, p)
+		return movePaths(ctx, ps, p)
 	}
 	if !p.Has("path") {
-		return nil, Invalid("missing parameter %q for operation %s", "path", op)
+		return nil, tools.Invalid("missing parameter %q for operation %s", "path", op)
 	}
 	path := p.String("path")
 	switch op {
 	case "read":
-		return fopRead(ps, path, p.String("encoding"))
+		return readFile(ps, path, p.String("encoding"))
 	case "write", "append":
 		if !p.Has("input") {
-			return nil, Invalid("missing parameter %q (the content) for operation %s", "input", op)
+			return nil, tools.Invalid("missing parameter %q (the content) for operation %s", "input", op)
 		}
-		data, err := fopContent(p)
+		data, err := content(p)
 		if err != nil {
 			return nil, err
 		}
 		if op == "write" {
-			return fopWrite(ps, path, data, p.Bool("recursive"))
+			return writeFile(ps, path, data, p.Bool("recursive"))
 		}
-		return fopAppend(ps, path, data, p.Bool("recursive"))
+		return appendFile(ps, path, data, p.Bool("recursive"))
 	case "delete":
-		return fopDelete(ctx, ps, path, p.Bool("recursive"))
+		return deletePath(ctx, ps, path, p.Bool("recursive"))
 	case "create_dir":
-		return fopCreateDir(ps, path, p.Bool("recursive"))
+		return createDir(ps, path, p.Bool("recursive"))
 	case "list_dir":
 		depth := 0
 		if p.Bool("recursive") {
 			depth = p.Int("max_depth")
-			if depth < 0 || depth > fopMaxDepth {
-				return nil, Invalid("parameter \"max_depth\": must be between 0 and %d, got %d", fopMaxDepth, depth)
+			if depth < 0 || depth > maxListDepth {
+				return nil, tools.Invalid("parameter \"max_depth\": must be between 0 and %d, got %d", maxListDepth, depth)
 			}
 		}
-		return fopListDir(ctx, ps, path, depth)
+		return listDir(ctx, ps, path, depth)
 	case "metadata":
-		return fopMetadata(ps, path)
+		return metadata(ps, path)
 	case "exists":
-		return fopExists(ps, path)
+		return exists(ps, path)
 	}
-	return nil, Invalid("parameter \"operation\": unknown value %q", op)
+	return nil, tools.Invalid("parameter \"operation\": unknown value %q", op)
 }
 
-// fopContent returns the bytes of a write or append.
-func fopContent(p Params) ([]byte, error) {
+// content returns the bytes of a write or append.
+func content(p tools.Params) ([]byte, error) {
 	in := p.String("input")
 	if p.String("encoding") != "base64" {
 		return []byte(in), nil
@@ -165,23 +163,23 @@ func fopContent(p Params) ([]byte, error) {
 		if data, err2 := base64.RawStdEncoding.DecodeString(strings.TrimSpace(in)); err2 == nil {
 			return data, nil
 		}
-		return nil, Invalid("parameter \"input\": not valid base64 (encoding is base64): %v", err)
+		return nil, tools.Invalid("parameter \"input\": not valid base64 (encoding is base64): %v", err)
 	}
 	return data, nil
 }
 
-// fopIsFolder reports whether err says a folder was found where a file
+// isFolder reports whether err says a folder was found where a file
 // was needed.
-func fopIsFolder(err error) bool {
+func isFolder(err error) bool {
 	var nr *perm.NotRegularError
 	return errors.As(err, &nr) && nr.Mode.IsDir()
 }
 
-func fopTooLarge(param, path string, size, max int64) error {
-	return Errorf(TypeTooLarge, "parameter %q: %s is %d bytes, over the %d-byte file limit", param, path, size, max)
+func tooLarge(param, path string, size, max int64) error {
+	return tools.Errorf(tools.TypeTooLarge, "parameter %q: %s is %d bytes, over the %d-byte file limit", param, path, size, max)
 }
 
-func fopType(m fs.FileMode) string {
+func typeName(m fs.FileMode) string {
 	switch {
 	case m.IsRegular():
 		return "file"
@@ -193,49 +191,49 @@ func fopType(m fs.FileMode) string {
 	return "other"
 }
 
-func fopTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// fopIsBinary reports whether data looks binary: a NUL byte in its first
+// isBinary reports whether data looks binary: a NUL byte in its first
 // 8 KiB.
-func fopIsBinary(data []byte) bool {
-	return bytes.IndexByte(data[:min(len(data), fopSniffBytes)], 0) >= 0
+func isBinary(data []byte) bool {
+	return bytes.IndexByte(data[:min(len(data), sniffBytes)], 0) >= 0
 }
 
-func fopRead(ps *perm.Set, path, encoding string) (any, error) {
+func readFile(ps *perm.Set, path, encoding string) (any, error) {
 	l, err := fileio.Locate(ps, perm.ForRead, "path", path)
 	if err != nil {
 		return nil, err
 	}
 	f, err := l.Open()
 	if err != nil {
-		if fopIsFolder(err) {
-			return nil, Invalid("parameter \"path\": %s is a folder; use operation list_dir", path)
+		if isFolder(err) {
+			return nil, tools.Invalid("parameter \"path\": %s is a folder; use operation list_dir", path)
 		}
 		return nil, fileio.Err("path", path, err)
 	}
 	max := ps.Limits().MaxFileBytes
 	if f.Info.Size() > max {
 		f.Close()
-		return nil, fopTooLarge("path", path, f.Info.Size(), max)
+		return nil, tooLarge("path", path, f.Info.Size(), max)
 	}
 	data := make([]byte, 0, f.Info.Size()+1)
-	data, err = fopReadAll(f, data, max)
+	data, err = readAll(f, data, max)
 	f.Close()
 	if err != nil {
-		if TypeOf(err) == TypeTooLarge {
-			return nil, fopTooLarge("path", path, int64(len(data)), max)
+		if tools.TypeOf(err) == tools.TypeTooLarge {
+			return nil, tooLarge("path", path, int64(len(data)), max)
 		}
 		return nil, fileio.OSErr("path", path, err)
 	}
 	res := map[string]any{"path": f.Loc.Path(), "size": int64(len(data))}
 	switch {
-	case encoding == "base64" || encoding == "" && (fopIsBinary(data) || !utf8.Valid(data)):
+	case encoding == "base64" || encoding == "" && (isBinary(data) || !utf8.Valid(data)):
 		res["content"] = base64.StdEncoding.EncodeToString(data)
 		res["encoding"] = "base64"
 	default:
 		if encoding == "utf-8" && !utf8.Valid(data) {
-			return nil, Failed("parameter \"path\": %s is not valid UTF-8 text (at byte offset %d); read it with encoding base64",
-				path, fopInvalidUTF8(data))
+			return nil, tools.Failed("parameter \"path\": %s is not valid UTF-8 text (at byte offset %d); read it with encoding base64",
+				path, invalidUTF8(data))
 		}
 		res["content"] = string(data)
 		res["encoding"] = "utf-8"
@@ -243,8 +241,8 @@ func fopRead(ps *perm.Set, path, encoding string) (any, error) {
 	return res, nil
 }
 
-// fopReadAll reads f into buf, failing with a too_large error past max bytes.
-func fopReadAll(f io.Reader, buf []byte, max int64) ([]byte, error) {
+// readAll reads f into buf, failing with a too_large error past max bytes.
+func readAll(f io.Reader, buf []byte, max int64) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -252,7 +250,7 @@ func fopReadAll(f io.Reader, buf []byte, max int64) ([]byte, error) {
 		n, err := f.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > max {
-			return buf, Errorf(TypeTooLarge, "over the limit")
+			return buf, tools.Errorf(tools.TypeTooLarge, "over the limit")
 		}
 		if err == io.EOF {
 			return buf, nil
@@ -263,9 +261,9 @@ func fopReadAll(f io.Reader, buf []byte, max int64) ([]byte, error) {
 	}
 }
 
-// fopInvalidUTF8 returns the offset of the first byte that is not part of
+// invalidUTF8 returns the offset of the first byte that is not part of
 // valid UTF-8.
-func fopInvalidUTF8(data []byte) int {
+func invalidUTF8(data []byte) int {
 	for i := 0; i < len(data); {
 		r, n := utf8.DecodeRune(data[i:])
 		if r == utf8.RuneError && n <= 1 {
@@ -276,13 +274,13 @@ func fopInvalidUTF8(data []byte) int {
 	return len(data)
 }
 
-// fopMissingFolder is the error of a write into a folder that does not
+// missingFolder is the error of a write into a folder that does not
 // exist.
-func fopMissingFolder(path string) error {
-	return Failed("parameter \"path\": the folder of %s does not exist (set recursive to create it)", path)
+func missingFolder(path string) error {
+	return tools.Failed("parameter \"path\": the folder of %s does not exist (set recursive to create it)", path)
 }
 
-func fopWrite(ps *perm.Set, path string, data []byte, parents bool) (any, error) {
+func writeFile(ps *perm.Set, path string, data []byte, parents bool) (any, error) {
 	l, err := fileio.Locate(ps, perm.ForWrite, "path", path)
 	if err != nil {
 		return nil, err
@@ -295,14 +293,14 @@ func fopWrite(ps *perm.Set, path string, data []byte, parents bool) (any, error)
 	at, err := l.WriteFile(data)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fopMissingFolder(path)
+			return nil, missingFolder(path)
 		}
 		return nil, fileio.Err("path", path, err)
 	}
 	return map[string]any{"path": at.Path(), "bytes_written": int64(len(data)), "size": int64(len(data))}, nil
 }
 
-func fopAppend(ps *perm.Set, path string, data []byte, parents bool) (any, error) {
+func appendFile(ps *perm.Set, path string, data []byte, parents bool) (any, error) {
 	l, err := fileio.Locate(ps, perm.ForWrite, "path", path)
 	if err != nil {
 		return nil, err
@@ -315,14 +313,14 @@ func fopAppend(ps *perm.Set, path string, data []byte, parents bool) (any, error
 	size, at, err := l.Append(data)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fopMissingFolder(path)
+			return nil, missingFolder(path)
 		}
 		return nil, fileio.Err("path", path, err)
 	}
 	return map[string]any{"path": at.Path(), "bytes_written": int64(len(data)), "size": size}, nil
 }
 
-func fopDelete(ctx context.Context, ps *perm.Set, path string, recursive bool) (any, error) {
+func deletePath(ctx context.Context, ps *perm.Set, path string, recursive bool) (any, error) {
 	l, err := fileio.Locate(ps, perm.ForWrite, "path", path)
 	if err != nil {
 		return nil, err
@@ -332,7 +330,7 @@ func fopDelete(ctx context.Context, ps *perm.Set, path string, recursive bool) (
 		return nil, fileio.Err("path", path, err)
 	}
 	if fi.IsDir() && at.IsAllowedFolder() {
-		return nil, Invalid("parameter \"path\": refusing to delete %s: it is the base folder or an allowed folder itself", path)
+		return nil, tools.Invalid("parameter \"path\": refusing to delete %s: it is the base folder or an allowed folder itself", path)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -344,21 +342,21 @@ func fopDelete(ctx context.Context, ps *perm.Set, path string, recursive bool) (
 	}
 	if err != nil {
 		if fi.IsDir() && (errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST)) {
-			return nil, Invalid("parameter \"path\": folder %s is not empty; set recursive to delete it with its contents", path)
+			return nil, tools.Invalid("parameter \"path\": folder %s is not empty; set recursive to delete it with its contents", path)
 		}
 		return nil, fileio.Err("path", path, err)
 	}
-	return map[string]any{"path": at.Path(), "deleted": true, "type": fopType(fi.Mode())}, nil
+	return map[string]any{"path": at.Path(), "deleted": true, "type": typeName(fi.Mode())}, nil
 }
 
-func fopCreateDir(ps *perm.Set, path string, parents bool) (any, error) {
+func createDir(ps *perm.Set, path string, parents bool) (any, error) {
 	l, err := fileio.Locate(ps, perm.ForWrite, "path", path)
 	if err != nil {
 		return nil, err
 	}
 	switch fi, at, err := l.Stat(); {
 	case err == nil && !fi.IsDir():
-		return nil, Failed("parameter \"path\": %s exists and is not a folder", path)
+		return nil, tools.Failed("parameter \"path\": %s exists and is not a folder", path)
 	case err == nil:
 		return map[string]any{"path": at.Path(), "created": false}, nil
 	case errors.Is(err, perm.ErrDenied):
@@ -367,14 +365,14 @@ func fopCreateDir(ps *perm.Set, path string, parents bool) (any, error) {
 	at, err := l.Mkdir(parents)
 	if err != nil {
 		if !parents && errors.Is(err, fs.ErrNotExist) {
-			return nil, Failed("parameter \"path\": the parent of %s does not exist (set recursive to create it)", path)
+			return nil, tools.Failed("parameter \"path\": the parent of %s does not exist (set recursive to create it)", path)
 		}
 		return nil, fileio.Err("path", path, err)
 	}
 	return map[string]any{"path": at.Path(), "created": true}, nil
 }
 
-func fopListDir(ctx context.Context, ps *perm.Set, path string, maxDepth int) (any, error) {
+func listDir(ctx context.Context, ps *perm.Set, path string, maxDepth int) (any, error) {
 	l, err := fileio.Locate(ps, perm.ForRead, "path", path)
 	if err != nil {
 		return nil, err
@@ -382,12 +380,12 @@ func fopListDir(ctx context.Context, ps *perm.Set, path string, maxDepth int) (a
 	d, err := l.OpenDir()
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, perm.ErrNotRegular) {
-			return nil, Invalid("parameter \"path\": %s is not a folder", path)
+			return nil, tools.Invalid("parameter \"path\": %s is not a folder", path)
 		}
 		return nil, fileio.Err("path", path, err)
 	}
 	defer d.Close()
-	ls := fopLister{ctx: ctx, entries: make([]any, 0, 16), maxDepth: maxDepth}
+	ls := lister{ctx: ctx, entries: make([]any, 0, 16), maxDepth: maxDepth}
 	if err := ls.walk(d, "", 0); err != nil {
 		if ctx.Err() != nil {
 			return nil, err
@@ -397,7 +395,7 @@ func fopListDir(ctx context.Context, ps *perm.Set, path string, maxDepth int) (a
 	return map[string]any{"path": d.Path(), "entries": ls.entries, "count": len(ls.entries), "truncated": ls.truncated}, nil
 }
 
-type fopLister struct {
+type lister struct {
 	ctx       context.Context
 	entries   []any
 	maxDepth  int
@@ -406,7 +404,7 @@ type fopLister struct {
 
 // walk lists d in name order, descending into subfolders (never through
 // links: each is opened from its parent's handle) down to maxDepth.
-func (ls *fopLister) walk(d *perm.Dir, rel string, depth int) error {
+func (ls *lister) walk(d *perm.Dir, rel string, depth int) error {
 	if err := ls.ctx.Err(); err != nil {
 		return err
 	}
@@ -418,7 +416,7 @@ func (ls *fopLister) walk(d *perm.Dir, rel string, depth int) error {
 		return err
 	}
 	for _, de := range des {
-		if len(ls.entries) >= fopMaxEntries {
+		if len(ls.entries) >= maxEntries {
 			ls.truncated = true
 			return nil
 		}
@@ -426,11 +424,11 @@ func (ls *fopLister) walk(d *perm.Dir, rel string, depth int) error {
 		if rel != "" {
 			name = rel + "/" + name
 		}
-		entry := map[string]any{"name": name, "type": fopType(de.Type())}
+		entry := map[string]any{"name": name, "type": typeName(de.Type())}
 		if info, err := de.Info(); err == nil {
 			entry["size"] = info.Size()
-			entry["modified"] = fopTime(info.ModTime())
-			entry["type"] = fopType(info.Mode())
+			entry["modified"] = formatTime(info.ModTime())
+			entry["type"] = typeName(info.Mode())
 		} else {
 			entry["size"] = int64(0)
 			entry["modified"] = nil
@@ -454,9 +452,9 @@ func (ls *fopLister) walk(d *perm.Dir, rel string, depth int) error {
 	return nil
 }
 
-// fopStat describes the entry at path: a link is followed when its target
+// statPath describes the entry at path: a link is followed when its target
 // is inside the sandbox and exists, else described itself.
-func fopStat(ps *perm.Set, path string) (entry perm.Loc, lfi, fi fs.FileInfo, target string, err error) {
+func statPath(ps *perm.Set, path string) (entry perm.Loc, lfi, fi fs.FileInfo, target string, err error) {
 	l, err := fileio.Locate(ps, perm.ForRead, "path", path)
 	if err != nil {
 		return l, nil, nil, "", err
@@ -476,10 +474,10 @@ func fopStat(ps *perm.Set, path string) (entry perm.Loc, lfi, fi fs.FileInfo, ta
 	return entry, lfi, fi, target, nil
 }
 
-func fopMetadata(ps *perm.Set, path string) (any, error) {
-	entry, lfi, fi, target, err := fopStat(ps, path)
+func metadata(ps *perm.Set, path string) (any, error) {
+	entry, lfi, fi, target, err := statPath(ps, path)
 	if err != nil {
-		if TypeOf(err) == TypePermission {
+		if tools.TypeOf(err) == tools.TypePermission {
 			return nil, err
 		}
 		return nil, fileio.Err("path", path, err)
@@ -488,10 +486,10 @@ func fopMetadata(ps *perm.Set, path string) (any, error) {
 		"path":        entry.Path(),
 		"name":        filepath.Base(entry.Path()),
 		"size":        fi.Size(),
-		"type":        fopType(fi.Mode()),
+		"type":        typeName(fi.Mode()),
 		"mode":        fmt.Sprintf("%04o", fi.Mode().Perm()),
 		"permissions": fi.Mode().Perm().String(),
-		"modified":    fopTime(fi.ModTime()),
+		"modified":    formatTime(fi.ModTime()),
 		"is_symlink":  lfi.Mode()&fs.ModeSymlink != 0,
 	}
 	if target != "" {
@@ -500,16 +498,16 @@ func fopMetadata(ps *perm.Set, path string) (any, error) {
 	return res, nil
 }
 
-func fopExists(ps *perm.Set, path string) (any, error) {
-	entry, _, fi, _, err := fopStat(ps, path)
+func exists(ps *perm.Set, path string) (any, error) {
+	entry, _, fi, _, err := statPath(ps, path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return map[string]any{"path": entry.Path(), "exists": false, "type": nil}, nil
 		}
-		if TypeOf(err) == TypePermission {
+		if tools.TypeOf(err) == tools.TypePermission {
 			return nil, err
 		}
 		return nil, fileio.Err("path", path, err)
 	}
-	return map[string]any{"path": entry.Path(), "exists": true, "type": fopType(fi.Mode())}, nil
+	return map[string]any{"path": entry.Path(), "exists": true, "type": typeName(fi.Mode())}, nil
 }

@@ -1,8 +1,5 @@
 package files
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/fileio"
-
 import (
 	"context"
 	"errors"
@@ -10,6 +7,8 @@ import (
 	"io/fs"
 	"path"
 
+	"spellhost/tools"
+	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
 )
 
@@ -18,20 +17,20 @@ import (
 // recreated only when it still leads inside the same allowed folder from
 // its new place, so a copy or move never makes a way out.
 
-// fopItem is one entry of a folder being copied or moved, relative to the
+// item is one entry of a folder being copied or moved, relative to the
 // folder.
-type fopItem struct {
+type item struct {
 	rel    string // slash-separated
 	mode   fs.FileMode
 	size   int64
 	target string // a link's target
 }
 
-// fopTree lists the folder d (links are listed, not followed), enforcing
+// tree lists the folder d (links are listed, not followed), enforcing
 // the entry and size limits of a folder copy and checking that every link
 // would lead inside the allowed folder once under dst.
-func fopTree(ctx context.Context, d *perm.Dir, dst perm.Loc, maxFile, maxTotal int64) ([]fopItem, int64, error) {
-	var items []fopItem
+func tree(ctx context.Context, d *perm.Dir, dst perm.Loc, maxFile, maxTotal int64) ([]item, int64, error) {
+	var items []item
 	var total int64
 	var walk func(d *perm.Dir, rel string) error
 	walk = func(d *perm.Dir, rel string) error {
@@ -45,22 +44,22 @@ func fopTree(ctx context.Context, d *perm.Dir, dst perm.Loc, maxFile, maxTotal i
 					return err
 				}
 			}
-			if len(items) >= fopMaxEntries {
-				return Errorf(TypeTooLarge, "parameter \"source_path\": the folder holds more than %d entries", fopMaxEntries)
+			if len(items) >= maxEntries {
+				return tools.Errorf(tools.TypeTooLarge, "parameter \"source_path\": the folder holds more than %d entries", maxEntries)
 			}
 			info, err := de.Info()
 			if err != nil {
 				return err
 			}
-			it := fopItem{rel: path.Join(rel, de.Name()), mode: info.Mode()}
+			it := item{rel: path.Join(rel, de.Name()), mode: info.Mode()}
 			switch {
 			case info.Mode().IsRegular():
 				it.size = info.Size()
 				if it.size > maxFile {
-					return fopTooLarge("source_path", path.Join(d.Path(), de.Name()), it.size, maxFile)
+					return tooLarge("source_path", path.Join(d.Path(), de.Name()), it.size, maxFile)
 				}
 				if total += it.size; total > maxTotal {
-					return Errorf(TypeTooLarge, "parameter \"source_path\": the folder holds more than %d bytes, the folder copy limit", maxTotal)
+					return tools.Errorf(tools.TypeTooLarge, "parameter \"source_path\": the folder holds more than %d bytes, the folder copy limit", maxTotal)
 				}
 			case info.Mode()&fs.ModeSymlink != 0:
 				if it.target, err = d.Readlink(de.Name()); err != nil {
@@ -95,21 +94,21 @@ func fopTree(ctx context.Context, d *perm.Dir, dst perm.Loc, maxFile, maxTotal i
 	return items, total, err
 }
 
-// fopTargetReady checks the target of a copy or move: an existing folder is
+// targetReady checks the target of a copy or move: an existing folder is
 // refused, an existing file only replaced with overwrite, and missing
 // parents created with recursive.
-func fopTargetReady(p Params, target string, dst perm.Loc, srcIsDir bool) error {
+func targetReady(p tools.Params, target string, dst perm.Loc, srcIsDir bool) error {
 	fi, _, err := dst.Lstat()
 	switch {
 	case err == nil:
 		if fi.IsDir() {
-			return Invalid("parameter \"target_path\": %s is an existing folder; give the full path of the new entry", target)
+			return tools.Invalid("parameter \"target_path\": %s is an existing folder; give the full path of the new entry", target)
 		}
 		if srcIsDir {
-			return Invalid("parameter \"target_path\": %s exists; a folder cannot replace it", target)
+			return tools.Invalid("parameter \"target_path\": %s exists; a folder cannot replace it", target)
 		}
 		if !p.Bool("overwrite") {
-			return Invalid("parameter \"target_path\": %s exists and overwrite is false", target)
+			return tools.Invalid("parameter \"target_path\": %s exists and overwrite is false", target)
 		}
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
@@ -121,7 +120,7 @@ func fopTargetReady(p Params, target string, dst perm.Loc, srcIsDir bool) error 
 			return fileio.Err("target_path", target, err)
 		}
 		if !p.Bool("recursive") {
-			return Failed("parameter \"target_path\": the folder of %s does not exist (set recursive to create it)", target)
+			return tools.Failed("parameter \"target_path\": the folder of %s does not exist (set recursive to create it)", target)
 		}
 		if err := dst.MkdirParents(); err != nil {
 			return fileio.Err("target_path", target, err)
@@ -130,7 +129,7 @@ func fopTargetReady(p Params, target string, dst perm.Loc, srcIsDir bool) error 
 	return nil
 }
 
-func fopCopy(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func copyPaths(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	src, dst := p.String("source_path"), p.String("target_path")
 	ls, err := fileio.Locate(ps, perm.ForRead, "source_path", src)
 	if err != nil {
@@ -145,30 +144,30 @@ func fopCopy(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return nil, fileio.Err("source_path", src, err)
 	}
 	if ls.Same(lt) {
-		return nil, Invalid("parameters \"source_path\" and \"target_path\": both are %s", ls.Path())
+		return nil, tools.Invalid("parameters \"source_path\" and \"target_path\": both are %s", ls.Path())
 	}
 	maxFile := ps.Limits().MaxFileBytes
 	if fi.IsDir() {
 		if !p.Bool("recursive") {
-			return nil, Invalid("parameter \"source_path\": %s is a folder; set recursive to copy it", src)
+			return nil, tools.Invalid("parameter \"source_path\": %s is a folder; set recursive to copy it", src)
 		}
 		if lt.Within(ls) {
-			return nil, Invalid("parameter \"target_path\": %s is inside the folder being copied", dst)
+			return nil, tools.Invalid("parameter \"target_path\": %s is inside the folder being copied", dst)
 		}
 		d, err := ls.OpenDir()
 		if err != nil {
 			return nil, fileio.Err("source_path", src, err)
 		}
-		items, total, err := fopTree(ctx, d, lt, maxFile, maxFile*fopFolderFactor)
+		items, total, err := tree(ctx, d, lt, maxFile, maxFile*folderFactor)
 		d.Close()
 		if err != nil {
-			return nil, fopTreeErr(ctx, src, err)
+			return nil, treeErr(ctx, src, err)
 		}
-		if err := fopTargetReady(p, dst, lt, true); err != nil {
+		if err := targetReady(p, dst, lt, true); err != nil {
 			return nil, err
 		}
-		if err := fopCopyTree(ctx, ls, fi.Mode().Perm(), lt, items, maxFile); err != nil {
-			return nil, fopTreeErr(ctx, src, err)
+		if err := copyTree(ctx, ls, fi.Mode().Perm(), lt, items, maxFile); err != nil {
+			return nil, treeErr(ctx, src, err)
 		}
 		return map[string]any{"source": ls.Path(), "target": lt.Path(), "bytes": total, "type": "dir"}, nil
 	}
@@ -178,47 +177,47 @@ func fopCopy(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}
 	defer f.Close()
 	if f.Info.Size() > maxFile {
-		return nil, fopTooLarge("source_path", src, f.Info.Size(), maxFile)
+		return nil, tooLarge("source_path", src, f.Info.Size(), maxFile)
 	}
-	if err := fopTargetReady(p, dst, lt, false); err != nil {
+	if err := targetReady(p, dst, lt, false); err != nil {
 		return nil, err
 	}
-	n, err := fopCopyFile(ctx, f, lt, f.Info.Mode().Perm(), maxFile)
+	n, err := copyFile(ctx, f, lt, f.Info.Mode().Perm(), maxFile)
 	if err != nil {
-		return nil, fopCopyErr(ctx, src, n, maxFile, err)
+		return nil, copyErr(ctx, src, n, maxFile, err)
 	}
 	return map[string]any{"source": f.Loc.Path(), "target": lt.Path(), "bytes": n, "type": "file"}, nil
 }
 
-func fopCopyErr(ctx context.Context, src string, n, maxFile int64, err error) error {
+func copyErr(ctx context.Context, src string, n, maxFile int64, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if TypeOf(err) == TypeTooLarge {
-		return fopTooLarge("source_path", src, n, maxFile)
+	if tools.TypeOf(err) == tools.TypeTooLarge {
+		return tooLarge("source_path", src, n, maxFile)
 	}
 	return fileio.Err("source_path", src, err)
 }
 
-func fopTreeErr(ctx context.Context, src string, err error) error {
+func treeErr(ctx context.Context, src string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var te *Error
+	var te *tools.Error
 	if errors.As(err, &te) {
 		return err
 	}
 	return fileio.Err("source_path", src, err)
 }
 
-// fopCopyFile copies in to dst through a temporary file beside dst and a
+// copyFile copies in to dst through a temporary file beside dst and a
 // rename, so dst is never half-written. It stops when ctx ends.
-func fopCopyFile(ctx context.Context, in io.Reader, dst perm.Loc, mode fs.FileMode, max int64) (int64, error) {
+func copyFile(ctx context.Context, in io.Reader, dst perm.Loc, mode fs.FileMode, max int64) (int64, error) {
 	tmp, f, err := dst.CreateTemp()
 	if err != nil {
 		return 0, err
 	}
-	n, err := fopCopyData(ctx, f, in, max)
+	n, err := copyData(ctx, f, in, max)
 	if err == nil {
 		err = f.Chmod(mode)
 	}
@@ -235,8 +234,8 @@ func fopCopyFile(ctx context.Context, in io.Reader, dst perm.Loc, mode fs.FileMo
 	return n, nil
 }
 
-// fopCopyData copies in chunks, checking ctx and the size limit between them.
-func fopCopyData(ctx context.Context, w io.Writer, r io.Reader, max int64) (int64, error) {
+// copyData copies in chunks, checking ctx and the size limit between them.
+func copyData(ctx context.Context, w io.Writer, r io.Reader, max int64) (int64, error) {
 	buf := make([]byte, 64<<10)
 	var n int64
 	for {
@@ -247,7 +246,7 @@ func fopCopyData(ctx context.Context, w io.Writer, r io.Reader, max int64) (int6
 		if k > 0 {
 			n += int64(k)
 			if n > max {
-				return n, Errorf(TypeTooLarge, "over the limit")
+				return n, tools.Errorf(tools.TypeTooLarge, "over the limit")
 			}
 			if _, werr := w.Write(buf[:k]); werr != nil {
 				return n, werr
@@ -262,11 +261,11 @@ func fopCopyData(ctx context.Context, w io.Writer, r io.Reader, max int64) (int6
 	}
 }
 
-// fopCopyTree copies the listed entries of the folder src into a new
+// copyTree copies the listed entries of the folder src into a new
 // temporary folder beside dst and renames it to dst once complete. Links
 // are recreated with the same target text (never followed), each checked
 // again as it is made; other special files are skipped.
-func fopCopyTree(ctx context.Context, src perm.Loc, mode fs.FileMode, dst perm.Loc, items []fopItem, maxFile int64) error {
+func copyTree(ctx context.Context, src perm.Loc, mode fs.FileMode, dst perm.Loc, items []item, maxFile int64) error {
 	tmp, err := dst.MkdirTemp()
 	if err != nil {
 		return err
@@ -285,7 +284,7 @@ func fopCopyTree(ctx context.Context, src perm.Loc, mode fs.FileMode, dst perm.L
 			case it.mode.IsDir():
 				_, err = to.Mkdir(false)
 			case it.mode.IsRegular():
-				err = fopCopyInto(ctx, from, to, it.mode.Perm(), maxFile)
+				err = copyInto(ctx, from, to, it.mode.Perm(), maxFile)
 			case it.mode&fs.ModeSymlink != 0:
 				err = to.Symlink(it.target)
 			}
@@ -312,8 +311,8 @@ func fopCopyTree(ctx context.Context, src perm.Loc, mode fs.FileMode, dst perm.L
 	return err
 }
 
-// fopCopyInto copies the regular file at from to a new file at to.
-func fopCopyInto(ctx context.Context, from, to perm.Loc, mode fs.FileMode, max int64) error {
+// copyInto copies the regular file at from to a new file at to.
+func copyInto(ctx context.Context, from, to perm.Loc, mode fs.FileMode, max int64) error {
 	in, err := from.Open()
 	if err != nil {
 		return err
@@ -323,7 +322,7 @@ func fopCopyInto(ctx context.Context, from, to perm.Loc, mode fs.FileMode, max i
 	if err != nil {
 		return err
 	}
-	_, err = fopCopyData(ctx, out, in, max)
+	_, err = copyData(ctx, out, in, max)
 	if err == nil {
 		err = out.Chmod(mode)
 	}
@@ -333,7 +332,7 @@ func fopCopyInto(ctx context.Context, from, to perm.Loc, mode fs.FileMode, max i
 	return err
 }
 
-func fopMove(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func movePaths(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	src, dst := p.String("source_path"), p.String("target_path")
 	ls, err := fileio.Locate(ps, perm.ForWrite, "source_path", src)
 	if err != nil {
@@ -349,16 +348,16 @@ func fopMove(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}
 	isDir, isLink := fi.IsDir(), fi.Mode()&fs.ModeSymlink != 0
 	if isDir && ls.IsAllowedFolder() {
-		return nil, Invalid("parameter \"source_path\": refusing to move %s: it is the base folder or an allowed folder itself", src)
+		return nil, tools.Invalid("parameter \"source_path\": refusing to move %s: it is the base folder or an allowed folder itself", src)
 	}
 	if ls.Same(lt) {
-		return nil, Invalid("parameters \"source_path\" and \"target_path\": both are %s", ls.Path())
+		return nil, tools.Invalid("parameters \"source_path\" and \"target_path\": both are %s", ls.Path())
 	}
 	if isDir && lt.Within(ls) {
-		return nil, Invalid("parameter \"target_path\": %s is inside the folder being moved", dst)
+		return nil, tools.Invalid("parameter \"target_path\": %s is inside the folder being moved", dst)
 	}
 	maxFile := ps.Limits().MaxFileBytes
-	var items []fopItem
+	var items []item
 	size := fi.Size()
 	switch {
 	case isDir:
@@ -366,19 +365,19 @@ func fopMove(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		if err != nil {
 			return nil, fileio.Err("source_path", src, err)
 		}
-		items, size, err = fopTree(ctx, d, lt, maxFile, maxFile*fopFolderFactor)
+		items, size, err = tree(ctx, d, lt, maxFile, maxFile*folderFactor)
 		d.Close()
 		if err != nil {
-			return nil, fopTreeErr(ctx, src, err)
+			return nil, treeErr(ctx, src, err)
 		}
 	case isLink:
 		size = 0
 	case !fi.Mode().IsRegular():
-		return nil, Invalid("parameter \"source_path\": %s is %s, not a regular file, link or folder", src, perm.Kind(fi.Mode()))
+		return nil, tools.Invalid("parameter \"source_path\": %s is %s, not a regular file, link or folder", src, perm.Kind(fi.Mode()))
 	case size > maxFile:
-		return nil, fopTooLarge("source_path", src, size, maxFile)
+		return nil, tooLarge("source_path", src, size, maxFile)
 	}
-	if err := fopTargetReady(p, dst, lt, isDir); err != nil {
+	if err := targetReady(p, dst, lt, isDir); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -389,7 +388,7 @@ func fopMove(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		// No allowed folder holds both: copy, then remove the source.
 		switch {
 		case isDir:
-			err = fopCopyTree(ctx, ls, fi.Mode().Perm(), lt, items, maxFile)
+			err = copyTree(ctx, ls, fi.Mode().Perm(), lt, items, maxFile)
 		case isLink:
 			var t string
 			if t, err = ls.Readlink(); err == nil {
@@ -398,7 +397,7 @@ func fopMove(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		default:
 			var f *perm.File
 			if f, err = ls.Open(); err == nil {
-				_, err = fopCopyFile(ctx, f, lt, f.Info.Mode().Perm(), maxFile)
+				_, err = copyFile(ctx, f, lt, f.Info.Mode().Perm(), maxFile)
 				f.Close()
 			}
 		}
@@ -412,5 +411,5 @@ func fopMove(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		}
 		return nil, fileio.Err("source_path", src, err)
 	}
-	return map[string]any{"source": ls.Path(), "target": lt.Path(), "bytes": size, "type": fopType(fi.Mode())}, nil
+	return map[string]any{"source": ls.Path(), "target": lt.Path(), "bytes": size, "type": typeName(fi.Mode())}, nil
 }

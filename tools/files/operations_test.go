@@ -56,7 +56,7 @@ func newFSBox(t testing.TB, lim perm.Limits) fsBox {
 	return b
 }
 
-func (b fsBox) cfg() tools.Config { return tools.Config{Perm: b.ps} }
+func (b fsBox) cfg() *perm.Set { return b.ps }
 
 // in returns the path of name inside box.
 func (b fsBox) in(name string) string { return filepath.Join(b.box, filepath.FromSlash(name)) }
@@ -109,7 +109,7 @@ func fsCheckErrs(t *testing.T, tool tools.Tool, cases []fsErrCase) {
 }
 
 func TestFileOperationsSpec(t *testing.T) {
-	tool := files.FileOperations(tools.Config{})
+	tool := files.Operations(nil)
 	spec := tool.Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
@@ -123,12 +123,12 @@ func TestFileOperationsSpec(t *testing.T) {
 		}
 	}
 	b := newFSBox(t, perm.Limits{})
-	call(t, files.FileOperations(b.cfg()), spec.Example)
+	call(t, files.Operations(b.cfg()), spec.Example)
 }
 
 func TestFileOperationsReadWrite(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileOperations(b.cfg())
+	tool := files.Operations(b.cfg())
 
 	res := call(t, tool, map[string]any{"operation": "write", "path": "a.txt", "input": "héllo\n"})
 	if res["path"] != b.in("a.txt") || res["bytes_written"] != int64(7) || fsRead(t, b.in("a.txt")) != "héllo\n" {
@@ -181,7 +181,7 @@ func TestFileOperationsReadWrite(t *testing.T) {
 
 func TestFileOperationsFolders(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileOperations(b.cfg())
+	tool := files.Operations(b.cfg())
 
 	res := call(t, tool, map[string]any{"operation": "create_dir", "path": "d"})
 	if res["created"] != true || res["path"] != b.in("d") {
@@ -265,7 +265,7 @@ func TestFileOperationsFolders(t *testing.T) {
 
 func TestFileOperationsCopyMove(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileOperations(b.cfg())
+	tool := files.Operations(b.cfg())
 	fsWrite(t, b.in("src/a.txt"), "aaa")
 	fsWrite(t, b.in("src/sub/b.txt"), "bb")
 	if err := os.Symlink("../a.txt", b.in("src/sub/link")); err != nil {
@@ -302,7 +302,7 @@ func TestFileOperationsCopyMove(t *testing.T) {
 
 func TestFileOperationsEscapes(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileOperations(b.cfg())
+	tool := files.Operations(b.cfg())
 	fsWrite(t, b.in("mine.txt"), "mine")
 	secret := filepath.Join(b.outside, "secret.txt")
 	D := tools.TypePermission
@@ -347,7 +347,7 @@ func TestFileOperationsEscapes(t *testing.T) {
 		}
 	}
 	t.Run("no perm set", func(t *testing.T) {
-		bare := files.FileOperations(tools.Config{})
+		bare := files.Operations(nil)
 		callErr(t, bare, map[string]any{"operation": "read", "path": "x"}, D)
 		callErr(t, bare, map[string]any{"operation": "write", "path": "x", "input": "x"}, D)
 		callErr(t, bare, map[string]any{"operation": "copy", "source_path": "x", "target_path": "y"}, D)
@@ -356,7 +356,7 @@ func TestFileOperationsEscapes(t *testing.T) {
 
 func TestFileOperationsErrors(t *testing.T) {
 	b := newFSBox(t, perm.Limits{MaxFileBytes: 16})
-	tool := files.FileOperations(b.cfg())
+	tool := files.Operations(b.cfg())
 	fsWrite(t, b.in("big.txt"), strings.Repeat("x", 17))
 	fsWrite(t, b.in("small.txt"), strings.Repeat("x", 10))
 	fsWrite(t, b.in("latin1.txt"), "caf\xe9")
@@ -402,7 +402,7 @@ func TestFileOperationsErrors(t *testing.T) {
 
 func BenchmarkFileOperations(b *testing.B) {
 	box := newFSBox(b, perm.Limits{})
-	tool := files.FileOperations(box.cfg())
+	tool := files.Operations(box.cfg())
 	content := strings.Repeat("a line of text\n", 256) // 3.8 KiB
 	fsWrite(b, box.in("r.txt"), content)
 	ctx := context.Background()

@@ -54,28 +54,28 @@ func TestFileToolsRefuseSpecialFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ps.Close() })
-	cfg := tools.Config{Perm: ps}
+	cfg := ps
 	V := tools.TypeValidation
 	for _, special := range []struct{ path, kind string }{{"pipe", "FIFO"}, {"/dev/zero", "character device"}} {
 		t.Run(special.kind, func(t *testing.T) {
 			p := special.path
-			fsCheckErrs(t, files.FileOperations(cfg), []fsErrCase{
+			fsCheckErrs(t, files.Operations(cfg), []fsErrCase{
 				{"read", map[string]any{"operation": "read", "path": p}, V, []string{special.kind}},
 				{"copy", map[string]any{"operation": "copy", "source_path": p, "target_path": "c"}, V, []string{special.kind}},
 			})
 			fsCheckErrs(t, text.HashCalculator(cfg), []fsErrCase{
 				{"hash", map[string]any{"operation": "hash", "file": p}, V, []string{`"file"`, special.kind}},
 			})
-			fsCheckErrs(t, files.FileConverter(cfg), []fsErrCase{
+			fsCheckErrs(t, files.Converter(cfg), []fsErrCase{
 				{"convert", map[string]any{"operation": "line_endings", "path": p, "target_path": "out.txt"}, V, []string{special.kind}},
 			})
-			fsCheckErrs(t, files.FileSearch(cfg), []fsErrCase{
+			fsCheckErrs(t, files.Search(cfg), []fsErrCase{
 				{"search", map[string]any{"pattern": "x", "path": p}, V, []string{special.kind}},
 			})
 			fsCheckErrs(t, text.Base64Encoder(cfg), []fsErrCase{
 				{"encode", map[string]any{"operation": "encode", "input_file": p}, V, []string{special.kind}},
 			})
-			fsCheckErrs(t, files.FileWatcher(cfg), []fsErrCase{
+			fsCheckErrs(t, files.Watcher(cfg), []fsErrCase{
 				{"watch", map[string]any{"operation": "config", "input": p}, V, []string{special.kind}},
 			})
 		})
@@ -83,14 +83,14 @@ func TestFileToolsRefuseSpecialFiles(t *testing.T) {
 	// Appending to a FIFO (with no reader); the statistics of the file
 	// system holding one (read through an open handle, so the FIFO is not
 	// opened); a disk path through a link out.
-	fsCheckErrs(t, files.FileOperations(cfg), []fsErrCase{
+	fsCheckErrs(t, files.Operations(cfg), []fsErrCase{
 		{"append", map[string]any{"operation": "append", "path": "pipe", "input": "x"}, V, []string{"FIFO"}},
 	})
-	fsCheckErrs(t, system.SystemMonitor(cfg), []fsErrCase{
+	fsCheckErrs(t, system.Monitor(cfg), []fsErrCase{
 		{"disk of a FIFO", map[string]any{"operation": "disk", "path": "pipe"}, V, []string{"FIFO"}},
 		{"disk through a link out", map[string]any{"operation": "disk", "path": "out-dir"}, tools.TypePermission, []string{"--allow-read"}},
 	})
-	if d := call(t, system.SystemMonitor(cfg), map[string]any{"operation": "disk", "path": "."})["disk"].(map[string]any); d["path"] != b.box {
+	if d := call(t, system.Monitor(cfg), map[string]any{"operation": "disk", "path": "."})["disk"].(map[string]any); d["path"] != b.box {
 		t.Fatalf("disk of the box: %v", d)
 	}
 	// A FIFO in a searched folder is passed over, not opened.
@@ -98,12 +98,12 @@ func TestFileToolsRefuseSpecialFiles(t *testing.T) {
 	if err := syscall.Mkfifo(b.in("s/pipe.txt"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := call(t, files.FileSearch(cfg), map[string]any{"pattern": "needle", "path": "s"})
+	res := call(t, files.Search(cfg), map[string]any{"pattern": "needle", "path": "s"})
 	if res["summary"].(map[string]any)["matches"] != 1 {
 		t.Fatalf("search of a folder holding a FIFO: %v", res)
 	}
 	// A folder copy leaves the FIFO out.
-	call(t, files.FileOperations(cfg), map[string]any{"operation": "copy", "source_path": "s", "target_path": "s2", "recursive": true})
+	call(t, files.Operations(cfg), map[string]any{"operation": "copy", "source_path": "s", "target_path": "s2", "recursive": true})
 	if fsExists(b.in("s2/pipe.txt")) || fsRead(t, b.in("s2/found.txt")) != "needle\n" {
 		t.Fatal("folder copy with a FIFO")
 	}
@@ -132,7 +132,7 @@ func TestFileToolsRefuseSpecialFiles(t *testing.T) {
 
 func TestFileOperationsLinksInCopiesAndMoves(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileOperations(b.cfg())
+	tool := files.Operations(b.cfg())
 	V := tools.TypeValidation
 	secret := filepath.Join(b.outside, "secret.txt")
 	link := func(target, at string) {
@@ -208,7 +208,7 @@ func TestFileOperationsLinksInCopiesAndMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ps.Close() })
-	two := files.FileOperations(tools.Config{Perm: ps})
+	two := files.Operations(ps)
 	fsWrite(t, b.in("pack/f.txt"), "f")
 	link("f.txt", "pack/l")
 	call(t, two, map[string]any{"operation": "move", "source_path": "pack", "target_path": filepath.Join(other, "pack")})
@@ -230,7 +230,7 @@ func TestFileToolsSwapRace(t *testing.T) {
 	if err := os.Symlink("../outside", b.in("rel")); err != nil {
 		t.Fatal(err)
 	}
-	fops, search, hash := files.FileOperations(b.cfg()), files.FileSearch(b.cfg()), text.HashCalculator(b.cfg())
+	fops, search, hash := files.Operations(b.cfg()), files.Search(b.cfg()), text.HashCalculator(b.cfg())
 	secretHash := call(t, hash, map[string]any{"operation": "hash", "input": "secret needle\n"})["hash"]
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -306,7 +306,7 @@ func TestFileWatcherPathBecomesLink(t *testing.T) {
 	if err := os.Mkdir(b.in("w"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tool := files.FileWatcher(b.cfg())
+	tool := files.Watcher(b.cfg())
 	res := fwtCall(t, tool, map[string]any{"operation": "watch", "input": ".", "recursive": true, "pattern": "*.txt",
 		"max_events": 1, "timeout_ms": 20000}, func() {
 		if err := os.Rename(b.in("w"), b.in("w.real")); err != nil {

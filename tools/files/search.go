@@ -1,8 +1,5 @@
 package files
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/fileio"
-
 import (
 	"bytes"
 	"context"
@@ -16,27 +13,29 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"spellhost/tools"
+	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
 )
 
 // file_search limits.
 const (
-	fsrDefaultMaxFileSize = 1 << 20
-	fsrMaxContext         = 10
-	fsrMaxResultsCap      = 100_000
-	fsrMaxDepthCap        = 1000
-	fsrMaxFiles           = 100_000   // files visited in one search
-	fsrMaxEntries         = 1_000_000 // folder entries looked at in one search
-	fsrMaxPattern         = 4096      // bytes of pattern
-	fsrMaxLine            = 1000      // bytes of a line shown in a result
-	fsrCtxEveryLines      = 4096
+	defaultMaxFileSize = 1 << 20
+	maxContext         = 10
+	maxResultsCap      = 100_000
+	maxDepthCap        = 1000
+	maxFiles           = 100_000   // files visited in one search
+	searchMaxEntries   = 1_000_000 // folder entries looked at in one search
+	maxPattern         = 4096      // bytes of pattern
+	maxLine            = 1000      // bytes of a line shown in a result
+	ctxEveryLines      = 4096
 )
 
-// fsrDefaultExclude is exclude_dirs when the caller gives none.
-var fsrDefaultExclude = []string{".git", "node_modules"}
+// defaultExclude is exclude_dirs when the caller gives none.
+var defaultExclude = []string{".git", "node_modules"}
 
-func fileSearchSpec() Spec {
-	return Spec{
+func fileSearchSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "file_search",
 		Category: "filesystem",
 		Description: "Searches the lines of a file, or of the files in a folder tree, for a text or an RE2 regular expression, " +
@@ -46,33 +45,33 @@ func fileSearchSpec() Spec {
 			"are skipped and counted as skipped_outside). Binary files (a NUL byte in the first 8 KiB) are skipped. Limits: " +
 			"files over max_file_size are skipped, at most 100000 files are read, 1000000 folder entries looked at and " +
 			"max_results matches returned (then truncated is true); lines in results are cut to 1000 bytes",
-		Params: []Param{
-			{Name: "pattern", Type: String, Required: true,
+		Params: []tools.Param{
+			{Name: "pattern", Type: tools.String, Required: true,
 				Description: "the text to find, or an RE2 regular expression with use_regex (matched against each line, " +
 					"without its line break); at most 4096 bytes"},
-			{Name: "path", Type: String, Required: true,
+			{Name: "path", Type: tools.String, Required: true,
 				Description: "the file or folder to search, relative to the base folder; needs read permission"},
-			{Name: "recursive", Type: Boolean, Default: true,
+			{Name: "recursive", Type: tools.Boolean, Default: true,
 				Description: "search subfolders too (down to max_depth); false searches only the folder's own files"},
-			{Name: "case_sensitive", Type: Boolean, Default: false,
+			{Name: "case_sensitive", Type: tools.Boolean, Default: false,
 				Description: "match letter case exactly; by default case is ignored"},
-			{Name: "use_regex", Type: Boolean, Default: false,
+			{Name: "use_regex", Type: tools.Boolean, Default: false,
 				Description: "treat pattern as an RE2 regular expression (https://github.com/google/re2/wiki/Syntax); ^ and $ " +
 					"match at the start and end of each line"},
-			{Name: "context_lines", Type: Integer, Default: int64(0),
+			{Name: "context_lines", Type: tools.Integer, Default: int64(0),
 				Description: "how many lines before and after each match to return (0 to 10)"},
-			{Name: "include_extensions", Type: Array,
+			{Name: "include_extensions", Type: tools.Array,
 				Description: "only search files whose names end with one of these extensions, e.g. [\".go\", \"md\"] (case " +
 					"ignored; the dot is optional); by default every file is searched. Not applied when path is a file"},
-			{Name: "exclude_dirs", Type: Array,
+			{Name: "exclude_dirs", Type: tools.Array,
 				Description: "names (or glob patterns such as \"build*\") of folders not to enter; default [\".git\", " +
 					"\"node_modules\"]; [] enters every folder"},
-			{Name: "max_file_size", Type: Integer, Default: int64(fsrDefaultMaxFileSize),
+			{Name: "max_file_size", Type: tools.Integer, Default: int64(defaultMaxFileSize),
 				Description: "skip files larger than this many bytes (counted as skipped_large); default 1 MiB, at most the " +
 					"file limit (64 MiB by default). When path is a single file over it, the search fails with too_large"},
-			{Name: "max_depth", Type: Integer, Default: int64(20),
+			{Name: "max_depth", Type: tools.Integer, Default: int64(20),
 				Description: "how many levels of subfolders below path to enter (0: only the files directly in path)"},
-			{Name: "max_results", Type: Integer, Default: int64(1000),
+			{Name: "max_results", Type: tools.Integer, Default: int64(1000),
 				Description: "stop after this many matches (1 to 100000) and set summary.truncated"},
 		},
 		Returns: "{matches: [{file_path, line_number, column, line, match, context_before: [lines], context_after: [lines]}], " +
@@ -83,17 +82,16 @@ func fileSearchSpec() Spec {
 	}
 }
 
-// FileSearch returns the file_search tool. Every path goes through cfg.Perm.
-func FileSearch(cfg Config) Tool {
-	ps := cfg.Perm
-	return New(fileSearchSpec(), func(ctx context.Context, p Params) (any, error) {
-		return fsrRun(ctx, ps, p)
+// Search returns the file_search tool. Every path goes through ps.
+func Search(ps *perm.Set) tools.Tool {
+	return tools.New(fileSearchSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runSearch(ctx, ps, p)
 	})
 }
 
-// fsrMatcher finds the first match in a line, or the next matching line in
+// matcher finds the first match in a line, or the next matching line in
 // a buffer.
-type fsrMatcher struct {
+type matcher struct {
 	lit  []byte         // literal pattern (lowercase when fold)
 	fold bool           // ASCII case folding of a literal
 	re   *regexp.Regexp // per-line regular expression
@@ -103,19 +101,19 @@ type fsrMatcher struct {
 	reBuf *regexp.Regexp
 }
 
-// fsrRegexps caches compiled expressions: stress runs repeat the same
+// regexps caches compiled expressions: stress runs repeat the same
 // pattern, and a Regexp is safe for concurrent use.
-var fsrRegexps struct {
+var regexps struct {
 	sync.Mutex
 	m map[string]*regexp.Regexp
 }
 
-const fsrRegexpCacheSize = 256
+const regexpCacheSize = 256
 
-func fsrCompile(expr string) (*regexp.Regexp, error) {
-	fsrRegexps.Lock()
-	re, ok := fsrRegexps.m[expr]
-	fsrRegexps.Unlock()
+func compile(expr string) (*regexp.Regexp, error) {
+	regexps.Lock()
+	re, ok := regexps.m[expr]
+	regexps.Unlock()
 	if ok {
 		return re, nil
 	}
@@ -123,16 +121,16 @@ func fsrCompile(expr string) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	fsrRegexps.Lock()
-	if fsrRegexps.m == nil || len(fsrRegexps.m) >= fsrRegexpCacheSize {
-		fsrRegexps.m = make(map[string]*regexp.Regexp, fsrRegexpCacheSize)
+	regexps.Lock()
+	if regexps.m == nil || len(regexps.m) >= regexpCacheSize {
+		regexps.m = make(map[string]*regexp.Regexp, regexpCacheSize)
 	}
-	fsrRegexps.m[expr] = re
-	fsrRegexps.Unlock()
+	regexps.m[expr] = re
+	regexps.Unlock()
 	return re, nil
 }
 
-func fsrIsASCII(s string) bool {
+func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
@@ -141,22 +139,22 @@ func fsrIsASCII(s string) bool {
 	return true
 }
 
-func fsrNewMatcher(pattern string, useRegex, caseSensitive bool) (*fsrMatcher, error) {
+func newMatcher(pattern string, useRegex, caseSensitive bool) (*matcher, error) {
 	if pattern == "" {
-		return nil, Invalid("parameter \"pattern\": must not be empty")
+		return nil, tools.Invalid("parameter \"pattern\": must not be empty")
 	}
-	if len(pattern) > fsrMaxPattern {
-		return nil, Errorf(TypeTooLarge, "parameter \"pattern\": %d bytes exceeds the %d-byte limit", len(pattern), fsrMaxPattern)
+	if len(pattern) > maxPattern {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter \"pattern\": %d bytes exceeds the %d-byte limit", len(pattern), maxPattern)
 	}
 	if !useRegex {
 		if strings.ContainsAny(pattern, "\r\n") {
-			return nil, Invalid("parameter \"pattern\": must not contain a line break (lines are searched one by one)")
+			return nil, tools.Invalid("parameter \"pattern\": must not contain a line break (lines are searched one by one)")
 		}
 		if caseSensitive {
-			return &fsrMatcher{lit: []byte(pattern)}, nil
+			return &matcher{lit: []byte(pattern)}, nil
 		}
-		if fsrIsASCII(pattern) {
-			return &fsrMatcher{lit: []byte(strings.ToLower(pattern)), fold: true}, nil
+		if isASCII(pattern) {
+			return &matcher{lit: []byte(strings.ToLower(pattern)), fold: true}, nil
 		}
 		pattern = regexp.QuoteMeta(pattern)
 	}
@@ -164,29 +162,29 @@ func fsrNewMatcher(pattern string, useRegex, caseSensitive bool) (*fsrMatcher, e
 	if !caseSensitive {
 		flags = "(?i)"
 	}
-	re, err := fsrCompile(flags + pattern)
+	re, err := compile(flags + pattern)
 	if err != nil {
 		var se *syntax.Error
 		if errors.As(err, &se) {
-			return nil, Invalid("parameter \"pattern\": invalid regular expression: %s", se.Code)
+			return nil, tools.Invalid("parameter \"pattern\": invalid regular expression: %s", se.Code)
 		}
-		return nil, Invalid("parameter \"pattern\": invalid regular expression: %v", err)
+		return nil, tools.Invalid("parameter \"pattern\": invalid regular expression: %v", err)
 	}
-	m := &fsrMatcher{re: re}
+	m := &matcher{re: re}
 	// Buffer-wide skipping is exact unless the pattern anchors to the whole
 	// text or changes flags itself.
 	if !strings.Contains(pattern, `\A`) && !strings.Contains(pattern, `\z`) && !strings.Contains(pattern, "(?") {
-		if rb, err := fsrCompile("(?m)" + flags + pattern); err == nil {
+		if rb, err := compile("(?m)" + flags + pattern); err == nil {
 			m.reBuf = rb
 		}
 	}
 	return m, nil
 }
 
-type fsrSearch struct {
+type search struct {
 	ctx        context.Context
 	ps         *perm.Set
-	m          *fsrMatcher
+	m          *matcher
 	context    int
 	exts       []string
 	exclude    []string
@@ -201,28 +199,28 @@ type fsrSearch struct {
 	buf, lower                                             []byte
 }
 
-var fsrBufPool = sync.Pool{New: func() any { return new([]byte) }}
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
 
-func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runSearch(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s := &fsrSearch{ctx: ctx, ps: ps, context: p.Int("context_lines"), maxDepth: p.Int("max_depth"), maxResults: p.Int("max_results")}
-	if s.context < 0 || s.context > fsrMaxContext {
-		return nil, Invalid("parameter \"context_lines\": must be between 0 and %d, got %d", fsrMaxContext, s.context)
+	s := &search{ctx: ctx, ps: ps, context: p.Int("context_lines"), maxDepth: p.Int("max_depth"), maxResults: p.Int("max_results")}
+	if s.context < 0 || s.context > maxContext {
+		return nil, tools.Invalid("parameter \"context_lines\": must be between 0 and %d, got %d", maxContext, s.context)
 	}
-	if s.maxDepth < 0 || s.maxDepth > fsrMaxDepthCap {
-		return nil, Invalid("parameter \"max_depth\": must be between 0 and %d, got %d", fsrMaxDepthCap, s.maxDepth)
+	if s.maxDepth < 0 || s.maxDepth > maxDepthCap {
+		return nil, tools.Invalid("parameter \"max_depth\": must be between 0 and %d, got %d", maxDepthCap, s.maxDepth)
 	}
 	if !p.Bool("recursive") {
 		s.maxDepth = 0
 	}
-	if s.maxResults < 1 || s.maxResults > fsrMaxResultsCap {
-		return nil, Invalid("parameter \"max_results\": must be between 1 and %d, got %d", fsrMaxResultsCap, s.maxResults)
+	if s.maxResults < 1 || s.maxResults > maxResultsCap {
+		return nil, tools.Invalid("parameter \"max_results\": must be between 1 and %d, got %d", maxResultsCap, s.maxResults)
 	}
 	s.maxSize = int64(p.Int("max_file_size"))
 	if s.maxSize < 1 {
-		return nil, Invalid("parameter \"max_file_size\": must be at least 1, got %d", s.maxSize)
+		return nil, tools.Invalid("parameter \"max_file_size\": must be at least 1, got %d", s.maxSize)
 	}
 	exts, err := p.Strings("include_extensions")
 	if err != nil {
@@ -230,25 +228,25 @@ func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}
 	for _, e := range exts {
 		if e == "" || e == "." || strings.ContainsAny(e, "/\\") {
-			return nil, Invalid("parameter \"include_extensions\": %q is not a file extension", e)
+			return nil, tools.Invalid("parameter \"include_extensions\": %q is not a file extension", e)
 		}
 		if e[0] != '.' {
 			e = "." + e
 		}
 		s.exts = append(s.exts, e)
 	}
-	s.exclude = fsrDefaultExclude
+	s.exclude = defaultExclude
 	if p.Has("exclude_dirs") {
 		if s.exclude, err = p.Strings("exclude_dirs"); err != nil {
 			return nil, err
 		}
 		for _, d := range s.exclude {
 			if _, err := filepath.Match(d, ""); err != nil || d == "" {
-				return nil, Invalid("parameter \"exclude_dirs\": %q is not a folder name or glob pattern", d)
+				return nil, tools.Invalid("parameter \"exclude_dirs\": %q is not a folder name or glob pattern", d)
 			}
 		}
 	}
-	if s.m, err = fsrNewMatcher(p.String("pattern"), p.Bool("use_regex"), p.Bool("case_sensitive")); err != nil {
+	if s.m, err = newMatcher(p.String("pattern"), p.Bool("use_regex"), p.Bool("case_sensitive")); err != nil {
 		return nil, err
 	}
 	path := p.String("path")
@@ -257,12 +255,12 @@ func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return nil, err
 	}
 	s.maxSize = min(s.maxSize, ps.Limits().MaxFileBytes)
-	bp := fsrBufPool.Get().(*[]byte)
+	bp := bufPool.Get().(*[]byte)
 	s.buf = *bp
 	defer func() {
 		if cap(s.buf) <= 4<<20 {
 			*bp = s.buf[:0]
-			fsrBufPool.Put(bp)
+			bufPool.Put(bp)
 		}
 	}()
 	// A file is opened as a file and a folder as a folder, each checked on
@@ -273,7 +271,7 @@ func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	case err == nil:
 		if f.Info.Size() > s.maxSize {
 			f.Close()
-			return nil, Errorf(TypeTooLarge, "parameter \"path\": %s is %d bytes, over max_file_size (%d bytes)", path, f.Info.Size(), s.maxSize)
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter \"path\": %s is %d bytes, over max_file_size (%d bytes)", path, f.Info.Size(), s.maxSize)
 		}
 		err = s.file(f.Loc.Path(), f, true)
 	case errors.As(err, &nr) && nr.Mode.IsDir():
@@ -284,7 +282,7 @@ func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		err = s.dir(d, 0)
 		d.Close()
 	case errors.As(err, &nr):
-		return nil, Invalid("parameter \"path\": %s is %s, not a regular file or folder", path, perm.Kind(nr.Mode))
+		return nil, tools.Invalid("parameter \"path\": %s is %s, not a regular file or folder", path, perm.Kind(nr.Mode))
 	default:
 		return nil, fileio.Err("path", path, err)
 	}
@@ -306,7 +304,7 @@ func fsrRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}, nil
 }
 
-func (s *fsrSearch) excluded(name string) bool {
+func (s *search) excluded(name string) bool {
 	for _, d := range s.exclude {
 		if d == name {
 			return true
@@ -318,7 +316,7 @@ func (s *fsrSearch) excluded(name string) bool {
 	return false
 }
 
-func (s *fsrSearch) wanted(name string) bool {
+func (s *search) wanted(name string) bool {
 	if len(s.exts) == 0 {
 		return true
 	}
@@ -333,7 +331,7 @@ func (s *fsrSearch) wanted(name string) bool {
 // dir searches the folder d, opened from its parent's handle: the walk
 // never enters a link, so every plain entry below it is inside the
 // sandbox. A link to a file is followed only as far as the sandbox allows.
-func (s *fsrSearch) dir(d *perm.Dir, depth int) error {
+func (s *search) dir(d *perm.Dir, depth int) error {
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
@@ -349,7 +347,7 @@ func (s *fsrSearch) dir(d *perm.Dir, depth int) error {
 		if s.truncated {
 			return nil
 		}
-		if s.entries++; s.entries > fsrMaxEntries {
+		if s.entries++; s.entries > searchMaxEntries {
 			s.truncated = true
 			return nil
 		}
@@ -399,12 +397,12 @@ func (s *fsrSearch) dir(d *perm.Dir, depth int) error {
 }
 
 // file searches the open file f (closing it); shown is the path reported.
-func (s *fsrSearch) file(shown string, f *perm.File, explicit bool) error {
+func (s *search) file(shown string, f *perm.File, explicit bool) error {
 	defer f.Close()
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
-	if s.filesVisited >= fsrMaxFiles {
+	if s.filesVisited >= maxFiles {
 		s.truncated = true
 		return nil
 	}
@@ -412,19 +410,19 @@ func (s *fsrSearch) file(shown string, f *perm.File, explicit bool) error {
 	data, err := s.read(f.File)
 	if err != nil {
 		if explicit {
-			if TypeOf(err) == TypeTooLarge {
+			if tools.TypeOf(err) == tools.TypeTooLarge {
 				return err
 			}
 			return fileio.OSErr("path", shown, err)
 		}
-		if TypeOf(err) == TypeTooLarge {
+		if tools.TypeOf(err) == tools.TypeTooLarge {
 			s.skippedLarge++
 		} else {
 			s.skippedIO++
 		}
 		return nil
 	}
-	if fopIsBinary(data) {
+	if isBinary(data) {
 		s.skippedBinary++
 		return nil
 	}
@@ -440,22 +438,22 @@ func (s *fsrSearch) file(shown string, f *perm.File, explicit bool) error {
 }
 
 // read reads f into the reusable buffer, refusing more than maxSize bytes.
-func (s *fsrSearch) read(f *os.File) ([]byte, error) {
+func (s *search) read(f *os.File) ([]byte, error) {
 	size := int64(0)
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
 	if size > s.maxSize {
-		return nil, Errorf(TypeTooLarge, "file of %d bytes is over max_file_size (%d bytes)", size, s.maxSize)
+		return nil, tools.Errorf(tools.TypeTooLarge, "file of %d bytes is over max_file_size (%d bytes)", size, s.maxSize)
 	}
 	if int64(cap(s.buf)) < size+1 {
 		s.buf = make([]byte, 0, size+512)
 	}
-	data, err := fopReadAll(f, s.buf[:0], s.maxSize)
+	data, err := readAll(f, s.buf[:0], s.maxSize)
 	s.buf = data[:0]
 	if err != nil {
-		if TypeOf(err) == TypeTooLarge {
-			return nil, Errorf(TypeTooLarge, "file grew over max_file_size (%d bytes)", s.maxSize)
+		if tools.TypeOf(err) == tools.TypeTooLarge {
+			return nil, tools.Errorf(tools.TypeTooLarge, "file grew over max_file_size (%d bytes)", s.maxSize)
 		}
 		return nil, err
 	}
@@ -463,7 +461,7 @@ func (s *fsrSearch) read(f *os.File) ([]byte, error) {
 }
 
 // scan finds the matching lines of data.
-func (s *fsrSearch) scan(path string, data []byte) error {
+func (s *search) scan(path string, data []byte) error {
 	m := s.m
 	if m.re == nil {
 		hay := data
@@ -505,7 +503,7 @@ func (s *fsrSearch) scan(path string, data []byte) error {
 	skip := m.reBuf != nil && bytes.IndexByte(data, '\r') < 0
 	line, counted := 1, 0
 	for ls, n := 0, 0; ls < len(data) || ls == 0 && len(data) == 0; n++ {
-		if n%fsrCtxEveryLines == fsrCtxEveryLines-1 {
+		if n%ctxEveryLines == ctxEveryLines-1 {
 			if err := s.ctx.Err(); err != nil {
 				return err
 			}
@@ -546,17 +544,17 @@ func (s *fsrSearch) scan(path string, data []byte) error {
 
 // add records a match on the line data[ls:le] (number line), matching
 // bytes [ms, me) of the line. It reports whether the result cap is reached.
-func (s *fsrSearch) add(path string, data []byte, ls, le, ms, me, line int) bool {
+func (s *search) add(path string, data []byte, ls, le, ms, me, line int) bool {
 	raw := data[ls:le]
-	text := fsrLineText(raw)
+	text := lineText(raw)
 	res := map[string]any{
 		"file_path":      path,
 		"line_number":    line,
 		"column":         utf8.RuneCount(raw[:ms]) + 1,
 		"line":           text,
-		"match":          fsrLineText(raw[ms:me]),
-		"context_before": fsrBefore(data, ls, s.context),
-		"context_after":  fsrAfter(data, le, s.context),
+		"match":          lineText(raw[ms:me]),
+		"context_before": contextBefore(data, ls, s.context),
+		"context_after":  contextAfter(data, le, s.context),
 	}
 	s.matches = append(s.matches, res)
 	if len(s.matches) >= s.maxResults {
@@ -566,14 +564,14 @@ func (s *fsrSearch) add(path string, data []byte, ls, le, ms, me, line int) bool
 	return false
 }
 
-// fsrLineText returns a line for a result: without its carriage return,
-// cut to fsrMaxLine bytes at a character boundary, valid UTF-8.
-func fsrLineText(b []byte) string {
+// lineText returns a line for a result: without its carriage return,
+// cut to maxLine bytes at a character boundary, valid UTF-8.
+func lineText(b []byte) string {
 	if k := len(b); k > 0 && b[k-1] == '\r' {
 		b = b[:k-1]
 	}
-	if len(b) > fsrMaxLine {
-		cut := fsrMaxLine
+	if len(b) > maxLine {
+		cut := maxLine
 		for cut > 0 && !utf8.RuneStart(b[cut]) {
 			cut--
 		}
@@ -585,8 +583,8 @@ func fsrLineText(b []byte) string {
 	return string(b)
 }
 
-// fsrBefore returns up to n lines before the line starting at ls.
-func fsrBefore(data []byte, ls, n int) []any {
+// contextBefore returns up to n lines before the line starting at ls.
+func contextBefore(data []byte, ls, n int) []any {
 	if n == 0 || ls == 0 {
 		return []any{}
 	}
@@ -594,7 +592,7 @@ func fsrBefore(data []byte, ls, n int) []any {
 	end := ls - 1 // the '\n' ending the previous line
 	for len(out) < n && end >= 0 {
 		start := bytes.LastIndexByte(data[:end], '\n') + 1
-		out = append(out, fsrLineText(data[start:end]))
+		out = append(out, lineText(data[start:end]))
 		end = start - 1
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
@@ -603,8 +601,8 @@ func fsrBefore(data []byte, ls, n int) []any {
 	return out
 }
 
-// fsrAfter returns up to n lines after the line ending at le.
-func fsrAfter(data []byte, le, n int) []any {
+// contextAfter returns up to n lines after the line ending at le.
+func contextAfter(data []byte, le, n int) []any {
 	if n == 0 || le >= len(data) {
 		return []any{}
 	}
@@ -617,7 +615,7 @@ func fsrAfter(data []byte, le, n int) []any {
 		} else {
 			end += start
 		}
-		out = append(out, fsrLineText(data[start:end]))
+		out = append(out, lineText(data[start:end]))
 		start = end + 1
 	}
 	return out

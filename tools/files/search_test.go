@@ -39,7 +39,7 @@ func fsrFiles(res map[string]any) []string {
 }
 
 func TestFileSearchSpec(t *testing.T) {
-	spec := files.FileSearch(tools.Config{}).Spec()
+	spec := files.Search(nil).Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -52,13 +52,13 @@ func TestFileSearchSpec(t *testing.T) {
 		}
 	}
 	b := newFSBox(t, perm.Limits{})
-	call(t, files.FileSearch(b.cfg()), spec.Example)
+	call(t, files.Search(b.cfg()), spec.Example)
 }
 
 func TestFileSearchFind(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
 	fsrTree(t, b)
-	tool := files.FileSearch(b.cfg())
+	tool := files.Search(b.cfg())
 
 	res := call(t, tool, map[string]any{"pattern": "needle", "path": "."})
 	want := []string{"README.md:3", "main.go:3", "main.go:5", "notes.txt:2", "main-link.go:3", "main-link.go:5", "unicode.txt:1"}
@@ -146,7 +146,7 @@ func TestFileSearchFind(t *testing.T) {
 func TestFileSearchEscapes(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
 	fsrTree(t, b)
-	tool := files.FileSearch(b.cfg())
+	tool := files.Search(b.cfg())
 	D := tools.TypePermission
 	fsCheckErrs(t, tool, []fsErrCase{
 		{"dot-dot", map[string]any{"pattern": "needle", "path": "../outside"}, D, []string{`"path"`, "--allow-read"}},
@@ -157,7 +157,7 @@ func TestFileSearchEscapes(t *testing.T) {
 		{"prefix sibling", map[string]any{"pattern": "needle", "path": b.boxfoo}, D, []string{"boxfoo"}},
 		{"prefix sibling relative", map[string]any{"pattern": "needle", "path": "../boxfoo"}, D, nil},
 	})
-	callErr(t, files.FileSearch(tools.Config{}), map[string]any{"pattern": "needle", "path": "."}, D)
+	callErr(t, files.Search(nil), map[string]any{"pattern": "needle", "path": "."}, D)
 
 	// Searching the box never reports a file outside it, though links lead there.
 	res := call(t, tool, map[string]any{"pattern": "needle", "path": ".", "exclude_dirs": []any{}})
@@ -176,7 +176,7 @@ func TestFileSearchEscapes(t *testing.T) {
 func TestFileSearchErrors(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
 	fsrTree(t, b)
-	tool := files.FileSearch(b.cfg())
+	tool := files.Search(b.cfg())
 	V, E := tools.TypeValidation, tools.TypeExecution
 	fsCheckErrs(t, tool, []fsErrCase{
 		{"missing pattern", map[string]any{"path": "."}, V, []string{`"pattern"`}},
@@ -216,7 +216,7 @@ func BenchmarkFileSearch(b *testing.B) {
 	for i := range 50 {
 		fsWrite(b, box.in(fmt.Sprintf("d%d/f%d.txt", i%5, i)), sb.String())
 	}
-	tool := files.FileSearch(box.cfg())
+	tool := files.Search(box.cfg())
 	ctx := context.Background()
 	for _, bc := range []struct {
 		name   string

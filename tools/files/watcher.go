@@ -1,8 +1,5 @@
 package files
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/fileio"
-
 import (
 	"context"
 	"errors"
@@ -16,21 +13,23 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"spellhost/tools"
+	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
 )
 
 // file_watcher limits.
 const (
-	fwtMaxPaths     = 64      // paths in input
-	fwtMaxWatches   = 1024    // folders and files watched at once
-	fwtMaxWalk      = 100_000 // entries looked at when adding folders recursively
-	fwtMaxTimeout   = 60_000  // ms
-	fwtMaxDebounce  = 10_000  // ms
-	fwtMaxEventsCap = 10_000
+	maxPaths     = 64      // paths in input
+	maxWatches   = 1024    // folders and files watched at once
+	maxWalk      = 100_000 // entries looked at when adding folders recursively
+	maxTimeout   = 60_000  // ms
+	maxDebounce  = 10_000  // ms
+	maxEventsCap = 10_000
 )
 
-func fileWatcherSpec() Spec {
-	return Spec{
+func fileWatcherSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "file_watcher",
 		Category: "filesystem",
 		Description: "Watches files and folders for changes (create, write, remove, rename, chmod) for up to timeout_ms " +
@@ -43,26 +42,26 @@ func fileWatcherSpec() Spec {
 			"is replaced by a rename. Limits: at most 64 paths, 1024 watched folders and files, timeout_ms at most " +
 			"60000, max_events at most 10000. The call's own deadline also ends the wait, as a timeout error: keep " +
 			"timeout_ms below it",
-		Params: []Param{
-			{Name: "operation", Type: String, Required: true, Enum: []string{"watch", "config"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Required: true, Enum: []string{"watch", "config"},
 				Description: "watch waits for events; config checks the parameters and paths and returns what would " +
 					"be watched, without waiting"},
-			{Name: "input", Type: Any, Required: true,
+			{Name: "input", Type: tools.Any, Required: true,
 				Description: "the path to watch, or an array of up to 64 paths, relative to the base folder; each must " +
 					"exist and be readable"},
-			{Name: "recursive", Type: Boolean, Default: false,
+			{Name: "recursive", Type: tools.Boolean, Default: false,
 				Description: "watch the subfolders of watched folders too, and folders created in them during the watch; " +
 					"what a new folder already holds when it is watched is reported as created"},
-			{Name: "pattern", Type: String,
+			{Name: "pattern", Type: tools.String,
 				Description: "report only events whose file name (the last path element) matches this glob, e.g. " +
 					"\"*.txt\"; by default every event is reported"},
-			{Name: "debounce_ms", Type: Integer, Default: int64(0),
+			{Name: "debounce_ms", Type: tools.Integer, Default: int64(0),
 				Description: "merge the events of one path that follow each other within this many milliseconds into " +
 					"one event listing every operation, reported once the path has been quiet that long (0 to 10000; " +
 					"0 reports every event as it comes)"},
-			{Name: "timeout_ms", Type: Integer, Default: int64(1000),
+			{Name: "timeout_ms", Type: tools.Integer, Default: int64(1000),
 				Description: "how long to watch, in milliseconds (1 to 60000)"},
-			{Name: "max_events", Type: Integer, Default: int64(100),
+			{Name: "max_events", Type: tools.Integer, Default: int64(100),
 				Description: "return as soon as this many events are in (1 to 10000); later events are not reported"},
 		},
 		Returns: "watch: {events: [{path, op, time}], event_count, watched: [paths], watch_count, timed_out, dropped, " +
@@ -76,21 +75,20 @@ func fileWatcherSpec() Spec {
 	}
 }
 
-// FileWatcher returns the file_watcher tool. Every path goes through
-// cfg.Perm.
-func FileWatcher(cfg Config) Tool {
-	ps := cfg.Perm
-	return New(fileWatcherSpec(), func(ctx context.Context, p Params) (any, error) {
-		return fwtRun(ctx, ps, p)
+// Watcher returns the file_watcher tool. Every path goes through
+// ps.
+func Watcher(ps *perm.Set) tools.Tool {
+	return tools.New(fileWatcherSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runWatcher(ctx, ps, p)
 	})
 }
 
-// fwtReadyKey is the context key of a function the watch calls once its
+// readyKey is the context key of a function the watch calls once its
 // watches are in place, before it waits; tests use it to make changes only
 // when they will be seen.
-type fwtReadyKey struct{}
+type readyKey struct{}
 
-type fwtOptions struct {
+type options struct {
 	recursive  bool
 	pattern    string
 	debounce   time.Duration
@@ -100,39 +98,39 @@ type fwtOptions struct {
 	timeoutMS  int
 }
 
-func fwtRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runWatcher(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	paths, err := fwtPaths(p)
+	paths, err := watchPaths(p)
 	if err != nil {
 		return nil, err
 	}
-	o := fwtOptions{
+	o := options{
 		recursive:  p.Bool("recursive"),
 		pattern:    p.String("pattern"),
 		debounceMS: p.Int("debounce_ms"),
 		timeoutMS:  p.Int("timeout_ms"),
 		maxEvents:  p.Int("max_events"),
 	}
-	if o.debounceMS < 0 || o.debounceMS > fwtMaxDebounce {
-		return nil, Invalid("parameter \"debounce_ms\": must be between 0 and %d, got %d", fwtMaxDebounce, o.debounceMS)
+	if o.debounceMS < 0 || o.debounceMS > maxDebounce {
+		return nil, tools.Invalid("parameter \"debounce_ms\": must be between 0 and %d, got %d", maxDebounce, o.debounceMS)
 	}
-	if o.timeoutMS < 1 || o.timeoutMS > fwtMaxTimeout {
-		return nil, Invalid("parameter \"timeout_ms\": must be between 1 and %d, got %d", fwtMaxTimeout, o.timeoutMS)
+	if o.timeoutMS < 1 || o.timeoutMS > maxTimeout {
+		return nil, tools.Invalid("parameter \"timeout_ms\": must be between 1 and %d, got %d", maxTimeout, o.timeoutMS)
 	}
-	if o.maxEvents < 1 || o.maxEvents > fwtMaxEventsCap {
-		return nil, Invalid("parameter \"max_events\": must be between 1 and %d, got %d", fwtMaxEventsCap, o.maxEvents)
+	if o.maxEvents < 1 || o.maxEvents > maxEventsCap {
+		return nil, tools.Invalid("parameter \"max_events\": must be between 1 and %d, got %d", maxEventsCap, o.maxEvents)
 	}
 	if p.Has("pattern") {
 		if _, err := filepath.Match(o.pattern, ""); err != nil || o.pattern == "" {
-			return nil, Invalid("parameter \"pattern\": %q is not a valid glob pattern", o.pattern)
+			return nil, tools.Invalid("parameter \"pattern\": %q is not a valid glob pattern", o.pattern)
 		}
 	}
 	o.debounce = time.Duration(o.debounceMS) * time.Millisecond
 	o.timeout = time.Duration(o.timeoutMS) * time.Millisecond
 	if ps == nil {
-		return nil, Errorf(TypePermission, "parameter \"input\": read %s: no file permissions are configured", paths[0])
+		return nil, tools.Errorf(tools.TypePermission, "parameter \"input\": read %s: no file permissions are configured", paths[0])
 	}
 
 	// Locate and check every path, then open what to watch.
@@ -150,12 +148,12 @@ func fwtRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 			roots = append(roots, at)
 		}
 	}
-	ws := &fwtSet{names: map[string]*fwtTarget{}, keys: map[string]bool{}}
+	ws := &watchSet{names: map[string]*watchTarget{}, keys: map[string]bool{}}
 	defer ws.close()
 	if p.String("operation") == "watch" {
 		// Watch each folder as it is opened, before it is listed.
 		if ws.w, err = fsnotify.NewWatcher(); err != nil {
-			return nil, Failed("start watching: %v", err)
+			return nil, tools.Failed("start watching: %v", err)
 		}
 	}
 	if err := ws.open(ctx, roots, o.recursive); err != nil {
@@ -177,7 +175,7 @@ func fwtRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		}, nil
 	}
 
-	res, err := fwtWatch(ctx, ws, o)
+	res, err := watch(ctx, ws, o)
 	if err != nil {
 		return nil, err
 	}
@@ -185,55 +183,55 @@ func fwtRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	return res, nil
 }
 
-// fwtPaths returns the paths of input: one string or an array of strings.
-func fwtPaths(p Params) ([]string, error) {
+// watchPaths returns the paths of input: one string or an array of strings.
+func watchPaths(p tools.Params) ([]string, error) {
 	v, _ := p.Get("input")
 	switch in := v.(type) {
 	case string:
 		if in == "" {
-			return nil, Invalid("parameter \"input\": must not be empty")
+			return nil, tools.Invalid("parameter \"input\": must not be empty")
 		}
 		return []string{in}, nil
 	case []any:
 		if len(in) == 0 {
-			return nil, Invalid("parameter \"input\": give at least one path")
+			return nil, tools.Invalid("parameter \"input\": give at least one path")
 		}
-		if len(in) > fwtMaxPaths {
-			return nil, Errorf(TypeTooLarge, "parameter \"input\": %d paths exceeds the limit of %d", len(in), fwtMaxPaths)
+		if len(in) > maxPaths {
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter \"input\": %d paths exceeds the limit of %d", len(in), maxPaths)
 		}
 		out := make([]string, len(in))
 		for i, item := range in {
 			s, ok := item.(string)
 			if !ok || s == "" {
-				return nil, Invalid("parameter \"input\": item %d: expected a non-empty string, got %s", i+1, KindOf(item))
+				return nil, tools.Invalid("parameter \"input\": item %d: expected a non-empty string, got %s", i+1, tools.KindOf(item))
 			}
 			out[i] = s
 		}
 		return out, nil
 	}
-	return nil, Invalid("parameter \"input\": expected a path or an array of paths, got %s", KindOf(v))
+	return nil, tools.Invalid("parameter \"input\": expected a path or an array of paths, got %s", tools.KindOf(v))
 }
 
-// fwtTarget is one watched folder or file, held open so that the watch
+// watchTarget is one watched folder or file, held open so that the watch
 // is placed on it and not on whatever its name leads to later.
-type fwtTarget struct {
+type watchTarget struct {
 	shown string    // absolute path reported in events
-	name  string    // the name given to the watcher (see fwtWatchName)
+	name  string    // the name given to the watcher (see watchName)
 	f     *os.File  // the open folder or file
 	dir   *perm.Dir // for a folder: its handle, to open new subfolders
 }
 
-// fwtSet is what one call watches.
-type fwtSet struct {
+// watchSet is what one call watches.
+type watchSet struct {
 	w       *fsnotify.Watcher // nil for config
 	live    bool              // the watch has begun: errors skip a folder
-	targets []*fwtTarget
-	names   map[string]*fwtTarget // by watcher name
-	keys    map[string]bool       // the watched files, by fwtFileKey
+	targets []*watchTarget
+	names   map[string]*watchTarget // by watcher name
+	keys    map[string]bool         // the watched files, by fileKey
 	walked  int
 }
 
-func (ws *fwtSet) close() {
+func (ws *watchSet) close() {
 	if ws.w != nil {
 		ws.w.Close()
 	}
@@ -247,7 +245,7 @@ func (ws *fwtSet) close() {
 
 // open opens the roots and, with recursive, every folder below a root
 // folder (from handle to handle, never through a link).
-func (ws *fwtSet) open(ctx context.Context, roots []perm.Loc, recursive bool) error {
+func (ws *watchSet) open(ctx context.Context, roots []perm.Loc, recursive bool) error {
 	for _, r := range roots {
 		d, err := r.OpenDir()
 		if err != nil {
@@ -258,7 +256,7 @@ func (ws *fwtSet) open(ctx context.Context, roots []perm.Loc, recursive bool) er
 			if err != nil {
 				return fileio.Err("input", r.Given(), err)
 			}
-			if _, err := ws.add(&fwtTarget{shown: f.Loc.Path(), f: f.File}); err != nil {
+			if _, err := ws.add(&watchTarget{shown: f.Loc.Path(), f: f.File}); err != nil {
 				return err
 			}
 			continue
@@ -273,7 +271,7 @@ func (ws *fwtSet) open(ctx context.Context, roots []perm.Loc, recursive bool) er
 // add registers and watches t, unless its file is already watched. Once
 // the watch has begun, a folder over the limit or that cannot be watched
 // is skipped rather than an error. added tells whether t was taken.
-func (ws *fwtSet) add(t *fwtTarget) (added bool, err error) {
+func (ws *watchSet) add(t *watchTarget) (added bool, err error) {
 	drop := func(err error) (bool, error) {
 		t.f.Close()
 		if t.dir != nil {
@@ -288,7 +286,7 @@ func (ws *fwtSet) add(t *fwtTarget) (added bool, err error) {
 	if err != nil {
 		return drop(fileio.Err("input", t.shown, err))
 	}
-	key := fwtFileKey(ti)
+	key := fileKey(ti)
 	if key != "" {
 		if ws.keys[key] {
 			return drop(nil)
@@ -300,13 +298,13 @@ func (ws *fwtSet) add(t *fwtTarget) (added bool, err error) {
 			}
 		}
 	}
-	if len(ws.targets) >= fwtMaxWatches {
-		return drop(Errorf(TypeTooLarge, "parameter \"input\": more than %d folders and files to watch", fwtMaxWatches))
+	if len(ws.targets) >= maxWatches {
+		return drop(tools.Errorf(tools.TypeTooLarge, "parameter \"input\": more than %d folders and files to watch", maxWatches))
 	}
-	t.name = fwtWatchName(t.f, t.shown)
+	t.name = watchName(t.f, t.shown)
 	if ws.w != nil {
 		if err := ws.w.Add(t.name); err != nil {
-			return drop(fwtAddErr(t.shown, err))
+			return drop(addErr(t.shown, err))
 		}
 	}
 	ws.targets = append(ws.targets, t)
@@ -319,7 +317,7 @@ func (ws *fwtSet) add(t *fwtTarget) (added bool, err error) {
 
 // shown returns the path to report for an event's name, and the watched
 // target it belongs to (nil when none).
-func (ws *fwtSet) shown(name string) (string, *fwtTarget) {
+func (ws *watchSet) shown(name string) (string, *watchTarget) {
 	if t, ok := ws.names[name]; ok {
 		return t.shown, t
 	}
@@ -335,13 +333,13 @@ func (ws *fwtSet) shown(name string) (string, *fwtTarget) {
 // below d is passed to it (a folder created during a watch reports what it
 // already holds), so an entry made meanwhile is seen at least once
 // (possibly twice), never missed.
-func (ws *fwtSet) addDir(ctx context.Context, d *perm.Dir, recursive bool, found func(path string)) error {
+func (ws *watchSet) addDir(ctx context.Context, d *perm.Dir, recursive bool, found func(path string)) error {
 	f, err := d.Handle()
 	if err != nil {
 		d.Close()
 		return fileio.Err("input", d.Path(), err)
 	}
-	added, err := ws.add(&fwtTarget{shown: d.Path(), f: f, dir: d})
+	added, err := ws.add(&watchTarget{shown: d.Path(), f: f, dir: d})
 	if err != nil || !added || !recursive {
 		return err
 	}
@@ -355,8 +353,8 @@ func (ws *fwtSet) addDir(ctx context.Context, d *perm.Dir, recursive bool, found
 				return err
 			}
 		}
-		if ws.walked > fwtMaxWalk {
-			return Errorf(TypeTooLarge, "parameter \"input\": more than %d entries below %s", fwtMaxWalk, d.Path())
+		if ws.walked > maxWalk {
+			return tools.Errorf(tools.TypeTooLarge, "parameter \"input\": more than %d entries below %s", maxWalk, d.Path())
 		}
 		shown := filepath.Join(d.Path(), de.Name())
 		if found != nil {
@@ -376,22 +374,22 @@ func (ws *fwtSet) addDir(ctx context.Context, d *perm.Dir, recursive bool, found
 	return nil
 }
 
-func fwtAddErr(path string, err error) error {
+func addErr(path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return Failed("parameter \"input\": %s does not exist", path)
+		return tools.Failed("parameter \"input\": %s does not exist", path)
 	}
-	return Failed("parameter \"input\": watch %s: %v (the system limit on watches may be reached)", path, err)
+	return tools.Failed("parameter \"input\": watch %s: %v (the system limit on watches may be reached)", path, err)
 }
 
-// fwtEvent is one reported event; ops accumulate while debouncing.
-type fwtEvent struct {
+// event is one reported event; ops accumulate while debouncing.
+type event struct {
 	path        string
 	op          fsnotify.Op
 	first, last time.Time
 }
 
-// fwtOps lists the operations in the order they are named in results.
-var fwtOps = []struct {
+// opNames lists the operations in the order they are named in results.
+var opNames = []struct {
 	op   fsnotify.Op
 	name string
 }{
@@ -399,9 +397,9 @@ var fwtOps = []struct {
 	{fsnotify.Rename, "rename"}, {fsnotify.Chmod, "chmod"},
 }
 
-func fwtOpName(op fsnotify.Op) string {
+func opName(op fsnotify.Op) string {
 	var b strings.Builder
-	for _, o := range fwtOps {
+	for _, o := range opNames {
 		if op.Has(o.op) {
 			if b.Len() > 0 {
 				b.WriteByte('|')
@@ -412,21 +410,21 @@ func fwtOpName(op fsnotify.Op) string {
 	return b.String()
 }
 
-// fwtWatcher gathers events until max_events are settled or the time is up.
-type fwtWatcher struct {
-	o        fwtOptions
-	ws       *fwtSet
-	done     []*fwtEvent          // settled, reported
-	pending  []*fwtEvent          // debouncing, by first arrival
-	byPath   map[string]*fwtEvent // the pending event of each path
+// watcher gathers events until max_events are settled or the time is up.
+type watcher struct {
+	o        options
+	ws       *watchSet
+	done     []*event          // settled, reported
+	pending  []*event          // debouncing, by first arrival
+	byPath   map[string]*event // the pending event of each path
 	dropped  int
 	overflow bool
 }
 
-func fwtWatch(ctx context.Context, ws *fwtSet, o fwtOptions) (map[string]any, error) {
-	x := &fwtWatcher{o: o, ws: ws, byPath: map[string]*fwtEvent{}}
+func watch(ctx context.Context, ws *watchSet, o options) (map[string]any, error) {
+	x := &watcher{o: o, ws: ws, byPath: map[string]*event{}}
 	w := ws.w
-	if f, ok := ctx.Value(fwtReadyKey{}).(func()); ok {
+	if f, ok := ctx.Value(readyKey{}).(func()); ok {
 		f()
 	}
 	deadline := time.NewTimer(o.timeout)
@@ -451,7 +449,7 @@ loop:
 				x.overflow = true
 				continue
 			}
-			return nil, Failed("watch: %v", err)
+			return nil, tools.Failed("watch: %v", err)
 		case ev, ok := <-w.Events:
 			if !ok {
 				break loop
@@ -471,7 +469,7 @@ loop:
 	}
 	events := make([]any, len(x.done))
 	for i, e := range x.done {
-		events[i] = map[string]any{"path": e.path, "op": fwtOpName(e.op), "time": fopTime(e.first)}
+		events[i] = map[string]any{"path": e.path, "op": opName(e.op), "time": formatTime(e.first)}
 	}
 	return map[string]any{
 		"events": events, "event_count": len(events), "watch_count": len(ws.targets),
@@ -480,7 +478,7 @@ loop:
 }
 
 // event takes in one event from the watcher.
-func (x *fwtWatcher) event(ev fsnotify.Event, now time.Time) {
+func (x *watcher) event(ev fsnotify.Event, now time.Time) {
 	shown, t := x.ws.shown(ev.Name)
 	if t == nil {
 		return // a folder no longer watched
@@ -493,8 +491,8 @@ func (x *fwtWatcher) event(ev fsnotify.Event, now time.Time) {
 
 // record adds an event of path unless the pattern rules it out, merging it
 // into the path's pending event when debouncing.
-func (x *fwtWatcher) record(path string, op fsnotify.Op, now time.Time) {
-	if op == 0 || x.o.pattern != "" && !fwtMatch(x.o.pattern, path) {
+func (x *watcher) record(path string, op fsnotify.Op, now time.Time) {
+	if op == 0 || x.o.pattern != "" && !match(x.o.pattern, path) {
 		return
 	}
 	if x.o.debounce == 0 {
@@ -502,7 +500,7 @@ func (x *fwtWatcher) record(path string, op fsnotify.Op, now time.Time) {
 			x.dropped++
 			return
 		}
-		x.done = append(x.done, &fwtEvent{path: path, op: op, first: now, last: now})
+		x.done = append(x.done, &event{path: path, op: op, first: now, last: now})
 		return
 	}
 	if e, ok := x.byPath[path]; ok {
@@ -514,19 +512,19 @@ func (x *fwtWatcher) record(path string, op fsnotify.Op, now time.Time) {
 		x.dropped++
 		return
 	}
-	e := &fwtEvent{path: path, op: op, first: now, last: now}
+	e := &event{path: path, op: op, first: now, last: now}
 	x.pending = append(x.pending, e)
 	x.byPath[path] = e
 }
 
-func fwtMatch(pattern, path string) bool {
+func match(pattern, path string) bool {
 	ok, _ := filepath.Match(pattern, filepath.Base(path))
 	return ok
 }
 
 // settle moves the pending events that have been quiet for the debounce
 // time (all of them if all) to the reported ones.
-func (x *fwtWatcher) settle(now time.Time, all bool) {
+func (x *watcher) settle(now time.Time, all bool) {
 	kept := x.pending[:0]
 	for _, e := range x.pending {
 		if all || now.Sub(e.last) >= x.o.debounce {
@@ -538,11 +536,11 @@ func (x *fwtWatcher) settle(now time.Time, all bool) {
 	}
 	clear(x.pending[len(kept):])
 	x.pending = kept
-	slices.SortStableFunc(x.done, func(a, b *fwtEvent) int { return a.first.Compare(b.first) })
+	slices.SortStableFunc(x.done, func(a, b *event) int { return a.first.Compare(b.first) })
 }
 
 // schedule sets the timer to fire when the next pending event settles.
-func (x *fwtWatcher) schedule(t *time.Timer) {
+func (x *watcher) schedule(t *time.Timer) {
 	if len(x.pending) == 0 {
 		t.Stop()
 		return
@@ -560,7 +558,7 @@ func (x *fwtWatcher) schedule(t *time.Timer) {
 // folder parent, and the folders already inside it, if it is a folder (not
 // a link, opened from parent's handle) and the watch limit allows. What is
 // already inside is reported as created.
-func (x *fwtWatcher) addFolder(parent *perm.Dir, name string, now time.Time) {
+func (x *watcher) addFolder(parent *perm.Dir, name string, now time.Time) {
 	sub, err := parent.Sub(name)
 	if err != nil {
 		return

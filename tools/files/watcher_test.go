@@ -40,7 +40,7 @@ func fwtEvents(res map[string]any, base string) []string {
 }
 
 func TestFileWatcherSpec(t *testing.T) {
-	spec := files.FileWatcher(tools.Config{}).Spec()
+	spec := files.Watcher(nil).Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +53,12 @@ func TestFileWatcherSpec(t *testing.T) {
 		}
 	}
 	b := newFSBox(t, perm.Limits{})
-	call(t, files.FileWatcher(b.cfg()), spec.Example)
+	call(t, files.Watcher(b.cfg()), spec.Example)
 }
 
 func TestFileWatcherWatch(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileWatcher(b.cfg())
+	tool := files.Watcher(b.cfg())
 	if err := os.MkdirAll(b.in("w/sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestFileWatcherWatch(t *testing.T) {
 
 func TestFileWatcherContext(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileWatcher(b.cfg())
+	tool := files.Watcher(b.cfg())
 	params := map[string]any{"operation": "watch", "input": ".", "timeout_ms": 60000}
 
 	t.Run("cancelled while waiting", func(t *testing.T) {
@@ -227,7 +227,7 @@ func TestFileWatcherContext(t *testing.T) {
 
 func TestFileWatcherEscapes(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileWatcher(b.cfg())
+	tool := files.Watcher(b.cfg())
 	D := tools.TypePermission
 	w := func(input any) map[string]any {
 		return map[string]any{"operation": "watch", "input": input, "timeout_ms": 1}
@@ -243,7 +243,7 @@ func TestFileWatcherEscapes(t *testing.T) {
 		{"parent of the sandbox", w(b.root), D, nil},
 		{"config refuses too", map[string]any{"operation": "config", "input": "../outside"}, D, nil},
 	})
-	callErr(t, files.FileWatcher(tools.Config{}), w("."), D)
+	callErr(t, files.Watcher(nil), w("."), D)
 
 	t.Run("recursive does not follow links out", func(t *testing.T) {
 		res := call(t, tool, map[string]any{"operation": "config", "input": ".", "recursive": true})
@@ -261,7 +261,7 @@ func TestFileWatcherEscapes(t *testing.T) {
 
 func TestFileWatcherErrors(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileWatcher(b.cfg())
+	tool := files.Watcher(b.cfg())
 	many := make([]any, 65)
 	for i := range many {
 		many[i] = "."
@@ -288,7 +288,7 @@ func TestFileWatcherErrors(t *testing.T) {
 
 func TestFileWatcherTooManyFolders(t *testing.T) {
 	b := newFSBox(t, perm.Limits{})
-	tool := files.FileWatcher(b.cfg())
+	tool := files.Watcher(b.cfg())
 	for i := range 1025 {
 		if err := os.Mkdir(b.in(fmt.Sprintf("d%04d", i)), 0o755); err != nil {
 			t.Fatal(err)
@@ -302,7 +302,7 @@ func TestFileWatcherTooManyFolders(t *testing.T) {
 
 func BenchmarkFileWatcher(b *testing.B) {
 	box := newFSBox(b, perm.Limits{})
-	tool := files.FileWatcher(box.cfg())
+	tool := files.Watcher(box.cfg())
 	if err := os.Mkdir(box.in("w"), 0o755); err != nil {
 		b.Fatal(err)
 	}

@@ -1,31 +1,30 @@
 package media
 
-import . "spellhost/tools"
-
 import (
 	"bytes"
 	"context"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // audio_processor limits.
 const (
-	// apMaxChunks caps the RIFF, AIFF or FLAC chunks (blocks) walked.
-	apMaxChunks = 1024
-	// apMaxTagBytes caps the bytes of one tag block (LIST/INFO, a Vorbis
+	// maxChunks caps the RIFF, AIFF or FLAC chunks (blocks) walked.
+	maxChunks = 1024
+	// maxTagBytes caps the bytes of one tag block (LIST/INFO, a Vorbis
 	// comment block, an ID3 text frame) that are read.
-	apMaxTagBytes = 64 << 10
-	// apMaxTags caps the tags reported.
-	apMaxTags = 64
-	// apMaxTagValue caps one tag's value, in bytes.
-	apMaxTagValue = 1024
-	// apScan is how far past an ID3 tag the first MPEG frame is looked for.
-	apScan = 64 << 10
+	maxTagBytes = 64 << 10
+	// maxTags caps the tags reported.
+	maxTags = 64
+	// maxTagValue caps one tag's value, in bytes.
+	maxTagValue = 1024
+	// scan is how far past an ID3 tag the first MPEG frame is looked for.
+	scan = 64 << 10
 )
 
-func audioProcessorSpec() Spec {
-	return Spec{
+func audioProcessorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "audio_processor",
 		Category: "media",
 		Description: "Identifies audio files by their leading bytes (WAV, RF64, AIFF, AIFF-C, FLAC, MP3/MP2, AAC (ADTS), " +
@@ -36,29 +35,29 @@ func audioProcessorSpec() Spec {
 			"audio: it reads integer PCM (8 to 32 bit) or float WAV and AIFF files and writes integer PCM WAV, AIFF " +
 			"or headerless raw at 8, 16, 24 or 32 bits, optionally mixed down to mono. It does not decode or encode " +
 			"compressed audio (MP3, AAC, FLAC, Vorbis, Opus, ADPCM, A-law, µ-law) and does not resample.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "metadata", Enum: []string{"metadata", "detect", "convert"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "metadata", Enum: []string{"metadata", "detect", "convert"},
 				Description: "metadata parses the file's container; detect names the format from its first bytes; " +
 					"convert rewrites a PCM or float WAV/AIFF file as target_format"},
-			{Name: "file_path", Type: String, Required: true,
+			{Name: "file_path", Type: tools.String, Required: true,
 				Description: "the audio file, relative to the base folder; needs read permission. metadata and detect read " +
 					"only headers, chunks and tags, so the file may be of any size; convert reads the whole file, which must be " +
 					"within the file size limit (64 MiB by default)"},
-			{Name: "target_path", Type: String,
+			{Name: "target_path", Type: tools.String,
 				Description: "convert: where to write the result, relative to the base folder; needs write permission; " +
 					"written atomically; the output must be within the file size limit"},
-			{Name: "target_format", Type: String, Enum: []string{"wav", "aiff", "raw"},
+			{Name: "target_format", Type: tools.String, Enum: []string{"wav", "aiff", "raw"},
 				Description: "convert: inferred from target_path's extension (.wav, .aif, .aiff, .raw, .pcm) when omitted, " +
 					"else wav; a known extension that disagrees is a validation error. wav writes a RIFF WAVE file with an integer PCM fmt chunk; aiff writes an AIFF file " +
 					"(big-endian signed PCM); raw writes only the sample bytes, interleaved little-endian as in a WAV data " +
 					"chunk (8-bit unsigned, wider signed). Tags are not copied"},
-			{Name: "bit_depth", Type: Integer,
+			{Name: "bit_depth", Type: tools.Integer,
 				Description: "convert: bits per sample of the output, 8, 16, 24 or 32 (integer PCM); defaults to the source's " +
 					"(16 for a float source). Reducing it rounds to nearest without dither"},
-			{Name: "channels", Type: Integer,
+			{Name: "channels", Type: tools.Integer,
 				Description: "convert: output channels; 1 mixes all source channels down to mono by averaging, 2 from a " +
 					"mono source duplicates it; defaults to the source's count"},
-			{Name: "overwrite", Type: Boolean, Default: false,
+			{Name: "overwrite", Type: tools.Boolean, Default: false,
 				Description: "convert: replace target_path if it exists (otherwise an existing file is a validation error)"},
 		},
 		Returns: "detect: {format, mime, file_size} plus codec for Ogg; format is \"unknown\" when the bytes match no " +
@@ -74,32 +73,32 @@ func audioProcessorSpec() Spec {
 }
 
 // AudioProcessor returns the audio_processor tool.
-func AudioProcessor(cfg Config) Tool {
-	return New(audioProcessorSpec(), func(ctx context.Context, p Params) (any, error) {
-		return apRun(ctx, cfg.Perm, p)
+func AudioProcessor(ps *perm.Set) tools.Tool {
+	return tools.New(audioProcessorSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runAudio(ctx, ps, p)
 	})
 }
 
-func apRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runAudio(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	op := p.String("operation")
 	if op == "convert" {
-		return apConvert(ctx, ps, p)
+		return convert(ctx, ps, p)
 	}
 	for _, name := range []string{"target_path", "target_format", "bit_depth", "channels", "overwrite"} {
 		if p.Has(name) {
-			return nil, Invalid("parameter %q: applies to operation convert only", name)
+			return nil, tools.Invalid("parameter %q: applies to operation convert only", name)
 		}
 	}
 	path := p.String("file_path")
-	mf, err := mediaOpen(ps, "file_path", path)
+	mf, err := open(ps, "file_path", path)
 	if err != nil {
 		return nil, err
 	}
 	defer mf.Close()
-	src := mediaSrc{r: mf.f, size: mf.size}
-	det, err := apDetect(src)
+	src := src{r: mf.f, size: mf.size}
+	det, err := detectAudio(src)
 	if err != nil {
-		return nil, Failed("read %s: %v", path, err)
+		return nil, tools.Failed("read %s: %v", path, err)
 	}
 	if op == "detect" {
 		res := map[string]any{"format": det.format, "mime": det.mime, "file_size": mf.size}
@@ -114,31 +113,31 @@ func apRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	var res map[string]any
 	switch det.format {
 	case "wav", "rf64":
-		a, err := apParseWAV(src)
+		a, err := parseWAV(src)
 		if err != nil {
 			return nil, err
 		}
 		res = a.result()
 	case "aiff", "aifc":
-		a, err := apParseAIFF(src)
+		a, err := parseAIFF(src)
 		if err != nil {
 			return nil, err
 		}
 		res = a.result()
 	case "flac":
-		res, err = apParseFLAC(src, det.id3End)
+		res, err = parseFLAC(src, det.id3End)
 	case "mp3", "mp2", "mp1":
-		res, err = apParseMP3(src)
+		res, err = parseMP3(src)
 	case "ogg":
-		res, err = apParseOgg(src)
+		res, err = parseOgg(src)
 	case "au":
-		res, err = apParseAU(src)
+		res, err = parseAU(src)
 	case "m4a", "mp4":
-		res, err = apParseM4A(ctx, ps, src)
+		res, err = parseM4A(ctx, ps, src)
 	case "unknown":
-		return nil, Failed("%s is not a recognised audio file", path)
+		return nil, tools.Failed("%s is not a recognised audio file", path)
 	default:
-		return nil, Failed("metadata for %s files is not supported (detect recognises them; metadata reads WAV, AIFF, "+
+		return nil, tools.Failed("metadata for %s files is not supported (detect recognises them; metadata reads WAV, AIFF, "+
 			"FLAC, MP3, Ogg, AU and M4A)", det.format)
 	}
 	if err != nil {
@@ -149,19 +148,19 @@ func apRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	return res, nil
 }
 
-// apDetected is what the first bytes of a file say.
-type apDetected struct {
+// detected is what the first bytes of a file say.
+type detected struct {
 	format, mime, codec string
 	id3End              int64 // end of a leading ID3v2 tag, else 0
 }
 
-// apDetect names an audio format from the file's leading bytes.
-func apDetect(src mediaSrc) (apDetected, error) {
+// detectAudio names an audio format from the file's leading bytes.
+func detectAudio(src src) (detected, error) {
 	h, err := src.head(64)
 	if err != nil {
-		return apDetected{}, err
+		return detected{}, err
 	}
-	d := func(f, m string) apDetected { return apDetected{format: f, mime: m} }
+	d := func(f, m string) detected { return detected{format: f, mime: m} }
 	has := func(off int, s string) bool { return len(h) >= off+len(s) && string(h[off:off+len(s)]) == s }
 	switch {
 	case has(0, "RIFF") && has(8, "WAVE"):
@@ -190,7 +189,7 @@ func apDetect(src mediaSrc) (apDetected, error) {
 		}
 		return r, nil
 	case has(0, "ID3") && len(h) >= 10:
-		end := int64(10 + apSyncsafe(h[6:10]))
+		end := int64(10 + syncsafe(h[6:10]))
 		if h[5]&0x10 != 0 {
 			end += 10
 		}
@@ -200,7 +199,7 @@ func apDetect(src mediaSrc) (apDetected, error) {
 				r.id3End = end
 				return r, nil
 			}
-			if hd, ok := apMPEGParse(b); ok && hd.layer == 0 {
+			if hd, ok := mpegParse(b); ok && hd.layer == 0 {
 				return d("aac", "audio/aac"), nil
 			}
 		}
@@ -228,7 +227,7 @@ func apDetect(src mediaSrc) (apDetected, error) {
 	case len(h) >= 16 && bytes.Equal(h[:16], []byte{0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c}):
 		return d("wma", "audio/x-ms-wma"), nil
 	}
-	if hd, ok := apMPEGParse(h); ok {
+	if hd, ok := mpegParse(h); ok {
 		switch hd.layer {
 		case 0:
 			return d("aac", "audio/aac"), nil
@@ -242,7 +241,7 @@ func apDetect(src mediaSrc) (apDetected, error) {
 	return d("unknown", "application/octet-stream"), nil
 }
 
-// apFail returns an execution error for a malformed file.
-func apFail(format string, args ...any) error {
-	return Failed("malformed "+format, args...)
+// fail returns an execution error for a malformed file.
+func fail(format string, args ...any) error {
+	return tools.Failed("malformed "+format, args...)
 }

@@ -1,7 +1,5 @@
 package media
 
-import . "spellhost/tools"
-
 import (
 	"bytes"
 	"context"
@@ -9,21 +7,22 @@ import (
 	"path/filepath"
 	"strings"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // Conversion for audio-processor: PCM between WAV, AIFF and raw.
 
-// apExt maps target_path extensions to target formats.
-var apExt = map[string]string{".wav": "wav", ".wave": "wav", ".aif": "aiff", ".aiff": "aiff", ".raw": "raw", ".pcm": "raw"}
+// audioExts maps target_path extensions to target formats.
+var audioExts = map[string]string{".wav": "wav", ".wave": "wav", ".aif": "aiff", ".aiff": "aiff", ".raw": "raw", ".pcm": "raw"}
 
-// apConvert rewrites a PCM or float WAV/AIFF file as integer PCM.
-func apConvert(ctx context.Context, ps *perm.Set, p Params) (any, error) {
-	if _, err := mediaTarget(ps, p, "convert"); err != nil {
+// convert rewrites a PCM or float WAV/AIFF file as integer PCM.
+func convert(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
+	if _, err := target(ps, p, "convert"); err != nil {
 		return nil, err
 	}
 	ext := filepath.Ext(p.String("target_path"))
-	extFormat := apExt[strings.ToLower(ext)]
+	extFormat := audioExts[strings.ToLower(ext)]
 	format := p.String("target_format")
 	switch {
 	case format == "" && extFormat != "":
@@ -31,36 +30,36 @@ func apConvert(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	case format == "":
 		format = "wav"
 	case extFormat != "" && extFormat != format:
-		return nil, Invalid("parameter \"target_format\": %s does not match target_path's extension %s", format, ext)
+		return nil, tools.Invalid("parameter \"target_format\": %s does not match target_path's extension %s", format, ext)
 	}
-	data, srcPath, err := mediaReadFile(ps, "file_path", p.String("file_path"))
+	data, srcPath, err := readFile(ps, "file_path", p.String("file_path"))
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	src := mediaSrc{r: bytes.NewReader(data), size: int64(len(data))}
-	det, err := apDetect(src)
+	src := src{r: bytes.NewReader(data), size: int64(len(data))}
+	det, err := detectAudio(src)
 	if err != nil {
-		return nil, Failed("read %s: %v", p.String("file_path"), err)
+		return nil, tools.Failed("read %s: %v", p.String("file_path"), err)
 	}
-	var a *apPCM
+	var a *pcm
 	switch det.format {
 	case "wav", "rf64":
-		a, err = apParseWAV(src)
+		a, err = parseWAV(src)
 	case "aiff", "aifc":
-		a, err = apParseAIFF(src)
+		a, err = parseAIFF(src)
 	case "unknown":
-		return nil, Failed("%s is not a recognised audio file", p.String("file_path"))
+		return nil, tools.Failed("%s is not a recognised audio file", p.String("file_path"))
 	default:
-		return nil, Failed("convert reads PCM or float WAV and AIFF files; %s is %s, which spellhost cannot decode", p.String("file_path"), det.format)
+		return nil, tools.Failed("convert reads PCM or float WAV and AIFF files; %s is %s, which spellhost cannot decode", p.String("file_path"), det.format)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if a.encoding != "pcm" && a.encoding != "float" {
-		return nil, Failed("convert reads PCM or float WAV and AIFF files; this file's codec is %s, which spellhost cannot decode", a.codec)
+		return nil, tools.Failed("convert reads PCM or float WAV and AIFF files; this file's codec is %s, which spellhost cannot decode", a.codec)
 	}
 
 	bits := 8 * a.bytesPer
@@ -70,23 +69,23 @@ func apConvert(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	if p.Has("bit_depth") {
 		bits = p.Int("bit_depth")
 		if bits != 8 && bits != 16 && bits != 24 && bits != 32 {
-			return nil, Invalid("parameter \"bit_depth\": want 8, 16, 24 or 32, got %d", bits)
+			return nil, tools.Invalid("parameter \"bit_depth\": want 8, 16, 24 or 32, got %d", bits)
 		}
 	}
 	channels := a.channels
 	if p.Has("channels") {
 		channels = p.Int("channels")
 		if channels != 1 && channels != a.channels && !(a.channels == 1 && channels == 2) {
-			return nil, Invalid("parameter \"channels\": the source has %d; want 1 (mix down), %d (keep)%s",
+			return nil, tools.Invalid("parameter \"channels\": the source has %d; want 1 (mix down), %d (keep)%s",
 				a.channels, a.channels, map[bool]string{true: " or 2 (duplicate mono)", false: ""}[a.channels == 1])
 		}
 	}
 	if channels*(bits/8) > math.MaxUint16 {
-		return nil, Failed("%d channels of %d-bit samples cannot be written", channels, bits)
+		return nil, tools.Failed("%d channels of %d-bit samples cannot be written", channels, bits)
 	}
 	rate := math.Round(a.rate)
 	if rate < 1 || rate > math.MaxUint32 {
-		return nil, Failed("sample rate %v cannot be written", a.rate)
+		return nil, tools.Failed("sample rate %v cannot be written", a.rate)
 	}
 
 	frames := a.dataLen / int64(a.blockAlign)
@@ -108,40 +107,40 @@ func apConvert(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}
 	maxBytes := ps.Limits().MaxFileBytes
 	if total > maxBytes || dataSize > math.MaxUint32-64 {
-		return nil, Errorf(TypeTooLarge, "the converted file would be %d bytes, over the %d-byte file limit", total, maxBytes)
+		return nil, tools.Errorf(tools.TypeTooLarge, "the converted file would be %d bytes, over the %d-byte file limit", total, maxBytes)
 	}
 	out := make([]byte, total)
 	switch format {
 	case "wav":
 		copy(out, "RIFF")
-		mediaLE.PutUint32(out[4:], uint32(total-8))
+		le.PutUint32(out[4:], uint32(total-8))
 		copy(out[8:], "WAVEfmt ")
-		mediaLE.PutUint32(out[16:], 16)
-		mediaLE.PutUint16(out[20:], 1)
-		mediaLE.PutUint16(out[22:], uint16(channels))
-		mediaLE.PutUint32(out[24:], uint32(rate))
-		mediaLE.PutUint32(out[28:], uint32(rate)*uint32(channels*outBytes))
-		mediaLE.PutUint16(out[32:], uint16(channels*outBytes))
-		mediaLE.PutUint16(out[34:], uint16(bits))
+		le.PutUint32(out[16:], 16)
+		le.PutUint16(out[20:], 1)
+		le.PutUint16(out[22:], uint16(channels))
+		le.PutUint32(out[24:], uint32(rate))
+		le.PutUint32(out[28:], uint32(rate)*uint32(channels*outBytes))
+		le.PutUint16(out[32:], uint16(channels*outBytes))
+		le.PutUint16(out[34:], uint16(bits))
 		copy(out[36:], "data")
-		mediaLE.PutUint32(out[40:], uint32(dataSize))
+		le.PutUint32(out[40:], uint32(dataSize))
 	case "aiff":
 		copy(out, "FORM")
-		mediaBE.PutUint32(out[4:], uint32(total-8))
+		be.PutUint32(out[4:], uint32(total-8))
 		copy(out[8:], "AIFFCOMM")
-		mediaBE.PutUint32(out[16:], 18)
-		mediaBE.PutUint16(out[20:], uint16(channels))
-		mediaBE.PutUint32(out[22:], uint32(frames))
-		mediaBE.PutUint16(out[26:], uint16(bits))
-		apPutExt80(out[28:38], rate)
+		be.PutUint32(out[16:], 18)
+		be.PutUint16(out[20:], uint16(channels))
+		be.PutUint32(out[22:], uint32(frames))
+		be.PutUint16(out[26:], uint16(bits))
+		putExt80(out[28:38], rate)
 		copy(out[38:], "SSND")
-		mediaBE.PutUint32(out[42:], uint32(8+dataSize))
+		be.PutUint32(out[42:], uint32(8+dataSize))
 		// offset and block size (out[46:54]) stay 0
 	}
-	if err := apTranscode(ctx, a, data, frames, channels, bits, format == "aiff", out[header:header+dataSize]); err != nil {
+	if err := transcode(ctx, a, data, frames, channels, bits, format == "aiff", out[header:header+dataSize]); err != nil {
 		return nil, err
 	}
-	resolved, err := mediaWrite(ctx, ps, p.String("target_path"), out)
+	resolved, err := write(ctx, ps, p.String("target_path"), out)
 	if err != nil {
 		return nil, err
 	}
@@ -154,15 +153,15 @@ func apConvert(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		"channels":         channels,
 		"bits_per_sample":  bits,
 		"frames":           frames,
-		"duration_seconds": mediaRound(float64(frames)/rate, 3),
+		"duration_seconds": round(float64(frames)/rate, 3),
 		"bytes_written":    total,
 	}, nil
 }
 
-// apTranscode converts frames of a's samples in data to bits-bit integer
+// transcode converts frames of a's samples in data to bits-bit integer
 // PCM with outCh channels in out: little-endian (8-bit unsigned) or, for
 // AIFF, big-endian signed.
-func apTranscode(ctx context.Context, a *apPCM, data []byte, frames int64, outCh, bits int, aiff bool, out []byte) error {
+func transcode(ctx context.Context, a *pcm, data []byte, frames int64, outCh, bits int, aiff bool, out []byte) error {
 	in := data[a.dataOff:]
 	inCh, bp := a.channels, a.bytesPer
 	outB := bits / 8
@@ -181,7 +180,7 @@ func apTranscode(ctx context.Context, a *apPCM, data []byte, frames int64, outCh
 		if outCh == 1 && inCh > 1 {
 			var sum int64
 			for c := 0; c < inCh; c++ {
-				sum += int64(apSample(a, frame[c*bp:]))
+				sum += int64(sample(a, frame[c*bp:]))
 			}
 			mono = sum / int64(inCh)
 		}
@@ -191,9 +190,9 @@ func apTranscode(ctx context.Context, a *apPCM, data []byte, frames int64, outCh
 			case outCh == 1 && inCh > 1:
 				v = mono
 			case inCh == 1:
-				v = int64(apSample(a, frame))
+				v = int64(sample(a, frame))
 			default:
-				v = int64(apSample(a, frame[c*bp:]))
+				v = int64(sample(a, frame[c*bp:]))
 			}
 			if shift > 0 {
 				v = (v + 1<<(shift-1)) >> shift
@@ -217,19 +216,19 @@ func apTranscode(ctx context.Context, a *apPCM, data []byte, frames int64, outCh
 	return nil
 }
 
-// apSample reads one sample as a signed 32-bit value, left-justified.
-func apSample(a *apPCM, b []byte) int32 {
+// sample reads one sample as a signed 32-bit value, left-justified.
+func sample(a *pcm, b []byte) int32 {
 	if a.encoding == "float" {
 		var f float64
 		switch {
 		case a.bytesPer == 4 && a.bigEndian:
-			f = float64(math.Float32frombits(mediaBE.Uint32(b)))
+			f = float64(math.Float32frombits(be.Uint32(b)))
 		case a.bytesPer == 4:
-			f = float64(math.Float32frombits(mediaLE.Uint32(b)))
+			f = float64(math.Float32frombits(le.Uint32(b)))
 		case a.bigEndian:
-			f = math.Float64frombits(mediaBE.Uint64(b))
+			f = math.Float64frombits(be.Uint64(b))
 		default:
-			f = math.Float64frombits(mediaLE.Uint64(b))
+			f = math.Float64frombits(le.Uint64(b))
 		}
 		if math.IsNaN(f) {
 			return 0

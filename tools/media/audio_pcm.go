@@ -1,7 +1,5 @@
 package media
 
-import . "spellhost/tools"
-
 import (
 	"bytes"
 	"context"
@@ -10,13 +8,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // WAV, AIFF and AU input of audio-processor, and M4A through the MP4 box reader.
 
-// apPCM describes a WAV or AIFF file's sample data.
-type apPCM struct {
+// pcm describes a WAV or AIFF file's sample data.
+type pcm struct {
 	format      string // wav, rf64, aiff, aifc
 	tag         uint16 // WAV format tag (after WAVE_FORMAT_EXTENSIBLE)
 	compression string // AIFF-C compression type
@@ -38,13 +37,13 @@ type apPCM struct {
 	codec       string
 }
 
-// apParseWAV walks a RIFF WAVE (or RF64) file's chunks.
-func apParseWAV(src mediaSrc) (*apPCM, error) {
+// parseWAV walks a RIFF WAVE (or RF64) file's chunks.
+func parseWAV(src src) (*pcm, error) {
 	h, err := src.at(0, 12)
 	if err != nil {
-		return nil, apFail("WAV file: the RIFF header is truncated")
+		return nil, fail("WAV file: the RIFF header is truncated")
 	}
-	a := &apPCM{format: "wav", frames: -1, tags: map[string]any{}}
+	a := &pcm{format: "wav", frames: -1, tags: map[string]any{}}
 	rf64 := string(h[:4]) != "RIFF"
 	if rf64 {
 		a.format = "rf64"
@@ -53,39 +52,39 @@ func apParseWAV(src mediaSrc) (*apPCM, error) {
 	var haveFmt, haveData bool
 	off := int64(12)
 	for n := 0; src.size-off >= 8; n++ {
-		if n == apMaxChunks {
-			a.warnings = append(a.warnings, fmt.Sprintf("stopped after %d chunks", apMaxChunks))
+		if n == maxChunks {
+			a.warnings = append(a.warnings, fmt.Sprintf("stopped after %d chunks", maxChunks))
 			break
 		}
 		ch, err := src.at(off, 8)
 		if err != nil {
 			return nil, err
 		}
-		id := mediaFourCC(ch)
+		id := fourCC(ch)
 		if id == "" {
 			if haveData && haveFmt {
 				a.warnings = append(a.warnings, fmt.Sprintf("%d bytes of junk after the last chunk", src.size-off))
 				break
 			}
-			return nil, apFail("WAV file: the chunk id at offset %d is not a four-character code", off)
+			return nil, fail("WAV file: the chunk id at offset %d is not a four-character code", off)
 		}
-		size := int64(mediaLE.Uint32(ch[4:]))
+		size := int64(le.Uint32(ch[4:]))
 		body := off + 8
 		avail := src.size - body
 		switch id {
 		case "ds64":
 			d, err := src.at(body, min(size, 24))
 			if err != nil || len(d) < 24 {
-				return nil, apFail("WAV file: ds64 chunk is shorter than 24 bytes")
+				return nil, fail("WAV file: ds64 chunk is shorter than 24 bytes")
 			}
-			ds64Data = mediaLE.Uint64(d[8:])
+			ds64Data = le.Uint64(d[8:])
 		case "fmt ":
 			if size < 16 {
-				return nil, apFail("WAV file: fmt chunk is %d bytes, at least 16 are needed", size)
+				return nil, fail("WAV file: fmt chunk is %d bytes, at least 16 are needed", size)
 			}
 			d, err := src.at(body, min(size, 40))
 			if err != nil {
-				return nil, apFail("WAV file: fmt chunk is truncated")
+				return nil, fail("WAV file: fmt chunk is truncated")
 			}
 			if err := a.wavFmt(d); err != nil {
 				return nil, err
@@ -94,7 +93,7 @@ func apParseWAV(src mediaSrc) (*apPCM, error) {
 		case "data":
 			if rf64 && size == 0xffffffff {
 				if ds64Data > uint64(math.MaxInt64) {
-					return nil, apFail("RF64 file: ds64 data size %d is out of range", ds64Data)
+					return nil, fail("RF64 file: ds64 data size %d is out of range", ds64Data)
 				}
 				size = int64(ds64Data)
 			}
@@ -106,26 +105,26 @@ func apParseWAV(src mediaSrc) (*apPCM, error) {
 			}
 		case "fact":
 			if d, err := src.at(body, min(size, 4)); err == nil && len(d) == 4 {
-				a.frames = int64(mediaLE.Uint32(d))
+				a.frames = int64(le.Uint32(d))
 			}
 		case "LIST":
-			if d, err := src.at(body, min(size, avail, apMaxTagBytes)); err == nil && len(d) >= 4 && string(d[:4]) == "INFO" {
-				apRIFFInfo(d[4:], a.tags)
+			if d, err := src.at(body, min(size, avail, maxTagBytes)); err == nil && len(d) >= 4 && string(d[:4]) == "INFO" {
+				riffInfo(d[4:], a.tags)
 			}
 		}
 		if size > avail {
 			if id == "data" {
 				break
 			}
-			return nil, apFail("WAV file: chunk %q at offset %d claims %d bytes but only %d remain", id, off, size, avail)
+			return nil, fail("WAV file: chunk %q at offset %d claims %d bytes but only %d remain", id, off, size, avail)
 		}
 		off = body + size + size&1
 	}
 	if !haveFmt {
-		return nil, apFail("WAV file: no fmt chunk")
+		return nil, fail("WAV file: no fmt chunk")
 	}
 	if !haveData {
-		return nil, apFail("WAV file: no data chunk")
+		return nil, fail("WAV file: no data chunk")
 	}
 	if a.encoding == "pcm" || a.encoding == "float" || a.encoding == "alaw" || a.encoding == "ulaw" {
 		// A fact chunk matters for compressed data only; here the data
@@ -136,30 +135,30 @@ func apParseWAV(src mediaSrc) (*apPCM, error) {
 }
 
 // wavFmt reads a fmt chunk (16 to 40 bytes).
-func (a *apPCM) wavFmt(d []byte) error {
-	a.tag = mediaLE.Uint16(d)
-	a.channels = int(mediaLE.Uint16(d[2:]))
-	a.rate = float64(mediaLE.Uint32(d[4:]))
-	a.byteRate = int64(mediaLE.Uint32(d[8:]))
-	a.blockAlign = int(mediaLE.Uint16(d[12:]))
-	a.bits = int(mediaLE.Uint16(d[14:]))
+func (a *pcm) wavFmt(d []byte) error {
+	a.tag = le.Uint16(d)
+	a.channels = int(le.Uint16(d[2:]))
+	a.rate = float64(le.Uint32(d[4:]))
+	a.byteRate = int64(le.Uint32(d[8:]))
+	a.blockAlign = int(le.Uint16(d[12:]))
+	a.bits = int(le.Uint16(d[14:]))
 	if a.tag == 0xfffe {
 		if len(d) < 40 {
-			return apFail("WAV file: WAVE_FORMAT_EXTENSIBLE fmt chunk is shorter than 40 bytes")
+			return fail("WAV file: WAVE_FORMAT_EXTENSIBLE fmt chunk is shorter than 40 bytes")
 		}
-		if vb := int(mediaLE.Uint16(d[18:])); vb > 0 {
+		if vb := int(le.Uint16(d[18:])); vb > 0 {
 			a.bits = vb
 		}
-		a.channelMask = mediaLE.Uint32(d[20:])
-		a.tag = mediaLE.Uint16(d[24:])
+		a.channelMask = le.Uint32(d[20:])
+		a.tag = le.Uint16(d[24:])
 	}
 	switch {
 	case a.channels == 0:
-		return apFail("WAV file: fmt chunk has 0 channels")
+		return fail("WAV file: fmt chunk has 0 channels")
 	case a.rate == 0:
-		return apFail("WAV file: fmt chunk has a sample rate of 0")
+		return fail("WAV file: fmt chunk has a sample rate of 0")
 	case a.blockAlign == 0:
-		return apFail("WAV file: fmt chunk has a block align of 0")
+		return fail("WAV file: fmt chunk has a block align of 0")
 	}
 	a.unsigned8 = true
 	switch a.tag {
@@ -173,23 +172,23 @@ func (a *apPCM) wavFmt(d []byte) error {
 		a.encoding, a.codec = "ulaw", "mulaw"
 	default:
 		a.encoding = "other"
-		a.codec = apWAVCodecs[a.tag]
+		a.codec = wavCodecs[a.tag]
 		if a.codec == "" {
 			a.codec = fmt.Sprintf("0x%04x", a.tag)
 		}
 		return nil
 	}
 	if a.blockAlign%a.channels != 0 {
-		return apFail("WAV file: block align %d is not a multiple of the %d channels", a.blockAlign, a.channels)
+		return fail("WAV file: block align %d is not a multiple of the %d channels", a.blockAlign, a.channels)
 	}
 	a.bytesPer = a.blockAlign / a.channels
 	if a.bits == 0 || a.bits > 8*a.bytesPer {
-		return apFail("WAV file: %d bits per sample do not fit %d-byte samples", a.bits, a.bytesPer)
+		return fail("WAV file: %d bits per sample do not fit %d-byte samples", a.bits, a.bytesPer)
 	}
 	switch a.encoding {
 	case "pcm":
 		if a.bytesPer > 4 {
-			return apFail("WAV file: %d-byte integer samples are not supported", a.bytesPer)
+			return fail("WAV file: %d-byte integer samples are not supported", a.bytesPer)
 		}
 		if a.bytesPer == 1 {
 			a.codec = "pcm_u8"
@@ -198,35 +197,35 @@ func (a *apPCM) wavFmt(d []byte) error {
 		}
 	case "float":
 		if a.bytesPer != 4 && a.bytesPer != 8 {
-			return apFail("WAV file: %d-byte float samples are not supported", a.bytesPer)
+			return fail("WAV file: %d-byte float samples are not supported", a.bytesPer)
 		}
 		a.codec = fmt.Sprintf("pcm_f%dle", 8*a.bytesPer)
 	}
 	return nil
 }
 
-var apWAVCodecs = map[uint16]string{
+var wavCodecs = map[uint16]string{
 	0x0002: "adpcm_ms", 0x0011: "adpcm_ima", 0x0031: "gsm_ms", 0x0050: "mp2", 0x0055: "mp3",
 	0x0092: "ac3", 0x0161: "wma", 0x0162: "wma_pro", 0x2000: "ac3", 0x2001: "dts", 0xf1ac: "flac",
 }
 
-// apInfoNames maps LIST/INFO ids to tag names.
-var apInfoNames = map[string]string{
+// infoNames maps LIST/INFO ids to tag names.
+var infoNames = map[string]string{
 	"INAM": "title", "IART": "artist", "IPRD": "album", "ICMT": "comment", "ICRD": "date", "IGNR": "genre",
 	"ISFT": "software", "ICOP": "copyright", "IENG": "engineer", "ITRK": "track", "IPRT": "track",
 	"ISBJ": "subject", "IKEY": "keywords", "ISRC": "source", "ITCH": "technician", "ILNG": "language",
 }
 
-// apRIFFInfo reads the subchunks of a LIST/INFO chunk into tags.
-func apRIFFInfo(d []byte, tags map[string]any) {
-	for len(d) >= 8 && len(tags) < apMaxTags {
-		id := mediaFourCC(d)
-		size := int(mediaLE.Uint32(d[4:]))
+// riffInfo reads the subchunks of a LIST/INFO chunk into tags.
+func riffInfo(d []byte, tags map[string]any) {
+	for len(d) >= 8 && len(tags) < maxTags {
+		id := fourCC(d)
+		size := int(le.Uint32(d[4:]))
 		if id == "" || size > len(d)-8 {
 			return
 		}
-		v := apText(d[8 : 8+size])
-		if name := apInfoNames[id]; name != "" && v != "" {
+		v := textInfo(d[8 : 8+size])
+		if name := infoNames[id]; name != "" && v != "" {
 			tags[name] = v
 		} else if v != "" {
 			tags[strings.ToLower(strings.TrimSpace(id))] = v
@@ -235,9 +234,9 @@ func apRIFFInfo(d []byte, tags map[string]any) {
 	}
 }
 
-// apText turns a stored string (NUL-terminated, maybe Latin-1) into clean
-// UTF-8 of at most apMaxTagValue bytes.
-func apText(b []byte) string {
+// textInfo turns a stored string (NUL-terminated, maybe Latin-1) into clean
+// UTF-8 of at most maxTagValue bytes.
+func textInfo(b []byte) string {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}
@@ -245,12 +244,12 @@ func apText(b []byte) string {
 	if utf8.Valid(b) {
 		s = string(b)
 	} else {
-		s = apLatin1(b)
+		s = latin1(b)
 	}
-	return apClip(strings.TrimSpace(s))
+	return clip(strings.TrimSpace(s))
 }
 
-func apLatin1(b []byte) string {
+func latin1(b []byte) string {
 	r := make([]rune, len(b))
 	for i, c := range b {
 		r[i] = rune(c)
@@ -258,24 +257,24 @@ func apLatin1(b []byte) string {
 	return string(r)
 }
 
-func apClip(s string) string {
-	if len(s) <= apMaxTagValue {
+func clip(s string) string {
+	if len(s) <= maxTagValue {
 		return s
 	}
-	s = s[:apMaxTagValue]
+	s = s[:maxTagValue]
 	for !utf8.ValidString(s) {
 		s = s[:len(s)-1]
 	}
 	return s
 }
 
-// apParseAIFF walks an AIFF or AIFF-C file's chunks.
-func apParseAIFF(src mediaSrc) (*apPCM, error) {
+// parseAIFF walks an AIFF or AIFF-C file's chunks.
+func parseAIFF(src src) (*pcm, error) {
 	h, err := src.at(0, 12)
 	if err != nil {
-		return nil, apFail("AIFF file: the FORM header is truncated")
+		return nil, fail("AIFF file: the FORM header is truncated")
 	}
-	a := &apPCM{format: "aiff", bigEndian: true, frames: -1, tags: map[string]any{}}
+	a := &pcm{format: "aiff", bigEndian: true, frames: -1, tags: map[string]any{}}
 	aifc := string(h[8:12]) == "AIFC"
 	if aifc {
 		a.format = "aifc"
@@ -283,29 +282,29 @@ func apParseAIFF(src mediaSrc) (*apPCM, error) {
 	var haveComm, haveData bool
 	off := int64(12)
 	for n := 0; src.size-off >= 8; n++ {
-		if n == apMaxChunks {
-			a.warnings = append(a.warnings, fmt.Sprintf("stopped after %d chunks", apMaxChunks))
+		if n == maxChunks {
+			a.warnings = append(a.warnings, fmt.Sprintf("stopped after %d chunks", maxChunks))
 			break
 		}
 		ch, err := src.at(off, 8)
 		if err != nil {
 			return nil, err
 		}
-		id := mediaFourCC(ch)
+		id := fourCC(ch)
 		if id == "" {
-			return nil, apFail("AIFF file: the chunk id at offset %d is not a four-character code", off)
+			return nil, fail("AIFF file: the chunk id at offset %d is not a four-character code", off)
 		}
-		size := int64(mediaBE.Uint32(ch[4:]))
+		size := int64(be.Uint32(ch[4:]))
 		body := off + 8
 		avail := src.size - body
 		switch id {
 		case "COMM":
 			if size < 18 || (aifc && size < 22) {
-				return nil, apFail("AIFF file: COMM chunk is %d bytes, too short", size)
+				return nil, fail("AIFF file: COMM chunk is %d bytes, too short", size)
 			}
 			d, err := src.at(body, min(size, 64))
 			if err != nil {
-				return nil, apFail("AIFF file: COMM chunk is truncated")
+				return nil, fail("AIFF file: COMM chunk is truncated")
 			}
 			if err := a.aiffComm(d, aifc); err != nil {
 				return nil, err
@@ -313,15 +312,15 @@ func apParseAIFF(src mediaSrc) (*apPCM, error) {
 			haveComm = true
 		case "SSND":
 			if size < 8 {
-				return nil, apFail("AIFF file: SSND chunk is %d bytes, too short", size)
+				return nil, fail("AIFF file: SSND chunk is %d bytes, too short", size)
 			}
 			d, err := src.at(body, 8)
 			if err != nil {
-				return nil, apFail("AIFF file: SSND chunk is truncated")
+				return nil, fail("AIFF file: SSND chunk is truncated")
 			}
-			skip := int64(mediaBE.Uint32(d))
+			skip := int64(be.Uint32(d))
 			if skip > size-8 {
-				return nil, apFail("AIFF file: SSND offset %d is past the chunk's end", skip)
+				return nil, fail("AIFF file: SSND offset %d is past the chunk's end", skip)
 			}
 			haveData = true
 			a.dataOff, a.dataLen = body+8+skip, size-8-skip
@@ -331,11 +330,11 @@ func apParseAIFF(src mediaSrc) (*apPCM, error) {
 				a.dataLen = max(0, src.size-a.dataOff)
 			}
 		case "NAME", "AUTH", "(c) ", "ANNO":
-			if d, err := src.at(body, min(size, avail, apMaxTagBytes)); err == nil && len(a.tags) < apMaxTags {
+			if d, err := src.at(body, min(size, avail, maxTagBytes)); err == nil && len(a.tags) < maxTags {
 				name := map[string]string{"NAME": "title", "AUTH": "artist", "(c) ": "copyright", "ANNO": "comment"}[id]
-				if v := apText(d); v != "" {
+				if v := textInfo(d); v != "" {
 					if old, ok := a.tags[name].(string); ok {
-						v = apClip(old + "; " + v)
+						v = clip(old + "; " + v)
 					}
 					a.tags[name] = v
 				}
@@ -345,16 +344,16 @@ func apParseAIFF(src mediaSrc) (*apPCM, error) {
 			if id == "SSND" {
 				break
 			}
-			return nil, apFail("AIFF file: chunk %q at offset %d claims %d bytes but only %d remain", id, off, size, avail)
+			return nil, fail("AIFF file: chunk %q at offset %d claims %d bytes but only %d remain", id, off, size, avail)
 		}
 		off = body + size + size&1
 	}
 	if !haveComm {
-		return nil, apFail("AIFF file: no COMM chunk")
+		return nil, fail("AIFF file: no COMM chunk")
 	}
 	if !haveData {
 		if a.frames > 0 {
-			return nil, apFail("AIFF file: no SSND chunk")
+			return nil, fail("AIFF file: no SSND chunk")
 		}
 		a.dataOff = src.size
 	}
@@ -368,21 +367,21 @@ func apParseAIFF(src mediaSrc) (*apPCM, error) {
 }
 
 // aiffComm reads a COMM chunk.
-func (a *apPCM) aiffComm(d []byte, aifc bool) error {
-	a.channels = int(mediaBE.Uint16(d))
-	a.frames = int64(mediaBE.Uint32(d[2:]))
-	a.bits = int(mediaBE.Uint16(d[6:]))
-	a.rate = apExt80(d[8:18])
+func (a *pcm) aiffComm(d []byte, aifc bool) error {
+	a.channels = int(be.Uint16(d))
+	a.frames = int64(be.Uint32(d[2:]))
+	a.bits = int(be.Uint16(d[6:]))
+	a.rate = ext80(d[8:18])
 	if a.channels == 0 {
-		return apFail("AIFF file: COMM chunk has 0 channels")
+		return fail("AIFF file: COMM chunk has 0 channels")
 	}
 	if !(a.rate > 0 && a.rate < 1e7) {
-		return apFail("AIFF file: COMM chunk has a sample rate of %v", a.rate)
+		return fail("AIFF file: COMM chunk has a sample rate of %v", a.rate)
 	}
 	a.encoding = "pcm"
 	a.compression = "NONE"
 	if aifc {
-		a.compression = mediaFourCC(d[18:22])
+		a.compression = fourCC(d[18:22])
 		switch a.compression {
 		case "NONE", "twos":
 		case "sowt":
@@ -405,7 +404,7 @@ func (a *apPCM) aiffComm(d []byte, aifc bool) error {
 		}
 	}
 	if a.bits == 0 || a.bits > 64 || (a.encoding == "pcm" && a.bits > 32) {
-		return apFail("AIFF file: %d bits per sample", a.bits)
+		return fail("AIFF file: %d bits per sample", a.bits)
 	}
 	a.bytesPer = (a.bits + 7) / 8
 	a.blockAlign = a.bytesPer * a.channels
@@ -426,10 +425,10 @@ func (a *apPCM) aiffComm(d []byte, aifc bool) error {
 	return nil
 }
 
-// apExt80 decodes an 80-bit IEEE 754 extended float.
-func apExt80(b []byte) float64 {
-	exp := int(mediaBE.Uint16(b) & 0x7fff)
-	mant := mediaBE.Uint64(b[2:])
+// ext80 decodes an 80-bit IEEE 754 extended float.
+func ext80(b []byte) float64 {
+	exp := int(be.Uint16(b) & 0x7fff)
+	mant := be.Uint64(b[2:])
 	if exp == 0 && mant == 0 {
 		return 0
 	}
@@ -440,18 +439,18 @@ func apExt80(b []byte) float64 {
 	return f
 }
 
-// apPutExt80 encodes v (positive) as an 80-bit extended float.
-func apPutExt80(b []byte, v float64) {
+// putExt80 encodes v (positive) as an 80-bit extended float.
+func putExt80(b []byte, v float64) {
 	frac, exp := math.Frexp(v)
-	mediaBE.PutUint16(b, uint16(exp-1+16383))
-	mediaBE.PutUint64(b[2:], uint64(frac*(1<<64)))
+	be.PutUint16(b, uint16(exp-1+16383))
+	be.PutUint64(b[2:], uint64(frac*(1<<64)))
 }
 
-func (a *apPCM) result() map[string]any {
+func (a *pcm) result() map[string]any {
 	res := map[string]any{
 		"codec":       a.codec,
 		"encoding":    a.encoding,
-		"sample_rate": mediaRound(a.rate, 3),
+		"sample_rate": round(a.rate, 3),
 		"channels":    a.channels,
 		"data_bytes":  a.dataLen,
 	}
@@ -467,22 +466,22 @@ func (a *apPCM) result() map[string]any {
 	}
 	if a.frames >= 0 {
 		res["frames"] = a.frames
-		res["duration_seconds"] = mediaRound(float64(a.frames)/a.rate, 3)
+		res["duration_seconds"] = round(float64(a.frames)/a.rate, 3)
 	} else if a.byteRate > 0 {
-		res["duration_seconds"] = mediaRound(float64(a.dataLen)/float64(a.byteRate), 3)
+		res["duration_seconds"] = round(float64(a.dataLen)/float64(a.byteRate), 3)
 		res["duration_estimated"] = true
 	}
 	if a.byteRate > 0 {
-		res["bitrate_kbps"] = mediaRound(float64(a.byteRate)*8/1000, 1)
+		res["bitrate_kbps"] = round(float64(a.byteRate)*8/1000, 1)
 	}
 	res["tags"] = a.tags
 	if len(a.warnings) > 0 {
-		res["warnings"] = apAnyList(a.warnings)
+		res["warnings"] = anyList(a.warnings)
 	}
 	return res
 }
 
-func apAnyList(s []string) []any {
+func anyList(s []string) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
 		out[i] = v
@@ -490,19 +489,19 @@ func apAnyList(s []string) []any {
 	return out
 }
 
-// apParseAU reads a Sun/NeXT .au header.
-func apParseAU(src mediaSrc) (map[string]any, error) {
+// parseAU reads a Sun/NeXT .au header.
+func parseAU(src src) (map[string]any, error) {
 	h, err := src.at(0, 24)
 	if err != nil {
-		return nil, apFail("AU file: header is truncated")
+		return nil, fail("AU file: header is truncated")
 	}
-	off, size := int64(mediaBE.Uint32(h[4:])), int64(mediaBE.Uint32(h[8:]))
-	enc, rate, ch := mediaBE.Uint32(h[12:]), int64(mediaBE.Uint32(h[16:])), int(mediaBE.Uint32(h[20:]))
+	off, size := int64(be.Uint32(h[4:])), int64(be.Uint32(h[8:]))
+	enc, rate, ch := be.Uint32(h[12:]), int64(be.Uint32(h[16:])), int(be.Uint32(h[20:]))
 	if off < 24 || off > src.size {
-		return nil, apFail("AU file: data offset %d is outside the file", off)
+		return nil, fail("AU file: data offset %d is outside the file", off)
 	}
 	if rate == 0 || ch == 0 {
-		return nil, apFail("AU file: sample rate %d, %d channels", rate, ch)
+		return nil, fail("AU file: sample rate %d, %d channels", rate, ch)
 	}
 	avail := src.size - off
 	if size == 0xffffffff || size > avail {
@@ -517,18 +516,18 @@ func apParseAU(src mediaSrc) (map[string]any, error) {
 		res["bits_per_sample"] = bits
 		frames := size / int64(bits/8*ch)
 		res["frames"] = frames
-		res["duration_seconds"] = mediaRound(float64(frames)/float64(rate), 3)
-		res["bitrate_kbps"] = mediaRound(float64(rate*int64(bits*ch))/1000, 1)
+		res["duration_seconds"] = round(float64(frames)/float64(rate), 3)
+		res["bitrate_kbps"] = round(float64(rate*int64(bits*ch))/1000, 1)
 	} else {
 		res["codec"] = fmt.Sprintf("au_encoding_%d", enc)
 	}
 	return res, nil
 }
 
-// apParseM4A reads an MP4/M4A file's box tree and reports its first audio
+// parseM4A reads an MP4/M4A file's box tree and reports its first audio
 // track.
-func apParseM4A(ctx context.Context, ps *perm.Set, src mediaSrc) (map[string]any, error) {
-	maxMoov := int64(vpMaxMoov)
+func parseM4A(ctx context.Context, ps *perm.Set, src src) (map[string]any, error) {
+	maxMoov := int64(maxMoov)
 	if ps != nil {
 		maxMoov = min(maxMoov, ps.Limits().MaxFileBytes)
 	}
@@ -539,7 +538,7 @@ func apParseM4A(ctx context.Context, ps *perm.Set, src mediaSrc) (map[string]any
 	full := info.result()
 	a, ok := full["audio"].(map[string]any)
 	if !ok {
-		return nil, Failed("the MP4 file has no audio track")
+		return nil, tools.Failed("the MP4 file has no audio track")
 	}
 	res := map[string]any{"tags": map[string]any{}}
 	for _, k := range []string{"codec", "codec_name", "sample_rate", "channels", "bits_per_sample", "language", "bitrate_kbps"} {

@@ -153,7 +153,7 @@ func apMP3Frame(xingFrames uint32) []byte {
 	return f
 }
 
-// apOggPage builds an Ogg page holding one packet (under 255 bytes).
+// oggPage builds an Ogg page holding one packet (under 255 bytes).
 func apOggPage(granule uint64, packet []byte) []byte {
 	h := []byte("OggS\x00\x00")
 	h = binary.LittleEndian.AppendUint64(h, granule)
@@ -173,7 +173,7 @@ func apOpus() []byte {
 func apTool(t *testing.T) (tools.Tool, string) {
 	t.Helper()
 	ps, dir := testPerm(t)
-	return media.AudioProcessor(tools.Config{Perm: ps}), dir
+	return media.AudioProcessor(ps), dir
 }
 
 func apCheck(t *testing.T, res map[string]any, want map[string]any) {
@@ -506,7 +506,7 @@ func TestAudioProcessorErrors(t *testing.T) {
 		}
 		mediaWriteFile(t, small, "tone.wav", src)
 		mediaWriteFile(t, small, "big.wav", append(bytes.Clone(src), make([]byte, 200)...))
-		lim := media.AudioProcessor(tools.Config{Perm: ps})
+		lim := media.AudioProcessor(ps)
 		mediaErr(t, lim, map[string]any{"operation": "convert", "file_path": "tone.wav", "target_path": "o.wav", "bit_depth": 32},
 			tools.TypeTooLarge, "file limit")
 		mediaErr(t, lim, map[string]any{"operation": "convert", "file_path": "big.wav", "target_path": "o.wav"},
@@ -522,12 +522,12 @@ func TestAudioProcessorErrors(t *testing.T) {
 }
 
 func TestAudioProcessorEscapes(t *testing.T) {
-	mediaCheckEscapes(t, func(ps *perm.Set) tools.Tool { return media.AudioProcessor(tools.Config{Perm: ps}) },
+	mediaCheckEscapes(t, func(ps *perm.Set) tools.Tool { return media.AudioProcessor(ps) },
 		"tone.wav", apTone(), map[string]any{"operation": "convert", "file_path": "tone.wav", "target_path": "out-tone.wav"})
 }
 
 func TestAudioProcessorSpec(t *testing.T) {
-	if err := media.AudioProcessor(tools.Config{}).Spec().Check(); err != nil {
+	if err := media.AudioProcessor(nil).Spec().Check(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -539,7 +539,7 @@ func BenchmarkAudioProcessor(b *testing.B) {
 		b.Fatal(err)
 	}
 	mediaWriteFile(b, dir, "tone.wav", apTone())
-	tool := media.AudioProcessor(tools.Config{Perm: ps})
+	tool := media.AudioProcessor(ps)
 	for _, bc := range []struct {
 		name   string
 		params map[string]any
@@ -560,7 +560,7 @@ func BenchmarkAudioProcessor(b *testing.B) {
 }
 
 func FuzzAudioProcessor(f *testing.F) {
-	mediaFuzz(f, func(ps *perm.Set) tools.Tool { return media.AudioProcessor(tools.Config{Perm: ps}) },
+	mediaFuzz(f, func(ps *perm.Set) tools.Tool { return media.AudioProcessor(ps) },
 		[]map[string]any{{"operation": "detect"}, {"operation": "metadata"},
 			{"operation": "convert", "target_path": "out.wav", "overwrite": true, "channels": 1}},
 		apTone(), apAIFF(2, 4, 16, 44100, "sowt", make([]byte, 16)), apFLAC(),

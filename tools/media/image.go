@@ -1,7 +1,5 @@
 package media
 
-import . "spellhost/tools"
-
 import (
 	"bufio"
 	"bytes"
@@ -23,40 +21,41 @@ import (
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // image_processor limits.
 const (
-	// ipMaxPixels caps the pixels of a decoded source image and of an
+	// maxPixels caps the pixels of a decoded source image and of an
 	// output image, checked from the header before anything is decoded.
-	ipMaxPixels = 25_000_000
-	// ipMaxSide caps an output width or height (GIF and JPEG store 16 bits).
-	ipMaxSide = 65535
-	// ipBand is the number of pixels scaled or copied between two checks
+	maxPixels = 25_000_000
+	// maxSide caps an output width or height (GIF and JPEG store 16 bits).
+	maxSide = 65535
+	// band is the number of pixels scaled or copied between two checks
 	// of the context.
-	ipBand = 1 << 20
-	// ipThumb is the default thumbnail box.
-	ipThumb = 128
-	// ipMaxChunks caps the PNG chunks, JPEG segments and GIF blocks walked
+	band = 1 << 20
+	// thumb is the default thumbnail box.
+	thumb = 128
+	// pngMaxChunks caps the PNG chunks, JPEG segments and GIF blocks walked
 	// for metadata.
-	ipMaxChunks = 100_000
+	pngMaxChunks = 100_000
 )
 
-// ipDecodable lists the formats image_processor decodes; ipWritable
+// decodable lists the formats image_processor decodes; writable
 // those it encodes.
 var (
-	ipDecodable = []string{"png", "jpeg", "gif", "bmp", "tiff", "webp"}
-	ipWritable  = []string{"png", "jpeg", "gif", "bmp", "tiff"}
-	ipExt       = map[string]string{".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".gif": "gif",
+	decodable = []string{"png", "jpeg", "gif", "bmp", "tiff", "webp"}
+	writable  = []string{"png", "jpeg", "gif", "bmp", "tiff"}
+	imageExts = map[string]string{".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".gif": "gif",
 		".bmp": "bmp", ".tif": "tiff", ".tiff": "tiff"}
-	ipMIME = map[string]string{"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "bmp": "image/bmp",
+	imageMIMEs = map[string]string{"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "bmp": "image/bmp",
 		"tiff": "image/tiff", "webp": "image/webp"}
 )
 
-// ipParams lists, per operation, the parameters besides operation and
+// params lists, per operation, the parameters besides operation and
 // file_path that it takes.
-var ipParams = map[string][]string{
+var params = map[string][]string{
 	"metadata":  nil,
 	"detect":    nil,
 	"resize":    {"target_path", "target_format", "width", "height", "interpolation", "quality", "overwrite"},
@@ -66,8 +65,8 @@ var ipParams = map[string][]string{
 	"rotate":    {"target_path", "target_format", "degrees", "quality", "overwrite"},
 }
 
-func imageProcessorSpec() Spec {
-	return Spec{
+func imageProcessorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "image_processor",
 		Category: "media",
 		Description: "Reads image metadata, identifies image files, and resizes, converts, crops, rotates and makes " +
@@ -79,42 +78,42 @@ func imageProcessorSpec() Spec {
 			"(a palette image keeps its palette through crop, rotate and convert). EXIF orientation is reported " +
 			"by metadata, not applied. Scaling and copying work in bands and stop at the deadline; decoding one " +
 			"image runs to completion, bounded by the pixel limit.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "metadata",
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "metadata",
 				Enum: []string{"metadata", "detect", "resize", "convert", "crop", "rotate", "thumbnail"},
 				Description: "metadata reads the header (and, for PNG, JPEG and GIF, the chunks, segments or blocks); " +
 					"detect names the format from the first bytes; resize scales to width and/or height; convert " +
 					"re-encodes as target_format; crop cuts the rectangle x, y, width, height; rotate turns by degrees " +
 					"clockwise; thumbnail scales down to fit inside width x height, keeping the aspect ratio"},
-			{Name: "file_path", Type: String, Required: true,
+			{Name: "file_path", Type: tools.String, Required: true,
 				Description: "the source image, relative to the base folder; needs read permission; at most the file " +
 					"size limit (64 MiB by default) except for metadata and detect, which read only what they need"},
-			{Name: "target_path", Type: String,
+			{Name: "target_path", Type: tools.String,
 				Description: "resize, convert, crop, rotate, thumbnail: where to write the result, relative to the base " +
 					"folder; needs write permission; written atomically; at most the file size limit"},
-			{Name: "target_format", Type: String, Enum: ipWritable,
+			{Name: "target_format", Type: tools.String, Enum: writable,
 				Description: "the output format; inferred from target_path's extension (.png, .jpg, .jpeg, .gif, .bmp, " +
 					".tif, .tiff) when omitted, else the source's format (PNG for WebP); required for convert when the " +
 					"extension says nothing. A known extension that disagrees is a validation error"},
-			{Name: "width", Type: Integer,
+			{Name: "width", Type: tools.Integer,
 				Description: "resize: the new width (with height omitted, the aspect ratio is kept); crop: the " +
 					"rectangle's width; thumbnail: the box width (default 128)"},
-			{Name: "height", Type: Integer,
+			{Name: "height", Type: tools.Integer,
 				Description: "resize: the new height (with width omitted, the aspect ratio is kept); crop: the " +
 					"rectangle's height; thumbnail: the box height (default 128)"},
-			{Name: "x", Type: Integer, Default: int64(0),
+			{Name: "x", Type: tools.Integer, Default: int64(0),
 				Description: "crop: the rectangle's left edge, in pixels from the image's left"},
-			{Name: "y", Type: Integer, Default: int64(0),
+			{Name: "y", Type: tools.Integer, Default: int64(0),
 				Description: "crop: the rectangle's top edge, in pixels from the image's top"},
-			{Name: "degrees", Type: Integer,
+			{Name: "degrees", Type: tools.Integer,
 				Description: "rotate: 90, 180 or 270, clockwise (-90 is taken as 270)"},
-			{Name: "interpolation", Type: String, Default: "catmull-rom",
+			{Name: "interpolation", Type: tools.String, Default: "catmull-rom",
 				Enum: []string{"catmull-rom", "bilinear", "nearest"},
 				Description: "resize and thumbnail: catmull-rom is the sharpest and slowest, bilinear is an " +
 					"approximate bilinear filter, nearest copies pixels (for pixel art)"},
-			{Name: "quality", Type: Integer, Default: int64(90),
+			{Name: "quality", Type: tools.Integer, Default: int64(90),
 				Description: "JPEG output quality, 1 to 100; giving it for another output format is a validation error"},
-			{Name: "overwrite", Type: Boolean, Default: false,
+			{Name: "overwrite", Type: tools.Boolean, Default: false,
 				Description: "replace target_path if it exists (otherwise an existing file is a validation error)"},
 		},
 		Returns: "detect: {format, mime, decodable, file_size}; format is \"unknown\" when the bytes match no known " +
@@ -127,103 +126,103 @@ func imageProcessorSpec() Spec {
 }
 
 // ImageProcessor returns the image_processor tool.
-func ImageProcessor(cfg Config) Tool {
-	return New(imageProcessorSpec(), func(ctx context.Context, p Params) (any, error) {
-		return ipRun(ctx, cfg.Perm, p)
+func ImageProcessor(ps *perm.Set) tools.Tool {
+	return tools.New(imageProcessorSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runImage(ctx, ps, p)
 	})
 }
 
-func ipRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runImage(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	op := p.String("operation")
-	allowed := ipParams[op]
+	allowed := params[op]
 	for _, name := range []string{"target_path", "target_format", "width", "height", "x", "y", "degrees", "interpolation", "quality", "overwrite"} {
 		if p.Has(name) && !slices.Contains(allowed, name) {
-			return nil, Invalid("parameter %q: does not apply to operation %s", name, op)
+			return nil, tools.Invalid("parameter %q: does not apply to operation %s", name, op)
 		}
 	}
 	if op == "metadata" || op == "detect" {
-		return ipInspect(ctx, ps, p, op)
+		return inspect(ctx, ps, p, op)
 	}
 
 	// Check every parameter before reading or decoding anything.
-	if _, err := mediaTarget(ps, p, op); err != nil {
+	if _, err := target(ps, p, op); err != nil {
 		return nil, err
 	}
 	if q := p.Int("quality"); q < 1 || q > 100 {
-		return nil, Invalid("parameter \"quality\": want 1 to 100, got %d", q)
+		return nil, tools.Invalid("parameter \"quality\": want 1 to 100, got %d", q)
 	}
 	for _, name := range []string{"width", "height"} {
-		if p.Has(name) && (p.Int(name) < 1 || p.Int(name) > ipMaxSide) {
-			return nil, Invalid("parameter %q: want 1 to %d, got %d", name, ipMaxSide, p.Int(name))
+		if p.Has(name) && (p.Int(name) < 1 || p.Int(name) > maxSide) {
+			return nil, tools.Invalid("parameter %q: want 1 to %d, got %d", name, maxSide, p.Int(name))
 		}
 	}
 	switch op {
 	case "resize":
 		if !p.Has("width") && !p.Has("height") {
-			return nil, Invalid("missing parameter \"width\" or \"height\" for operation resize")
+			return nil, tools.Invalid("missing parameter \"width\" or \"height\" for operation resize")
 		}
 	case "crop":
 		for _, name := range []string{"width", "height"} {
 			if !p.Has(name) {
-				return nil, Invalid("missing parameter %q for operation crop", name)
+				return nil, tools.Invalid("missing parameter %q for operation crop", name)
 			}
 		}
 		for _, name := range []string{"x", "y"} {
 			if p.Int(name) < 0 {
-				return nil, Invalid("parameter %q: must be 0 or more, got %d", name, p.Int(name))
+				return nil, tools.Invalid("parameter %q: must be 0 or more, got %d", name, p.Int(name))
 			}
 		}
 	case "rotate":
 		if !p.Has("degrees") {
-			return nil, Invalid("missing parameter \"degrees\" for operation rotate")
+			return nil, tools.Invalid("missing parameter \"degrees\" for operation rotate")
 		}
 		switch p.Int("degrees") {
 		case 90, 180, 270, -90:
 		default:
-			return nil, Invalid("parameter \"degrees\": want 90, 180 or 270, got %d", p.Int("degrees"))
+			return nil, tools.Invalid("parameter \"degrees\": want 90, 180 or 270, got %d", p.Int("degrees"))
 		}
 	}
-	extFormat := ipExt[strings.ToLower(filepath.Ext(p.String("target_path")))]
+	extFormat := imageExts[strings.ToLower(filepath.Ext(p.String("target_path")))]
 	if p.Has("target_format") && extFormat != "" && extFormat != p.String("target_format") {
-		return nil, Invalid("parameter \"target_format\": %s does not match target_path's extension %s",
+		return nil, tools.Invalid("parameter \"target_format\": %s does not match target_path's extension %s",
 			p.String("target_format"), filepath.Ext(p.String("target_path")))
 	}
 	if op == "convert" && !p.Has("target_format") && extFormat == "" {
-		return nil, Invalid("missing parameter \"target_format\" for operation convert (or give target_path a .png, .jpg, .gif, .bmp or .tif extension)")
+		return nil, tools.Invalid("missing parameter \"target_format\" for operation convert (or give target_path a .png, .jpg, .gif, .bmp or .tif extension)")
 	}
 
-	data, srcPath, err := mediaReadFile(ps, "file_path", p.String("file_path"))
+	data, srcPath, err := readFile(ps, "file_path", p.String("file_path"))
 	if err != nil {
 		return nil, err
 	}
-	srcFormat := ipDetect(data)
-	if !slices.Contains(ipDecodable, srcFormat) {
+	srcFormat := detectImage(data)
+	if !slices.Contains(decodable, srcFormat) {
 		if srcFormat == "unknown" {
-			return nil, Failed("%s is not a recognised image file", p.String("file_path"))
+			return nil, tools.Failed("%s is not a recognised image file", p.String("file_path"))
 		}
-		return nil, Failed("%s is %s, which spellhost cannot decode (it decodes %s)", p.String("file_path"), srcFormat, strings.Join(ipDecodable, ", "))
+		return nil, tools.Failed("%s is %s, which spellhost cannot decode (it decodes %s)", p.String("file_path"), srcFormat, strings.Join(decodable, ", "))
 	}
 	format := p.String("target_format")
 	switch {
 	case format != "":
 	case extFormat != "":
 		format = extFormat
-	case slices.Contains(ipWritable, srcFormat):
+	case slices.Contains(writable, srcFormat):
 		format = srcFormat
 	default:
 		format = "png"
 	}
 	if p.Has("quality") && format != "jpeg" {
-		return nil, Invalid("parameter \"quality\": applies to JPEG output only, the output is %s", format)
+		return nil, tools.Invalid("parameter \"quality\": applies to JPEG output only, the output is %s", format)
 	}
 
-	img, err := ipDecode(ctx, srcFormat, data)
+	img, err := decode(ctx, srcFormat, data)
 	if err != nil {
 		return nil, err
 	}
 	var warnings []any
 	if srcFormat == "gif" {
-		if gi, err := ipGIFInfo(ctx, bytes.NewReader(data)); err == nil && gi.frames > 1 {
+		if gi, err := gifInfo(ctx, bytes.NewReader(data)); err == nil && gi.frames > 1 {
 			warnings = append(warnings, fmt.Sprintf("animated GIF with %d frames: only the first was processed", gi.frames))
 		}
 	}
@@ -242,12 +241,12 @@ func ipRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		case !p.Has("width"):
 			w = max(1, int((int64(sw)*int64(h)+int64(sh)/2)/int64(sh)))
 		}
-		if err := ipCheckOut(w, h); err != nil {
+		if err := checkOut(w, h); err != nil {
 			return nil, err
 		}
-		out, err = ipScale(ctx, img, w, h, p.String("interpolation"))
+		out, err = scale(ctx, img, w, h, p.String("interpolation"))
 	case "thumbnail":
-		bw, bh := ipThumb, ipThumb
+		bw, bh := thumb, thumb
 		if p.Has("width") {
 			bw = p.Int("width")
 		}
@@ -262,25 +261,25 @@ func ipRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 			} else {
 				w, h = max(1, int((int64(sw)*int64(bh)+int64(sh)/2)/int64(sh))), bh
 			}
-			out, err = ipScale(ctx, img, w, h, p.String("interpolation"))
+			out, err = scale(ctx, img, w, h, p.String("interpolation"))
 		} else {
 			out = img
 		}
 	case "crop":
 		x, y, w, h := p.Int("x"), p.Int("y"), p.Int("width"), p.Int("height")
 		if x >= sw || y >= sh || w > sw-x || h > sh-y {
-			return nil, Invalid("crop rectangle x=%d y=%d width=%d height=%d does not fit the %dx%d image", x, y, w, h, sw, sh)
+			return nil, tools.Invalid("crop rectangle x=%d y=%d width=%d height=%d does not fit the %dx%d image", x, y, w, h, sw, sh)
 		}
-		out, err = ipPixels(ctx, img, image.Rect(x, y, x+w, y+h).Add(sb.Min))
+		out, err = pixels(ctx, img, image.Rect(x, y, x+w, y+h).Add(sb.Min))
 	case "rotate":
-		out, err = ipRotate(ctx, img, (p.Int("degrees")+360)%360)
+		out, err = rotate(ctx, img, (p.Int("degrees")+360)%360)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if out.Bounds().Min != (image.Point{}) {
 		// Encoders (GIF's in particular) want the image at the origin.
-		if out, err = ipPixels(ctx, out, out.Bounds()); err != nil {
+		if out, err = pixels(ctx, out, out.Bounds()); err != nil {
 			return nil, err
 		}
 	}
@@ -288,11 +287,11 @@ func ipRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return nil, err
 	}
 
-	encoded, err := ipEncode(ctx, ps, out, format, p.Int("quality"))
+	encoded, err := encode(ctx, ps, out, format, p.Int("quality"))
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := mediaWrite(ctx, ps, p.String("target_path"), encoded)
+	resolved, err := write(ctx, ps, p.String("target_path"), encoded)
 	if err != nil {
 		return nil, err
 	}
@@ -315,8 +314,8 @@ func ipRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	return res, nil
 }
 
-// ipDetect names an image format from its first bytes.
-func ipDetect(h []byte) string {
+// detectImage names an image format from its first bytes.
+func detectImage(h []byte) string {
 	has := func(off int, s string) bool { return len(h) >= off+len(s) && string(h[off:off+len(s)]) == s }
 	switch {
 	case has(0, "\x89PNG\r\n\x1a\n"):
@@ -351,18 +350,18 @@ func ipDetect(h []byte) string {
 	return "unknown"
 }
 
-var ipOtherMIME = map[string]string{"ico": "image/vnd.microsoft.icon", "psd": "image/vnd.adobe.photoshop",
+var otherMIME = map[string]string{"ico": "image/vnd.microsoft.icon", "psd": "image/vnd.adobe.photoshop",
 	"qoi": "image/qoi", "jxl": "image/jxl", "avif": "image/avif", "heif": "image/heif", "svg": "image/svg+xml",
 	"unknown": "application/octet-stream"}
 
-func ipMime(f string) string {
-	if m, ok := ipMIME[f]; ok {
+func mimeOf(f string) string {
+	if m, ok := imageMIMEs[f]; ok {
 		return m
 	}
-	return ipOtherMIME[f]
+	return otherMIME[f]
 }
 
-func ipDecodeConfig(format string, r io.Reader) (image.Config, error) {
+func decodeConfig(format string, r io.Reader) (image.Config, error) {
 	switch format {
 	case "png":
 		return png.DecodeConfig(r)
@@ -380,37 +379,37 @@ func ipDecodeConfig(format string, r io.Reader) (image.Config, error) {
 	return image.Config{}, fmt.Errorf("%s cannot be decoded", format)
 }
 
-// ipCheckSource refuses an image whose header declares no pixels or more
+// checkSource refuses an image whose header declares no pixels or more
 // than the limit.
-func ipCheckSource(c image.Config) error {
+func checkSource(c image.Config) error {
 	if c.Width <= 0 || c.Height <= 0 {
-		return Failed("image header declares %dx%d pixels", c.Width, c.Height)
+		return tools.Failed("image header declares %dx%d pixels", c.Width, c.Height)
 	}
-	if n := int64(c.Width) * int64(c.Height); n > ipMaxPixels {
-		return Errorf(TypeTooLarge, "image is %dx%d = %d pixels, over the %d-pixel limit", c.Width, c.Height, n, ipMaxPixels)
-	}
-	return nil
-}
-
-// ipCheckOut refuses an output size over the limits.
-func ipCheckOut(w, h int) error {
-	if w > ipMaxSide || h > ipMaxSide {
-		return Errorf(TypeTooLarge, "output of %dx%d exceeds the %d-pixel side limit", w, h, ipMaxSide)
-	}
-	if n := int64(w) * int64(h); n > ipMaxPixels {
-		return Errorf(TypeTooLarge, "output of %dx%d = %d pixels exceeds the %d-pixel limit", w, h, n, ipMaxPixels)
+	if n := int64(c.Width) * int64(c.Height); n > maxPixels {
+		return tools.Errorf(tools.TypeTooLarge, "image is %dx%d = %d pixels, over the %d-pixel limit", c.Width, c.Height, n, maxPixels)
 	}
 	return nil
 }
 
-// ipDecode decodes data after checking its declared size. Decoders run to
+// checkOut refuses an output size over the limits.
+func checkOut(w, h int) error {
+	if w > maxSide || h > maxSide {
+		return tools.Errorf(tools.TypeTooLarge, "output of %dx%d exceeds the %d-pixel side limit", w, h, maxSide)
+	}
+	if n := int64(w) * int64(h); n > maxPixels {
+		return tools.Errorf(tools.TypeTooLarge, "output of %dx%d = %d pixels exceeds the %d-pixel limit", w, h, n, maxPixels)
+	}
+	return nil
+}
+
+// decode decodes data after checking its declared size. Decoders run to
 // completion; the pixel limit bounds their time.
-func ipDecode(ctx context.Context, format string, data []byte) (image.Image, error) {
-	c, err := ipDecodeConfig(format, bytes.NewReader(data))
+func decode(ctx context.Context, format string, data []byte) (image.Image, error) {
+	c, err := decodeConfig(format, bytes.NewReader(data))
 	if err != nil {
-		return nil, Failed("decode %s header: %v", format, err)
+		return nil, tools.Failed("decode %s header: %v", format, err)
 	}
-	if err := ipCheckSource(c); err != nil {
+	if err := checkSource(c); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -433,29 +432,29 @@ func ipDecode(ctx context.Context, format string, data []byte) (image.Image, err
 		img, err = webp.Decode(r)
 	}
 	if err != nil {
-		return nil, Failed("decode %s: %v", format, err)
+		return nil, tools.Failed("decode %s: %v", format, err)
 	}
 	// A GIF's first frame may be smaller than its logical screen.
 	if b := img.Bounds(); b.Dx() > c.Width || b.Dy() > c.Height || (format != "gif" && b.Size() != image.Pt(c.Width, c.Height)) {
-		return nil, Failed("decode %s: image is %dx%d but its header declares %dx%d", format, b.Dx(), b.Dy(), c.Width, c.Height)
+		return nil, tools.Failed("decode %s: image is %dx%d but its header declares %dx%d", format, b.Dx(), b.Dy(), c.Width, c.Height)
 	}
 	return img, ctx.Err()
 }
 
-// ipScale scales src to w x h. Work is done in bands with a context check
+// scale scales src to w x h. Work is done in bands with a context check
 // between them. Catmull-Rom runs as two separable passes, one axis at a
 // time (a pass at scale 1 along the other axis is exactly the identity, so
 // bands do not show seams), through an 8-bit intermediate image, the
 // smaller of the two orders; the result matches a single pass to within
 // rounding.
-func ipScale(ctx context.Context, src image.Image, w, h int, interp string) (image.Image, error) {
+func scale(ctx context.Context, src image.Image, w, h int, interp string) (image.Image, error) {
 	switch src.(type) {
 	case *image.RGBA, *image.NRGBA, *image.Gray, *image.YCbCr:
 	default:
 		// Other types take the scalers' slow generic path; one copy makes
 		// them fast.
 		var err error
-		if src, err = ipNRGBA(ctx, src, src.Bounds()); err != nil {
+		if src, err = nrgba(ctx, src, src.Bounds()); err != nil {
 			return nil, err
 		}
 	}
@@ -467,7 +466,7 @@ func ipScale(ctx context.Context, src image.Image, w, h int, interp string) (ima
 		if interp == "nearest" {
 			q = draw.NearestNeighbor
 		}
-		step := max(1, ipBand/w)
+		step := max(1, band/w)
 		for y := 0; y < h; y += step {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -482,7 +481,7 @@ func ipScale(ctx context.Context, src image.Image, w, h int, interp string) (ima
 	// band by band of columns.
 	rows := func(d *image.RGBA, s image.Image, sr image.Rectangle) error {
 		dw, n := d.Bounds().Dx(), sr.Dy()
-		step := max(1, ipBand/max(dw, sr.Dx()))
+		step := max(1, band/max(dw, sr.Dx()))
 		for y := 0; y < n; y += step {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -494,7 +493,7 @@ func ipScale(ctx context.Context, src image.Image, w, h int, interp string) (ima
 	}
 	cols := func(d *image.RGBA, s image.Image, sr image.Rectangle) error {
 		dh, n := d.Bounds().Dy(), sr.Dx()
-		step := max(1, ipBand/max(dh, sr.Dy()))
+		step := max(1, band/max(dh, sr.Dy()))
 		for x := 0; x < n; x += step {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -524,9 +523,9 @@ func ipScale(ctx context.Context, src image.Image, w, h int, interp string) (ima
 	return dst, nil
 }
 
-// ipPixels returns img as a pixel buffer starting at (0, 0): a palette
+// pixels returns img as a pixel buffer starting at (0, 0): a palette
 // image stays one (one byte a pixel), anything else becomes NRGBA.
-func ipPixels(ctx context.Context, img image.Image, r image.Rectangle) (image.Image, error) {
+func pixels(ctx context.Context, img image.Image, r image.Rectangle) (image.Image, error) {
 	w, h := r.Dx(), r.Dy()
 	if pm, ok := img.(*image.Paletted); ok {
 		out := image.NewPaletted(image.Rect(0, 0, w, h), pm.Palette)
@@ -541,14 +540,14 @@ func ipPixels(ctx context.Context, img image.Image, r image.Rectangle) (image.Im
 		}
 		return out, nil
 	}
-	return ipNRGBA(ctx, img, r)
+	return nrgba(ctx, img, r)
 }
 
-// ipNRGBA copies the part r of img to a new NRGBA image at the origin.
-func ipNRGBA(ctx context.Context, img image.Image, r image.Rectangle) (*image.NRGBA, error) {
+// nrgba copies the part r of img to a new NRGBA image at the origin.
+func nrgba(ctx context.Context, img image.Image, r image.Rectangle) (*image.NRGBA, error) {
 	w, h := r.Dx(), r.Dy()
 	out := image.NewNRGBA(image.Rect(0, 0, w, h))
-	step := max(1, ipBand/max(1, w))
+	step := max(1, band/max(1, w))
 	for y := 0; y < h; y += step {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -559,10 +558,10 @@ func ipNRGBA(ctx context.Context, img image.Image, r image.Rectangle) (*image.NR
 	return out, nil
 }
 
-// ipRotate turns img clockwise by deg (90, 180 or 270).
-func ipRotate(ctx context.Context, img image.Image, deg int) (image.Image, error) {
+// rotate turns img clockwise by deg (90, 180 or 270).
+func rotate(ctx context.Context, img image.Image, deg int) (image.Image, error) {
 	b := img.Bounds()
-	px, err := ipPixels(ctx, img, b)
+	px, err := pixels(ctx, img, b)
 	if err != nil {
 		return nil, err
 	}
@@ -607,31 +606,31 @@ func ipRotate(ctx context.Context, img image.Image, deg int) (image.Image, error
 	return &image.NRGBA{Pix: dst, Stride: dw * 4, Rect: r}, nil
 }
 
-// ipLimitWriter fails once more than n bytes are written.
-type ipLimitWriter struct {
+// limitWriter fails once more than n bytes are written.
+type limitWriter struct {
 	buf bytes.Buffer
 	n   int64
 }
 
 var errIPTooLarge = errors.New("encoded image exceeds the file size limit")
 
-func (w *ipLimitWriter) Write(p []byte) (int, error) {
+func (w *limitWriter) Write(p []byte) (int, error) {
 	if int64(w.buf.Len())+int64(len(p)) > w.n {
 		return 0, errIPTooLarge
 	}
 	return w.buf.Write(p)
 }
 
-// ipEncode encodes img as format, refusing output over the file limit.
-func ipEncode(ctx context.Context, ps *perm.Set, img image.Image, format string, quality int) ([]byte, error) {
-	w := &ipLimitWriter{n: ps.Limits().MaxFileBytes}
+// encode encodes img as format, refusing output over the file limit.
+func encode(ctx context.Context, ps *perm.Set, img image.Image, format string, quality int) ([]byte, error) {
+	w := &limitWriter{n: ps.Limits().MaxFileBytes}
 	var err error
 	switch format {
 	case "png":
 		err = png.Encode(w, img)
 	case "jpeg":
-		if !ipOpaque(img) {
-			if img, err = ipFlatten(ctx, img); err != nil {
+		if !opaque(img) {
+			if img, err = flatten(ctx, img); err != nil {
 				return nil, err
 			}
 		}
@@ -644,27 +643,27 @@ func ipEncode(ctx context.Context, ps *perm.Set, img image.Image, format string,
 		err = tiff.Encode(w, img, &tiff.Options{Compression: tiff.Deflate})
 	}
 	if errors.Is(err, errIPTooLarge) {
-		return nil, Errorf(TypeTooLarge, "encoded %s exceeds the %d-byte file limit", format, w.n)
+		return nil, tools.Errorf(tools.TypeTooLarge, "encoded %s exceeds the %d-byte file limit", format, w.n)
 	}
 	if err != nil {
-		return nil, Failed("encode %s: %v", format, err)
+		return nil, tools.Failed("encode %s: %v", format, err)
 	}
 	return w.buf.Bytes(), nil
 }
 
-func ipOpaque(img image.Image) bool {
+func opaque(img image.Image) bool {
 	if o, ok := img.(interface{ Opaque() bool }); ok {
 		return o.Opaque()
 	}
 	return false
 }
 
-// ipFlatten draws img over white.
-func ipFlatten(ctx context.Context, img image.Image) (image.Image, error) {
+// flatten draws img over white.
+func flatten(ctx context.Context, img image.Image) (image.Image, error) {
 	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
-	step := max(1, ipBand/max(1, b.Dx()))
+	step := max(1, band/max(1, b.Dx()))
 	for y := 0; y < b.Dy(); y += step {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -674,59 +673,59 @@ func ipFlatten(ctx context.Context, img image.Image) (image.Image, error) {
 	return out, nil
 }
 
-// ipInspect answers detect and metadata, reading only what they need.
-func ipInspect(ctx context.Context, ps *perm.Set, p Params, op string) (any, error) {
+// inspect answers detect and metadata, reading only what they need.
+func inspect(ctx context.Context, ps *perm.Set, p tools.Params, op string) (any, error) {
 	path := p.String("file_path")
-	mf, err := mediaOpen(ps, "file_path", path)
+	mf, err := open(ps, "file_path", path)
 	if err != nil {
 		return nil, err
 	}
 	defer mf.Close()
-	src := mediaSrc{r: mf.f, size: mf.size}
+	src := src{r: mf.f, size: mf.size}
 	head, err := src.head(512)
 	if err != nil {
-		return nil, Failed("read %s: %v", path, err)
+		return nil, tools.Failed("read %s: %v", path, err)
 	}
-	format := ipDetect(head)
+	format := detectImage(head)
 	if op == "detect" {
-		return map[string]any{"format": format, "mime": ipMime(format), "decodable": slices.Contains(ipDecodable, format), "file_size": mf.size}, nil
+		return map[string]any{"format": format, "mime": mimeOf(format), "decodable": slices.Contains(decodable, format), "file_size": mf.size}, nil
 	}
-	if !slices.Contains(ipDecodable, format) {
+	if !slices.Contains(decodable, format) {
 		if format == "unknown" {
-			return nil, Failed("%s is not a recognised image file", path)
+			return nil, tools.Failed("%s is not a recognised image file", path)
 		}
-		return nil, Failed("metadata for %s files is not supported (it is read from %s)", format, strings.Join(ipDecodable, ", "))
+		return nil, tools.Failed("metadata for %s files is not supported (it is read from %s)", format, strings.Join(decodable, ", "))
 	}
-	c, err := ipDecodeConfig(format, bufio.NewReader(io.NewSectionReader(mf.f, 0, mf.size)))
+	c, err := decodeConfig(format, bufio.NewReader(io.NewSectionReader(mf.f, 0, mf.size)))
 	if err != nil {
-		return nil, Failed("decode %s header: %v", format, err)
+		return nil, tools.Failed("decode %s header: %v", format, err)
 	}
 	if c.Width <= 0 || c.Height <= 0 {
-		return nil, Failed("image header declares %dx%d pixels", c.Width, c.Height)
+		return nil, tools.Failed("image header declares %dx%d pixels", c.Width, c.Height)
 	}
 	res := map[string]any{
 		"format":      format,
-		"mime":        ipMime(format),
+		"mime":        mimeOf(format),
 		"width":       c.Width,
 		"height":      c.Height,
 		"pixels":      int64(c.Width) * int64(c.Height),
-		"color_model": ipColorModel(c.ColorModel),
+		"color_model": colorModel(c.ColorModel),
 		"file_size":   mf.size,
 	}
-	if n := int64(c.Width) * int64(c.Height); n > ipMaxPixels {
-		res["warnings"] = []any{fmt.Sprintf("over the %d-pixel limit: other operations will refuse it", ipMaxPixels)}
+	if n := int64(c.Width) * int64(c.Height); n > maxPixels {
+		res["warnings"] = []any{fmt.Sprintf("over the %d-pixel limit: other operations will refuse it", maxPixels)}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	switch format {
 	case "png":
-		err = ipPNGInfo(src, res)
+		err = pngInfo(src, res)
 	case "jpeg":
-		err = ipJPEGInfo(src, res)
+		err = jpegInfo(src, res)
 	case "gif":
-		var gi ipGIF
-		gi, err = ipGIFInfo(ctx, bufio.NewReader(io.NewSectionReader(mf.f, 0, mf.size)))
+		var gi gifFrames
+		gi, err = gifInfo(ctx, bufio.NewReader(io.NewSectionReader(mf.f, 0, mf.size)))
 		if err == nil {
 			res["version"] = gi.version
 			res["frames"] = gi.frames
@@ -742,7 +741,7 @@ func ipInspect(ctx context.Context, ps *perm.Set, p Params, op string) (any, err
 	return res, nil
 }
 
-func ipColorModel(m color.Model) string {
+func colorModel(m color.Model) string {
 	switch m {
 	case color.RGBAModel:
 		return "rgba"
@@ -771,11 +770,11 @@ func ipColorModel(m color.Model) string {
 	return "other"
 }
 
-// ipPNGInfo walks a PNG's chunks up to the first IDAT.
-func ipPNGInfo(src mediaSrc, res map[string]any) error {
+// pngInfo walks a PNG's chunks up to the first IDAT.
+func pngInfo(src src, res map[string]any) error {
 	h, err := src.at(8, 8+13)
 	if err != nil || string(h[4:8]) != "IHDR" {
-		return Failed("malformed PNG: no IHDR chunk")
+		return tools.Failed("malformed PNG: no IHDR chunk")
 	}
 	ihdr := h[8:]
 	res["bit_depth"] = int(ihdr[8])
@@ -784,22 +783,22 @@ func ipPNGInfo(src mediaSrc, res map[string]any) error {
 	animated := false
 	text := map[string]any{}
 	off := int64(8)
-	for n := 0; n < ipMaxChunks; n++ {
+	for n := 0; n < pngMaxChunks; n++ {
 		c, err := src.at(off, 8)
 		if err != nil {
-			return Failed("malformed PNG: chunk header at offset %d is truncated", off)
+			return tools.Failed("malformed PNG: chunk header at offset %d is truncated", off)
 		}
-		size, typ := int64(mediaBE.Uint32(c)), string(c[4:8])
+		size, typ := int64(be.Uint32(c)), string(c[4:8])
 		if size > 1<<31-1 || size > src.size-off-12 {
-			return Failed("malformed PNG: chunk %q at offset %d claims %d bytes, past the end of the file", typ, off, size)
+			return tools.Failed("malformed PNG: chunk %q at offset %d claims %d bytes, past the end of the file", typ, off, size)
 		}
 		switch typ {
 		case "acTL":
 			animated = true
 		case "tEXt":
-			if d, err := src.at(off+8, min(size, apMaxTagBytes)); err == nil && len(text) < apMaxTags {
+			if d, err := src.at(off+8, min(size, maxTagBytes)); err == nil && len(text) < maxTags {
 				if k, v, ok := bytes.Cut(d, []byte{0}); ok && len(k) > 0 {
-					text[apClip(apLatin1(k))] = apClip(apLatin1(v))
+					text[clip(latin1(k))] = clip(latin1(v))
 				}
 			}
 		}
@@ -815,10 +814,10 @@ func ipPNGInfo(src mediaSrc, res map[string]any) error {
 	return nil
 }
 
-// ipJPEGInfo walks a JPEG's segments up to the start of scan.
-func ipJPEGInfo(src mediaSrc, res map[string]any) error {
+// jpegInfo walks a JPEG's segments up to the start of scan.
+func jpegInfo(src src, res map[string]any) error {
 	off := int64(2)
-	for n := 0; n < ipMaxChunks; n++ {
+	for n := 0; n < pngMaxChunks; n++ {
 		m, err := src.at(off, 4)
 		if err != nil {
 			return nil // metadata came from the decoder; the walk is best effort
@@ -838,9 +837,9 @@ func ipJPEGInfo(src mediaSrc, res map[string]any) error {
 		if marker == 0xda || marker == 0xd9 {
 			return nil
 		}
-		size := int64(mediaBE.Uint16(m[2:]))
+		size := int64(be.Uint16(m[2:]))
 		if size < 2 {
-			return Failed("malformed JPEG: segment 0x%02x at offset %d has length %d", marker, off, size)
+			return tools.Failed("malformed JPEG: segment 0x%02x at offset %d has length %d", marker, off, size)
 		}
 		switch {
 		case marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc:
@@ -850,8 +849,8 @@ func ipJPEGInfo(src mediaSrc, res map[string]any) error {
 			}
 			res["progressive"] = marker == 0xc2 || marker == 0xc6 || marker == 0xca || marker == 0xce
 		case marker == 0xe1:
-			if d, err := src.at(off+4, min(size-2, apMaxTagBytes)); err == nil && bytes.HasPrefix(d, []byte("Exif\x00\x00")) {
-				if o := ipExifOrientation(d[6:]); o > 0 {
+			if d, err := src.at(off+4, min(size-2, maxTagBytes)); err == nil && bytes.HasPrefix(d, []byte("Exif\x00\x00")) {
+				if o := exifOrientation(d[6:]); o > 0 {
 					res["orientation"] = o
 				}
 			}
@@ -861,9 +860,9 @@ func ipJPEGInfo(src mediaSrc, res map[string]any) error {
 	return nil
 }
 
-// ipExifOrientation returns the Orientation tag (1 to 8) of a TIFF-format
+// exifOrientation returns the Orientation tag (1 to 8) of a TIFF-format
 // Exif block, or 0.
-func ipExifOrientation(t []byte) int {
+func exifOrientation(t []byte) int {
 	if len(t) < 8 {
 		return 0
 	}
@@ -873,9 +872,9 @@ func ipExifOrientation(t []byte) int {
 	}
 	switch string(t[:2]) {
 	case "II":
-		bo = mediaLE
+		bo = le
 	case "MM":
-		bo = mediaBE
+		bo = be
 	default:
 		return 0
 	}
@@ -899,23 +898,23 @@ func ipExifOrientation(t []byte) int {
 	return 0
 }
 
-// ipGIF is what a walk of a GIF's blocks finds.
-type ipGIF struct {
+// gifFrames is what a walk of a GIF's blocks finds.
+type gifFrames struct {
 	version string
 	frames  int
 	loop    int // -1: no looping extension
 	delay   int // total, in hundredths of a second
 }
 
-// ipGIFInfo walks a GIF's blocks without decoding any frame.
-func ipGIFInfo(ctx context.Context, r io.Reader) (ipGIF, error) {
+// gifInfo walks a GIF's blocks without decoding any frame.
+func gifInfo(ctx context.Context, r io.Reader) (gifFrames, error) {
 	br := bufio.NewReader(r)
-	bad := func(what string) (ipGIF, error) { return ipGIF{}, Failed("malformed GIF: %s", what) }
+	bad := func(what string) (gifFrames, error) { return gifFrames{}, tools.Failed("malformed GIF: %s", what) }
 	h := make([]byte, 13)
 	if _, err := io.ReadFull(br, h); err != nil {
 		return bad("header is truncated")
 	}
-	g := ipGIF{version: string(h[3:6]), loop: -1}
+	g := gifFrames{version: string(h[3:6]), loop: -1}
 	skip := func(n int) error { _, err := br.Discard(n); return err }
 	if h[10]&0x80 != 0 {
 		if err := skip(3 << (h[10]&7 + 1)); err != nil {
@@ -955,9 +954,9 @@ func ipGIFInfo(ctx context.Context, r io.Reader) (ipGIF, error) {
 			}
 		}
 	}
-	for n := 0; n < ipMaxChunks; n++ {
+	for n := 0; n < pngMaxChunks; n++ {
 		if err := ctx.Err(); err != nil {
-			return ipGIF{}, err
+			return gifFrames{}, err
 		}
 		t, err := br.ReadByte()
 		if err != nil {
@@ -974,16 +973,16 @@ func ipGIFInfo(ctx context.Context, r io.Reader) (ipGIF, error) {
 			first, second, err := subBlocks()
 			if err != nil {
 				if ctx.Err() != nil {
-					return ipGIF{}, ctx.Err()
+					return gifFrames{}, ctx.Err()
 				}
 				return bad("extension is truncated")
 			}
 			switch {
 			case label == 0xf9 && len(first) >= 4:
-				g.delay += int(mediaLE.Uint16(first[1:]))
+				g.delay += int(le.Uint16(first[1:]))
 			case label == 0xff && (string(first) == "NETSCAPE2.0" || string(first) == "ANIMEXTS1.0") &&
 				len(second) >= 3 && second[0] == 1:
-				g.loop = int(mediaLE.Uint16(second[1:]))
+				g.loop = int(le.Uint16(second[1:]))
 			}
 		case 0x2c:
 			d := make([]byte, 9)
@@ -1000,7 +999,7 @@ func ipGIFInfo(ctx context.Context, r io.Reader) (ipGIF, error) {
 			}
 			if _, _, err := subBlocks(); err != nil {
 				if ctx.Err() != nil {
-					return ipGIF{}, ctx.Err()
+					return gifFrames{}, ctx.Err()
 				}
 				return bad("image data is truncated")
 			}
@@ -1009,5 +1008,5 @@ func ipGIFInfo(ctx context.Context, r io.Reader) (ipGIF, error) {
 			return bad(fmt.Sprintf("unknown block 0x%02x", t))
 		}
 	}
-	return bad(fmt.Sprintf("more than %d blocks", ipMaxChunks))
+	return bad(fmt.Sprintf("more than %d blocks", pngMaxChunks))
 }

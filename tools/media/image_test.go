@@ -107,7 +107,7 @@ func ipPNGHeader(t testing.TB, w, h uint32) []byte {
 func ipTool(t *testing.T) (tools.Tool, string) {
 	t.Helper()
 	ps, dir := testPerm(t)
-	return media.ImageProcessor(tools.Config{Perm: ps}), dir
+	return media.ImageProcessor(ps), dir
 }
 
 // ipRead decodes a written file.
@@ -470,7 +470,7 @@ func TestImageProcessorErrors(t *testing.T) {
 		}
 		mediaWriteFile(t, small, "grid.png", grid)
 		mediaWriteFile(t, small, "big.png", append(bytes.Clone(grid), make([]byte, 100)...))
-		lim := media.ImageProcessor(tools.Config{Perm: ps})
+		lim := media.ImageProcessor(ps)
 		mediaErr(t, lim, map[string]any{"operation": "convert", "file_path": "grid.png", "target_path": "o.bmp"}, tools.TypeTooLarge, "file limit")
 		mediaErr(t, lim, map[string]any{"operation": "convert", "file_path": "big.png", "target_path": "o.gif"}, tools.TypeTooLarge, "file limit")
 		if res := call(t, lim, map[string]any{"file_path": "big.png"}); res["width"] != 40 {
@@ -501,12 +501,12 @@ func TestImageProcessorDeadline(t *testing.T) {
 }
 
 func TestImageProcessorEscapes(t *testing.T) {
-	mediaCheckEscapes(t, func(ps *perm.Set) tools.Tool { return media.ImageProcessor(tools.Config{Perm: ps}) },
+	mediaCheckEscapes(t, func(ps *perm.Set) tools.Tool { return media.ImageProcessor(ps) },
 		"pic.png", ipPNG(t, ipGrid(4, 3)), map[string]any{"operation": "rotate", "file_path": "pic.png", "target_path": "out-pic.png", "degrees": 90})
 }
 
 func TestImageProcessorSpec(t *testing.T) {
-	if err := media.ImageProcessor(tools.Config{}).Spec().Check(); err != nil {
+	if err := media.ImageProcessor(nil).Spec().Check(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -522,7 +522,7 @@ func BenchmarkImageProcessor(b *testing.B) {
 		b.Fatal(err)
 	}
 	mediaWriteFile(b, dir, "photo.jpg", buf.Bytes())
-	tool := media.ImageProcessor(tools.Config{Perm: ps})
+	tool := media.ImageProcessor(ps)
 	for _, bc := range []struct {
 		name   string
 		params map[string]any
@@ -543,7 +543,7 @@ func BenchmarkImageProcessor(b *testing.B) {
 
 func FuzzImageProcessor(f *testing.F) {
 	webp, _ := base64.StdEncoding.DecodeString(ipWebP)
-	mediaFuzz(f, func(ps *perm.Set) tools.Tool { return media.ImageProcessor(tools.Config{Perm: ps}) },
+	mediaFuzz(f, func(ps *perm.Set) tools.Tool { return media.ImageProcessor(ps) },
 		[]map[string]any{{"operation": "detect"}, {"operation": "metadata"},
 			{"operation": "rotate", "degrees": 90, "target_path": "out.png", "overwrite": true},
 			{"operation": "thumbnail", "width": 3, "target_path": "out.gif", "overwrite": true}},

@@ -196,9 +196,9 @@ func TestMediaProcessorsRefuseSpecialFiles(t *testing.T) {
 		tool  tools.Tool
 		write map[string]any
 	}{
-		{media.AudioProcessor(tools.Config{Perm: ps}), map[string]any{"operation": "convert", "file_path": "pipe", "target_path": "o.wav"}},
-		{media.VideoProcessor(tools.Config{Perm: ps}), nil},
-		{media.ImageProcessor(tools.Config{Perm: ps}), map[string]any{"operation": "convert", "file_path": "pipe", "target_path": "o.png"}},
+		{media.AudioProcessor(ps), map[string]any{"operation": "convert", "file_path": "pipe", "target_path": "o.wav"}},
+		{media.VideoProcessor(ps), nil},
+		{media.ImageProcessor(ps), map[string]any{"operation": "convert", "file_path": "pipe", "target_path": "o.png"}},
 	} {
 		t.Run(c.tool.Spec().Name, func(t *testing.T) {
 			// Opening a FIFO for reading would block: these must return.

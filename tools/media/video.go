@@ -1,7 +1,5 @@
 package media
 
-import . "spellhost/tools"
-
 import (
 	"bytes"
 	"context"
@@ -10,29 +8,30 @@ import (
 	"strings"
 	"time"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // video_processor limits.
 const (
-	// vpMaxTopBoxes caps the top-level boxes walked; a fragmented file
+	// maxTopBoxes caps the top-level boxes walked; a fragmented file
 	// has two per fragment.
-	vpMaxTopBoxes = 100_000
-	// vpMaxBoxes caps the boxes parsed inside moov.
-	vpMaxBoxes = 20_000
-	// vpMaxDepth caps box nesting (moov/trak/mdia/minf/stbl/stsd/avc1/avcC
+	maxTopBoxes = 100_000
+	// maxBoxes caps the boxes parsed inside moov.
+	maxBoxes = 20_000
+	// maxDepth caps box nesting (moov/trak/mdia/minf/stbl/stsd/avc1/avcC
 	// is 8 deep).
-	vpMaxDepth = 16
-	// vpMaxMoov caps the moov box, which is read into memory.
-	vpMaxMoov = 64 << 20
-	// vpMaxTracks caps the tracks reported.
-	vpMaxTracks = 64
-	// vpMaxBrands caps the compatible brands reported.
-	vpMaxBrands = 32
+	maxDepth = 16
+	// maxMoov caps the moov box, which is read into memory.
+	maxMoov = 64 << 20
+	// maxTracks caps the tracks reported.
+	maxTracks = 64
+	// maxBrands caps the compatible brands reported.
+	maxBrands = 32
 )
 
-func videoProcessorSpec() Spec {
-	return Spec{
+func videoProcessorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "video_processor",
 		Category: "media",
 		Description: "Identifies video files by their leading bytes and reads the metadata of MP4, MOV, M4A, 3GP " +
@@ -41,12 +40,12 @@ func videoProcessorSpec() Spec {
 			"language and bitrate. Nothing is decoded: spellhost has no video decoder, so it offers no thumbnail or " +
 			"transcoding. Malformed box sizes, nesting deeper than 16, more than 20000 boxes in moov or a moov over " +
 			"64 MiB (or the file size limit, if lower) are refused.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "metadata", Enum: []string{"metadata", "detect"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "metadata", Enum: []string{"metadata", "detect"},
 				Description: "metadata parses an MP4/MOV/M4A/3GP file's box tree; detect names the container of " +
 					"any common video file (MP4, MOV, 3GP, WebM, Matroska, AVI, FLV, MPEG-TS, MPEG-PS, ASF/WMV, Ogg) " +
 					"from its first bytes"},
-			{Name: "file_path", Type: String, Required: true,
+			{Name: "file_path", Type: tools.String, Required: true,
 				Description: "the video file, relative to the base folder; needs read permission. Only the box " +
 					"headers and the moov box are read, so the file may be larger than the file size limit"},
 		},
@@ -61,39 +60,39 @@ func videoProcessorSpec() Spec {
 }
 
 // VideoProcessor returns the video_processor tool.
-func VideoProcessor(cfg Config) Tool {
-	return New(videoProcessorSpec(), func(ctx context.Context, p Params) (any, error) {
-		return vpRun(ctx, cfg.Perm, p)
+func VideoProcessor(ps *perm.Set) tools.Tool {
+	return tools.New(videoProcessorSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runVideo(ctx, ps, p)
 	})
 }
 
-func vpRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
-	mf, err := mediaOpen(ps, "file_path", p.String("file_path"))
+func runVideo(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
+	mf, err := open(ps, "file_path", p.String("file_path"))
 	if err != nil {
 		return nil, err
 	}
 	defer mf.Close()
-	src := mediaSrc{r: mf.f, size: mf.size}
+	src := src{r: mf.f, size: mf.size}
 	head, err := src.head(512)
 	if err != nil {
-		return nil, Failed("read %s: %v", p.String("file_path"), err)
+		return nil, tools.Failed("read %s: %v", p.String("file_path"), err)
 	}
-	det := vpDetect(head)
+	det := detectVideo(head)
 	if p.String("operation") == "detect" {
 		det["file_size"] = mf.size
 		return det, nil
 	}
 	if det["container"] != "iso-bmff" {
 		if det["format"] == "unknown" {
-			return nil, Failed("%s is not a recognised video file", p.String("file_path"))
+			return nil, tools.Failed("%s is not a recognised video file", p.String("file_path"))
 		}
-		return nil, Failed("metadata is read from MP4/MOV/3GP (ISO base media) files only; %s is %s",
+		return nil, tools.Failed("metadata is read from MP4/MOV/3GP (ISO base media) files only; %s is %s",
 			p.String("file_path"), det["format"])
 	}
 	if f := det["format"]; f == "heif" || f == "avif" || f == "cr3" {
-		return nil, Failed("%s is a still-image file (%s), not a video", p.String("file_path"), f)
+		return nil, tools.Failed("%s is a still-image file (%s), not a video", p.String("file_path"), f)
 	}
-	maxMoov := int64(vpMaxMoov)
+	maxMoov := int64(maxMoov)
 	if ps != nil {
 		maxMoov = min(maxMoov, ps.Limits().MaxFileBytes)
 	}
@@ -104,18 +103,18 @@ func vpRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	res := info.result()
 	res["file_size"] = mf.size
 	if d, ok := res["duration_seconds"].(float64); ok && d > 0 {
-		res["bitrate_kbps"] = mediaRound(float64(mf.size)*8/d/1000, 1)
+		res["bitrate_kbps"] = round(float64(mf.size)*8/d/1000, 1)
 	}
 	return res, nil
 }
 
-// vpDetect names a video container from a file's first bytes.
-func vpDetect(h []byte) map[string]any {
+// detectVideo names a video container from a file's first bytes.
+func detectVideo(h []byte) map[string]any {
 	res := func(format, mime, container string) map[string]any {
 		return map[string]any{"format": format, "mime": mime, "container": container}
 	}
 	switch {
-	case len(h) >= 12 && mediaFourCC(h[4:8]) == "ftyp":
+	case len(h) >= 12 && fourCC(h[4:8]) == "ftyp":
 		brand := string(h[8:12])
 		f, mime := isoFormat(brand, h)
 		r := res(f, mime, "iso-bmff")
@@ -150,8 +149,8 @@ func vpDetect(h []byte) map[string]any {
 // isoBareQuickTime reports whether h starts with a QuickTime top-level box
 // other than ftyp (old .mov files have none).
 func isoBareQuickTime(h []byte) bool {
-	size := mediaBE.Uint32(h)
-	switch mediaFourCC(h[4:8]) {
+	size := be.Uint32(h)
+	switch fourCC(h[4:8]) {
 	case "moov", "mdat", "wide", "free", "skip", "pnot":
 		return size == 1 || size >= 8
 	}
@@ -192,10 +191,10 @@ type isoBox struct {
 
 // isoHeader reads the box header at off, which must end by end. top allows
 // size 0 (the box runs to the end of the file).
-func isoHeader(src mediaSrc, off, end int64, top bool) (isoBox, error) {
+func isoHeader(src src, off, end int64, top bool) (isoBox, error) {
 	h, err := src.at(off, min(16, end-off))
 	if err != nil || len(h) < 8 {
-		return isoBox{}, Failed("malformed ISO media file: box header at offset %d is truncated", off)
+		return isoBox{}, tools.Failed("malformed ISO media file: box header at offset %d is truncated", off)
 	}
 	return isoHeaderBytes(h, off, end, top)
 }
@@ -203,33 +202,33 @@ func isoHeader(src mediaSrc, off, end int64, top bool) (isoBox, error) {
 // isoHeaderBytes parses a box header from h (at least 8 bytes, up to 16),
 // found at offset off, in a parent whose payload ends at end.
 func isoHeaderBytes(h []byte, off, end int64, top bool) (isoBox, error) {
-	typ := mediaFourCC(h[4:8])
+	typ := fourCC(h[4:8])
 	if typ == "" {
-		return isoBox{}, Failed("malformed ISO media file: the box type at offset %d is not a four-character code", off)
+		return isoBox{}, tools.Failed("malformed ISO media file: the box type at offset %d is not a four-character code", off)
 	}
-	size := int64(mediaBE.Uint32(h))
+	size := int64(be.Uint32(h))
 	hdr := int64(8)
 	switch size {
 	case 0:
 		if !top {
-			return isoBox{}, Failed("malformed ISO media file: box %q at offset %d has size 0 inside another box", typ, off)
+			return isoBox{}, tools.Failed("malformed ISO media file: box %q at offset %d has size 0 inside another box", typ, off)
 		}
 		size = end - off
 	case 1:
 		if len(h) < 16 {
-			return isoBox{}, Failed("malformed ISO media file: box %q at offset %d: 64-bit size is truncated", typ, off)
+			return isoBox{}, tools.Failed("malformed ISO media file: box %q at offset %d: 64-bit size is truncated", typ, off)
 		}
-		big := mediaBE.Uint64(h[8:16])
+		big := be.Uint64(h[8:16])
 		if big > math.MaxInt64 {
-			return isoBox{}, Failed("malformed ISO media file: box %q at offset %d: size %d is out of range", typ, off, big)
+			return isoBox{}, tools.Failed("malformed ISO media file: box %q at offset %d: size %d is out of range", typ, off, big)
 		}
 		size, hdr = int64(big), 16
 	}
 	if size < hdr {
-		return isoBox{}, Failed("malformed ISO media file: box %q at offset %d: size %d is smaller than its %d-byte header", typ, off, size, hdr)
+		return isoBox{}, tools.Failed("malformed ISO media file: box %q at offset %d: size %d is smaller than its %d-byte header", typ, off, size, hdr)
 	}
 	if size > end-off {
-		return isoBox{}, Failed("malformed ISO media file: box %q at offset %d claims %d bytes but only %d remain (truncated or corrupt)", typ, off, size, end-off)
+		return isoBox{}, tools.Failed("malformed ISO media file: box %q at offset %d claims %d bytes but only %d remain (truncated or corrupt)", typ, off, size, end-off)
 	}
 	return isoBox{typ: typ, start: off, off: off + hdr, end: off + size}, nil
 }
@@ -278,13 +277,13 @@ type isoTrack struct {
 // isoParse walks the top-level boxes of an ISO base media file, reads moov
 // (at most maxMoov bytes) and parses the parts of its tree that describe
 // the movie and its tracks.
-func isoParse(ctx context.Context, src mediaSrc, maxMoov int64) (*isoInfo, error) {
+func isoParse(ctx context.Context, src src, maxMoov int64) (*isoInfo, error) {
 	info := &isoInfo{}
 	var off int64
 	var moov *isoBox
 	for n := 0; off < src.size; n++ {
-		if n == vpMaxTopBoxes {
-			info.warnings = append(info.warnings, fmt.Sprintf("stopped after %d top-level boxes", vpMaxTopBoxes))
+		if n == maxTopBoxes {
+			info.warnings = append(info.warnings, fmt.Sprintf("stopped after %d top-level boxes", maxTopBoxes))
 			break
 		}
 		if n%1024 == 1023 {
@@ -307,7 +306,7 @@ func isoParse(ctx context.Context, src mediaSrc, maxMoov int64) (*isoInfo, error
 			}
 		case "moov":
 			if moov != nil {
-				return nil, Failed("malformed ISO media file: a second moov box at offset %d", b.start)
+				return nil, tools.Failed("malformed ISO media file: a second moov box at offset %d", b.start)
 			}
 			moov = &b
 		case "mdat":
@@ -318,15 +317,15 @@ func isoParse(ctx context.Context, src mediaSrc, maxMoov int64) (*isoInfo, error
 		off = b.end
 	}
 	if moov == nil {
-		return nil, Failed("malformed ISO media file: no moov box (the movie header is missing, or the file is truncated)")
+		return nil, tools.Failed("malformed ISO media file: no moov box (the movie header is missing, or the file is truncated)")
 	}
 	info.moovBytes = moov.end - moov.start
 	if moov.end-moov.off > maxMoov {
-		return nil, Errorf(TypeTooLarge, "moov box of %d bytes exceeds the %d-byte limit", moov.end-moov.off, maxMoov)
+		return nil, tools.Errorf(tools.TypeTooLarge, "moov box of %d bytes exceeds the %d-byte limit", moov.end-moov.off, maxMoov)
 	}
 	data, err := src.at(moov.off, moov.end-moov.off)
 	if err != nil {
-		return nil, Failed("malformed ISO media file: moov box is truncated")
+		return nil, tools.Failed("malformed ISO media file: moov box is truncated")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -334,28 +333,28 @@ func isoParse(ctx context.Context, src mediaSrc, maxMoov int64) (*isoInfo, error
 	if info.brand == "" {
 		info.format, info.mime = "mov", "video/quicktime"
 	}
-	w := &isoWalker{data: data, base: moov.off, budget: vpMaxBoxes}
+	w := &isoWalker{data: data, base: moov.off, budget: maxBoxes}
 	if err := w.moov(info); err != nil {
 		return nil, err
 	}
 	if !info.hasMvhd {
-		return nil, Failed("malformed ISO media file: moov has no mvhd (movie header) box")
+		return nil, tools.Failed("malformed ISO media file: moov has no mvhd (movie header) box")
 	}
 	info.fragmented = info.fragmented || info.fragments > 0
 	return info, nil
 }
 
-func (info *isoInfo) ftyp(src mediaSrc, b isoBox) error {
-	n := min(b.end-b.off, 8+4*vpMaxBrands)
+func (info *isoInfo) ftyp(src src, b isoBox) error {
+	n := min(b.end-b.off, 8+4*maxBrands)
 	d, err := src.at(b.off, n)
 	if err != nil || len(d) < 8 {
-		return Failed("malformed ISO media file: ftyp box is shorter than 8 bytes")
+		return tools.Failed("malformed ISO media file: ftyp box is shorter than 8 bytes")
 	}
 	info.brand = string(d[:4])
-	info.minor = mediaBE.Uint32(d[4:8])
+	info.minor = be.Uint32(d[4:8])
 	info.compatible = info.compatible[:0]
 	for i := 8; i+4 <= len(d); i += 4 {
-		if c := mediaFourCC(d[i : i+4]); c != "" {
+		if c := fourCC(d[i : i+4]); c != "" {
 			info.compatible = append(info.compatible, c)
 		}
 	}
@@ -374,8 +373,8 @@ type isoWalker struct {
 // children calls fn for each box in data[from:to]; depth is the depth of
 // those boxes.
 func (w *isoWalker) children(from, to int, depth int, fn func(b isoBox) error) error {
-	if depth > vpMaxDepth {
-		return Failed("malformed ISO media file: boxes nested deeper than %d levels at offset %d", vpMaxDepth, w.base+int64(from))
+	if depth > maxDepth {
+		return tools.Failed("malformed ISO media file: boxes nested deeper than %d levels at offset %d", maxDepth, w.base+int64(from))
 	}
 	off := from
 	for off < to {
@@ -384,11 +383,11 @@ func (w *isoWalker) children(from, to int, depth int, fn func(b isoBox) error) e
 			if allZero(w.data[off:to]) {
 				return nil
 			}
-			return Failed("malformed ISO media file: %d stray bytes at offset %d", to-off, w.base+int64(off))
+			return tools.Failed("malformed ISO media file: %d stray bytes at offset %d", to-off, w.base+int64(off))
 		}
 		w.budget--
 		if w.budget < 0 {
-			return Errorf(TypeTooLarge, "ISO media file has more than %d boxes in moov", vpMaxBoxes)
+			return tools.Errorf(tools.TypeTooLarge, "ISO media file has more than %d boxes in moov", maxBoxes)
 		}
 		b, err := isoHeaderBytes(w.data[off:min(to, off+16)], w.base+int64(off), w.base+int64(to), false)
 		if err != nil {
@@ -418,7 +417,7 @@ func allZero(b []byte) bool {
 func (w *isoWalker) payload(b isoBox) []byte { return w.data[b.off:b.end] }
 
 func (w *isoWalker) malformed(b isoBox, what string) error {
-	return Failed("malformed ISO media file: %s box at offset %d: %s", b.typ, w.base+b.start, what)
+	return tools.Failed("malformed ISO media file: %s box at offset %d: %s", b.typ, w.base+b.start, what)
 }
 
 func (w *isoWalker) moov(info *isoInfo) error {
@@ -427,7 +426,7 @@ func (w *isoWalker) moov(info *isoInfo) error {
 		case "mvhd":
 			return w.mvhd(info, b)
 		case "trak":
-			if len(info.tracks) == vpMaxTracks {
+			if len(info.tracks) == maxTracks {
 				info.tracksLeftOut++
 				return nil
 			}
@@ -445,9 +444,9 @@ func (w *isoWalker) moov(info *isoInfo) error {
 				d := w.payload(c)
 				switch {
 				case len(d) >= 12 && d[0] == 1:
-					info.fragmentDuration = mediaBE.Uint64(d[4:12])
+					info.fragmentDuration = be.Uint64(d[4:12])
 				case len(d) >= 8:
-					info.fragmentDuration = uint64(mediaBE.Uint32(d[4:8]))
+					info.fragmentDuration = uint64(be.Uint32(d[4:8]))
 				default:
 					return w.malformed(c, "too short")
 				}
@@ -468,10 +467,10 @@ func (w *isoWalker) mvhd(info *isoInfo, b isoBox) error {
 		if len(d) < 20 {
 			return w.malformed(b, "too short")
 		}
-		info.created = uint64(mediaBE.Uint32(d[4:]))
-		info.modified = uint64(mediaBE.Uint32(d[8:]))
-		info.timescale = mediaBE.Uint32(d[12:])
-		info.duration = uint64(mediaBE.Uint32(d[16:]))
+		info.created = uint64(be.Uint32(d[4:]))
+		info.modified = uint64(be.Uint32(d[8:]))
+		info.timescale = be.Uint32(d[12:])
+		info.duration = uint64(be.Uint32(d[16:]))
 		if info.duration == math.MaxUint32 {
 			info.duration = 0 // "unknown"
 		}
@@ -479,10 +478,10 @@ func (w *isoWalker) mvhd(info *isoInfo, b isoBox) error {
 		if len(d) < 32 {
 			return w.malformed(b, "too short")
 		}
-		info.created = mediaBE.Uint64(d[4:])
-		info.modified = mediaBE.Uint64(d[12:])
-		info.timescale = mediaBE.Uint32(d[20:])
-		info.duration = mediaBE.Uint64(d[24:])
+		info.created = be.Uint64(d[4:])
+		info.modified = be.Uint64(d[12:])
+		info.timescale = be.Uint32(d[20:])
+		info.duration = be.Uint64(d[24:])
 		if info.duration == math.MaxUint64 {
 			info.duration = 0
 		}
@@ -510,15 +509,15 @@ func (w *isoWalker) tkhd(t *isoTrack, b isoBox) error {
 	var rest []byte
 	switch {
 	case len(d) >= 84 && d[0] == 0:
-		t.id = mediaBE.Uint32(d[12:])
-		t.duration = uint64(mediaBE.Uint32(d[20:]))
+		t.id = be.Uint32(d[12:])
+		t.duration = uint64(be.Uint32(d[20:]))
 		if t.duration == math.MaxUint32 {
 			t.duration = 0
 		}
 		rest = d[24:]
 	case len(d) >= 96 && d[0] == 1:
-		t.id = mediaBE.Uint32(d[20:])
-		t.duration = mediaBE.Uint64(d[28:])
+		t.id = be.Uint32(d[20:])
+		t.duration = be.Uint64(d[28:])
 		if t.duration == math.MaxUint64 {
 			t.duration = 0
 		}
@@ -531,8 +530,8 @@ func (w *isoWalker) tkhd(t *isoTrack, b isoBox) error {
 	// rest: reserved 8, layer 2, alternate group 2, volume 2, reserved 2,
 	// matrix 36, width 4, height 4 (16.16 fixed point).
 	m := rest[16:52]
-	a, bb := int32(mediaBE.Uint32(m[0:])), int32(mediaBE.Uint32(m[4:]))
-	c, dd := int32(mediaBE.Uint32(m[12:])), int32(mediaBE.Uint32(m[16:]))
+	a, bb := int32(be.Uint32(m[0:])), int32(be.Uint32(m[4:]))
+	c, dd := int32(be.Uint32(m[12:])), int32(be.Uint32(m[16:]))
 	const one = 1 << 16
 	switch {
 	case a == 0 && bb == one && c == -one && dd == 0:
@@ -542,8 +541,8 @@ func (w *isoWalker) tkhd(t *isoTrack, b isoBox) error {
 	case a == 0 && bb == -one && c == one && dd == 0:
 		t.rotation = 270
 	}
-	t.width = float64(mediaBE.Uint32(rest[52:])) / one
-	t.height = float64(mediaBE.Uint32(rest[56:])) / one
+	t.width = float64(be.Uint32(rest[52:])) / one
+	t.height = float64(be.Uint32(rest[56:])) / one
 	return nil
 }
 
@@ -555,19 +554,19 @@ func (w *isoWalker) mdia(t *isoTrack, b isoBox, depth int) error {
 			var lang uint16
 			switch {
 			case len(d) >= 22 && d[0] == 0:
-				t.timescale = mediaBE.Uint32(d[12:])
-				t.mediaDuration = uint64(mediaBE.Uint32(d[16:]))
+				t.timescale = be.Uint32(d[12:])
+				t.mediaDuration = uint64(be.Uint32(d[16:]))
 				if t.mediaDuration == math.MaxUint32 {
 					t.mediaDuration = 0
 				}
-				lang = mediaBE.Uint16(d[20:])
+				lang = be.Uint16(d[20:])
 			case len(d) >= 34 && d[0] == 1:
-				t.timescale = mediaBE.Uint32(d[20:])
-				t.mediaDuration = mediaBE.Uint64(d[24:])
+				t.timescale = be.Uint32(d[20:])
+				t.mediaDuration = be.Uint64(d[24:])
 				if t.mediaDuration == math.MaxUint64 {
 					t.mediaDuration = 0
 				}
-				lang = mediaBE.Uint16(d[32:])
+				lang = be.Uint16(d[32:])
 			default:
 				return w.malformed(c, "too short or unknown version")
 			}
@@ -576,7 +575,7 @@ func (w *isoWalker) mdia(t *isoTrack, b isoBox, depth int) error {
 			if len(d) < 12 {
 				return w.malformed(c, "too short")
 			}
-			t.handler = mediaFourCC(d[8:12])
+			t.handler = fourCC(d[8:12])
 		case "minf":
 			return w.children(int(c.off), int(c.end), depth+2, func(m isoBox) error {
 				if m.typ == "stbl" {
@@ -614,7 +613,7 @@ func (w *isoWalker) stbl(t *isoTrack, b isoBox, depth int) error {
 			if len(d) < 8 {
 				return w.malformed(c, "too short")
 			}
-			if mediaBE.Uint32(d[4:]) == 0 {
+			if be.Uint32(d[4:]) == 0 {
 				return nil
 			}
 			first := true
@@ -629,13 +628,13 @@ func (w *isoWalker) stbl(t *isoTrack, b isoBox, depth int) error {
 			if len(d) < 8 {
 				return w.malformed(c, "too short")
 			}
-			n := uint64(mediaBE.Uint32(d[4:]))
+			n := uint64(be.Uint32(d[4:]))
 			if n > uint64(len(d)-8)/8 {
 				return w.malformed(c, fmt.Sprintf("claims %d entries but holds %d", n, (len(d)-8)/8))
 			}
 			for i := uint64(0); i < n; i++ {
 				e := d[8+8*i:]
-				count, delta := uint64(mediaBE.Uint32(e)), uint64(mediaBE.Uint32(e[4:]))
+				count, delta := uint64(be.Uint32(e)), uint64(be.Uint32(e[4:]))
 				t.sttsSamples += count
 				t.sttsDelta += count * delta
 			}
@@ -643,7 +642,7 @@ func (w *isoWalker) stbl(t *isoTrack, b isoBox, depth int) error {
 			if len(d) < 12 {
 				return w.malformed(c, "too short")
 			}
-			size, n := uint64(mediaBE.Uint32(d[4:])), uint64(mediaBE.Uint32(d[8:]))
+			size, n := uint64(be.Uint32(d[4:])), uint64(be.Uint32(d[8:]))
 			t.sampleCount = n
 			if size != 0 {
 				t.sampleBytes = size * n
@@ -653,13 +652,13 @@ func (w *isoWalker) stbl(t *isoTrack, b isoBox, depth int) error {
 				return w.malformed(c, fmt.Sprintf("claims %d sample sizes but holds %d", n, (len(d)-12)/4))
 			}
 			for i := uint64(0); i < n; i++ {
-				t.sampleBytes += uint64(mediaBE.Uint32(d[12+4*i:]))
+				t.sampleBytes += uint64(be.Uint32(d[12+4*i:]))
 			}
 		case "stz2":
 			if len(d) < 12 {
 				return w.malformed(c, "too short")
 			}
-			t.sampleCount = uint64(mediaBE.Uint32(d[8:]))
+			t.sampleCount = uint64(be.Uint32(d[8:]))
 		}
 		return nil
 	})
@@ -677,8 +676,8 @@ func (w *isoWalker) sampleEntry(t *isoTrack, e isoBox, depth int) error {
 		if len(d) < 78 {
 			return w.malformed(e, "visual sample entry too short")
 		}
-		t.codedWidth = int(mediaBE.Uint16(d[24:]))
-		t.codedHeight = int(mediaBE.Uint16(d[26:]))
+		t.codedWidth = int(be.Uint16(d[24:]))
+		t.codedHeight = int(be.Uint16(d[26:]))
 		return w.children(int(e.off)+78, int(e.end), depth+1, func(c isoBox) error {
 			cd := w.payload(c)
 			switch c.typ {
@@ -711,21 +710,21 @@ func (w *isoWalker) sampleEntry(t *isoTrack, e isoBox, depth int) error {
 		if len(d) < 28 {
 			return w.malformed(e, "audio sample entry too short")
 		}
-		if mediaBE.Uint16(d[8:]) == 2 {
+		if be.Uint16(d[8:]) == 2 {
 			if len(d) < 48 {
 				return w.malformed(e, "version 2 audio sample entry too short")
 			}
-			t.sampleRate = math.Float64frombits(mediaBE.Uint64(d[32:]))
-			t.channels = int(mediaBE.Uint32(d[40:]))
-			t.bitsPerSample = int(mediaBE.Uint32(d[44:]))
+			t.sampleRate = math.Float64frombits(be.Uint64(d[32:]))
+			t.channels = int(be.Uint32(d[40:]))
+			t.bitsPerSample = int(be.Uint32(d[44:]))
 			if math.IsNaN(t.sampleRate) || t.sampleRate < 0 || t.sampleRate > 1e7 {
 				t.sampleRate = 0
 			}
 			return nil
 		}
-		t.channels = int(mediaBE.Uint16(d[16:]))
-		t.bitsPerSample = int(mediaBE.Uint16(d[18:]))
-		t.sampleRate = float64(mediaBE.Uint32(d[24:])) / (1 << 16)
+		t.channels = int(be.Uint16(d[16:]))
+		t.bitsPerSample = int(be.Uint16(d[18:]))
+		t.sampleRate = float64(be.Uint32(d[24:])) / (1 << 16)
 	}
 	return nil
 }
@@ -819,7 +818,7 @@ func (info *isoInfo) result() map[string]any {
 			dur = info.fragmentDuration
 		}
 		if dur > 0 {
-			res["duration_seconds"] = mediaRound(float64(dur)/float64(info.timescale), 3)
+			res["duration_seconds"] = round(float64(dur)/float64(info.timescale), 3)
 		}
 	} else {
 		info.warnings = append(info.warnings, "mvhd timescale is 0; duration unknown")
@@ -886,7 +885,7 @@ func (t *isoTrack) result(movieScale uint32) map[string]any {
 		seconds = float64(t.duration) / float64(movieScale)
 	}
 	if seconds > 0 {
-		m["duration_seconds"] = mediaRound(seconds, 3)
+		m["duration_seconds"] = round(seconds, 3)
 	}
 	if t.timescale > 0 {
 		m["timescale"] = int64(t.timescale)
@@ -899,7 +898,7 @@ func (t *isoTrack) result(movieScale uint32) map[string]any {
 		m["samples"] = int64(min(samples, math.MaxInt64))
 	}
 	if t.sampleBytes > 0 && seconds > 0 {
-		m["bitrate_kbps"] = mediaRound(float64(t.sampleBytes)*8/seconds/1000, 1)
+		m["bitrate_kbps"] = round(float64(t.sampleBytes)*8/seconds/1000, 1)
 	}
 	switch t.handler {
 	case "vide":
@@ -914,13 +913,13 @@ func (t *isoTrack) result(movieScale uint32) map[string]any {
 		m["rotation"] = t.rotation
 		switch {
 		case t.sttsSamples > 0 && t.sttsDelta > 0 && t.timescale > 0:
-			m["frame_rate"] = mediaRound(float64(t.sttsSamples)*float64(t.timescale)/float64(t.sttsDelta), 3)
+			m["frame_rate"] = round(float64(t.sttsSamples)*float64(t.timescale)/float64(t.sttsDelta), 3)
 		case samples > 0 && seconds > 0:
-			m["frame_rate"] = mediaRound(float64(samples)/seconds, 3)
+			m["frame_rate"] = round(float64(samples)/seconds, 3)
 		}
 	case "soun":
 		if t.sampleRate > 0 {
-			m["sample_rate"] = mediaRound(t.sampleRate, 3)
+			m["sample_rate"] = round(t.sampleRate, 3)
 		}
 		if t.channels > 0 {
 			m["channels"] = t.channels

@@ -120,7 +120,7 @@ type vpOpts struct {
 func vpTool(t *testing.T) (tools.Tool, string) {
 	t.Helper()
 	ps, dir := testPerm(t)
-	return media.VideoProcessor(tools.Config{Perm: ps}), dir
+	return media.VideoProcessor(ps), dir
 }
 
 func TestVideoProcessorMetadata(t *testing.T) {
@@ -322,7 +322,7 @@ func TestVideoProcessorErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		mediaWriteFile(t, small, "v.mp4", good)
-		mediaErr(t, media.VideoProcessor(tools.Config{Perm: ps}), map[string]any{"file_path": "v.mp4"}, tools.TypeTooLarge, "moov box", "100-byte limit")
+		mediaErr(t, media.VideoProcessor(ps), map[string]any{"file_path": "v.mp4"}, tools.TypeTooLarge, "moov box", "100-byte limit")
 	})
 
 	mediaWriteFile(t, dir, "ok.mp4", good)
@@ -344,12 +344,12 @@ func TestVideoProcessorErrors(t *testing.T) {
 }
 
 func TestVideoProcessorEscapes(t *testing.T) {
-	mediaCheckEscapes(t, func(ps *perm.Set) tools.Tool { return media.VideoProcessor(tools.Config{Perm: ps}) },
+	mediaCheckEscapes(t, func(ps *perm.Set) tools.Tool { return media.VideoProcessor(ps) },
 		"clip.mp4", vpMP4(), nil)
 }
 
 func TestVideoProcessorSpec(t *testing.T) {
-	spec := media.VideoProcessor(tools.Config{}).Spec()
+	spec := media.VideoProcessor(nil).Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func BenchmarkVideoProcessor(b *testing.B) {
 		b.Fatal(err)
 	}
 	mediaWriteFile(b, dir, "clip.mp4", vpMP4())
-	tool := media.VideoProcessor(tools.Config{Perm: ps})
+	tool := media.VideoProcessor(ps)
 	params := map[string]any{"operation": "metadata", "file_path": "clip.mp4"}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -377,7 +377,7 @@ func BenchmarkVideoProcessor(b *testing.B) {
 }
 
 func FuzzVideoProcessor(f *testing.F) {
-	mediaFuzz(f, func(ps *perm.Set) tools.Tool { return media.VideoProcessor(tools.Config{Perm: ps}) },
+	mediaFuzz(f, func(ps *perm.Set) tools.Tool { return media.VideoProcessor(ps) },
 		[]map[string]any{{"operation": "detect"}, {"operation": "metadata"}},
 		vpMP4(), vpMP4(func(o *vpOpts) { o.mvhdV1, o.bigMdat, o.rot90 = true, true, true }))
 }

@@ -1,7 +1,5 @@
 package system
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
@@ -18,11 +17,11 @@ import (
 const (
 	maxEnvNameLen    = 1024 // bytes of variable_name
 	maxEnvPatternLen = 256  // bytes of pattern
-	envCacheMax      = 4096 // variable names whose permission decision is cached
+	cacheMax         = 4096 // variable names whose permission decision is cached
 )
 
-func environmentReaderSpec() Spec {
-	return Spec{
+func environmentReaderSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "environment_reader",
 		Category: "system",
 		Description: "Reads environment variables of the host process. Only variables allowed by --allow-env " +
@@ -30,12 +29,12 @@ func environmentReaderSpec() Spec {
 			"with permission_denied whether or not it is set, and list and pattern leave such variables out. " +
 			"list says how many variables it left out; pattern does not, so it cannot be used to probe the names " +
 			"of variables it may not show.",
-		Params: []Param{
-			{Name: "operation", Type: String, Required: true, Enum: []string{"get", "list", "pattern"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Required: true, Enum: []string{"get", "list", "pattern"},
 				Description: "get reads one variable; list returns every allowed variable; pattern returns the allowed variables whose names match a glob"},
-			{Name: "variable_name", Type: String,
+			{Name: "variable_name", Type: tools.String,
 				Description: fmt.Sprintf("the variable to read, e.g. \"HOME\"; required for get (at most %d bytes, no '=' or NUL)", maxEnvNameLen)},
-			{Name: "pattern", Type: String,
+			{Name: "pattern", Type: tools.String,
 				Description: fmt.Sprintf("a case-sensitive glob over variable names: * any run of characters, ? one character, [a-z] a class, \\ escapes; "+
 					"e.g. \"APP_*\"; required for pattern (at most %d bytes)", maxEnvPatternLen)},
 		},
@@ -48,13 +47,13 @@ func environmentReaderSpec() Spec {
 
 // EnvironmentReader returns the environment_reader tool. It reads the
 // process environment (os.LookupEnv, os.Environ) and shows only what
-// cfg.Perm allows; a nil cfg.Perm refuses every read.
-func EnvironmentReader(cfg Config) Tool {
-	r := &envReader{ps: cfg.Perm}
-	return New(environmentReaderSpec(), r.run)
+// ps allows; a nil ps refuses every read.
+func EnvironmentReader(ps *perm.Set) tools.Tool {
+	r := &envCache{ps: ps}
+	return tools.New(environmentReaderSpec(), r.run)
 }
 
-type envReader struct {
+type envCache struct {
 	ps *perm.Set
 	// allowed caches the permission decision per variable name seen in
 	// the environment (a Set is immutable, so a decision never changes);
@@ -63,57 +62,57 @@ type envReader struct {
 	n       atomic.Int64
 }
 
-func (r *envReader) run(ctx context.Context, p Params) (any, error) {
+func (r *envCache) run(ctx context.Context, p tools.Params) (any, error) {
 	switch op := p.String("operation"); op {
 	case "get":
 		return r.get(p)
 	case "list":
 		for _, name := range []string{"variable_name", "pattern"} {
 			if p.Has(name) {
-				return nil, Invalid("parameter %q does not apply to operation list", name)
+				return nil, tools.Invalid("parameter %q does not apply to operation list", name)
 			}
 		}
 		return r.collect(ctx, "", false)
 	default: // pattern
 		if p.Has("variable_name") {
-			return nil, Invalid("parameter %q does not apply to operation pattern", "variable_name")
+			return nil, tools.Invalid("parameter %q does not apply to operation pattern", "variable_name")
 		}
 		if !p.Has("pattern") {
-			return nil, Invalid("missing required parameter %q for operation pattern", "pattern")
+			return nil, tools.Invalid("missing required parameter %q for operation pattern", "pattern")
 		}
 		pat := p.String("pattern")
 		if len(pat) > maxEnvPatternLen {
-			return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "pattern", len(pat), maxEnvPatternLen)
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "pattern", len(pat), maxEnvPatternLen)
 		}
 		if pat == "" {
-			return nil, Invalid("parameter %q: empty pattern", "pattern")
+			return nil, tools.Invalid("parameter %q: empty pattern", "pattern")
 		}
 		if _, err := path.Match(pat, ""); err != nil {
-			return nil, Invalid("parameter %q: malformed glob %q", "pattern", pat)
+			return nil, tools.Invalid("parameter %q: malformed glob %q", "pattern", pat)
 		}
 		return r.collect(ctx, pat, true)
 	}
 }
 
-func (r *envReader) get(p Params) (any, error) {
+func (r *envCache) get(p tools.Params) (any, error) {
 	if p.Has("pattern") {
-		return nil, Invalid("parameter %q does not apply to operation get", "pattern")
+		return nil, tools.Invalid("parameter %q does not apply to operation get", "pattern")
 	}
 	if !p.Has("variable_name") {
-		return nil, Invalid("missing required parameter %q for operation get", "variable_name")
+		return nil, tools.Invalid("missing required parameter %q for operation get", "variable_name")
 	}
 	name := p.String("variable_name")
 	if len(name) > maxEnvNameLen {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "variable_name", len(name), maxEnvNameLen)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "variable_name", len(name), maxEnvNameLen)
 	}
 	if name == "" {
-		return nil, Invalid("parameter %q: empty variable name", "variable_name")
+		return nil, tools.Invalid("parameter %q: empty variable name", "variable_name")
 	}
 	if strings.ContainsAny(name, "=\x00") {
-		return nil, Invalid("parameter %q: variable name %q contains '=' or NUL", "variable_name", name)
+		return nil, tools.Invalid("parameter %q: variable name %q contains '=' or NUL", "variable_name", name)
 	}
 	if r.ps == nil {
-		return nil, Errorf(TypePermission, "environment variable %s: no environment permissions are configured; allow it with --allow-env=%s", name, name)
+		return nil, tools.Errorf(tools.TypePermission, "environment variable %s: no environment permissions are configured; allow it with --allow-env=%s", name, name)
 	}
 	if err := r.ps.Env(name); err != nil {
 		return nil, err
@@ -128,9 +127,9 @@ func (r *envReader) get(p Params) (any, error) {
 
 // collect returns the allowed variables, those whose names match pat when
 // match is set.
-func (r *envReader) collect(ctx context.Context, pat string, match bool) (any, error) {
+func (r *envCache) collect(ctx context.Context, pat string, match bool) (any, error) {
 	if r.ps == nil {
-		return nil, Errorf(TypePermission, "environment: no environment permissions are configured; allow variables with --allow-env=NAME")
+		return nil, tools.Errorf(tools.TypePermission, "environment: no environment permissions are configured; allow variables with --allow-env=NAME")
 	}
 	env := os.Environ()
 	vars := make(map[string]any)
@@ -162,7 +161,7 @@ func (r *envReader) collect(ctx context.Context, pat string, match bool) (any, e
 	return map[string]any{"variables": vars, "count": len(vars), "hidden": hidden}, nil
 }
 
-func (r *envReader) isAllowed(name string) bool {
+func (r *envCache) isAllowed(name string) bool {
 	if r.ps.AllowsAll() {
 		return true
 	}
@@ -170,7 +169,7 @@ func (r *envReader) isAllowed(name string) bool {
 		return v.(bool)
 	}
 	ok := r.ps.EnvAllowed(name)
-	if r.n.Load() < envCacheMax {
+	if r.n.Load() < cacheMax {
 		if _, loaded := r.allowed.LoadOrStore(name, ok); !loaded {
 			r.n.Add(1)
 		}

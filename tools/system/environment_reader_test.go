@@ -19,7 +19,7 @@ func envTool(t testing.TB, allow ...string) tools.Tool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return system.EnvironmentReader(tools.Config{Perm: ps})
+	return system.EnvironmentReader(ps)
 }
 
 // envSetup sets the test's variables: two allowed under SPELLHOST_TEST_APP_*
@@ -58,7 +58,7 @@ func TestEnvironmentReaderGet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := call(t, system.EnvironmentReader(tools.Config{Perm: ps}), map[string]any{"operation": "get", "variable_name": "SPELLHOST_TEST_SECRET"})
+		res := call(t, system.EnvironmentReader(ps), map[string]any{"operation": "get", "variable_name": "SPELLHOST_TEST_SECRET"})
 		if res["value"] != "hunter2" || res["found"] != true {
 			t.Fatalf("got %v", res)
 		}
@@ -163,9 +163,9 @@ func TestEnvironmentReaderErrors(t *testing.T) {
 		{"shorter prefix", tool, map[string]any{"operation": "get", "variable_name": "SPELLHOST_TEST_AP"}, tools.TypePermission, []string{"--allow-env"}},
 		{"refused even when unset", tool, map[string]any{"operation": "get", "variable_name": "SPELLHOST_TEST_NOT_SET"}, tools.TypePermission, []string{"--allow-env"}},
 		{"default perm refuses PATH", envTool(t), map[string]any{"operation": "get", "variable_name": "PATH"}, tools.TypePermission, []string{"--allow-env=PATH"}},
-		{"nil perm get", system.EnvironmentReader(tools.Config{}), map[string]any{"operation": "get", "variable_name": "PATH"}, tools.TypePermission, []string{"--allow-env=PATH"}},
-		{"nil perm list", system.EnvironmentReader(tools.Config{}), map[string]any{"operation": "list"}, tools.TypePermission, []string{"--allow-env"}},
-		{"nil perm pattern", system.EnvironmentReader(tools.Config{}), map[string]any{"operation": "pattern", "pattern": "*"}, tools.TypePermission, []string{"--allow-env"}},
+		{"nil perm get", system.EnvironmentReader(nil), map[string]any{"operation": "get", "variable_name": "PATH"}, tools.TypePermission, []string{"--allow-env=PATH"}},
+		{"nil perm list", system.EnvironmentReader(nil), map[string]any{"operation": "list"}, tools.TypePermission, []string{"--allow-env"}},
+		{"nil perm pattern", system.EnvironmentReader(nil), map[string]any{"operation": "pattern", "pattern": "*"}, tools.TypePermission, []string{"--allow-env"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

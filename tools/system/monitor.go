@@ -1,8 +1,5 @@
 package system
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/fileio"
-
 import (
 	"bytes"
 	"context"
@@ -18,49 +15,51 @@ import (
 	"syscall"
 	"time"
 
+	"spellhost/tools"
+	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
 )
 
 // System monitor settings.
 const (
-	sysmonDefaultSampleMS = 100
-	sysmonMinSampleMS     = 50 // below this /proc/stat may not have ticked
-	sysmonMaxSampleMS     = 2000
-	sysmonMaxProcFile     = 1 << 20 // bytes read of a /proc file
+	defaultSampleMS = 100
+	minSampleMS     = 50 // below this /proc/stat may not have ticked
+	maxSampleMS     = 2000
+	maxProcFile     = 1 << 20 // bytes read of a /proc file
 )
 
-// sysmonStart is when this package was initialised, which is when
+// startTime is when this package was initialised, which is when
 // spellhost started.
-var sysmonStart = time.Now()
+var startTime = time.Now()
 
-// sysmonProc is where /proc is mounted; tests point it elsewhere. The
+// proc is where /proc is mounted; tests point it elsewhere. The
 // files read below it are fixed, never taken from parameters.
-var sysmonProc = "/proc"
+var proc = "/proc"
 
-// The files read, below sysmonProc.
+// The files read, below proc.
 const (
-	sysmonLoadavg = "/loadavg"
-	sysmonStat    = "/stat"
-	sysmonMeminfo = "/meminfo"
-	sysmonStatus  = "/self/status"
-	sysmonFDs     = "/self/fd"
+	loadavg = "/loadavg"
+	stat    = "/stat"
+	meminfo = "/meminfo"
+	status  = "/self/status"
+	fdDir   = "/self/fd"
 )
 
-// sysmonMetrics are the runtime metrics of the process section, in the
-// order of sysmonMetricKeys.
+// runtimeMetrics are the runtime metrics of the process section, in the
+// order of metricKeys.
 var (
-	sysmonMetrics = [...]string{
+	runtimeMetrics = [...]string{
 		"/memory/classes/heap/objects:bytes",
 		"/gc/heap/goal:bytes",
 		"/memory/classes/total:bytes",
 		"/sched/goroutines:goroutines",
 		"/gc/cycles/total:gc-cycles",
 	}
-	sysmonMetricKeys = [len(sysmonMetrics)]string{"heap_alloc", "heap_goal", "go_memory", "goroutines", "num_gc"}
+	metricKeys = [len(runtimeMetrics)]string{"heap_alloc", "heap_goal", "go_memory", "goroutines", "num_gc"}
 )
 
-func systemMonitorSpec() Spec {
-	return Spec{
+func systemMonitorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "system_monitor",
 		Category: "system",
 		Description: "Reports the host's CPU, memory and disk figures and this process's own. CPU usage is sampled from " +
@@ -69,16 +68,16 @@ func systemMonitorSpec() Spec {
 			"/proc/self/status and the Go runtime. The cpu, memory and process figures need Linux's /proc: elsewhere, or " +
 			"when /proc is not mounted, asking for them is an execution_error that says which file is missing. " +
 			"Disk figures need no permission for the base folder; any other path must be readable under --allow-read.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "all", Enum: []string{"all", "cpu", "memory", "disk", "process"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "all", Enum: []string{"all", "cpu", "memory", "disk", "process"},
 				Description: "which figures to report; all reports every section"},
-			{Name: "path", Type: String,
+			{Name: "path", Type: tools.String,
 				Description: "disk and all: a file or folder whose file system to report; relative paths resolve against the base " +
 					"folder, which is the default; any path other than the base folder must be readable under --allow-read"},
-			{Name: "sample_ms", Type: Integer, Default: int64(sysmonDefaultSampleMS),
+			{Name: "sample_ms", Type: tools.Integer, Default: int64(defaultSampleMS),
 				Description: fmt.Sprintf("cpu and all: how long to sample /proc/stat for the usage figures, %d to %d ms, "+
 					"or 0 to skip sampling (usage_percent and per_cpu_percent are then null and the call does not wait)",
-					sysmonMinSampleMS, sysmonMaxSampleMS)},
+					minSampleMS, maxSampleMS)},
 		},
 		Returns: "{operation, and the sections asked for: cpu, memory, disk, process}; " +
 			"cpu: {cores (usable by this process), load_avg [1, 5, 15 min], usage_percent (all CPUs), per_cpu_percent [by CPU number], sample_ms}; " +
@@ -91,55 +90,54 @@ func systemMonitorSpec() Spec {
 	}
 }
 
-// SystemMonitor returns the system_monitor tool. Disk figures of a path
-// other than the base folder need it to be readable under cfg.Perm; a nil
-// cfg.Perm refuses disk figures.
-func SystemMonitor(cfg Config) Tool {
-	ps := cfg.Perm
-	return New(systemMonitorSpec(), func(ctx context.Context, p Params) (any, error) {
+// Monitor returns the system_monitor tool. Disk figures of a path
+// other than the base folder need it to be readable under ps; a nil
+// ps refuses disk figures.
+func Monitor(ps *perm.Set) tools.Tool {
+	return tools.New(systemMonitorSpec(), func(ctx context.Context, p tools.Params) (any, error) {
 		return monitorSystem(ctx, ps, p)
 	})
 }
 
-func monitorSystem(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func monitorSystem(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	op, _ := p.Get("operation")
 	want := func(section string) bool { return op == "all" || op == section }
 	if p.Has("path") && !want("disk") {
-		return nil, Invalid("parameter %q applies to operation disk and all, not %s", "path", op)
+		return nil, tools.Invalid("parameter %q applies to operation disk and all, not %s", "path", op)
 	}
 	if p.Has("sample_ms") && !want("cpu") {
-		return nil, Invalid("parameter %q applies to operation cpu and all, not %s", "sample_ms", op)
+		return nil, tools.Invalid("parameter %q applies to operation cpu and all, not %s", "sample_ms", op)
 	}
 	sample := p.Int("sample_ms")
-	if sample != 0 && (sample < sysmonMinSampleMS || sample > sysmonMaxSampleMS) {
-		return nil, Invalid("parameter %q: %d is out of range; want 0, or %d to %d", "sample_ms", sample, sysmonMinSampleMS, sysmonMaxSampleMS)
+	if sample != 0 && (sample < minSampleMS || sample > maxSampleMS) {
+		return nil, tools.Invalid("parameter %q: %d is out of range; want 0, or %d to %d", "sample_ms", sample, minSampleMS, maxSampleMS)
 	}
 	res := map[string]any{"operation": op}
 	// The quick sections first, so a refused path or a missing /proc
 	// fails before the cpu sample waits.
 	if want("disk") {
-		d, err := sysmonDisk(ps, p)
+		d, err := disk(ps, p)
 		if err != nil {
 			return nil, err
 		}
 		res["disk"] = d
 	}
 	if want("memory") {
-		m, err := sysmonMemory()
+		m, err := memory()
 		if err != nil {
 			return nil, err
 		}
 		res["memory"] = m
 	}
 	if want("process") {
-		pr, err := sysmonProcess()
+		pr, err := process()
 		if err != nil {
 			return nil, err
 		}
 		res["process"] = pr
 	}
 	if want("cpu") {
-		c, err := sysmonCPU(ctx, sample)
+		c, err := cpu(ctx, sample)
 		if err != nil {
 			return nil, err
 		}
@@ -148,46 +146,46 @@ func monitorSystem(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	return res, nil
 }
 
-// sysmonRead reads a /proc file, failing with an error that says the
+// read reads a /proc file, failing with an error that says the
 // figures need Linux's /proc when it is missing.
-func sysmonRead(section, name string) ([]byte, error) {
-	path := sysmonProc + name
+func read(section, name string) ([]byte, error) {
+	path := proc + name
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, Failed("%s figures come from %s, which this system (%s) does not have; they need Linux with /proc mounted",
+			return nil, tools.Failed("%s figures come from %s, which this system (%s) does not have; they need Linux with /proc mounted",
 				section, path, runtime.GOOS)
 		}
-		return nil, Failed("%s: %v", section, err)
+		return nil, tools.Failed("%s: %v", section, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, sysmonMaxProcFile))
+	data, err := io.ReadAll(io.LimitReader(f, maxProcFile))
 	if err != nil {
-		return nil, Failed("%s: read %s: %v", section, path, err)
+		return nil, tools.Failed("%s: read %s: %v", section, path, err)
 	}
 	return data, nil
 }
 
-func sysmonMalformed(section, name string) error {
-	return Failed("%s: %s%s: unexpected format", section, sysmonProc, name)
+func malformed(section, name string) error {
+	return tools.Failed("%s: %s%s: unexpected format", section, proc, name)
 }
 
-func sysmonRound2(x float64) float64 { return math.Round(x*100) / 100 }
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
-func sysmonCPU(ctx context.Context, sampleMS int) (map[string]any, error) {
-	data, err := sysmonRead("cpu", sysmonLoadavg)
+func cpu(ctx context.Context, sampleMS int) (map[string]any, error) {
+	data, err := read("cpu", loadavg)
 	if err != nil {
 		return nil, err
 	}
 	f := bytes.Fields(data)
 	if len(f) < 3 {
-		return nil, sysmonMalformed("cpu", sysmonLoadavg)
+		return nil, malformed("cpu", loadavg)
 	}
 	load := make([]any, 3)
 	for i := range load {
 		v, err := strconv.ParseFloat(string(f[i]), 64)
 		if err != nil {
-			return nil, sysmonMalformed("cpu", sysmonLoadavg)
+			return nil, malformed("cpu", loadavg)
 		}
 		load[i] = v
 	}
@@ -197,7 +195,7 @@ func sysmonCPU(ctx context.Context, sampleMS int) (map[string]any, error) {
 	if sampleMS == 0 {
 		return res, nil
 	}
-	first, err := sysmonCPUTimes()
+	first, err := cpuTimes()
 	if err != nil {
 		return nil, err
 	}
@@ -205,16 +203,16 @@ func sysmonCPU(ctx context.Context, sampleMS int) (map[string]any, error) {
 	select {
 	case <-ctx.Done():
 		timer.Stop()
-		return nil, fmt.Errorf("cpu sample: %w", procCtxErr(ctx))
+		return nil, fmt.Errorf("cpu sample: %w", ctxErr(ctx))
 	case <-timer.C:
 	}
-	second, err := sysmonCPUTimes()
+	second, err := cpuTimes()
 	if err != nil {
 		return nil, err
 	}
-	all, ok := sysmonUsage(first[0], second[0])
+	all, ok := usage(first[0], second[0])
 	if !ok {
-		return nil, Failed("cpu: %s%s did not advance in %d ms; try a longer sample_ms", sysmonProc, sysmonStat, sampleMS)
+		return nil, tools.Failed("cpu: %s%s did not advance in %d ms; try a longer sample_ms", proc, stat, sampleMS)
 	}
 	res["usage_percent"] = all
 	// CPUs can go offline between the samples: pair them by number and
@@ -223,7 +221,7 @@ func sysmonCPU(ctx context.Context, sampleMS int) (map[string]any, error) {
 	for _, b := range second[1:] {
 		for _, a := range first[1:] {
 			if a.id == b.id {
-				if u, ok := sysmonUsage(a, b); ok {
+				if u, ok := usage(a, b); ok {
 					per = append(per, u)
 				} else {
 					per = append(per, 0.0)
@@ -236,30 +234,30 @@ func sysmonCPU(ctx context.Context, sampleMS int) (map[string]any, error) {
 	return res, nil
 }
 
-// sysmonTimes are one /proc/stat cpu line's clock ticks.
-type sysmonTimes struct {
+// times are one /proc/stat cpu line's clock ticks.
+type times struct {
 	id          int // -1 for the all-CPU line
 	busy, total uint64
 }
 
-// sysmonUsage returns the busy share of the ticks between a and b, in
+// usage returns the busy share of the ticks between a and b, in
 // percent, and false when no tick elapsed.
-func sysmonUsage(a, b sysmonTimes) (float64, bool) {
+func usage(a, b times) (float64, bool) {
 	if b.total <= a.total {
 		return 0, false
 	}
 	busy := float64(b.busy) - float64(a.busy)
-	return sysmonRound2(min(max(100*busy/float64(b.total-a.total), 0), 100)), true
+	return round2(min(max(100*busy/float64(b.total-a.total), 0), 100)), true
 }
 
-// sysmonCPUTimes reads the cpu lines of /proc/stat: the all-CPU line
+// cpuTimes reads the cpu lines of /proc/stat: the all-CPU line
 // first, then one per CPU.
-func sysmonCPUTimes() ([]sysmonTimes, error) {
-	data, err := sysmonRead("cpu", sysmonStat)
+func cpuTimes() ([]times, error) {
+	data, err := read("cpu", stat)
 	if err != nil {
 		return nil, err
 	}
-	var out []sysmonTimes
+	var out []times
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -274,20 +272,20 @@ func sysmonCPUTimes() ([]sysmonTimes, error) {
 		// user nice system idle iowait irq softirq steal; guest time is
 		// already counted in user and nice.
 		if len(fields) < 5 {
-			return nil, sysmonMalformed("cpu", sysmonStat)
+			return nil, malformed("cpu", stat)
 		}
-		t := sysmonTimes{id: -1}
+		t := times{id: -1}
 		if name := fields[0]; len(name) > 3 {
 			n, err := strconv.Atoi(string(name[3:]))
 			if err != nil {
-				return nil, sysmonMalformed("cpu", sysmonStat)
+				return nil, malformed("cpu", stat)
 			}
 			t.id = n
 		}
 		for i, s := range fields[1:min(len(fields), 9)] {
 			v, err := strconv.ParseUint(string(s), 10, 64)
 			if err != nil {
-				return nil, sysmonMalformed("cpu", sysmonStat)
+				return nil, malformed("cpu", stat)
 			}
 			t.total += v
 			if i != 3 && i != 4 { // not idle or iowait
@@ -297,14 +295,14 @@ func sysmonCPUTimes() ([]sysmonTimes, error) {
 		out = append(out, t)
 	}
 	if len(out) == 0 || out[0].id != -1 {
-		return nil, sysmonMalformed("cpu", sysmonStat)
+		return nil, malformed("cpu", stat)
 	}
 	return out, nil
 }
 
-// sysmonFields parses "Key:  value [kB]" lines into bytes (or plain
+// parseFields parses "Key:  value [kB]" lines into bytes (or plain
 // numbers), keeping only the keys in want.
-func sysmonFields(data []byte, want map[string]*int64) {
+func parseFields(data []byte, want map[string]*int64) {
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -335,18 +333,18 @@ func sysmonFields(data []byte, want map[string]*int64) {
 	}
 }
 
-func sysmonMemory() (map[string]any, error) {
-	data, err := sysmonRead("memory", sysmonMeminfo)
+func memory() (map[string]any, error) {
+	data, err := read("memory", meminfo)
 	if err != nil {
 		return nil, err
 	}
 	total, free, avail, buffers, cached, swapTotal, swapFree := int64(-1), int64(-1), int64(-1), int64(0), int64(0), int64(0), int64(0)
-	sysmonFields(data, map[string]*int64{
+	parseFields(data, map[string]*int64{
 		"MemTotal": &total, "MemFree": &free, "MemAvailable": &avail, "Buffers": &buffers, "Cached": &cached,
 		"SwapTotal": &swapTotal, "SwapFree": &swapFree,
 	})
 	if total <= 0 || free < 0 {
-		return nil, sysmonMalformed("memory", sysmonMeminfo)
+		return nil, malformed("memory", meminfo)
 	}
 	if avail < 0 {
 		// Kernels before 3.14 have no MemAvailable: estimate it.
@@ -355,30 +353,30 @@ func sysmonMemory() (map[string]any, error) {
 	avail = min(avail, total)
 	return map[string]any{
 		"total": total, "available": avail, "used": total - avail,
-		"used_percent": sysmonRound2(100 * float64(total-avail) / float64(total)),
+		"used_percent": round2(100 * float64(total-avail) / float64(total)),
 		"free":         free, "buffers": buffers, "cached": cached,
 		"swap_total": swapTotal, "swap_free": swapFree, "swap_used": max(swapTotal-swapFree, 0),
 	}, nil
 }
 
-func sysmonDisk(ps *perm.Set, p Params) (map[string]any, error) {
+func disk(ps *perm.Set, p tools.Params) (map[string]any, error) {
 	if ps == nil {
-		return nil, Errorf(TypePermission, "disk: no file permissions are configured; allow a folder with --allow-read")
+		return nil, tools.Errorf(tools.TypePermission, "disk: no file permissions are configured; allow a folder with --allow-read")
 	}
 	path, shown := ps.Base(), "the base folder"
-	var st sysmonFS
+	var st fsStat
 	var err error
 	if p.Has("path") {
 		shown = p.String("path")
-		path, st, err = sysmonDiskAt(ps, shown)
+		path, st, err = diskAt(ps, shown)
 		if err != nil {
 			return nil, err
 		}
-	} else if st, err = sysmonStatfs(path); err != nil {
+	} else if st, err = statfs(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, Errorf(TypeNotFound, "parameter %q: %s does not exist", "path", shown)
+			return nil, tools.Errorf(tools.TypeNotFound, "parameter %q: %s does not exist", "path", shown)
 		}
-		return nil, Failed("disk: statfs %s: %v", shown, err)
+		return nil, tools.Failed("disk: statfs %s: %v", shown, err)
 	}
 	total := st.blocks * st.bsize
 	free := min(st.bfree, st.blocks) * st.bsize
@@ -386,7 +384,7 @@ func sysmonDisk(ps *perm.Set, p Params) (map[string]any, error) {
 	used := total - free
 	pct := 0.0
 	if used+avail > 0 {
-		pct = sysmonRound2(100 * float64(used) / float64(used+avail))
+		pct = round2(100 * float64(used) / float64(used+avail))
 	}
 	return map[string]any{
 		"path": path, "total": int64(total), "free": int64(free), "available": int64(avail), "used": int64(used),
@@ -394,13 +392,13 @@ func sysmonDisk(ps *perm.Set, p Params) (map[string]any, error) {
 	}, nil
 }
 
-// sysmonDiskAt returns the figures of the file system holding path, read
+// diskAt returns the figures of the file system holding path, read
 // through a handle opened by the permission set (the folder, or the file),
 // and the path's absolute form.
-func sysmonDiskAt(ps *perm.Set, path string) (string, sysmonFS, error) {
+func diskAt(ps *perm.Set, path string) (string, fsStat, error) {
 	l, err := fileio.Locate(ps, perm.ForRead, "path", path)
 	if err != nil {
-		return "", sysmonFS{}, err
+		return "", fsStat{}, err
 	}
 	var f *os.File
 	shown := l.Path()
@@ -409,59 +407,59 @@ func sysmonDiskAt(ps *perm.Set, path string) (string, sysmonFS, error) {
 		shown = d.Path()
 		d.Close()
 		if err != nil {
-			return "", sysmonFS{}, fileio.Err("path", path, err)
+			return "", fsStat{}, fileio.Err("path", path, err)
 		}
 	} else if errors.Is(err, syscall.ENOTDIR) {
 		pf, err := l.Open()
 		if err != nil {
-			return "", sysmonFS{}, fileio.Err("path", path, err)
+			return "", fsStat{}, fileio.Err("path", path, err)
 		}
 		f, shown = pf.File, pf.Loc.Path()
 	} else {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", sysmonFS{}, Errorf(TypeNotFound, "parameter %q: %s does not exist", "path", path)
+			return "", fsStat{}, tools.Errorf(tools.TypeNotFound, "parameter %q: %s does not exist", "path", path)
 		}
-		return "", sysmonFS{}, fileio.Err("path", path, err)
+		return "", fsStat{}, fileio.Err("path", path, err)
 	}
 	defer f.Close()
-	st, err := sysmonFstatfs(f)
+	st, err := fstatfs(f)
 	if err != nil {
-		return "", sysmonFS{}, Failed("disk: statfs %s: %v", path, err)
+		return "", fsStat{}, tools.Failed("disk: statfs %s: %v", path, err)
 	}
 	return shown, st, nil
 }
 
-// sysmonFS is what statfs says of a file system, in blocks of bsize bytes.
-type sysmonFS struct {
+// fsStat is what statfs says of a file system, in blocks of bsize bytes.
+type fsStat struct {
 	bsize, blocks, bfree, bavail, files, ffree uint64
 }
 
-func sysmonProcess() (map[string]any, error) {
-	data, err := sysmonRead("process", sysmonStatus)
+func process() (map[string]any, error) {
+	data, err := read("process", status)
 	if err != nil {
 		return nil, err
 	}
 	rss, peak, threads := int64(-1), int64(-1), int64(-1)
-	sysmonFields(data, map[string]*int64{"VmRSS": &rss, "VmHWM": &peak, "Threads": &threads})
+	parseFields(data, map[string]*int64{"VmRSS": &rss, "VmHWM": &peak, "Threads": &threads})
 	if rss < 0 || threads < 0 {
-		return nil, sysmonMalformed("process", sysmonStatus)
+		return nil, malformed("process", status)
 	}
 	res := map[string]any{
 		"pid": os.Getpid(), "rss": rss, "rss_peak": max(peak, rss), "threads": threads,
-		"uptime_s": sysmonRound2(time.Since(sysmonStart).Seconds()),
+		"uptime_s": round2(time.Since(startTime).Seconds()),
 	}
-	var samples [len(sysmonMetrics)]metrics.Sample
-	for i, name := range sysmonMetrics {
+	var samples [len(runtimeMetrics)]metrics.Sample
+	for i, name := range runtimeMetrics {
 		samples[i].Name = name
 	}
 	metrics.Read(samples[:])
 	for i, s := range samples {
 		if s.Value.Kind() != metrics.KindUint64 {
-			return nil, Failed("process: runtime metric %s is not available", s.Name)
+			return nil, tools.Failed("process: runtime metric %s is not available", s.Name)
 		}
-		res[sysmonMetricKeys[i]] = int64(s.Value.Uint64())
+		res[metricKeys[i]] = int64(s.Value.Uint64())
 	}
-	n, err := sysmonCountFDs()
+	n, err := countFDs()
 	if err != nil {
 		return nil, err
 	}
@@ -469,17 +467,17 @@ func sysmonProcess() (map[string]any, error) {
 	return res, nil
 }
 
-// sysmonCountFDs counts this process's open descriptors, less the one it
+// countFDs counts this process's open descriptors, less the one it
 // uses to read the list.
-func sysmonCountFDs() (int, error) {
-	path := sysmonProc + sysmonFDs
+func countFDs() (int, error) {
+	path := proc + fdDir
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return 0, Failed("process figures come from %s, which this system (%s) does not have; they need Linux with /proc mounted",
+			return 0, tools.Failed("process figures come from %s, which this system (%s) does not have; they need Linux with /proc mounted",
 				path, runtime.GOOS)
 		}
-		return 0, Failed("process: %v", err)
+		return 0, tools.Failed("process: %v", err)
 	}
 	defer f.Close()
 	n := 0
@@ -490,7 +488,7 @@ func sysmonCountFDs() (int, error) {
 			break
 		}
 		if err != nil {
-			return 0, Failed("process: read %s: %v", path, err)
+			return 0, tools.Failed("process: read %s: %v", path, err)
 		}
 	}
 	return max(n-1, 0), nil

@@ -2,17 +2,17 @@
 
 package system
 
-import . "spellhost/tools"
-
 import (
 	"os"
 	"runtime"
+
+	"spellhost/tools"
 )
 
-// sysmonStatfs fails: there is no statfs here.
-func sysmonStatfs(string) (sysmonFS, error) {
-	return sysmonFS{}, Failed("disk figures need statfs, which %s does not have", runtime.GOOS)
+// statfs fails: there is no statfs here.
+func statfs(string) (fsStat, error) {
+	return fsStat{}, tools.Failed("disk figures need statfs, which %s does not have", runtime.GOOS)
 }
 
-// sysmonFstatfs fails: there is no statfs here.
-func sysmonFstatfs(*os.File) (sysmonFS, error) { return sysmonStatfs("") }
+// fstatfs fails: there is no statfs here.
+func fstatfs(*os.File) (fsStat, error) { return statfs("") }

@@ -7,35 +7,35 @@ import (
 	"syscall"
 )
 
-// sysmonStatfs returns the figures of the file system holding path.
-func sysmonStatfs(path string) (sysmonFS, error) {
+// statfs returns the figures of the file system holding path.
+func statfs(path string) (fsStat, error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(path, &st); err != nil {
-		return sysmonFS{}, err
+		return fsStat{}, err
 	}
-	return sysmonFromStatfs(&st), nil
+	return fromStatfs(&st), nil
 }
 
-// sysmonFstatfs returns the figures of the file system holding the open
+// fstatfs returns the figures of the file system holding the open
 // file f.
-func sysmonFstatfs(f *os.File) (sysmonFS, error) {
+func fstatfs(f *os.File) (fsStat, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return sysmonFS{}, err
+		return fsStat{}, err
 	}
 	var st syscall.Statfs_t
 	var serr error
 	if err := rc.Control(func(fd uintptr) { serr = syscall.Fstatfs(int(fd), &st) }); err != nil {
-		return sysmonFS{}, err
+		return fsStat{}, err
 	}
 	if serr != nil {
-		return sysmonFS{}, serr
+		return fsStat{}, serr
 	}
-	return sysmonFromStatfs(&st), nil
+	return fromStatfs(&st), nil
 }
 
-func sysmonFromStatfs(st *syscall.Statfs_t) sysmonFS {
-	return sysmonFS{
+func fromStatfs(st *syscall.Statfs_t) fsStat {
+	return fsStat{
 		bsize:  uint64(st.Bsize),
 		blocks: uint64(st.Blocks),
 		bfree:  uint64(st.Bfree),

@@ -34,7 +34,7 @@ func sysmonTool(t testing.TB) (tools.Tool, string) {
 		t.Fatal(err)
 	}
 	box, _ = filepath.EvalSymlinks(box)
-	return system.SystemMonitor(tools.Config{Perm: ps}), box
+	return system.Monitor(ps), box
 }
 
 func smNeedProc(t *testing.T) {
@@ -203,14 +203,14 @@ func TestSystemMonitorSections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := call(t, system.SystemMonitor(tools.Config{Perm: ps}), map[string]any{"operation": "disk"})["disk"].(map[string]any)
+		d := call(t, system.Monitor(ps), map[string]any{"operation": "disk"})["disk"].(map[string]any)
 		if smInt(t, d, "total") <= 0 {
 			t.Fatalf("disk %v", d)
 		}
 	})
 
 	t.Run("nil perm still reports memory", func(t *testing.T) {
-		res := call(t, system.SystemMonitor(tools.Config{}), map[string]any{"operation": "memory"})
+		res := call(t, system.Monitor(nil), map[string]any{"operation": "memory"})
 		if smInt(t, res["memory"].(map[string]any), "total") <= 0 {
 			t.Fatalf("memory %v", res)
 		}
@@ -249,7 +249,7 @@ func TestSystemMonitorErrors(t *testing.T) {
 		{"path sibling prefix", tool, map[string]any{"operation": "disk", "path": box + "x"}, tools.TypePermission, []string{"--allow-read"}},
 		{"path symlink out", tool, map[string]any{"operation": "disk", "path": "out"}, tools.TypePermission, []string{"--allow-read"}},
 		{"path refused in all", tool, map[string]any{"path": "/"}, tools.TypePermission, []string{"--allow-read"}},
-		{"nil perm disk", system.SystemMonitor(tools.Config{}), map[string]any{"operation": "disk"}, tools.TypePermission, []string{"--allow-read"}},
+		{"nil perm disk", system.Monitor(nil), map[string]any{"operation": "disk"}, tools.TypePermission, []string{"--allow-read"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

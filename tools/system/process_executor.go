@@ -1,7 +1,5 @@
 package system
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"errors"
@@ -15,27 +13,28 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // Process executor limits.
 const (
-	procDefaultTimeoutMS = 30_000
-	procMaxTimeoutMS     = 600_000
-	procMaxExeLen        = 4096      // bytes of executable
-	procMaxArgs          = 1024      // arguments
-	procMaxArgBytes      = 128 << 10 // bytes of all arguments together
-	procMaxEnvVars       = 256       // entries of environment
-	procMaxEnvBytes      = 64 << 10  // bytes of environment names and values together
-	// procWaitDelay is how long the tool waits for the output pipes to
+	defaultTimeoutMS = 30_000
+	maxTimeoutMS     = 600_000
+	maxExeLen        = 4096      // bytes of executable
+	maxArgs          = 1024      // arguments
+	maxArgBytes      = 128 << 10 // bytes of all arguments together
+	maxEnvVars       = 256       // entries of environment
+	maxEnvBytes      = 64 << 10  // bytes of environment names and values together
+	// waitDelay is how long the tool waits for the output pipes to
 	// close once the program has exited (or been killed) before it closes
 	// them itself: a background child that escaped the process group may
 	// still hold them.
-	procWaitDelay = 250 * time.Millisecond
+	waitDelay = 250 * time.Millisecond
 )
 
-func processExecutorSpec() Spec {
-	return Spec{
+func processExecutorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "process_executor",
 		Category: "system",
 		Description: "Runs a program allowed by --allow-run with literal arguments: no shell is ever involved, so ; | $(...) ` * and " +
@@ -49,22 +48,22 @@ func processExecutorSpec() Spec {
 			"when timeout_ms or the caller's deadline passes, the whole process group is killed and the call fails with timeout. " +
 			"When the program exits, any process left in its group is killed too (a program that starts a new session with " +
 			"setsid leaves the group and is not tracked). Needs a Unix system.",
-		Params: []Param{
-			{Name: "executable", Type: String, Required: true,
+		Params: []tools.Param{
+			{Name: "executable", Type: tools.String, Required: true,
 				Description: fmt.Sprintf("the program: a bare name looked up in the host's PATH (\"echo\") or a path; it must be allowed by --allow-run "+
-					"(which matches the name or the resolved file, symlinks followed); the resolved file is what runs (at most %d bytes)", procMaxExeLen)},
-			{Name: "arguments", Type: Array,
+					"(which matches the name or the resolved file, symlinks followed); the resolved file is what runs (at most %d bytes)", maxExeLen)},
+			{Name: "arguments", Type: tools.Array,
 				Description: fmt.Sprintf("the arguments, strings passed literally as separate argv entries (at most %d, %d KiB in total, no NUL)",
-					procMaxArgs, procMaxArgBytes>>10)},
-			{Name: "working_directory", Type: String,
+					maxArgs, maxArgBytes>>10)},
+			{Name: "working_directory", Type: tools.String,
 				Description: "folder the program starts in; must be readable under --allow-read; relative paths resolve against the base folder, which is the default"},
-			{Name: "environment", Type: Object,
+			{Name: "environment", Type: tools.Object,
 				Description: fmt.Sprintf("the child's variables besides PATH, {name: value}; values are strings, numbers or booleans; each name "+
 					"must be allowed by --allow-env (else permission_denied naming it); an allowed PATH replaces the host's in the child but "+
-					"does not choose the program (at most %d variables, %d KiB in total)", procMaxEnvVars, procMaxEnvBytes>>10)},
-			{Name: "timeout_ms", Type: Integer, Default: int64(procDefaultTimeoutMS),
-				Description: fmt.Sprintf("kill the program (and its process group) after this many milliseconds, 1 to %d; the caller's deadline, when sooner, wins", procMaxTimeoutMS)},
-			{Name: "stdin", Type: String,
+					"does not choose the program (at most %d variables, %d KiB in total)", maxEnvVars, maxEnvBytes>>10)},
+			{Name: "timeout_ms", Type: tools.Integer, Default: int64(defaultTimeoutMS),
+				Description: fmt.Sprintf("kill the program (and its process group) after this many milliseconds, 1 to %d; the caller's deadline, when sooner, wins", maxTimeoutMS)},
+			{Name: "stdin", Type: tools.String,
 				Description: "text written to the program's standard input, which is then closed (at most the file limit, --max-file-size, default 64 MiB); without it stdin is empty (/dev/null)"},
 		},
 		Returns: "{exit_code (-1 when a signal ended the program), signal (its name, e.g. \"killed\", or null), stdout, stderr, " +
@@ -73,36 +72,35 @@ func processExecutorSpec() Spec {
 }
 
 // ProcessExecutor returns the process_executor tool. Programs must pass
-// cfg.Perm.Run; a nil cfg.Perm refuses every program.
-func ProcessExecutor(cfg Config) Tool {
-	ps := cfg.Perm
-	return New(processExecutorSpec(), func(ctx context.Context, p Params) (any, error) {
+// ps.Run; a nil ps refuses every program.
+func ProcessExecutor(ps *perm.Set) tools.Tool {
+	return tools.New(processExecutorSpec(), func(ctx context.Context, p tools.Params) (any, error) {
 		return runProcess(ctx, ps, p)
 	})
 }
 
-func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runProcess(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	exe := p.String("executable")
-	if len(exe) > procMaxExeLen {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "executable", len(exe), procMaxExeLen)
+	if len(exe) > maxExeLen {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "executable", len(exe), maxExeLen)
 	}
 	if exe == "" {
-		return nil, Invalid("parameter %q: empty program name", "executable")
+		return nil, tools.Invalid("parameter %q: empty program name", "executable")
 	}
-	args, err := procArgs(p)
+	args, err := arguments(p)
 	if err != nil {
 		return nil, err
 	}
 	timeoutMS := p.Int("timeout_ms")
-	if timeoutMS < 1 || timeoutMS > procMaxTimeoutMS {
-		return nil, Invalid("parameter %q: %d is out of range; want 1 to %d", "timeout_ms", timeoutMS, procMaxTimeoutMS)
+	if timeoutMS < 1 || timeoutMS > maxTimeoutMS {
+		return nil, tools.Invalid("parameter %q: %d is out of range; want 1 to %d", "timeout_ms", timeoutMS, maxTimeoutMS)
 	}
-	extra, err := procExtraEnv(p.Map("environment"))
+	extra, err := extraEnv(p.Map("environment"))
 	if err != nil {
 		return nil, err
 	}
 	if ps == nil {
-		return nil, Errorf(TypePermission, "run %s: no process permissions are configured; allow it with --allow-run=%s", exe, exe)
+		return nil, tools.Errorf(tools.TypePermission, "run %s: no process permissions are configured; allow it with --allow-run=%s", exe, exe)
 	}
 	// The environment first: a refused variable is refused whether or not
 	// the program exists.
@@ -112,10 +110,10 @@ func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}
 	path, err := ps.Run(exe)
 	if err != nil {
-		if t := TypeOf(err); t == TypePermission || t == TypeValidation {
+		if t := tools.TypeOf(err); t == tools.TypePermission || t == tools.TypeValidation {
 			return nil, fmt.Errorf("parameter %q: %w", "executable", err)
 		}
-		return nil, Failed("parameter %q: cannot start: %v", "executable", err)
+		return nil, tools.Failed("parameter %q: cannot start: %v", "executable", err)
 	}
 	dir := ps.Base()
 	if p.Has("working_directory") {
@@ -126,20 +124,20 @@ func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		}
 		fi, err := os.Stat(r)
 		if err != nil {
-			return nil, Failed("parameter %q: %v", "working_directory", err)
+			return nil, tools.Failed("parameter %q: %v", "working_directory", err)
 		}
 		if !fi.IsDir() {
-			return nil, Invalid("parameter %q: %s is not a folder", "working_directory", wd)
+			return nil, tools.Invalid("parameter %q: %s is not a folder", "working_directory", wd)
 		}
 		dir = r
 	}
 	lim := ps.Limits()
 	stdin, hasStdin := p.String("stdin"), p.Has("stdin")
 	if int64(len(stdin)) > lim.MaxFileBytes {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte file limit", "stdin", len(stdin), lim.MaxFileBytes)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte file limit", "stdin", len(stdin), lim.MaxFileBytes)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("process %s: not started: %w", exe, procCtxErr(ctx))
+		return nil, fmt.Errorf("process %s: not started: %w", exe, ctxErr(ctx))
 	}
 
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(timeoutMS)*time.Millisecond)
@@ -148,37 +146,37 @@ func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	cmd.Args[0] = exe // as given, so multi-call binaries (busybox) see the name they dispatch on
 	cmd.Dir = dir
 	cmd.Env = env
-	cmd.WaitDelay = procWaitDelay
-	stdout := &procOutput{max: int(min(lim.MaxOutputBytes, int64(^uint(0)>>1)))}
-	stderr := &procOutput{max: stdout.max}
+	cmd.WaitDelay = waitDelay
+	stdout := &output{max: int(min(lim.MaxOutputBytes, int64(^uint(0)>>1)))}
+	stderr := &output{max: stdout.max}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if hasStdin {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
-	if err := procSetup(cmd); err != nil {
+	if err := setup(cmd); err != nil {
 		return nil, err
 	}
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, Failed("process %s: cannot start: %v", exe, err)
+		return nil, tools.Failed("process %s: cannot start: %v", exe, err)
 	}
-	// procWait kills whatever the program leaves in its group.
-	werr := procWait(cmd)
+	// wait kills whatever the program leaves in its group.
+	werr := wait(cmd)
 	elapsed := time.Since(start)
 
 	state := cmd.ProcessState
 	if state == nil {
-		return nil, Failed("process %s: %v", exe, werr)
+		return nil, tools.Failed("process %s: %v", exe, werr)
 	}
 	ws, _ := state.Sys().(syscall.WaitStatus)
 	if tctx.Err() != nil && !state.Success() {
 		ms := elapsed.Milliseconds()
 		got := fmt.Sprintf("%d bytes of stdout and %d of stderr discarded", len(stdout.buf), len(stderr.buf))
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("process %s: killed after %d ms, %s: %w", exe, ms, got, procCtxErr(ctx))
+			return nil, fmt.Errorf("process %s: killed after %d ms, %s: %w", exe, ms, got, ctxErr(ctx))
 		}
-		return nil, Errorf(TypeTimeout, "process %s: killed after %d ms (timeout_ms %d), %s", exe, ms, timeoutMS, got)
+		return nil, tools.Errorf(tools.TypeTimeout, "process %s: killed after %d ms (timeout_ms %d), %s", exe, ms, timeoutMS, got)
 	}
 	var sig any
 	if ws.Signaled() {
@@ -187,7 +185,7 @@ func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	if werr != nil && !errors.Is(werr, exec.ErrWaitDelay) {
 		var ee *exec.ExitError
 		if !errors.As(werr, &ee) {
-			return nil, Failed("process %s: %v", exe, werr)
+			return nil, tools.Failed("process %s: %v", exe, werr)
 		}
 	}
 	return map[string]any{
@@ -201,9 +199,9 @@ func runProcess(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}, nil
 }
 
-// procCtxErr returns ctx's error, which classifies it as timeout or
+// ctxErr returns ctx's error, which classifies it as timeout or
 // cancelled, with its cause when that says more.
-func procCtxErr(ctx context.Context) error {
+func ctxErr(ctx context.Context) error {
 	err, cause := ctx.Err(), context.Cause(ctx)
 	if cause == nil || cause == err {
 		return err
@@ -211,10 +209,10 @@ func procCtxErr(ctx context.Context) error {
 	return fmt.Errorf("%w (%v)", err, cause)
 }
 
-func procArgs(p Params) ([]string, error) {
+func arguments(p tools.Params) ([]string, error) {
 	list := p.List("arguments")
-	if len(list) > procMaxArgs {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d arguments exceeds the limit of %d", "arguments", len(list), procMaxArgs)
+	if len(list) > maxArgs {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d arguments exceeds the limit of %d", "arguments", len(list), maxArgs)
 	}
 	args, err := p.Strings("arguments")
 	if err != nil {
@@ -224,35 +222,35 @@ func procArgs(p Params) ([]string, error) {
 	for i, a := range args {
 		total += len(a)
 		if strings.IndexByte(a, 0) >= 0 {
-			return nil, Invalid("parameter %q: item %d contains a NUL byte", "arguments", i+1)
+			return nil, tools.Invalid("parameter %q: item %d contains a NUL byte", "arguments", i+1)
 		}
 	}
-	if total > procMaxArgBytes {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes in total exceeds the %d-byte limit", "arguments", total, procMaxArgBytes)
+	if total > maxArgBytes {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes in total exceeds the %d-byte limit", "arguments", total, maxArgBytes)
 	}
 	return args, nil
 }
 
-// procVars are the caller's extra variables, names sorted.
-type procVars struct {
+// childVars are the caller's extra variables, names sorted.
+type childVars struct {
 	names  []string
 	values map[string]string
 }
 
-func procExtraEnv(m map[string]any) (procVars, error) {
-	var v procVars
+func extraEnv(m map[string]any) (childVars, error) {
+	var v childVars
 	if len(m) == 0 {
 		return v, nil
 	}
-	if len(m) > procMaxEnvVars {
-		return v, Errorf(TypeTooLarge, "parameter %q: %d variables exceeds the limit of %d", "environment", len(m), procMaxEnvVars)
+	if len(m) > maxEnvVars {
+		return v, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d variables exceeds the limit of %d", "environment", len(m), maxEnvVars)
 	}
 	v.names = slices.Sorted(maps.Keys(m))
 	v.values = make(map[string]string, len(m))
 	total := 0
 	for _, name := range v.names {
 		if name == "" || strings.ContainsAny(name, "=\x00") {
-			return v, Invalid("parameter %q: variable name %q is empty or contains '=' or NUL", "environment", name)
+			return v, tools.Invalid("parameter %q: variable name %q is empty or contains '=' or NUL", "environment", name)
 		}
 		var s string
 		switch x := m[name].(type) {
@@ -261,33 +259,33 @@ func procExtraEnv(m map[string]any) (procVars, error) {
 		case bool:
 			s = fmt.Sprint(x)
 		default:
-			f, ok := ToFloat(x)
+			f, ok := tools.ToFloat(x)
 			if !ok {
-				return v, Invalid("parameter %q: variable %s: expected string, number or boolean, got %s", "environment", name, KindOf(x))
+				return v, tools.Invalid("parameter %q: variable %s: expected string, number or boolean, got %s", "environment", name, tools.KindOf(x))
 			}
 			s = fmt.Sprint(f)
 		}
 		if strings.IndexByte(s, 0) >= 0 {
-			return v, Invalid("parameter %q: variable %s: value contains a NUL byte", "environment", name)
+			return v, tools.Invalid("parameter %q: variable %s: value contains a NUL byte", "environment", name)
 		}
 		total += len(name) + len(s)
 		v.values[name] = s
 	}
-	if total > procMaxEnvBytes {
-		return v, Errorf(TypeTooLarge, "parameter %q: %d bytes in total exceeds the %d-byte limit", "environment", total, procMaxEnvBytes)
+	if total > maxEnvBytes {
+		return v, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes in total exceeds the %d-byte limit", "environment", total, maxEnvBytes)
 	}
 	return v, nil
 }
 
-// procOutput keeps the first max bytes written to it and discards the
+// output keeps the first max bytes written to it and discards the
 // rest, so the program is never blocked on a full pipe.
-type procOutput struct {
+type output struct {
 	buf       []byte
 	max       int
 	truncated bool
 }
 
-func (w *procOutput) Write(b []byte) (int, error) {
+func (w *output) Write(b []byte) (int, error) {
 	room := w.max - len(w.buf)
 	switch {
 	case len(b) <= room:
@@ -303,7 +301,7 @@ func (w *procOutput) Write(b []byte) (int, error) {
 
 // String returns the kept output; when truncated, without a rune cut in
 // half at the end.
-func (w *procOutput) String() string {
+func (w *output) String() string {
 	b := w.buf
 	if w.truncated {
 		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {

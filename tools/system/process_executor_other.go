@@ -2,17 +2,17 @@
 
 package system
 
-import . "spellhost/tools"
-
 import (
 	"os/exec"
 	"runtime"
+
+	"spellhost/tools"
 )
 
-// procSetup refuses: without process groups a timeout could not kill what
+// setup refuses: without process groups a timeout could not kill what
 // the program starts.
-func procSetup(*exec.Cmd) error {
-	return Failed("process_executor needs process groups, which %s does not have", runtime.GOOS)
+func setup(*exec.Cmd) error {
+	return tools.Failed("process_executor needs process groups, which %s does not have", runtime.GOOS)
 }
 
-func procWait(cmd *exec.Cmd) error { return cmd.Wait() }
+func wait(cmd *exec.Cmd) error { return cmd.Wait() }

@@ -42,7 +42,7 @@ func peTool(t testing.TB, lim perm.Limits, run ...string) (tools.Tool, string) {
 		t.Fatal(err)
 	}
 	box, _ = filepath.EvalSymlinks(box)
-	return system.ProcessExecutor(tools.Config{Perm: ps}), box
+	return system.ProcessExecutor(ps), box
 }
 
 func TestProcessExecutorRuns(t *testing.T) {
@@ -369,7 +369,7 @@ func TestProcessExecutorErrors(t *testing.T) {
 			[]string{"pass environment variable HOME", "--allow-env=HOME"}},
 		{"refused variable, missing program", tool, map[string]any{"executable": "no-such-program", "environment": map[string]any{"BASH_ENV": "x"}},
 			tools.TypePermission, []string{"--allow-env=BASH_ENV"}},
-		{"nil perm", system.ProcessExecutor(tools.Config{}), map[string]any{"executable": "echo"}, tools.TypePermission, []string{"--allow-run=echo"}},
+		{"nil perm", system.ProcessExecutor(nil), map[string]any{"executable": "echo"}, tools.TypePermission, []string{"--allow-run=echo"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -455,7 +455,7 @@ func TestProcessExecutorEnvRunsNoCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg := callErr(t, system.ProcessExecutor(tools.Config{Perm: ps}), params, tools.TypePermission)
+			msg := callErr(t, system.ProcessExecutor(ps), params, tools.TypePermission)
 			if !strings.Contains(msg, "--allow-env="+name) {
 				t.Fatalf("message %q does not name --allow-env=%s", msg, name)
 			}
@@ -466,7 +466,7 @@ func TestProcessExecutorEnvRunsNoCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			call(t, system.ProcessExecutor(tools.Config{Perm: ps}), params)
+			call(t, system.ProcessExecutor(ps), params)
 			if _, err := os.Lstat(pwned); err != nil {
 				t.Fatalf("allowed by --allow-env=%s, the hook did not run: %v", name, err)
 			}
@@ -483,7 +483,7 @@ func TestProcessExecutorPATHNeedsAllowEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tool := system.ProcessExecutor(tools.Config{Perm: ps})
+	tool := system.ProcessExecutor(ps)
 	msg := callErr(t, tool, map[string]any{"executable": "env", "environment": map[string]any{"PATH": dir}}, tools.TypePermission)
 	if !strings.Contains(msg, "--allow-env=PATH") {
 		t.Fatalf("message %q", msg)

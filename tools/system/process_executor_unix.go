@@ -7,9 +7,9 @@ import (
 	"syscall"
 )
 
-// procSetup starts the program as the leader of a new process group, so a
+// setup starts the program as the leader of a new process group, so a
 // timeout or the end of the call can kill everything it started.
-func procSetup(cmd *exec.Cmd) error {
+func setup(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A timeout kills the whole group; the leader alone could leave
 	// children holding the output pipes.
@@ -17,9 +17,9 @@ func procSetup(cmd *exec.Cmd) error {
 	return nil
 }
 
-// procWait waits for the program and then kills what is left in its
+// wait waits for the program and then kills what is left in its
 // process group.
-func procWait(cmd *exec.Cmd) error {
+func wait(cmd *exec.Cmd) error {
 	err := cmd.Wait()
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	return err

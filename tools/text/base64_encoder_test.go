@@ -18,7 +18,7 @@ import (
 func b64Tool(t *testing.T) (tools.Tool, string) {
 	t.Helper()
 	ps, dir := testPerm(t)
-	return text.Base64Encoder(tools.Config{Perm: ps}), dir
+	return text.Base64Encoder(ps), dir
 }
 
 // b64SmallTool has a 64-byte file and input limit.
@@ -29,7 +29,7 @@ func b64SmallTool(t *testing.T) (tools.Tool, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return text.Base64Encoder(tools.Config{Perm: ps}), dir
+	return text.Base64Encoder(ps), dir
 }
 
 func TestBase64EncoderValues(t *testing.T) {
@@ -171,7 +171,7 @@ func TestBase64EncoderFiles(t *testing.T) {
 		})
 	}
 	t.Run("no perm set", func(t *testing.T) {
-		bare := text.Base64Encoder(tools.Config{})
+		bare := text.Base64Encoder(nil)
 		callErr(t, bare, map[string]any{"operation": "encode", "input_file": "x"}, tools.TypePermission)
 		callErr(t, bare, map[string]any{"operation": "encode", "input": "x", "output_file": "x"}, tools.TypePermission)
 		if res := call(t, bare, map[string]any{"operation": "encode", "input": "x"}); res["output"] != "eA==" {
@@ -257,7 +257,7 @@ func TestBase64EncoderSpec(t *testing.T) {
 	if spec.Name != "base64_encoder" {
 		t.Fatalf("name %q", spec.Name)
 	}
-	res := call(t, text.Base64Encoder(tools.Config{}), spec.Example)
+	res := call(t, text.Base64Encoder(nil), spec.Example)
 	if res["output"] != "SGVsbG8sIFdvcmxkIQ==" {
 		t.Fatalf("example gave %v", res)
 	}
@@ -269,7 +269,7 @@ func TestBase64EncoderSpec(t *testing.T) {
 }
 
 func BenchmarkBase64Encoder(b *testing.B) {
-	tool := text.Base64Encoder(tools.Config{})
+	tool := text.Base64Encoder(nil)
 	ctx := context.Background()
 	for _, bc := range []struct {
 		name   string

@@ -19,7 +19,7 @@ import (
 
 func dfTool(t *testing.T) (tools.Tool, string) {
 	p, dir := testPerm(t)
-	return text.DiffCalculator(tools.Config{Perm: p}), dir
+	return text.DiffCalculator(p), dir
 }
 
 const (
@@ -563,7 +563,7 @@ func TestDiffCalculatorCancelled(t *testing.T) {
 }
 
 func BenchmarkDiffCalculator(b *testing.B) {
-	p := text.DiffCalculator(tools.Config{})
+	p := text.DiffCalculator(nil)
 	var a, c strings.Builder
 	for i := 0; i < 20; i++ {
 		fmt.Fprintf(&a, "line number %d of the file\n", i)

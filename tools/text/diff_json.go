@@ -1,8 +1,5 @@
 package text
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/jsonpath"
-
 import (
 	"bytes"
 	"context"
@@ -12,61 +9,65 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/jsonpath"
+	"spellhost/tools/perm"
 )
 
 // Structural JSON diffs for diff-calculator.
 
-func dfJSONSide(cfg Config, p Params, side string) (any, error) {
+func jsonSide(ps *perm.Set, p tools.Params, side string) (any, error) {
 	jk, fk := side+"_json", side+"_file"
 	switch {
 	case p.Has(jk) && p.Has(fk):
-		return nil, Invalid("give %q or %q, not both", jk, fk)
+		return nil, tools.Invalid("give %q or %q, not both", jk, fk)
 	case p.Has(fk):
-		data, err := dfReadFile(cfg, fk, p.String(fk))
+		data, err := readFile(ps, fk, p.String(fk))
 		if err != nil {
 			return nil, err
 		}
-		return dfParseJSON(fk, data)
+		return parseJSON(fk, data)
 	case p.Has(jk):
 		v, _ := p.Get(jk)
 		if s, ok := v.(string); ok {
-			if len(s) > dfMaxBytes {
-				return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", jk, len(s), dfMaxBytes)
+			if len(s) > maxDiffBytes {
+				return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", jk, len(s), maxDiffBytes)
 			}
-			return dfParseJSON(jk, []byte(s))
+			return parseJSON(jk, []byte(s))
 		}
 		return v, nil
 	}
-	return nil, Invalid("missing %q (or %q) for type json", jk, fk)
+	return nil, tools.Invalid("missing %q (or %q) for type json", jk, fk)
 }
 
-func dfParseJSON(key string, data []byte) (any, error) {
+func parseJSON(key string, data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, dfJSONError(key, err)
+		return nil, jsonError(key, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, Invalid("parameter %q: invalid JSON: data after the value at offset %d", key, dec.InputOffset())
+		return nil, tools.Invalid("parameter %q: invalid JSON: data after the value at offset %d", key, dec.InputOffset())
 	}
-	return dfNumbers(key, v)
+	return numbers(key, v)
 }
 
-func dfJSONError(key string, err error) error {
+func jsonError(key string, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return Invalid("parameter %q: invalid JSON at offset %d: %s (to compare plain text use type text)", key, se.Offset, se.Error())
+		return tools.Invalid("parameter %q: invalid JSON at offset %d: %s (to compare plain text use type text)", key, se.Offset, se.Error())
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return Invalid("parameter %q: invalid JSON: unexpected end of input", key)
+		return tools.Invalid("parameter %q: invalid JSON: unexpected end of input", key)
 	}
-	return Invalid("parameter %q: invalid JSON: %s", key, err.Error())
+	return tools.Invalid("parameter %q: invalid JSON: %s", key, err.Error())
 }
 
-// dfNumbers replaces json.Numbers by int64 when they are integers that fit
+// numbers replaces json.Numbers by int64 when they are integers that fit
 // and by float64 otherwise.
-func dfNumbers(key string, v any) (any, error) {
+func numbers(key string, v any) (any, error) {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
@@ -74,12 +75,12 @@ func dfNumbers(key string, v any) (any, error) {
 		}
 		f, err := strconv.ParseFloat(string(x), 64)
 		if err != nil || math.IsInf(f, 0) {
-			return nil, Invalid("parameter %q: number %s is out of range", key, string(x))
+			return nil, tools.Invalid("parameter %q: number %s is out of range", key, string(x))
 		}
 		return f, nil
 	case []any:
 		for i, e := range x {
-			n, err := dfNumbers(key, e)
+			n, err := numbers(key, e)
 			if err != nil {
 				return nil, err
 			}
@@ -87,7 +88,7 @@ func dfNumbers(key string, v any) (any, error) {
 		}
 	case map[string]any:
 		for k, e := range x {
-			n, err := dfNumbers(key, e)
+			n, err := numbers(key, e)
 			if err != nil {
 				return nil, err
 			}
@@ -97,8 +98,8 @@ func dfNumbers(key string, v any) (any, error) {
 	return v, nil
 }
 
-// dfJSON walks two JSON values side by side.
-type dfJSON struct {
+// jsonText walks two JSON values side by side.
+type jsonText struct {
 	ctx                      context.Context
 	path                     []byte
 	added, removed, modified []any
@@ -108,8 +109,8 @@ type dfJSON struct {
 	err                      error
 }
 
-func dfJSONDiff(ctx context.Context, a, b any) (any, error) {
-	d := dfJSON{ctx: ctx, added: []any{}, removed: []any{}, modified: []any{}}
+func jsonDiff(ctx context.Context, a, b any) (any, error) {
+	d := jsonText{ctx: ctx, added: []any{}, removed: []any{}, modified: []any{}}
 	identical := d.walk(a, b, 0)
 	if d.err != nil {
 		return nil, d.err
@@ -117,7 +118,7 @@ func dfJSONDiff(ctx context.Context, a, b any) (any, error) {
 	unchanged := make([]any, len(d.unchanged))
 	start := 0
 	for i, end := range d.unchanged {
-		unchanged[i] = dfPathString(d.arena[start:end])
+		unchanged[i] = pathString(d.arena[start:end])
 		start = end
 	}
 	return map[string]any{
@@ -135,16 +136,16 @@ func dfJSONDiff(ctx context.Context, a, b any) (any, error) {
 	}, nil
 }
 
-func dfPathString(p []byte) string {
+func pathString(p []byte) string {
 	if len(p) == 0 {
 		return "$"
 	}
 	return string(p)
 }
 
-func (d *dfJSON) here() string { return dfPathString(d.path) }
+func (d *jsonText) here() string { return pathString(d.path) }
 
-func (d *dfJSON) same() {
+func (d *jsonText) same() {
 	d.arena = append(d.arena, d.path...)
 	if len(d.path) == 0 {
 		d.arena = append(d.arena, '$')
@@ -152,9 +153,9 @@ func (d *dfJSON) same() {
 	d.unchanged = append(d.unchanged, len(d.arena))
 }
 
-// dfKind classifies a JSON value: o object, a array, s string, n number,
+// kind classifies a JSON value: o object, a array, s string, n number,
 // b boolean, z null; 0 for anything else.
-func dfKind(v any) byte {
+func kind(v any) byte {
 	switch v.(type) {
 	case map[string]any:
 		return 'o'
@@ -167,38 +168,38 @@ func dfKind(v any) byte {
 	case nil:
 		return 'z'
 	}
-	if _, ok := ToFloat(v); ok {
+	if _, ok := tools.ToFloat(v); ok {
 		return 'n'
 	}
 	return 0
 }
 
 // walk compares a and b at d.path and reports whether they are equal.
-func (d *dfJSON) walk(a, b any, depth int) bool {
+func (d *jsonText) walk(a, b any, depth int) bool {
 	if d.err != nil {
 		return false
 	}
-	if depth > dfMaxJSONDepth {
-		d.err = Invalid("JSON nests deeper than %d levels at %s", dfMaxJSONDepth, d.here())
+	if depth > maxJSONDepth {
+		d.err = tools.Invalid("JSON nests deeper than %d levels at %s", maxJSONDepth, d.here())
 		return false
 	}
 	d.nodes++
-	if d.nodes > dfMaxJSONNodes {
-		d.err = Errorf(TypeTooLarge, "JSON values hold more than %d values together", dfMaxJSONNodes)
+	if d.nodes > maxJSONNodes {
+		d.err = tools.Errorf(tools.TypeTooLarge, "JSON values hold more than %d values together", maxJSONNodes)
 		return false
 	}
 	if d.nodes&0xfff == 0 && d.ctx.Err() != nil {
 		d.err = d.ctx.Err()
 		return false
 	}
-	ka, kb := dfKind(a), dfKind(b)
+	ka, kb := kind(a), kind(b)
 	for _, side := range []struct {
 		k    byte
 		v    any
 		name string
 	}{{ka, a, "old"}, {kb, b, "new"}} {
 		if side.k == 0 {
-			d.err = Invalid("%s value at %s: unsupported type %T", side.name, d.here(), side.v)
+			d.err = tools.Invalid("%s value at %s: unsupported type %T", side.name, d.here(), side.v)
 			return false
 		}
 	}
@@ -212,7 +213,7 @@ func (d *dfJSON) walk(a, b any, depth int) bool {
 	switch ka {
 	case 'o':
 		ma, mb := a.(map[string]any), b.(map[string]any)
-		for _, k := range dfMergeKeys(ma, mb) {
+		for _, k := range mergeKeys(ma, mb) {
 			d.path = jsonpath.AppendKey(d.path[:plen], k)
 			va, inA := ma[k]
 			vb, inB := mb[k]
@@ -256,7 +257,7 @@ func (d *dfJSON) walk(a, b any, depth int) bool {
 		}
 	default:
 		d.path = d.path[:plen]
-		if !dfScalarEqual(a, b) {
+		if !scalarEqual(a, b) {
 			d.modified = append(d.modified, map[string]any{"path": d.here(), "old": a, "new": b})
 			return false
 		}
@@ -270,7 +271,7 @@ func (d *dfJSON) walk(a, b any, depth int) bool {
 	return equal
 }
 
-func dfMergeKeys(a, b map[string]any) []string {
+func mergeKeys(a, b map[string]any) []string {
 	keys := make([]string, 0, len(a)+len(b))
 	for k := range a {
 		keys = append(keys, k)
@@ -284,7 +285,7 @@ func dfMergeKeys(a, b map[string]any) []string {
 	return keys
 }
 
-func dfScalarEqual(a, b any) bool {
+func scalarEqual(a, b any) bool {
 	switch x := a.(type) {
 	case string:
 		return x == b.(string)
@@ -297,7 +298,7 @@ func dfScalarEqual(a, b any) bool {
 			return x == y
 		}
 	}
-	fa, _ := ToFloat(a)
-	fb, _ := ToFloat(b)
+	fa, _ := tools.ToFloat(a)
+	fb, _ := tools.ToFloat(b)
 	return fa == fb
 }

@@ -1,22 +1,22 @@
 package text
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/linediff"
-
 import (
 	"context"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/linediff"
 )
 
 // Text diffs for diff-calculator: lines, hunks and the unified, context,
 // simple and inline formats.
 
-// dfSplit splits s into lines, each keeping its "\n"; a last line without
+// diffLines splits s into lines, each keeping its "\n"; a last line without
 // one is kept as is, so it differs from the same text with a newline.
-func dfSplit(s string) []string {
+func diffLines(s string) []string {
 	if s == "" {
 		return nil
 	}
@@ -40,7 +40,7 @@ func dfSplit(s string) []string {
 	return lines
 }
 
-func dfCountLines(s string) int {
+func countLines(s string) int {
 	if s == "" {
 		return 0
 	}
@@ -51,14 +51,14 @@ func dfCountLines(s string) int {
 	return n
 }
 
-func dfTextDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxLines int) (any, error) {
+func textDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxLines int) (any, error) {
 	for i, s := range []string{at, bt} {
-		if n := dfCountLines(s); n > linediff.MaxLines {
+		if n := countLines(s); n > linediff.MaxLines {
 			key := [2]string{"old", "new"}[i]
-			return nil, Errorf(TypeTooLarge, "%s side: %d lines exceeds the %d-line limit", key, n, linediff.MaxLines)
+			return nil, tools.Errorf(tools.TypeTooLarge, "%s side: %d lines exceeds the %d-line limit", key, n, linediff.MaxLines)
 		}
 	}
-	a, b := dfSplit(at), dfSplit(bt)
+	a, b := diffLines(at), diffLines(bt)
 	var changes []linediff.Change
 	if at != bt {
 		var err error
@@ -71,19 +71,19 @@ func dfTextDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxL
 		dels += c.I2 - c.I1
 		adds += c.J2 - c.J1
 	}
-	hunks := dfHunks(changes, ctxLines)
+	hunks := hunks(changes, ctxLines)
 	var out strings.Builder
 	if len(changes) > 0 {
 		out.Grow(len(at)/4 + len(bt)/4 + 64)
 		switch format {
 		case "context":
-			dfContext(&out, a, b, changes, hunks, aLabel, bLabel)
+			contextFormat(&out, a, b, changes, hunks, aLabel, bLabel)
 		case "inline":
-			dfInline(&out, linediff.New(ctx, dfMaxWordWork), a, b, changes, hunks)
+			inline(&out, linediff.New(ctx, maxWordWork), a, b, changes, hunks)
 		case "simple":
-			dfSimple(&out, a, b, changes)
+			simple(&out, a, b, changes)
 		default:
-			dfUnified(&out, a, b, changes, hunks, aLabel, bLabel)
+			unified(&out, a, b, changes, hunks, aLabel, bLabel)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -101,22 +101,22 @@ func dfTextDiff(ctx context.Context, at, bt, aLabel, bLabel, format string, ctxL
 	}, nil
 }
 
-// dfHunk is a group of changes shown together, and the line ranges it
+// hunk is a group of changes shown together, and the line ranges it
 // covers with its context: a[i1:i2], b[j1:j2].
-type dfHunk struct {
+type hunk struct {
 	changes        []linediff.Change
 	i1, i2, j1, j2 int
 }
 
-func dfHunks(changes []linediff.Change, ctxLines int) []dfHunk {
-	var hunks []dfHunk
+func hunks(changes []linediff.Change, ctxLines int) []hunk {
+	var hunks []hunk
 	for k := 0; k < len(changes); {
 		e := k + 1
 		for e < len(changes) && changes[e].I1-changes[e-1].I2 <= 2*ctxLines {
 			e++
 		}
 		first, last := changes[k], changes[e-1]
-		h := dfHunk{changes: changes[k:e]}
+		h := hunk{changes: changes[k:e]}
 		h.i1 = max(0, first.I1-ctxLines)
 		h.j1 = first.J1 - (first.I1 - h.i1)
 		h.i2 = last.I2 + ctxLines
@@ -128,16 +128,16 @@ func dfHunks(changes []linediff.Change, ctxLines int) []dfHunk {
 }
 
 // clip bounds a hunk's trailing context to the ends of the texts.
-func (h *dfHunk) clip(na int) {
+func (h *hunk) clip(na int) {
 	if h.i2 > na {
 		h.j2 -= h.i2 - na
 		h.i2 = na
 	}
 }
 
-// dfLine writes prefix and line, ending it with a newline; a last line
+// writeLine writes prefix and line, ending it with a newline; a last line
 // without one gets diff's "\ No newline at end of file" marker.
-func dfLine(w *strings.Builder, prefix, line string) {
+func writeLine(w *strings.Builder, prefix, line string) {
 	w.WriteString(prefix)
 	w.WriteString(line)
 	if !strings.HasSuffix(line, "\n") {
@@ -145,7 +145,7 @@ func dfLine(w *strings.Builder, prefix, line string) {
 	}
 }
 
-func dfUnifiedRange(w *strings.Builder, start, end int) {
+func unifiedRange(w *strings.Builder, start, end int) {
 	n := end - start
 	switch n {
 	case 0:
@@ -160,34 +160,34 @@ func dfUnifiedRange(w *strings.Builder, start, end int) {
 	}
 }
 
-func dfUnified(w *strings.Builder, a, b []string, changes []linediff.Change, hunks []dfHunk, aLabel, bLabel string) {
+func unified(w *strings.Builder, a, b []string, changes []linediff.Change, hunks []hunk, aLabel, bLabel string) {
 	w.WriteString("--- " + aLabel + "\n+++ " + bLabel + "\n")
 	for _, h := range hunks {
 		h.clip(len(a))
 		w.WriteString("@@ -")
-		dfUnifiedRange(w, h.i1, h.i2)
+		unifiedRange(w, h.i1, h.i2)
 		w.WriteString(" +")
-		dfUnifiedRange(w, h.j1, h.j2)
+		unifiedRange(w, h.j1, h.j2)
 		w.WriteString(" @@\n")
 		i := h.i1
 		for _, c := range h.changes {
 			for ; i < c.I1; i++ {
-				dfLine(w, " ", a[i])
+				writeLine(w, " ", a[i])
 			}
 			for ; i < c.I2; i++ {
-				dfLine(w, "-", a[i])
+				writeLine(w, "-", a[i])
 			}
 			for j := c.J1; j < c.J2; j++ {
-				dfLine(w, "+", b[j])
+				writeLine(w, "+", b[j])
 			}
 		}
 		for ; i < h.i2; i++ {
-			dfLine(w, " ", a[i])
+			writeLine(w, " ", a[i])
 		}
 	}
 }
 
-func dfContextRange(w *strings.Builder, start, end int) {
+func contextRange(w *strings.Builder, start, end int) {
 	switch n := end - start; {
 	case n == 0:
 		w.WriteString(strconv.Itoa(start))
@@ -200,7 +200,7 @@ func dfContextRange(w *strings.Builder, start, end int) {
 	}
 }
 
-func dfContext(w *strings.Builder, a, b []string, changes []linediff.Change, hunks []dfHunk, aLabel, bLabel string) {
+func contextFormat(w *strings.Builder, a, b []string, changes []linediff.Change, hunks []hunk, aLabel, bLabel string) {
 	w.WriteString("*** " + aLabel + "\n--- " + bLabel + "\n")
 	for _, h := range hunks {
 		h.clip(len(a))
@@ -210,51 +210,51 @@ func dfContext(w *strings.Builder, a, b []string, changes []linediff.Change, hun
 			hasIns = hasIns || c.J2 > c.J1
 		}
 		w.WriteString("***************\n*** ")
-		dfContextRange(w, h.i1, h.i2)
+		contextRange(w, h.i1, h.i2)
 		w.WriteString(" ****\n")
 		if hasDel {
 			i := h.i1
 			for _, c := range h.changes {
 				for ; i < c.I1; i++ {
-					dfLine(w, "  ", a[i])
+					writeLine(w, "  ", a[i])
 				}
 				mark := "- "
 				if c.J2 > c.J1 {
 					mark = "! "
 				}
 				for ; i < c.I2; i++ {
-					dfLine(w, mark, a[i])
+					writeLine(w, mark, a[i])
 				}
 			}
 			for ; i < h.i2; i++ {
-				dfLine(w, "  ", a[i])
+				writeLine(w, "  ", a[i])
 			}
 		}
 		w.WriteString("--- ")
-		dfContextRange(w, h.j1, h.j2)
+		contextRange(w, h.j1, h.j2)
 		w.WriteString(" ----\n")
 		if hasIns {
 			j := h.j1
 			for _, c := range h.changes {
 				for ; j < c.J1; j++ {
-					dfLine(w, "  ", b[j])
+					writeLine(w, "  ", b[j])
 				}
 				mark := "+ "
 				if c.I2 > c.I1 {
 					mark = "! "
 				}
 				for ; j < c.J2; j++ {
-					dfLine(w, mark, b[j])
+					writeLine(w, mark, b[j])
 				}
 			}
 			for ; j < h.j2; j++ {
-				dfLine(w, "  ", b[j])
+				writeLine(w, "  ", b[j])
 			}
 		}
 	}
 }
 
-func dfSimple(w *strings.Builder, a, b []string, changes []linediff.Change) {
+func simple(w *strings.Builder, a, b []string, changes []linediff.Change) {
 	for _, c := range changes {
 		for i := c.I1; i < c.I2; i++ {
 			w.WriteByte('-')
@@ -269,15 +269,15 @@ func dfSimple(w *strings.Builder, a, b []string, changes []linediff.Change) {
 	}
 }
 
-// dfInline writes hunks whose unchanged lines appear as they are and whose
+// inline writes hunks whose unchanged lines appear as they are and whose
 // changed lines are diffed word by word, like git diff --word-diff=plain.
-func dfInline(w *strings.Builder, m *linediff.Myers, a, b []string, changes []linediff.Change, hunks []dfHunk) {
+func inline(w *strings.Builder, m *linediff.Myers, a, b []string, changes []linediff.Change, hunks []hunk) {
 	for _, h := range hunks {
 		h.clip(len(a))
 		w.WriteString("@@ -")
-		dfUnifiedRange(w, h.i1, h.i2)
+		unifiedRange(w, h.i1, h.i2)
 		w.WriteString(" +")
-		dfUnifiedRange(w, h.j1, h.j2)
+		unifiedRange(w, h.j1, h.j2)
 		w.WriteString(" @@\n")
 		i := h.i1
 		for _, c := range h.changes {
@@ -285,7 +285,7 @@ func dfInline(w *strings.Builder, m *linediff.Myers, a, b []string, changes []li
 				w.WriteString(strings.TrimSuffix(a[i], "\n"))
 				w.WriteByte('\n')
 			}
-			dfWords(w, m, a[c.I1:c.I2], b[c.J1:c.J2])
+			wordDiff(w, m, a[c.I1:c.I2], b[c.J1:c.J2])
 			i = c.I2
 		}
 		for ; i < h.i2; i++ {
@@ -295,20 +295,20 @@ func dfInline(w *strings.Builder, m *linediff.Myers, a, b []string, changes []li
 	}
 }
 
-// dfWords writes one change region with its words marked: [-removed-]
+// wordDiff writes one change region with its words marked: [-removed-]
 // and {+added+}. Past the word-diff work limit, whole lines are marked.
-func dfWords(w *strings.Builder, m *linediff.Myers, del, ins []string) {
+func wordDiff(w *strings.Builder, m *linediff.Myers, del, ins []string) {
 	if len(del) == 0 || len(ins) == 0 || m.Err() != nil {
-		dfWholeLines(w, del, ins)
+		wholeLines(w, del, ins)
 		return
 	}
-	ta := dfTokens(strings.Join(del, ""))
-	tb := dfTokens(strings.Join(ins, ""))
+	ta := tokens(strings.Join(del, ""))
+	tb := tokens(strings.Join(ins, ""))
 	ids := make(map[string]int32, len(ta)+len(tb))
 	ia, ib := linediff.Intern(ids, ta), linediff.Intern(ids, tb)
 	ops, err := m.Script(ia, ib)
 	if err != nil {
-		dfWholeLines(w, del, ins)
+		wholeLines(w, del, ins)
 		return
 	}
 	var line strings.Builder // the output line being built
@@ -322,10 +322,10 @@ func dfWords(w *strings.Builder, m *linediff.Myers, del, ins []string) {
 			i += op.N
 			j += op.N
 		case '-':
-			dfMarked(&line, "[-", "-]", ta[i:i+op.N])
+			marked(&line, "[-", "-]", ta[i:i+op.N])
 			i += op.N
 		case '+':
-			dfMarked(&line, "{+", "+}", tb[j:j+op.N])
+			marked(&line, "{+", "+}", tb[j:j+op.N])
 			j += op.N
 		}
 	}
@@ -336,9 +336,9 @@ func dfWords(w *strings.Builder, m *linediff.Myers, del, ins []string) {
 	}
 }
 
-// dfMarked writes tokens wrapped in open and close markers, closing and
+// marked writes tokens wrapped in open and close markers, closing and
 // reopening them around line breaks.
-func dfMarked(w *strings.Builder, open, close string, toks []string) {
+func marked(w *strings.Builder, open, close string, toks []string) {
 	inside := false
 	for _, t := range toks {
 		if t == "\n" {
@@ -360,7 +360,7 @@ func dfMarked(w *strings.Builder, open, close string, toks []string) {
 	}
 }
 
-func dfWholeLines(w *strings.Builder, del, ins []string) {
+func wholeLines(w *strings.Builder, del, ins []string) {
 	for _, l := range del {
 		w.WriteString("[-" + strings.TrimSuffix(l, "\n") + "-]\n")
 	}
@@ -369,19 +369,19 @@ func dfWholeLines(w *strings.Builder, del, ins []string) {
 	}
 }
 
-// dfTokens splits s into words (letters, digits, '_'), runs of spaces,
+// tokens splits s into words (letters, digits, '_'), runs of spaces,
 // line breaks and single other characters.
-func dfTokens(s string) []string {
+func tokens(s string) []string {
 	var out []string
 	for len(s) > 0 {
 		r, size := utf8.DecodeRuneInString(s)
 		n := size
 		switch {
 		case r == '\n':
-		case dfWordRune(r):
+		case wordRune(r):
 			for n < len(s) {
 				r2, sz := utf8.DecodeRuneInString(s[n:])
-				if !dfWordRune(r2) {
+				if !wordRune(r2) {
 					break
 				}
 				n += sz
@@ -397,7 +397,7 @@ func dfTokens(s string) []string {
 	return out
 }
 
-func dfWordRune(r rune) bool {
+func wordRune(r rune) bool {
 	return r == '_' || r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') ||
 		r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }

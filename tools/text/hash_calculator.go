@@ -1,8 +1,5 @@
 package text
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/fileio"
-
 import (
 	"context"
 	"crypto/md5"
@@ -19,12 +16,14 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"spellhost/tools"
+	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
 )
 
-// hcAlgorithms lists the supported algorithms with their digest sizes, in
+// algorithms lists the supported algorithms with their digest sizes, in
 // documentation order.
-var hcAlgorithms = []struct {
+var algorithms = []struct {
 	name string
 	size int
 }{
@@ -32,30 +31,30 @@ var hcAlgorithms = []struct {
 	{"sha256", sha256.Size}, {"sha384", sha512.Size384}, {"sha512", sha512.Size},
 }
 
-func hashCalculatorSpec() Spec {
-	return Spec{
+func hashCalculatorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "hash_calculator",
 		Category: "utility",
 		Description: "Computes the MD5, SHA-1 or SHA-2 digest of a string or a file (streamed, never loaded whole), " +
 			"or verifies one against an expected digest with a constant-time comparison.",
-		Params: []Param{
-			{Name: "operation", Type: String, Required: true, Enum: []string{"hash", "verify"},
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Required: true, Enum: []string{"hash", "verify"},
 				Description: "hash computes the digest; verify compares it with expected_hash"},
-			{Name: "algorithm", Type: String, Default: "sha256",
+			{Name: "algorithm", Type: tools.String, Default: "sha256",
 				Enum:        []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"},
 				Description: "the digest algorithm; md5 and sha1 are for checksums only, not for security"},
-			{Name: "input_type", Type: String, Enum: []string{"string", "file"},
+			{Name: "input_type", Type: tools.String, Enum: []string{"string", "file"},
 				Description: "what to hash: string hashes input's UTF-8 bytes, file hashes the contents of file; " +
 					"inferred from which of input and file is given when omitted"},
-			{Name: "input", Type: String,
+			{Name: "input", Type: tools.String,
 				Description: "the string to hash (input_type string); at most the file size limit (64 MiB by default)"},
-			{Name: "file", Type: String,
+			{Name: "file", Type: tools.String,
 				Description: "path of the file to hash (input_type file), relative to the base folder; needs read permission; " +
 					"a regular file (a FIFO, device, socket or folder is a validation error), at most the file size limit " +
 					"(64 MiB by default)"},
-			{Name: "format", Type: String, Default: "hex", Enum: []string{"hex", "base64"},
+			{Name: "format", Type: tools.String, Default: "hex", Enum: []string{"hex", "base64"},
 				Description: "encoding of the returned digest: lowercase hex, or standard padded base64"},
-			{Name: "expected_hash", Type: String,
+			{Name: "expected_hash", Type: tools.String,
 				Description: "verify: the digest to compare with, in hex (any case) or base64 (standard or url-safe, " +
 					"padded or not), whatever format says; an \"sha256:\" or SRI-style \"sha256-\" prefix naming the " +
 					"algorithm is accepted. A digest of the wrong length is a validation error, not a mismatch"},
@@ -67,13 +66,13 @@ func hashCalculatorSpec() Spec {
 }
 
 // HashCalculator returns the hash_calculator tool.
-func HashCalculator(cfg Config) Tool {
-	return New(hashCalculatorSpec(), func(ctx context.Context, p Params) (any, error) {
-		return hcRun(ctx, cfg.Perm, p)
+func HashCalculator(ps *perm.Set) tools.Tool {
+	return tools.New(hashCalculatorSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runHash(ctx, ps, p)
 	})
 }
 
-func hcRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func runHash(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	op := p.String("operation")
 	alg := p.String("algorithm")
 	format := p.String("format")
@@ -83,36 +82,36 @@ func hcRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	case "":
 		switch {
 		case hasInput && hasFile:
-			return nil, Invalid("parameters \"input\" and \"file\": give only one (or set input_type)")
+			return nil, tools.Invalid("parameters \"input\" and \"file\": give only one (or set input_type)")
 		case hasFile:
 			inputType = "file"
 		case hasInput:
 			inputType = "string"
 		default:
-			return nil, Invalid("missing parameter \"input\" or \"file\" for operation %s", op)
+			return nil, tools.Invalid("missing parameter \"input\" or \"file\" for operation %s", op)
 		}
 	case "string":
 		if !hasInput {
-			return nil, Invalid("missing parameter \"input\" for input_type string")
+			return nil, tools.Invalid("missing parameter \"input\" for input_type string")
 		}
 		if hasFile {
-			return nil, Invalid("parameter \"file\": not used with input_type string; remove it or set input_type to file")
+			return nil, tools.Invalid("parameter \"file\": not used with input_type string; remove it or set input_type to file")
 		}
 	case "file":
 		if !hasFile {
-			return nil, Invalid("missing parameter \"file\" for input_type file (\"input\" holds a string to hash, not a path)")
+			return nil, tools.Invalid("missing parameter \"file\" for input_type file (\"input\" holds a string to hash, not a path)")
 		}
 		if hasInput {
-			return nil, Invalid("parameter \"input\": not used with input_type file; remove it or set input_type to string")
+			return nil, tools.Invalid("parameter \"input\": not used with input_type file; remove it or set input_type to string")
 		}
 	}
 
 	var expected []byte
 	if op == "verify" {
 		if !p.Has("expected_hash") {
-			return nil, Invalid("missing parameter \"expected_hash\" for operation verify")
+			return nil, tools.Invalid("missing parameter \"expected_hash\" for operation verify")
 		}
-		e, err := hcParseExpected(p.String("expected_hash"), alg)
+		e, err := parseExpected(p.String("expected_hash"), alg)
 		if err != nil {
 			return nil, err
 		}
@@ -129,13 +128,13 @@ func hcRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	if inputType == "string" {
 		s := p.String("input")
 		if int64(len(s)) > maxBytes {
-			return nil, Errorf(TypeTooLarge, "parameter \"input\": %d bytes exceeds the %d-byte limit", len(s), maxBytes)
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter \"input\": %d bytes exceeds the %d-byte limit", len(s), maxBytes)
 		}
-		sum = sumBuf[:hcSumString(&sumBuf, alg, s)]
+		sum = sumBuf[:sumString(&sumBuf, alg, s)]
 		size = int64(len(s))
 	} else {
 		var err error
-		sum, size, err = hcSumFile(ctx, ps, p.String("file"), alg, maxBytes)
+		sum, size, err = sumFile(ctx, ps, p.String("file"), alg, maxBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -144,30 +143,30 @@ func hcRun(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	// The parameters' own interface values, reused to save allocations.
 	algV, _ := p.Get("algorithm")
 	formatV, _ := p.Get("format")
-	actual := hcEncode(sum, format)
+	actual := encode(sum, format)
 	if op == "hash" {
 		return map[string]any{"algorithm": algV, "hash": actual, "format": formatV, "size": size}, nil
 	}
 	return map[string]any{
 		"verified":  subtle.ConstantTimeCompare(sum, expected) == 1,
 		"algorithm": algV,
-		"expected":  hcEncode(expected, format),
+		"expected":  encode(expected, format),
 		"actual":    actual,
 		"format":    formatV,
 		"size":      size,
 	}, nil
 }
 
-func hcEncode(sum []byte, format string) string {
+func encode(sum []byte, format string) string {
 	if format == "base64" {
 		return base64.StdEncoding.EncodeToString(sum)
 	}
 	return hex.EncodeToString(sum)
 }
 
-// hcSumString writes the digest of s to dst without allocating a hash
+// sumString writes the digest of s to dst without allocating a hash
 // object and returns its length.
-func hcSumString(dst *[sha512.Size]byte, alg, s string) int {
+func sumString(dst *[sha512.Size]byte, alg, s string) int {
 	switch alg {
 	case "md5":
 		d := md5.Sum([]byte(s))
@@ -189,7 +188,7 @@ func hcSumString(dst *[sha512.Size]byte, alg, s string) int {
 	return copy(dst[:], d[:])
 }
 
-func hcNew(alg string) hash.Hash {
+func newHash(alg string) hash.Hash {
 	switch alg {
 	case "md5":
 		return md5.New()
@@ -205,8 +204,8 @@ func hcNew(alg string) hash.Hash {
 	return sha256.New()
 }
 
-func hcSize(alg string) int {
-	for _, a := range hcAlgorithms {
+func hashSize(alg string) int {
+	for _, a := range algorithms {
 		if a.name == alg {
 			return a.size
 		}
@@ -214,12 +213,12 @@ func hcSize(alg string) int {
 	return sha256.Size
 }
 
-// hcBufPool holds read buffers for streaming files through a hash.
-var hcBufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+// bufPool holds read buffers for streaming files through a hash.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// hcSumFile streams the file at path through alg, refusing a file over
+// sumFile streams the file at path through alg, refusing a file over
 // maxBytes and stopping when ctx ends.
-func hcSumFile(ctx context.Context, ps *perm.Set, path, alg string, maxBytes int64) ([]byte, int64, error) {
+func sumFile(ctx context.Context, ps *perm.Set, path, alg string, maxBytes int64) ([]byte, int64, error) {
 	l, err := fileio.Locate(ps, perm.ForRead, "file", path)
 	if err != nil {
 		return nil, 0, err
@@ -233,11 +232,11 @@ func hcSumFile(ctx context.Context, ps *perm.Set, path, alg string, maxBytes int
 	defer f.Close()
 	fi := f.Info
 	if fi.Size() > maxBytes {
-		return nil, 0, Errorf(TypeTooLarge, "parameter \"file\": %s: %d bytes exceeds the %d-byte file limit", path, fi.Size(), maxBytes)
+		return nil, 0, tools.Errorf(tools.TypeTooLarge, "parameter \"file\": %s: %d bytes exceeds the %d-byte file limit", path, fi.Size(), maxBytes)
 	}
-	h := hcNew(alg)
-	bp := hcBufPool.Get().(*[]byte)
-	defer hcBufPool.Put(bp)
+	h := newHash(alg)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
 	buf := *bp
 	var n int64
 	for {
@@ -248,7 +247,7 @@ func hcSumFile(ctx context.Context, ps *perm.Set, path, alg string, maxBytes int
 		if k > 0 {
 			n += int64(k)
 			if n > maxBytes {
-				return nil, 0, Errorf(TypeTooLarge, "parameter \"file\": %s: grew past the %d-byte file limit while being read", path, maxBytes)
+				return nil, 0, tools.Errorf(tools.TypeTooLarge, "parameter \"file\": %s: grew past the %d-byte file limit while being read", path, maxBytes)
 			}
 			h.Write(buf[:k])
 		}
@@ -256,30 +255,30 @@ func hcSumFile(ctx context.Context, ps *perm.Set, path, alg string, maxBytes int
 			break
 		}
 		if rerr != nil {
-			return nil, 0, Failed("parameter \"file\": read %s: %v", path, rerr)
+			return nil, 0, tools.Failed("parameter \"file\": read %s: %v", path, rerr)
 		}
 	}
 	return h.Sum(nil), n, nil
 }
 
-// hcParseExpected decodes an expected digest for alg from hex or base64,
+// parseExpected decodes an expected digest for alg from hex or base64,
 // after an optional "alg:" or "alg-" prefix.
-func hcParseExpected(s, alg string) ([]byte, error) {
+func parseExpected(s, alg string) ([]byte, error) {
 	s = strings.TrimSpace(s)
-	for _, a := range hcAlgorithms {
+	for _, a := range algorithms {
 		if len(s) > len(a.name) && strings.EqualFold(s[:len(a.name)], a.name) &&
 			(s[len(a.name)] == ':' || s[len(a.name)] == '-') {
 			if a.name != alg {
-				return nil, Invalid("parameter \"expected_hash\": prefix names %s but algorithm is %s", a.name, alg)
+				return nil, tools.Invalid("parameter \"expected_hash\": prefix names %s but algorithm is %s", a.name, alg)
 			}
 			s = s[len(a.name)+1:]
 			break
 		}
 	}
-	n := hcSize(alg)
+	n := hashSize(alg)
 	allHex := s != ""
 	for i := 0; i < len(s); i++ {
-		if !b64IsHex(s[i]) {
+		if !isHex(s[i]) {
 			allHex = false
 			break
 		}
@@ -290,11 +289,11 @@ func hcParseExpected(s, alg string) ([]byte, error) {
 			return b, nil
 		}
 	}
-	if len(s) == 2*n && !allHex && !hcMaybeBase64(s) {
+	if len(s) == 2*n && !allHex && !maybeBase64(s) {
 		for i := 0; i < len(s); i++ {
-			if !b64IsHex(s[i]) {
+			if !isHex(s[i]) {
 				r, size := utf8.DecodeRuneInString(s[i:])
-				return nil, Invalid("parameter \"expected_hash\": invalid hex digit %s at offset %d", b64QuoteChar(r, size, s[i]), i)
+				return nil, tools.Invalid("parameter \"expected_hash\": invalid hex digit %s at offset %d", quoteChar(r, size, s[i]), i)
 			}
 		}
 	}
@@ -304,33 +303,33 @@ func hcParseExpected(s, alg string) ([]byte, error) {
 				return b, nil
 			}
 		}
-		return nil, Invalid("parameter \"expected_hash\": %q is not valid hex or base64", hcClip(s))
+		return nil, tools.Invalid("parameter \"expected_hash\": %q is not valid hex or base64", clip(s))
 	}
 	msg := fmt.Sprintf("parameter \"expected_hash\": want %d hex digits or %d base64 characters for %s, got %d characters",
 		2*n, base64.StdEncoding.EncodedLen(n), alg, len(s))
 	if allHex {
-		for _, a := range hcAlgorithms {
+		for _, a := range algorithms {
 			if 2*a.size == len(s) {
 				msg += fmt.Sprintf(" (the length of a %s digest in hex; check algorithm)", a.name)
 				break
 			}
 		}
 	}
-	return nil, Invalid("%s", msg)
+	return nil, tools.Invalid("%s", msg)
 }
 
-// hcMaybeBase64 reports whether s uses only base64 characters.
-func hcMaybeBase64(s string) bool {
+// maybeBase64 reports whether s uses only base64 characters.
+func maybeBase64(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(b64InAlphabet(c, false) || b64InAlphabet(c, true) || c == '=') {
+		if c := s[i]; !(inAlphabet(c, false) || inAlphabet(c, true) || c == '=') {
 			return false
 		}
 	}
 	return true
 }
 
-// hcClip shortens s for an error message.
-func hcClip(s string) string {
+// clip shortens s for an error message.
+func clip(s string) string {
 	if len(s) > 80 {
 		return s[:80] + "..."
 	}

@@ -24,7 +24,7 @@ const (
 func hcTool(t *testing.T) (tools.Tool, string) {
 	t.Helper()
 	ps, dir := testPerm(t)
-	return text.HashCalculator(tools.Config{Perm: ps}), dir
+	return text.HashCalculator(ps), dir
 }
 
 func TestHashCalculatorHash(t *testing.T) {
@@ -138,7 +138,7 @@ func TestHashCalculatorErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small := text.HashCalculator(tools.Config{Perm: ps})
+	small := text.HashCalculator(ps)
 	if err := os.WriteFile(filepath.Join(smallDir, "big"), []byte("123456789"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestHashCalculatorErrors(t *testing.T) {
 		{"file is folder", tool, map[string]any{"operation": "hash", "file": "sub"}, tools.TypeValidation, []string{"folder"}},
 		{"file over limit", small, map[string]any{"operation": "hash", "file": "big"}, tools.TypeTooLarge, []string{"9 bytes", "8-byte"}},
 		{"input over limit", small, map[string]any{"operation": "hash", "input": "123456789"}, tools.TypeTooLarge, []string{`"input"`, "8-byte"}},
-		{"no perm set", text.HashCalculator(tools.Config{}), map[string]any{"operation": "hash", "file": "x"}, tools.TypePermission, []string{"no file permissions"}},
+		{"no perm set", text.HashCalculator(nil), map[string]any{"operation": "hash", "file": "x"}, tools.TypePermission, []string{"no file permissions"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -204,7 +204,7 @@ func TestHashCalculatorErrors(t *testing.T) {
 }
 
 func TestHashCalculatorSpec(t *testing.T) {
-	tool := text.HashCalculator(tools.Config{})
+	tool := text.HashCalculator(nil)
 	spec := tool.Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestHashCalculatorSpec(t *testing.T) {
 }
 
 func BenchmarkHashCalculator(b *testing.B) {
-	tool := text.HashCalculator(tools.Config{})
+	tool := text.HashCalculator(nil)
 	ctx := context.Background()
 	for _, bc := range []struct {
 		name   string

@@ -1,7 +1,5 @@
 package text
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"encoding/binary"
@@ -12,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	"spellhost/tools"
 )
 
 // text_manipulator limits.
@@ -23,9 +23,9 @@ const (
 	maxTextWidth  = 100_000  // word_wrap width
 )
 
-// tmOptionKeys lists the options each operation takes, in documentation
+// optionKeys lists the options each operation takes, in documentation
 // order. An operation missing here takes none.
-var tmOptionKeys = map[string][]string{
+var optionKeys = map[string][]string{
 	"trim":      {"chars"},
 	"replace":   {"from", "to", "count"},
 	"substring": {"start", "end"},
@@ -37,14 +37,14 @@ var tmOptionKeys = map[string][]string{
 	"word_wrap": {"width", "break_long_words"},
 }
 
-var tmOperations = []string{
+var operations = []string{
 	"uppercase", "lowercase", "reverse", "trim", "replace", "substring", "split", "join",
 	"snake_case", "camel_case", "pascal_case", "kebab_case", "title_case", "sanitize", "truncate",
 	"indent", "dedent", "normalize_whitespace", "word_wrap", "count",
 }
 
-func textManipulatorSpec() Spec {
-	return Spec{
+func textManipulatorSpec() tools.Spec {
+	return tools.Spec{
 		Inline:   true,
 		Name:     "text_manipulator",
 		Category: "utility",
@@ -53,10 +53,10 @@ func textManipulatorSpec() Spec {
 			"whitespace normalisation, word wrapping and counting. Lengths and indices count Unicode code " +
 			"points (runes), not bytes and not grapheme clusters; invalid UTF-8 bytes read as U+FFFD. " +
 			"Input up to 16 MiB; results that would exceed 32 MiB are refused (too_large).",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true, Description: "the text to transform " +
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true, Description: "the text to transform " +
 				"(for join: newline-separated items, or \"\" when options.items is given)"},
-			{Name: "operation", Type: String, Required: true, Enum: tmOperations, Description: "" +
+			{Name: "operation", Type: tools.String, Required: true, Enum: operations, Description: "" +
 				"uppercase, lowercase; reverse (by code point, so combining marks and emoji sequences are not kept together); " +
 				"trim (whitespace, or options.chars); replace; substring; split; join; " +
 				"snake_case, camel_case, pascal_case, kebab_case (words split at non-alphanumerics and case changes: " +
@@ -68,7 +68,7 @@ func textManipulatorSpec() Spec {
 				"whitespace; blank lines become empty); normalize_whitespace (runs of whitespace become one space, ends trimmed); " +
 				"word_wrap (each line wrapped greedily at spaces, whitespace runs collapse, lines end in \\n); " +
 				"count (result is {characters, bytes, words, lines})"},
-			{Name: "options", Type: Object, Description: "" +
+			{Name: "options", Type: tools.Object, Description: "" +
 				"per operation; other keys are refused. " +
 				"trim {chars: set of characters to strip instead of whitespace}; " +
 				"replace {from* (non-empty), to (default \"\"), count (max replacements, >= 1; default all)}; " +
@@ -92,57 +92,57 @@ func textManipulatorSpec() Spec {
 	}
 }
 
-// TextManipulator returns the text_manipulator tool.
-func TextManipulator() Tool { return New(textManipulatorSpec(), manipulateText) }
+// Manipulator returns the text_manipulator tool.
+func Manipulator() tools.Tool { return tools.New(textManipulatorSpec(), manipulateText) }
 
-// tmOpts reads one operation's options, reporting bad ones by name.
-type tmOpts struct {
+// opts reads one operation's options, reporting bad ones by name.
+type opts struct {
 	op string
 	m  map[string]any
 }
 
-func (o tmOpts) bad(key, format string, args ...any) error {
-	return Invalid("parameter \"options\": option %q of operation %s: "+format, append([]any{key, o.op}, args...)...)
+func (o opts) bad(key, format string, args ...any) error {
+	return tools.Invalid("parameter \"options\": option %q of operation %s: "+format, append([]any{key, o.op}, args...)...)
 }
 
-func (o tmOpts) has(key string) bool {
+func (o opts) has(key string) bool {
 	v, ok := o.m[key]
 	return ok && v != nil
 }
 
-func (o tmOpts) str(key, def string) (string, error) {
+func (o opts) str(key, def string) (string, error) {
 	v, ok := o.m[key]
 	if !ok || v == nil {
 		return def, nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", o.bad(key, "expected string, got %s", KindOf(v))
+		return "", o.bad(key, "expected string, got %s", tools.KindOf(v))
 	}
 	return s, nil
 }
 
-func (o tmOpts) boolean(key string) (bool, error) {
+func (o opts) boolean(key string) (bool, error) {
 	v, ok := o.m[key]
 	if !ok || v == nil {
 		return false, nil
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, o.bad(key, "expected boolean, got %s", KindOf(v))
+		return false, o.bad(key, "expected boolean, got %s", tools.KindOf(v))
 	}
 	return b, nil
 }
 
 // integer reads an integer option within [lo, hi].
-func (o tmOpts) integer(key string, def, lo, hi int) (int, error) {
+func (o opts) integer(key string, def, lo, hi int) (int, error) {
 	v, ok := o.m[key]
 	if !ok || v == nil {
 		return def, nil
 	}
-	f, ok := ToFloat(v)
+	f, ok := tools.ToFloat(v)
 	if !ok {
-		return 0, o.bad(key, "expected integer, got %s", KindOf(v))
+		return 0, o.bad(key, "expected integer, got %s", tools.KindOf(v))
 	}
 	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, o.bad(key, "expected integer, got %v", v)
@@ -153,22 +153,22 @@ func (o tmOpts) integer(key string, def, lo, hi int) (int, error) {
 	return int(f), nil
 }
 
-func (o tmOpts) require(key string) error {
+func (o opts) require(key string) error {
 	if !o.has(key) {
-		return Invalid("parameter \"options\": operation %s needs option %q", o.op, key)
+		return tools.Invalid("parameter \"options\": operation %s needs option %q", o.op, key)
 	}
 	return nil
 }
 
-func manipulateText(ctx context.Context, p Params) (any, error) {
+func manipulateText(ctx context.Context, p tools.Params) (any, error) {
 	input := p.String("input")
 	op := p.String("operation")
 	if len(input) > maxTextInput {
-		return nil, Errorf(TypeTooLarge, "parameter \"input\": %d bytes exceeds the %d-byte limit", len(input), maxTextInput)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter \"input\": %d bytes exceeds the %d-byte limit", len(input), maxTextInput)
 	}
-	o := tmOpts{op: op, m: p.Map("options")}
+	o := opts{op: op, m: p.Map("options")}
 	if len(o.m) > 0 {
-		allowed := tmOptionKeys[op]
+		allowed := optionKeys[op]
 		var bad []string
 		for k := range o.m {
 			if !slices.Contains(allowed, k) {
@@ -178,9 +178,9 @@ func manipulateText(ctx context.Context, p Params) (any, error) {
 		if len(bad) > 0 {
 			slices.Sort(bad)
 			if len(allowed) == 0 {
-				return nil, Invalid("parameter \"options\": unknown option %q; operation %s takes no options", bad[0], op)
+				return nil, tools.Invalid("parameter \"options\": unknown option %q; operation %s takes no options", bad[0], op)
 			}
-			return nil, Invalid("parameter \"options\": unknown option %q for operation %s; allowed: %s",
+			return nil, tools.Invalid("parameter \"options\": unknown option %q for operation %s; allowed: %s",
 				bad[0], op, strings.Join(allowed, ", "))
 		}
 	}
@@ -188,9 +188,9 @@ func manipulateText(ctx context.Context, p Params) (any, error) {
 		return nil, err
 	}
 	if op == "uppercase" || op == "lowercase" {
-		return tmCase(input, op), nil
+		return changeCase(input, op), nil
 	}
-	inLen := tmRuneCount(input)
+	inLen := runeCount(input)
 	res := map[string]any{"operation": op, "original_length": inLen}
 	var (
 		out string
@@ -198,15 +198,15 @@ func manipulateText(ctx context.Context, p Params) (any, error) {
 	)
 	switch op {
 	case "reverse":
-		out = tmReverse(input)
+		out = reverse(input)
 	case "trim":
-		out, err = tmTrim(input, o)
+		out, err = trim(input, o)
 	case "replace":
-		out, err = tmReplace(input, o, res)
+		out, err = replace(input, o, res)
 	case "substring":
-		out, err = tmSubstring(input, inLen, o)
+		out, err = substring(input, inLen, o)
 	case "split":
-		items, err := tmSplit(ctx, input, o)
+		items, err := split(ctx, input, o)
 		if err != nil {
 			return nil, err
 		}
@@ -215,64 +215,64 @@ func manipulateText(ctx context.Context, p Params) (any, error) {
 		res["count"] = len(items)
 		return res, nil
 	case "join":
-		out, err = tmJoin(input, o, res)
+		out, err = join(input, o, res)
 	case "snake_case":
-		out, err = tmIdent(ctx, input, '_', false, false)
+		out, err = ident(ctx, input, '_', false, false)
 	case "kebab_case":
-		out, err = tmIdent(ctx, input, '-', false, false)
+		out, err = ident(ctx, input, '-', false, false)
 	case "camel_case":
-		out, err = tmIdent(ctx, input, 0, false, true)
+		out, err = ident(ctx, input, 0, false, true)
 	case "pascal_case":
-		out, err = tmIdent(ctx, input, 0, true, true)
+		out, err = ident(ctx, input, 0, true, true)
 	case "title_case":
-		out = tmTitle(input)
+		out = title(input)
 	case "sanitize":
-		out, err = tmSanitize(input, o, res)
+		out, err = sanitize(input, o, res)
 	case "truncate":
-		out, err = tmTruncate(input, inLen, o, res)
+		out, err = truncate(input, inLen, o, res)
 	case "indent":
-		out, err = tmIndent(ctx, input, o)
+		out, err = indent(ctx, input, o)
 	case "dedent":
-		out, err = tmDedent(ctx, input)
+		out, err = dedent(ctx, input)
 	case "normalize_whitespace":
-		out = tmNormalizeSpace(input)
+		out = normalizeSpace(input)
 	case "word_wrap":
-		out, err = tmWrap(ctx, input, o)
+		out, err = wrap(ctx, input, o)
 	case "count":
-		res["result"] = tmCount(input, inLen)
+		res["result"] = countText(input, inLen)
 		res["result_length"] = inLen
 		return res, nil
 	default: // the spec's enum makes this unreachable
-		return nil, Invalid("parameter \"operation\": unknown value %q", op)
+		return nil, tools.Invalid("parameter \"operation\": unknown value %q", op)
 	}
 	if err != nil {
 		return nil, err
 	}
 	res["result"] = out
-	res["result_length"] = tmRuneCount(out)
+	res["result_length"] = runeCount(out)
 	return res, nil
 }
 
 // --- byte-level helpers ---
 
-const tmOnes = 0x0101010101010101
+const ones = 0x0101010101010101
 
-// tmBytes views s as bytes without copying; callers must not write to it.
-func tmBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+// byteCount views s as bytes without copying; callers must not write to it.
+func byteCount(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// tmIsASCII reports whether s has no byte >= 0x80, eight bytes at a time.
-func tmIsASCII(s string) bool {
-	b := tmBytes(s)
+// isASCII reports whether s has no byte >= 0x80, eight bytes at a time.
+func isASCII(s string) bool {
+	b := byteCount(s)
 	i := 0
 	for ; i+32 <= len(b); i += 32 {
 		w := binary.LittleEndian.Uint64(b[i:]) | binary.LittleEndian.Uint64(b[i+8:]) |
 			binary.LittleEndian.Uint64(b[i+16:]) | binary.LittleEndian.Uint64(b[i+24:])
-		if w&(0x80*tmOnes) != 0 {
+		if w&(0x80*ones) != 0 {
 			return false
 		}
 	}
 	for ; i+8 <= len(b); i += 8 {
-		if binary.LittleEndian.Uint64(b[i:])&(0x80*tmOnes) != 0 {
+		if binary.LittleEndian.Uint64(b[i:])&(0x80*ones) != 0 {
 			return false
 		}
 	}
@@ -284,28 +284,28 @@ func tmIsASCII(s string) bool {
 	return true
 }
 
-func tmRuneCount(s string) int {
-	if tmIsASCII(s) {
+func runeCount(s string) int {
+	if isASCII(s) {
 		return len(s)
 	}
 	return utf8.RuneCountInString(s)
 }
 
-// tmASCIICase returns s with the case of ASCII letters in [lo, lo+25]
+// asciiCase returns s with the case of ASCII letters in [lo, lo+25]
 // flipped, in one pass over s: eight bytes at a time into a stack buffer,
 // then into a builder (whose memory is not zeroed first). Until a letter
 // needs flipping nothing is allocated, and s itself is returned when none
 // does. ok is false, and the result meaningless, when s is not all ASCII.
-func tmASCIICase(s string, lo byte) (out string, ok bool) {
-	addLo := uint64(0x80-lo) * tmOnes
-	addHi := uint64(0x80-lo-26) * tmOnes
-	const high = 0x80 * tmOnes
+func asciiCase(s string, lo byte) (out string, ok bool) {
+	addLo := uint64(0x80-lo) * ones
+	addHi := uint64(0x80-lo-26) * ones
+	const high = 0x80 * ones
 	var (
 		sb      strings.Builder
 		buf     [1024]byte
 		changed bool
 	)
-	src := tmBytes(s)
+	src := byteCount(s)
 	for off := 0; off < len(src); off += len(buf) {
 		chunk := src[off:min(off+len(buf), len(src))]
 		n := len(chunk)
@@ -356,13 +356,13 @@ func tmASCIICase(s string, lo byte) (out string, ok bool) {
 	return sb.String(), true
 }
 
-// tmCase answers uppercase and lowercase, with a fast path for ASCII.
-func tmCase(s, op string) map[string]any {
+// changeCase answers uppercase and lowercase, with a fast path for ASCII.
+func changeCase(s, op string) map[string]any {
 	lo, conv := byte('a'), strings.ToUpper
 	if op == "lowercase" {
 		lo, conv = 'A', strings.ToLower
 	}
-	if out, ok := tmASCIICase(s, lo); ok {
+	if out, ok := asciiCase(s, lo); ok {
 		return map[string]any{"result": out, "operation": op, "original_length": len(s), "result_length": len(s)}
 	}
 	out := conv(s)
@@ -370,14 +370,14 @@ func tmCase(s, op string) map[string]any {
 		"original_length": utf8.RuneCountInString(s), "result_length": utf8.RuneCountInString(out)}
 }
 
-// tmReverse reverses s by code point, keeping each rune's bytes (invalid
+// reverse reverses s by code point, keeping each rune's bytes (invalid
 // bytes included) intact.
-func tmReverse(s string) string {
+func reverse(s string) string {
 	if s == "" {
 		return ""
 	}
 	b := make([]byte, len(s))
-	if tmIsASCII(s) {
+	if isASCII(s) {
 		for i, j := 0, len(s)-1; j >= 0; i, j = i+1, j-1 {
 			b[i] = s[j]
 		}
@@ -393,7 +393,7 @@ func tmReverse(s string) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-func tmTrim(s string, o tmOpts) (string, error) {
+func trim(s string, o opts) (string, error) {
 	if !o.has("chars") {
 		return strings.TrimSpace(s), nil
 	}
@@ -404,7 +404,7 @@ func tmTrim(s string, o tmOpts) (string, error) {
 	return strings.Trim(s, chars), nil
 }
 
-func tmReplace(s string, o tmOpts, res map[string]any) (string, error) {
+func replace(s string, o opts, res map[string]any) (string, error) {
 	if err := o.require("from"); err != nil {
 		return "", err
 	}
@@ -428,14 +428,14 @@ func tmReplace(s string, o tmOpts, res map[string]any) (string, error) {
 		n = limit
 	}
 	if size := int64(len(s)) + int64(n)*int64(len(to)-len(from)); size > maxTextOutput {
-		return "", Errorf(TypeTooLarge, "replace: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
+		return "", tools.Errorf(tools.TypeTooLarge, "replace: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
 	}
 	res["replacements"] = n
 	return strings.Replace(s, from, to, n), nil
 }
 
-// tmByteOffset returns the byte offset of rune index i in s (0 <= i <= runes).
-func tmByteOffset(s string, i int, ascii bool) int {
+// byteOffset returns the byte offset of rune index i in s (0 <= i <= runes).
+func byteOffset(s string, i int, ascii bool) int {
 	if ascii {
 		return i
 	}
@@ -447,7 +447,7 @@ func tmByteOffset(s string, i int, ascii bool) int {
 	return off
 }
 
-func tmSubstring(s string, n int, o tmOpts) (string, error) {
+func substring(s string, n int, o opts) (string, error) {
 	if err := o.require("start"); err != nil {
 		return "", err
 	}
@@ -470,16 +470,16 @@ func tmSubstring(s string, n int, o tmOpts) (string, error) {
 		return "", nil
 	}
 	ascii := n == len(s)
-	bs := tmByteOffset(s, start, ascii)
-	be := bs + tmByteOffset(s[bs:], end-start, ascii)
+	bs := byteOffset(s, start, ascii)
+	be := bs + byteOffset(s[bs:], end-start, ascii)
 	return s[bs:be], nil
 }
 
-func tmTooManyItems() error {
-	return Errorf(TypeTooLarge, "split: more than %d items", maxTextItems)
+func tooManyItems() error {
+	return tools.Errorf(tools.TypeTooLarge, "split: more than %d items", maxTextItems)
 }
 
-func tmSplit(ctx context.Context, s string, o tmOpts) ([]any, error) {
+func split(ctx context.Context, s string, o opts) ([]any, error) {
 	delim, err := o.str("delimiter", "")
 	if err != nil {
 		return nil, err
@@ -496,48 +496,48 @@ func tmSplit(ctx context.Context, s string, o tmOpts) ([]any, error) {
 	case !o.has("delimiter"):
 		for f := range strings.FieldsSeq(s) {
 			if !add(f) {
-				return nil, tmStop(ctx)
+				return nil, stop(ctx)
 			}
 		}
 	case delim == "":
-		n := tmRuneCount(s)
+		n := runeCount(s)
 		if n > maxTextItems {
-			return nil, tmTooManyItems()
+			return nil, tooManyItems()
 		}
 		items = make([]any, 0, n)
 		for i := 0; i < len(s); {
 			_, size := utf8.DecodeRuneInString(s[i:])
 			if !add(s[i : i+size]) {
-				return nil, tmStop(ctx)
+				return nil, stop(ctx)
 			}
 			i += size
 		}
 	default:
 		n := strings.Count(s, delim) + 1
 		if n > maxTextItems {
-			return nil, tmTooManyItems()
+			return nil, tooManyItems()
 		}
 		items = make([]any, 0, n)
 		for part := range strings.SplitSeq(s, delim) {
 			if !add(part) {
-				return nil, tmStop(ctx)
+				return nil, stop(ctx)
 			}
 		}
 	}
 	return items, nil
 }
 
-// tmStop explains why an item loop stopped: cancellation or the item cap.
-func tmStop(ctx context.Context) error {
+// stop explains why an item loop stopped: cancellation or the item cap.
+func stop(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return tmTooManyItems()
+	return tooManyItems()
 }
 
-// tmLines splits s into lines without their "\n" or "\r\n"; a final
+// splitLines splits s into lines without their "\n" or "\r\n"; a final
 // newline does not start an empty line.
-func tmLines(s string) []string {
+func splitLines(s string) []string {
 	if s == "" {
 		return nil
 	}
@@ -548,7 +548,7 @@ func tmLines(s string) []string {
 	return lines
 }
 
-func tmJoin(s string, o tmOpts, res map[string]any) (string, error) {
+func join(s string, o opts, res map[string]any) (string, error) {
 	delim, err := o.str("delimiter", " ")
 	if err != nil {
 		return "", err
@@ -558,29 +558,29 @@ func tmJoin(s string, o tmOpts, res map[string]any) (string, error) {
 		raw, ok := o.m["items"].([]any)
 		if !ok {
 			if m, isMap := o.m["items"].(map[string]any); !isMap || len(m) != 0 {
-				return "", o.bad("items", "expected array of strings, got %s", KindOf(o.m["items"]))
+				return "", o.bad("items", "expected array of strings, got %s", tools.KindOf(o.m["items"]))
 			}
 		}
 		if s != "" {
-			return "", Invalid("parameter \"input\": must be \"\" when options.items is given (operation join)")
+			return "", tools.Invalid("parameter \"input\": must be \"\" when options.items is given (operation join)")
 		}
 		items = make([]string, len(raw))
 		total, runes := 0, 0
 		for i, v := range raw {
 			str, ok := v.(string)
 			if !ok {
-				return "", o.bad("items", "item %d: expected string, got %s", i+1, KindOf(v))
+				return "", o.bad("items", "item %d: expected string, got %s", i+1, tools.KindOf(v))
 			}
 			total += len(str)
 			if total > maxTextInput {
-				return "", Errorf(TypeTooLarge, "parameter \"options\": items total more than the %d-byte limit", maxTextInput)
+				return "", tools.Errorf(tools.TypeTooLarge, "parameter \"options\": items total more than the %d-byte limit", maxTextInput)
 			}
-			runes += tmRuneCount(str)
+			runes += runeCount(str)
 			items[i] = str
 		}
 		res["original_length"] = runes
 	} else {
-		items = tmLines(s)
+		items = splitLines(s)
 	}
 	size := int64(0)
 	for _, it := range items {
@@ -590,49 +590,49 @@ func tmJoin(s string, o tmOpts, res map[string]any) (string, error) {
 		size += int64(len(items)-1) * int64(len(delim))
 	}
 	if size > maxTextOutput {
-		return "", Errorf(TypeTooLarge, "join: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
+		return "", tools.Errorf(tools.TypeTooLarge, "join: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
 	}
 	return strings.Join(items, delim), nil
 }
 
 // --- identifier cases ---
 
-func tmIsApostrophe(r rune) bool { return r == '\'' || r == '\u2019' }
+func isApostrophe(r rune) bool { return r == '\'' || r == '\u2019' }
 
-func tmIsWordRune(r rune) bool {
+func isWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
-func tmIsUpper(r rune) bool {
+func isUpper(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'A' <= r && r <= 'Z'
 	}
 	return unicode.IsUpper(r)
 }
 
-func tmIsLower(r rune) bool {
+func isLower(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r && r <= 'z'
 	}
 	return unicode.IsLower(r)
 }
 
-func tmIsDigit(r rune) bool {
+func isDigit(r rune) bool {
 	if r < utf8.RuneSelf {
 		return '0' <= r && r <= '9'
 	}
 	return unicode.IsDigit(r)
 }
 
-// tmWords calls fn with the byte range of each word of s: a run of letters
+// splitWords calls fn with the byte range of each word of s: a run of letters
 // and digits (apostrophes between letters included), split where a lower
 // case letter or digit meets an upper case one ("fooBar", "v2Api") and
 // before the last capital of an acronym ("HTTPServer"). It stops early,
 // returning ctx's error, when ctx ends.
-func tmWords(ctx context.Context, s string, fn func(w string)) error {
+func splitWords(ctx context.Context, s string, fn func(w string)) error {
 	start := -1
 	var prev rune
 	for i, n := 0, 0; i < len(s); n++ {
@@ -641,14 +641,14 @@ func tmWords(ctx context.Context, s string, fn func(w string)) error {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case tmIsWordRune(r):
+		case isWordRune(r):
 			if start < 0 {
 				start = i
-			} else if tmIsUpper(r) {
-				split := tmIsLower(prev) || tmIsDigit(prev)
-				if !split && tmIsUpper(prev) {
+			} else if isUpper(r) {
+				split := isLower(prev) || isDigit(prev)
+				if !split && isUpper(prev) {
 					next, _ := utf8.DecodeRuneInString(s[i+size:])
-					split = tmIsLower(next)
+					split = isLower(next)
 				}
 				if split {
 					fn(s[start:i])
@@ -656,7 +656,7 @@ func tmWords(ctx context.Context, s string, fn func(w string)) error {
 				}
 			}
 			prev = r
-		case start >= 0 && tmIsApostrophe(r) && unicode.IsLetter(prev):
+		case start >= 0 && isApostrophe(r) && unicode.IsLetter(prev):
 			next, _ := utf8.DecodeRuneInString(s[i+size:])
 			if !unicode.IsLetter(next) {
 				fn(s[start:i])
@@ -676,12 +676,12 @@ func tmWords(ctx context.Context, s string, fn func(w string)) error {
 	return nil
 }
 
-// tmAppendCased appends w lowercased, with its first rune upper cased when
+// appendCased appends w lowercased, with its first rune upper cased when
 // capital is set, leaving out apostrophes.
-func tmAppendCased(b []byte, w string, capital bool) []byte {
+func appendCased(b []byte, w string, capital bool) []byte {
 	first := true
 	for _, r := range w {
-		if tmIsApostrophe(r) {
+		if isApostrophe(r) {
 			continue
 		}
 		if first && capital {
@@ -699,17 +699,17 @@ func tmAppendCased(b []byte, w string, capital bool) []byte {
 	return b
 }
 
-// tmIdent joins the words of s: with sep between them (snake, kebab) or
+// ident joins the words of s: with sep between them (snake, kebab) or
 // none (camel, pascal), capitalising every word (pascal) or all but the
 // first (camel) when caps is set.
-func tmIdent(ctx context.Context, s string, sep byte, capFirst, caps bool) (string, error) {
+func ident(ctx context.Context, s string, sep byte, capFirst, caps bool) (string, error) {
 	b := make([]byte, 0, len(s))
 	n := 0
-	err := tmWords(ctx, s, func(w string) {
+	err := splitWords(ctx, s, func(w string) {
 		if n > 0 && sep != 0 {
 			b = append(b, sep)
 		}
-		b = tmAppendCased(b, w, caps && (n > 0 || capFirst))
+		b = appendCased(b, w, caps && (n > 0 || capFirst))
 		n++
 	})
 	if err != nil {
@@ -718,7 +718,7 @@ func tmIdent(ctx context.Context, s string, sep byte, capFirst, caps bool) (stri
 	return string(b), nil
 }
 
-func tmTitle(s string) string {
+func title(s string) string {
 	b := make([]byte, 0, len(s))
 	start := true
 	for _, r := range s {
@@ -740,10 +740,10 @@ func tmTitle(s string) string {
 
 // --- sanitize, truncate, whitespace ---
 
-// tmDropRune reports whether sanitize removes r: control characters other
+// dropRune reports whether sanitize removes r: control characters other
 // than tab and newline, invisible format characters other than ZWNJ and
 // ZWJ, and noncharacters.
-func tmDropRune(r rune) bool {
+func dropRune(r rune) bool {
 	switch {
 	case r < 0x20:
 		return r != '\t' && r != '\n'
@@ -759,7 +759,7 @@ func tmDropRune(r rune) bool {
 	return unicode.Is(unicode.Cf, r)
 }
 
-func tmSanitize(s string, o tmOpts, res map[string]any) (string, error) {
+func sanitize(s string, o opts, res map[string]any) (string, error) {
 	escape, err := o.boolean("escape_html")
 	if err != nil {
 		return "", err
@@ -780,7 +780,7 @@ func tmSanitize(s string, o tmOpts, res map[string]any) (string, error) {
 			b = append(b, '\n')
 		case r == 0x2028 || r == 0x2029:
 			b = append(b, '\n')
-		case tmDropRune(r):
+		case dropRune(r):
 			removed++
 		case r < utf8.RuneSelf:
 			b = append(b, byte(r))
@@ -795,7 +795,7 @@ func tmSanitize(s string, o tmOpts, res map[string]any) (string, error) {
 	return string(b), nil
 }
 
-func tmTruncate(s string, n int, o tmOpts, res map[string]any) (string, error) {
+func truncate(s string, n int, o opts, res map[string]any) (string, error) {
 	if err := o.require("max_length"); err != nil {
 		return "", err
 	}
@@ -807,7 +807,7 @@ func tmTruncate(s string, n int, o tmOpts, res map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sn := tmRuneCount(suffix)
+	sn := runeCount(suffix)
 	if sn > limit {
 		return "", o.bad("max_length", "%d is shorter than the suffix (%d characters)", limit, sn)
 	}
@@ -816,11 +816,11 @@ func tmTruncate(s string, n int, o tmOpts, res map[string]any) (string, error) {
 		return s, nil
 	}
 	res["truncated"] = true
-	kept := s[:tmByteOffset(s, limit-sn, n == len(s))]
+	kept := s[:byteOffset(s, limit-sn, n == len(s))]
 	return strings.TrimRightFunc(kept, unicode.IsSpace) + suffix, nil
 }
 
-func tmNormalizeSpace(s string) string {
+func normalizeSpace(s string) string {
 	b := make([]byte, 0, len(s))
 	for f := range strings.FieldsSeq(s) {
 		if len(b) > 0 {
@@ -831,9 +831,9 @@ func tmNormalizeSpace(s string) string {
 	return string(b)
 }
 
-// tmEachLine calls fn for each line of s with its text (no "\n", no
+// eachLine calls fn for each line of s with its text (no "\n", no
 // trailing "\r") and its ending ("\r\n", "\n" or "" for the last line).
-func tmEachLine(ctx context.Context, s string, fn func(line, end string)) error {
+func eachLine(ctx context.Context, s string, fn func(line, end string)) error {
 	for n := 0; len(s) > 0; n++ {
 		if n&0xfff == 0xfff && ctx.Err() != nil {
 			return ctx.Err()
@@ -852,11 +852,11 @@ func tmEachLine(ctx context.Context, s string, fn func(line, end string)) error 
 	return nil
 }
 
-func tmBlank(line string) bool { return strings.TrimSpace(line) == "" }
+func blank(line string) bool { return strings.TrimSpace(line) == "" }
 
-func tmIndent(ctx context.Context, s string, o tmOpts) (string, error) {
+func indent(ctx context.Context, s string, o opts) (string, error) {
 	if o.has("spaces") && o.has("prefix") {
-		return "", Invalid("parameter \"options\": operation indent takes spaces or prefix, not both")
+		return "", tools.Invalid("parameter \"options\": operation indent takes spaces or prefix, not both")
 	}
 	spaces, err := o.integer("spaces", 4, 0, maxTextIndent)
 	if err != nil {
@@ -867,15 +867,15 @@ func tmIndent(ctx context.Context, s string, o tmOpts) (string, error) {
 		return "", err
 	}
 	if len(prefix) > maxTextIndent {
-		return "", Errorf(TypeTooLarge, "parameter \"options\": option \"prefix\" of %d bytes exceeds the %d-byte limit",
+		return "", tools.Errorf(tools.TypeTooLarge, "parameter \"options\": option \"prefix\" of %d bytes exceeds the %d-byte limit",
 			len(prefix), maxTextIndent)
 	}
 	if size := int64(len(s)) + int64(strings.Count(s, "\n")+1)*int64(len(prefix)); size > maxTextOutput {
-		return "", Errorf(TypeTooLarge, "indent: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
+		return "", tools.Errorf(tools.TypeTooLarge, "indent: result of %d bytes exceeds the %d-byte limit", size, maxTextOutput)
 	}
 	b := make([]byte, 0, len(s)+len(prefix)*(1+len(s)/40))
-	err = tmEachLine(ctx, s, func(line, end string) {
-		if !tmBlank(line) {
+	err = eachLine(ctx, s, func(line, end string) {
+		if !blank(line) {
 			b = append(b, prefix...)
 		}
 		b = append(b, line...)
@@ -887,10 +887,10 @@ func tmIndent(ctx context.Context, s string, o tmOpts) (string, error) {
 	return string(b), nil
 }
 
-func tmDedent(ctx context.Context, s string) (string, error) {
+func dedent(ctx context.Context, s string) (string, error) {
 	margin, found := "", false
-	err := tmEachLine(ctx, s, func(line, _ string) {
-		if tmBlank(line) {
+	err := eachLine(ctx, s, func(line, _ string) {
+		if blank(line) {
 			return
 		}
 		lead := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
@@ -908,8 +908,8 @@ func tmDedent(ctx context.Context, s string) (string, error) {
 		return "", err
 	}
 	b := make([]byte, 0, len(s))
-	err = tmEachLine(ctx, s, func(line, end string) {
-		if !tmBlank(line) {
+	err = eachLine(ctx, s, func(line, end string) {
+		if !blank(line) {
 			b = append(b, line[len(margin):]...)
 		}
 		b = append(b, end...)
@@ -920,7 +920,7 @@ func tmDedent(ctx context.Context, s string) (string, error) {
 	return string(b), nil
 }
 
-func tmWrap(ctx context.Context, s string, o tmOpts) (string, error) {
+func wrap(ctx context.Context, s string, o opts) (string, error) {
 	width, err := o.integer("width", 80, 1, maxTextWidth)
 	if err != nil {
 		return "", err
@@ -930,10 +930,10 @@ func tmWrap(ctx context.Context, s string, o tmOpts) (string, error) {
 		return "", err
 	}
 	b := make([]byte, 0, len(s)+len(s)/width+16)
-	err = tmEachLine(ctx, s, func(line, end string) {
+	err = eachLine(ctx, s, func(line, end string) {
 		col := 0 // code points on the current output line
 		for w := range strings.FieldsSeq(line) {
-			wn := tmRuneCount(w)
+			wn := runeCount(w)
 			switch {
 			case col == 0:
 			case col+1+wn <= width:
@@ -944,7 +944,7 @@ func tmWrap(ctx context.Context, s string, o tmOpts) (string, error) {
 				col = 0
 			}
 			for breakLong && wn > width-col {
-				cut := tmByteOffset(w, width-col, wn == len(w))
+				cut := byteOffset(w, width-col, wn == len(w))
 				b = append(b, w[:cut]...)
 				b = append(b, '\n')
 				w, wn, col = w[cut:], wn-(width-col), 0
@@ -962,7 +962,7 @@ func tmWrap(ctx context.Context, s string, o tmOpts) (string, error) {
 	return string(b), nil
 }
 
-func tmCount(s string, n int) map[string]any {
+func countText(s string, n int) map[string]any {
 	words := 0
 	for range strings.FieldsSeq(s) {
 		words++

@@ -13,7 +13,7 @@ import (
 )
 
 func TestTextManipulatorSpec(t *testing.T) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	spec := tool.Spec()
 	if err := spec.Check(); err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestTextManipulatorSpec(t *testing.T) {
 }
 
 func TestTextManipulatorOperations(t *testing.T) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	type opts = map[string]any
 	cases := []struct {
 		name   string
@@ -129,7 +129,7 @@ func TestTextManipulatorOperations(t *testing.T) {
 // TestTextManipulatorLargeASCII checks the 1 MB payload path: exact bytes
 // back, for every length modulo the 8-byte word.
 func TestTextManipulatorLargeASCII(t *testing.T) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	var b strings.Builder
 	for i := 0; b.Len() < 1<<20; i++ {
 		b.WriteByte(byte(i*7%95 + 32)) // all printable ASCII
@@ -179,7 +179,7 @@ func TestTextManipulatorLargeASCII(t *testing.T) {
 }
 
 func TestTextManipulatorErrors(t *testing.T) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	type opts = map[string]any
 	big := strings.Repeat("a", 16<<20+1)
 	cases := []struct {
@@ -264,7 +264,7 @@ func TestTextManipulatorErrors(t *testing.T) {
 }
 
 func TestTextManipulatorCancelled(t *testing.T) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := tools.Call(ctx, tool, map[string]any{"input": "a b", "operation": "split"})
@@ -278,7 +278,7 @@ func TestTextManipulatorLimitsAtEdge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large input")
 	}
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	in := strings.Repeat("Ab cD\n", 16<<20/6)
 	in += strings.Repeat("x", 16<<20-len(in)) // exactly the limit
 	for _, op := range []string{"uppercase", "snake_case"} {
@@ -295,7 +295,7 @@ func TestTextManipulatorLimitsAtEdge(t *testing.T) {
 }
 
 func BenchmarkTextManipulator(b *testing.B) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	params := map[string]any{"input": "Hello World, this is a Typical input", "operation": "snake_case"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -307,7 +307,7 @@ func BenchmarkTextManipulator(b *testing.B) {
 }
 
 func BenchmarkTextManipulatorUpper1MB(b *testing.B) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	params := map[string]any{"input": strings.Repeat("hello world 0123456789 ", 1<<20/23+1)[:1<<20], "operation": "uppercase"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -322,7 +322,7 @@ func BenchmarkTextManipulatorUpper1MB(b *testing.B) {
 // BenchmarkTextManipulatorUpper1MBUnchanged: an input with nothing to
 // convert comes back without a copy, so this measures the scan alone.
 func BenchmarkTextManipulatorUpper1MBUnchanged(b *testing.B) {
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	params := map[string]any{"input": strings.Repeat("HELLO WORLD 0123456789 ", 1<<20/23+1)[:1<<20], "operation": "uppercase"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -340,7 +340,7 @@ func FuzzTextManipulator(f *testing.F) {
 	f.Add("Hello World", 3, 5, "o")
 	f.Add("héllo\r\n\twörld\xff\u202e", -2, 40, "")
 	f.Add("  a\n    b\n", 0, 1, "\n")
-	tool := text.TextManipulator()
+	tool := text.Manipulator()
 	ops := tool.Spec().Params[1].Enum
 	f.Fuzz(func(t *testing.T, in string, a, b int, s string) {
 		for _, op := range ops {

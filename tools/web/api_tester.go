@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"bytes"
 	"context"
@@ -13,43 +11,44 @@ import (
 	"strings"
 	"time"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // api-tester limits.
 const (
-	apitMaxPaths      = 100 // json_path_equals and header_equals entries, each
-	apitMaxPathLen    = 1024
-	apitMaxPathSteps  = 64
-	apitPreviewBytes  = 512
-	apitMaxEqualDepth = 64
+	maxPaths      = 100 // json_path_equals and header_equals entries, each
+	maxPathLen    = 1024
+	maxPathSteps  = 64
+	previewBytes  = 512
+	maxEqualDepth = 64
 )
 
-var apitExpectationKeys = []string{"status", "max_duration_ms", "body_contains", "json_path_equals", "header_equals"}
+var expectationKeys = []string{"status", "max_duration_ms", "body_contains", "json_path_equals", "header_equals"}
 
-func apiTesterSpec() Spec {
-	return Spec{
+func apiTesterSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "api-tester",
 		Category: "data",
 		Description: "Calls an HTTP endpoint once and checks the reply against expectations. Failed expectations are " +
 			"data, not errors: each becomes an assertion with passed false and the result's passed is false (this is a " +
 			"tester). Network failures are errors: a refused address is permission_denied, an unreachable host " +
 			"execution_error, a timeout timeout. Only http and https; every connection, redirects included, must be " +
-			"allowed by --allow-net (without the flag, loopback only). " + hxBodyLimitDoc + "; a larger body is too_large " +
+			"allowed by --allow-net (without the flag, loopback only). " + bodyLimitDoc + "; a larger body is too_large " +
 			"(assertions on a cut body would mislead).",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true, Description: hxURLDoc},
-			{Name: "method", Type: String, Default: "GET", Enum: hxMethods, Description: "the HTTP method"},
-			{Name: "headers", Type: Object, Description: hxHeadersDoc},
-			{Name: "body", Type: Any, Description: hxBodyDoc},
-			{Name: "auth", Type: Object, Description: hxAuthDoc},
-			{Name: "timeout_ms", Type: Integer, Description: hxTimeoutDoc},
-			{Name: "expectations", Type: Object, Description: "what the reply must satisfy, an object: status (a status " +
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true, Description: urlDoc},
+			{Name: "method", Type: tools.String, Default: "GET", Enum: methods, Description: "the HTTP method"},
+			{Name: "headers", Type: tools.Object, Description: headersDoc},
+			{Name: "body", Type: tools.Any, Description: bodyDoc},
+			{Name: "auth", Type: tools.Object, Description: authDoc},
+			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
+			{Name: "expectations", Type: tools.Object, Description: "what the reply must satisfy, an object: status (a status " +
 				"or a list; without it the status must be 2xx); max_duration_ms (number); body_contains (string); " +
 				"json_path_equals ({path: value}, paths like \"a.b[0].c\", \"$.a\" or a[\"key.with.dots\"], values " +
 				"compared as JSON, numbers by value); header_equals ({name: value}, names case-insensitive, repeated " +
 				"headers joined by \", \"); at most 100 entries in each of the two objects"},
-			{Name: "fail_on_mismatch", Type: Boolean, Default: false, Description: "false: failed assertions are " +
+			{Name: "fail_on_mismatch", Type: tools.Boolean, Default: false, Description: "false: failed assertions are " +
 				"reported in the result (passed false); true: any failed assertion makes the call an execution_error " +
 				"listing every failed assertion, for scripts that count a failing check as a failed call"},
 		},
@@ -63,45 +62,45 @@ func apiTesterSpec() Spec {
 // APITester returns the api-tester tool. It reaches the network through
 // cfg.Perm's HTTP client; cfg.HTTPTimeout (30 s when unset) is the default
 // timeout.
-func APITester(cfg Config) Tool {
+func APITester(cfg Config) tools.Tool {
 	ps, def := cfg.Perm, cfg.HTTPTimeout
-	return New(apiTesterSpec(), func(ctx context.Context, p Params) (any, error) {
-		return apitRun(ctx, ps, def, p)
+	return tools.New(apiTesterSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runAPITest(ctx, ps, def, p)
 	})
 }
 
-// apitExpect is checked expectations.
-type apitExpect struct {
+// expectation is checked expectations.
+type expectation struct {
 	status      []int
 	maxDuration float64
 	hasDuration bool
 	contains    string
 	hasContains bool
-	paths       []apitPathCheck
-	headers     []apitHeaderCheck
+	paths       []pathCheck
+	headers     []headerCheck
 }
 
-type apitPathCheck struct {
+type pathCheck struct {
 	path  string
-	steps []apitStep
+	steps []pathStep
 	want  any
 }
 
-type apitHeaderCheck struct {
+type headerCheck struct {
 	name string // canonical
 	want string
 }
 
-// apitStep is one step of a JSON path: a key, or an index when key is "".
-type apitStep struct {
+// pathStep is one step of a JSON path: a key, or an index when key is "".
+type pathStep struct {
 	key   string
 	index int
 	isKey bool
 }
 
-func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any, error) {
+func runAPITest(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Params) (any, error) {
 	method := p.String("method")
-	r, err := hxNewRequest(method, "input", p.String("input"), "spellhost-api-tester/1")
+	r, err := newRequest(method, "input", p.String("input"), "spellhost-api-tester/1")
 	if err != nil {
 		return nil, err
 	}
@@ -115,18 +114,18 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 	if err := r.setAuth("auth", p.Map("auth")); err != nil {
 		return nil, err
 	}
-	exp, err := apitExpectations(p.Map("expectations"))
+	exp, err := expectations(p.Map("expectations"))
 	if err != nil {
 		return nil, err
 	}
-	pol := hxPolicy{attempts: 1}
-	if pol.timeout, err = hxTimeout(p, def); err != nil {
+	pol := policy{attempts: 1}
+	if pol.timeout, err = httpTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if ps != nil {
 		pol.limit = ps.Limits().MaxResponseBytes
 	}
-	rep, err := hxExchange(ctx, ps, r, pol)
+	rep, err := exchange(ctx, ps, r, pol)
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +134,9 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 	var parsed any
 	isJSON := false
 	if len(rep.body) > 0 {
-		parsed, isJSON = hxParseJSON(rep.body)
+		parsed, isJSON = parseJSON(rep.body)
 	}
-	durMS := hxMS(rep.duration)
+	durMS := millis(rep.duration)
 	asserts := make([]any, 0, 2+len(exp.paths)+len(exp.headers))
 	allPassed := true
 	add := func(name string, passed bool, expected, actual any, msg string) {
@@ -152,7 +151,7 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 	if exp.status == nil {
 		add("status", success, "2xx", rep.status, "status "+strconv.Itoa(rep.status)+" is not 2xx")
 	} else {
-		var want any = hxIntList(exp.status)
+		var want any = intList(exp.status)
 		wantText := fmt.Sprint(exp.status)
 		if len(exp.status) == 1 {
 			want, wantText = exp.status[0], strconv.Itoa(exp.status[0])
@@ -166,7 +165,7 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 	}
 	if exp.hasContains {
 		ok := bytes.Contains(rep.body, []byte(exp.contains))
-		add("body_contains", ok, exp.contains, ok, "the body does not contain "+apitQuote(exp.contains))
+		add("body_contains", ok, exp.contains, ok, "the body does not contain "+quote(exp.contains))
 	}
 	for _, c := range exp.paths {
 		name := "json_path_equals[" + c.path + "]"
@@ -174,13 +173,13 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 			add(name, false, c.want, nil, "the body is not JSON")
 			continue
 		}
-		got, found := apitLookup(parsed, c.steps)
+		got, found := lookup(parsed, c.steps)
 		if !found {
 			add(name, false, c.want, nil, "path "+c.path+" not found in the body")
 			continue
 		}
-		add(name, apitEqual(c.want, got, 0), c.want, got,
-			"at "+c.path+" got "+apitShow(got)+", want "+apitShow(c.want))
+		add(name, equal(c.want, got, 0), c.want, got,
+			"at "+c.path+" got "+show(got)+", want "+show(c.want))
 	}
 	for _, c := range exp.headers {
 		lc := strings.ToLower(c.name)
@@ -191,7 +190,7 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 			continue
 		}
 		got := strings.Join(vs, ", ")
-		add(name, got == c.want, c.want, got, "header "+lc+" is "+apitQuote(got)+", want "+apitQuote(c.want))
+		add(name, got == c.want, c.want, got, "header "+lc+" is "+quote(got)+", want "+quote(c.want))
 	}
 
 	if !allPassed && p.Bool("fail_on_mismatch") {
@@ -201,12 +200,12 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 				failed = append(failed, m["name"].(string)+": "+m["message"].(string))
 			}
 		}
-		return nil, Failed("%s: status %d: %d of %d assertions failed: %s",
+		return nil, tools.Failed("%s: status %d: %d of %d assertions failed: %s",
 			r.what(), rep.status, len(failed), len(asserts), strings.Join(failed, "; "))
 	}
 	preview := rep.body
-	if len(preview) > apitPreviewBytes {
-		preview = hxTrimSplitRune(preview[:apitPreviewBytes])
+	if len(preview) > previewBytes {
+		preview = trimSplitRune(preview[:previewBytes])
 	}
 	return map[string]any{
 		"request": map[string]any{"method": method, "url": r.url.Redacted()},
@@ -214,7 +213,7 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 			"status_code":  rep.status,
 			"is_success":   success,
 			"body_is_json": isJSON,
-			"headers":      hxHeaderMap(rep.header),
+			"headers":      headerMap(rep.header),
 			"body_size":    len(rep.body),
 			"body_preview": strings.ToValidUTF8(string(preview), "\uFFFD"),
 		},
@@ -224,77 +223,77 @@ func apitRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 	}, nil
 }
 
-// apitExpectations checks the expectations parameter.
-func apitExpectations(m map[string]any) (*apitExpect, error) {
+// expectations checks the expectations parameter.
+func expectations(m map[string]any) (*expectation, error) {
 	const param = "expectations"
-	e := &apitExpect{}
+	e := &expectation{}
 	if len(m) == 0 {
 		return e, nil
 	}
-	if err := hxKeys(param, m, apitExpectationKeys...); err != nil {
+	if err := checkKeys(param, m, expectationKeys...); err != nil {
 		return nil, err
 	}
 	var err error
 	if v, ok := m["status"]; ok && v != nil {
-		if e.status, err = hxStatuses(`parameter "expectations": status`, v); err != nil {
+		if e.status, err = statuses(`parameter "expectations": status`, v); err != nil {
 			return nil, err
 		}
 	}
 	if v, ok := m["max_duration_ms"]; ok && v != nil {
-		f, ok := ToFloat(v)
+		f, ok := tools.ToFloat(v)
 		if !ok || f < 0 || f != f {
-			return nil, Invalid("parameter %q: max_duration_ms: expected a non-negative number, got %v", param, v)
+			return nil, tools.Invalid("parameter %q: max_duration_ms: expected a non-negative number, got %v", param, v)
 		}
 		e.maxDuration, e.hasDuration = f, true
 	}
 	if v, ok := m["body_contains"]; ok && v != nil {
 		s, ok := v.(string)
 		if !ok {
-			return nil, Invalid("parameter %q: body_contains: expected string, got %s", param, KindOf(v))
+			return nil, tools.Invalid("parameter %q: body_contains: expected string, got %s", param, tools.KindOf(v))
 		}
 		e.contains, e.hasContains = s, true
 	}
 	if v, ok := m["json_path_equals"]; ok && v != nil {
-		pm, ok := apitObject(v)
+		pm, ok := asObject(v)
 		if !ok {
-			return nil, Invalid("parameter %q: json_path_equals: expected object {path: value}, got %s", param, KindOf(v))
+			return nil, tools.Invalid("parameter %q: json_path_equals: expected object {path: value}, got %s", param, tools.KindOf(v))
 		}
-		if len(pm) > apitMaxPaths {
-			return nil, Errorf(TypeTooLarge, "parameter %q: json_path_equals: %d paths exceed the limit of %d", param, len(pm), apitMaxPaths)
+		if len(pm) > maxPaths {
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: json_path_equals: %d paths exceed the limit of %d", param, len(pm), maxPaths)
 		}
 		for path, want := range pm {
-			steps, err := apitParsePath(path)
+			steps, err := parsePath(path)
 			if err != nil {
-				return nil, Invalid("parameter %q: json_path_equals: path %q: %v", param, path, err)
+				return nil, tools.Invalid("parameter %q: json_path_equals: path %q: %v", param, path, err)
 			}
-			e.paths = append(e.paths, apitPathCheck{path: path, steps: steps, want: want})
+			e.paths = append(e.paths, pathCheck{path: path, steps: steps, want: want})
 		}
-		slices.SortFunc(e.paths, func(a, b apitPathCheck) int { return strings.Compare(a.path, b.path) })
+		slices.SortFunc(e.paths, func(a, b pathCheck) int { return strings.Compare(a.path, b.path) })
 	}
 	if v, ok := m["header_equals"]; ok && v != nil {
-		hm, ok := apitObject(v)
+		hm, ok := asObject(v)
 		if !ok {
-			return nil, Invalid("parameter %q: header_equals: expected object {name: value}, got %s", param, KindOf(v))
+			return nil, tools.Invalid("parameter %q: header_equals: expected object {name: value}, got %s", param, tools.KindOf(v))
 		}
-		if len(hm) > apitMaxPaths {
-			return nil, Errorf(TypeTooLarge, "parameter %q: header_equals: %d headers exceed the limit of %d", param, len(hm), apitMaxPaths)
+		if len(hm) > maxPaths {
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: header_equals: %d headers exceed the limit of %d", param, len(hm), maxPaths)
 		}
 		for name, want := range hm {
-			if !hxValidHeaderName(name) {
-				return nil, Invalid("parameter %q: header_equals: %q is not a valid header name", param, name)
+			if !validHeaderName(name) {
+				return nil, tools.Invalid("parameter %q: header_equals: %q is not a valid header name", param, name)
 			}
-			s, ok := hxScalarString(want)
+			s, ok := scalarString(want)
 			if !ok {
-				return nil, Invalid("parameter %q: header_equals: header %q: expected string, got %s", param, name, KindOf(want))
+				return nil, tools.Invalid("parameter %q: header_equals: header %q: expected string, got %s", param, name, tools.KindOf(want))
 			}
-			e.headers = append(e.headers, apitHeaderCheck{name: http.CanonicalHeaderKey(name), want: s})
+			e.headers = append(e.headers, headerCheck{name: http.CanonicalHeaderKey(name), want: s})
 		}
-		slices.SortFunc(e.headers, func(a, b apitHeaderCheck) int { return strings.Compare(a.name, b.name) })
+		slices.SortFunc(e.headers, func(a, b headerCheck) int { return strings.Compare(a.name, b.name) })
 	}
 	return e, nil
 }
 
-func apitObject(v any) (map[string]any, bool) {
+func asObject(v any) (map[string]any, bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		return x, true
@@ -304,10 +303,10 @@ func apitObject(v any) (map[string]any, bool) {
 	return nil, false
 }
 
-// apitParsePath parses a path such as "a.b[0].c", "$.a", "$[0]" or
+// parsePath parses a path such as "a.b[0].c", "$.a", "$[0]" or
 // a["key.with.dots"].
-func apitParsePath(path string) ([]apitStep, error) {
-	if len(path) > apitMaxPathLen {
+func parsePath(path string) ([]pathStep, error) {
+	if len(path) > maxPathLen {
 		return nil, errors.New("longer than 1024 bytes")
 	}
 	s := path
@@ -315,9 +314,9 @@ func apitParsePath(path string) ([]apitStep, error) {
 		s = s[1:]
 		s = strings.TrimPrefix(s, ".")
 	}
-	var steps []apitStep
+	var steps []pathStep
 	for i := 0; i < len(s); {
-		if len(steps) >= apitMaxPathSteps {
+		if len(steps) >= maxPathSteps {
 			return nil, errors.New("more than 64 steps")
 		}
 		switch s[i] {
@@ -337,7 +336,7 @@ func apitParsePath(path string) ([]apitStep, error) {
 				if j+1 >= len(s) || s[j] != q || s[j+1] != ']' {
 					return nil, errors.New("unterminated quoted key at offset " + strconv.Itoa(i))
 				}
-				steps = append(steps, apitStep{key: b.String(), isKey: true})
+				steps = append(steps, pathStep{key: b.String(), isKey: true})
 				i = j + 2
 			} else {
 				j := strings.IndexByte(s[end:], ']')
@@ -348,7 +347,7 @@ func apitParsePath(path string) ([]apitStep, error) {
 				if err != nil || n < 0 {
 					return nil, errors.New("index " + strconv.Quote(s[end:end+j]) + " is not a non-negative integer")
 				}
-				steps = append(steps, apitStep{index: n})
+				steps = append(steps, pathStep{index: n})
 				i = end + j + 1
 			}
 			if i < len(s) && s[i] != '.' && s[i] != '[' {
@@ -367,7 +366,7 @@ func apitParsePath(path string) ([]apitStep, error) {
 			for j < len(s) && s[j] != '.' && s[j] != '[' {
 				j++
 			}
-			steps = append(steps, apitStep{key: s[i:j], isKey: true})
+			steps = append(steps, pathStep{key: s[i:j], isKey: true})
 			i = j
 			if i < len(s) && s[i] == '.' {
 				i++
@@ -383,8 +382,8 @@ func apitParsePath(path string) ([]apitStep, error) {
 	return steps, nil
 }
 
-// apitLookup follows steps through a parsed JSON value.
-func apitLookup(v any, steps []apitStep) (any, bool) {
+// lookup follows steps through a parsed JSON value.
+func lookup(v any, steps []pathStep) (any, bool) {
 	for _, s := range steps {
 		if s.isKey {
 			m, ok := v.(map[string]any)
@@ -405,15 +404,15 @@ func apitLookup(v any, steps []apitStep) (any, bool) {
 	return v, true
 }
 
-// apitEqual compares an expected value with a parsed JSON value: numbers
+// equal compares an expected value with a parsed JSON value: numbers
 // by value, objects by keys, arrays in order. An empty Lua table matches an
 // empty object or array.
-func apitEqual(want, got any, depth int) bool {
-	if depth > apitMaxEqualDepth {
+func equal(want, got any, depth int) bool {
+	if depth > maxEqualDepth {
 		return false
 	}
-	if wf, ok := ToFloat(want); ok {
-		gf, ok := ToFloat(got)
+	if wf, ok := tools.ToFloat(want); ok {
+		gf, ok := tools.ToFloat(got)
 		return ok && wf == gf
 	}
 	switch w := want.(type) {
@@ -427,7 +426,7 @@ func apitEqual(want, got any, depth int) bool {
 		return ok && g == w
 	case map[string]any:
 		if len(w) == 0 {
-			return apitEmpty(got)
+			return empty(got)
 		}
 		g, ok := got.(map[string]any)
 		if !ok || len(g) != len(w) {
@@ -435,21 +434,21 @@ func apitEqual(want, got any, depth int) bool {
 		}
 		for k, wv := range w {
 			gv, ok := g[k]
-			if !ok || !apitEqual(wv, gv, depth+1) {
+			if !ok || !equal(wv, gv, depth+1) {
 				return false
 			}
 		}
 		return true
 	case []any:
 		if len(w) == 0 {
-			return apitEmpty(got)
+			return empty(got)
 		}
 		g, ok := got.([]any)
 		if !ok || len(g) != len(w) {
 			return false
 		}
 		for i := range w {
-			if !apitEqual(w[i], g[i], depth+1) {
+			if !equal(w[i], g[i], depth+1) {
 				return false
 			}
 		}
@@ -458,7 +457,7 @@ func apitEqual(want, got any, depth int) bool {
 	return false
 }
 
-func apitEmpty(v any) bool {
+func empty(v any) bool {
 	switch x := v.(type) {
 	case map[string]any:
 		return len(x) == 0
@@ -468,19 +467,19 @@ func apitEmpty(v any) bool {
 	return false
 }
 
-// apitShow renders a value for an assertion message, cut to 100 bytes.
-func apitShow(v any) string {
-	b, err := hxJSON(v)
+// show renders a value for an assertion message, cut to 100 bytes.
+func show(v any) string {
+	b, err := encodeJSON(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return apitCut(string(b))
+	return cut(string(b))
 }
 
-// apitQuote quotes s for an assertion message, cut to 100 bytes.
-func apitQuote(s string) string { return strconv.Quote(apitCut(s)) }
+// quote quotes s for an assertion message, cut to 100 bytes.
+func quote(s string) string { return strconv.Quote(cut(s)) }
 
-func apitCut(s string) string {
+func cut(s string) string {
 	const n = 100
 	if len(s) <= n {
 		return s

@@ -228,7 +228,7 @@ func TestAPITesterNetwork(t *testing.T) {
 	}
 
 	big := atServer(t)
-	small := web.APITester(tools.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 32})})
+	small := web.APITester(web.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 32})})
 	if msg := callErr(t, small, map[string]any{"input": big.URL + "/users/1"}, tools.TypeTooLarge); !strings.Contains(msg, "32-byte response limit") {
 		t.Errorf("message %q", msg)
 	}

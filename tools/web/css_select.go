@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
+
+	"spellhost/tools"
 )
 
 // CSS selectors for web-scraper and webpage-monitor, read and matched by
@@ -101,10 +101,10 @@ func cssCompile(param, sel string) (*cssSelector, error) {
 		return v.(*cssSelector), nil
 	}
 	if len(sel) > cssMaxLen {
-		return nil, Errorf(TypeTooLarge, "parameter %q: selector of %d bytes exceeds the %d-byte limit", param, len(sel), cssMaxLen)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: selector of %d bytes exceeds the %d-byte limit", param, len(sel), cssMaxLen)
 	}
 	if strings.TrimSpace(sel) == "" {
-		return nil, Invalid("parameter %q: empty selector", param)
+		return nil, tools.Invalid("parameter %q: empty selector", param)
 	}
 	s, err := cssBuild(param, sel)
 	if err != nil {
@@ -122,7 +122,7 @@ func cssCompile(param, sel string) (*cssSelector, error) {
 // rules above and compiles each compound.
 func cssBuild(param, sel string) (*cssSelector, error) {
 	fail := func(format string, args ...any) error {
-		return Invalid("parameter %q: selector %q: %s", param, sel, fmt.Sprintf(format, args...))
+		return tools.Invalid("parameter %q: selector %q: %s", param, sel, fmt.Sprintf(format, args...))
 	}
 	// Quote attribute values such as the 4 of [data-n=4]: cascadia wants
 	// an identifier or a string there, and users write numbers.
@@ -143,7 +143,7 @@ func cssBuild(param, sel string) (*cssSelector, error) {
 		n += len(g)
 	}
 	if n > cssMaxCompounds {
-		return nil, Errorf(TypeTooLarge, "parameter %q: selector %q has more than %d compound selectors", param, sel, cssMaxCompounds)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: selector %q has more than %d compound selectors", param, sel, cssMaxCompounds)
 	}
 	s := &cssSelector{src: sel, norm: norm}
 	rebuilt := make([]string, 0, len(groups))

@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"errors"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
+
+	"spellhost/tools"
 )
 
 // cssBenchPage builds an HTML page of about size bytes: a navigation list,
@@ -177,7 +177,7 @@ func FuzzCSSMatchesCascadia(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sel string) {
 		s, err := cssCompile("selector", sel)
 		if err != nil {
-			if typ := TypeOf(err); typ != TypeValidation && typ != TypeTooLarge {
+			if typ := tools.TypeOf(err); typ != tools.TypeValidation && typ != tools.TypeTooLarge {
 				t.Fatalf("%q: error type %s: %v", sel, typ, err)
 			}
 			return

@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"bytes"
 	"context"
@@ -19,6 +17,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
@@ -28,21 +27,21 @@ import (
 
 // Fetch limits.
 const (
-	wfMaxURLLen    = 8 << 10        // bytes of a URL parameter
-	wfMaxTimeoutMS = 10 * 60 * 1000 // largest timeout_ms
-	wfMaxShort     = 4 << 10        // bytes of a title, a link's text or a meta value
-	wfUserAgent    = "spellhost/1"
+	fetchMaxURLLen    = 8 << 10        // bytes of a URL parameter
+	fetchMaxTimeoutMS = 10 * 60 * 1000 // largest timeout_ms
+	maxShort          = 4 << 10        // bytes of a title, a link's text or a meta value
+	fetchUserAgent    = "spellhost/1"
 )
 
-// wfTimeoutParam declares the timeout_ms parameter; what says what it bounds.
-func wfTimeoutParam(what string) Param {
-	return Param{Name: "timeout_ms", Type: Integer, Description: fmt.Sprintf(
+// timeoutParam declares the timeout_ms parameter; what says what it bounds.
+func timeoutParam(what string) tools.Param {
+	return tools.Param{Name: "timeout_ms", Type: tools.Integer, Description: fmt.Sprintf(
 		"timeout of %s in milliseconds, 1 to %d; default the host's HTTP timeout (30 s unless configured); "+
-			"a sooner deadline of the caller wins", what, wfMaxTimeoutMS)}
+			"a sooner deadline of the caller wins", what, fetchMaxTimeoutMS)}
 }
 
-// wfTimeout returns the timeout_ms parameter as a duration, or def.
-func wfTimeout(p Params, def time.Duration) (time.Duration, error) {
+// fetchTimeout returns the timeout_ms parameter as a duration, or def.
+func fetchTimeout(p tools.Params, def time.Duration) (time.Duration, error) {
 	if def <= 0 {
 		def = 30 * time.Second
 	}
@@ -50,27 +49,27 @@ func wfTimeout(p Params, def time.Duration) (time.Duration, error) {
 		return def, nil
 	}
 	ms := p.Int("timeout_ms")
-	if ms < 1 || ms > wfMaxTimeoutMS {
-		return 0, Invalid("parameter %q: %d is out of range 1-%d", "timeout_ms", ms, wfMaxTimeoutMS)
+	if ms < 1 || ms > fetchMaxTimeoutMS {
+		return 0, tools.Invalid("parameter %q: %d is out of range 1-%d", "timeout_ms", ms, fetchMaxTimeoutMS)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// wfDeadline bounds ctx by timeout, with a cause that says which limit
+// deadline bounds ctx by timeout, with a cause that says which limit
 // fired. A sooner deadline of ctx keeps its own cause.
-func wfDeadline(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+func deadline(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(ctx, timeout,
-		Errorf(TypeTimeout, "timed out after %v (timeout_ms, or the host's HTTP timeout)", timeout))
+		tools.Errorf(tools.TypeTimeout, "timed out after %v (timeout_ms, or the host's HTTP timeout)", timeout))
 }
 
-// wfParseURL checks that raw is an absolute http or https URL with a host.
-func wfParseURL(param, raw string) (*url.URL, error) {
+// fetchParseURL checks that raw is an absolute http or https URL with a host.
+func fetchParseURL(param, raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
-	if len(raw) > wfMaxURLLen {
-		return nil, Errorf(TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), wfMaxURLLen)
+	if len(raw) > fetchMaxURLLen {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), fetchMaxURLLen)
 	}
 	if raw == "" {
-		return nil, Invalid("parameter %q: empty URL", param)
+		return nil, tools.Invalid("parameter %q: empty URL", param)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -78,16 +77,16 @@ func wfParseURL(param, raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, Invalid("parameter %q: invalid URL: %v", param, err)
+		return nil, tools.Invalid("parameter %q: invalid URL: %v", param, err)
 	}
-	if err := wfCheckScheme(u); err != nil {
-		return nil, Invalid("parameter %q: %v", param, err)
+	if err := checkScheme(u); err != nil {
+		return nil, tools.Invalid("parameter %q: %v", param, err)
 	}
 	return u, nil
 }
 
-// wfCheckScheme accepts absolute http and https URLs with a host.
-func wfCheckScheme(u *url.URL) error {
+// checkScheme accepts absolute http and https URLs with a host.
+func checkScheme(u *url.URL) error {
 	switch u.Scheme {
 	case "http", "https":
 	case "":
@@ -101,8 +100,8 @@ func wfCheckScheme(u *url.URL) error {
 	return nil
 }
 
-// wfPage is a fetched response.
-type wfPage struct {
+// page is a fetched response.
+type page struct {
 	url     *url.URL // final URL, after redirects
 	status  int
 	ctype   string // media type, lowercase, without parameters; "" when absent
@@ -111,18 +110,18 @@ type wfPage struct {
 	body    []byte
 }
 
-// wfGet fetches u with GET through ps, reading at most the response limit.
+// fetch fetches u with GET through ps, reading at most the response limit.
 // A body over the limit is a too_large error. The status is not checked.
-// ctx bounds the whole exchange (see wfDeadline).
-func wfGet(ctx context.Context, ps *perm.Set, u *url.URL, accept string) (*wfPage, error) {
+// ctx bounds the whole exchange (see deadline).
+func fetch(ctx context.Context, ps *perm.Set, u *url.URL, accept string) (*page, error) {
 	if ps == nil {
-		return nil, Errorf(TypePermission, "fetch %s: network access is not configured; allow it with --allow-net", u.Redacted())
+		return nil, tools.Errorf(tools.TypePermission, "fetch %s: network access is not configured; allow it with --allow-net", u.Redacted())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, Invalid("fetch %s: %v", u.Redacted(), err)
+		return nil, tools.Invalid("fetch %s: %v", u.Redacted(), err)
 	}
-	req.Header.Set("User-Agent", wfUserAgent)
+	req.Header.Set("User-Agent", fetchUserAgent)
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
@@ -132,14 +131,14 @@ func wfGet(ctx context.Context, ps *perm.Set, u *url.URL, accept string) (*wfPag
 	}
 	defer resp.Body.Close()
 	limit := ps.Limits().MaxResponseBytes
-	body, err := wfReadCapped(resp.Body, limit, resp.ContentLength)
+	body, err := readCapped(resp.Body, limit, resp.ContentLength)
 	if err != nil {
-		if errors.Is(err, errWfTooLarge) {
-			return nil, Errorf(TypeTooLarge, "fetch %s: response body exceeds the %d-byte limit", u.Redacted(), limit)
+		if errors.Is(err, errTooLarge) {
+			return nil, tools.Errorf(tools.TypeTooLarge, "fetch %s: response body exceeds the %d-byte limit", u.Redacted(), limit)
 		}
 		return nil, wfError(ctx, u, err)
 	}
-	pg := &wfPage{url: resp.Request.URL, status: resp.StatusCode, header: resp.Header, body: body}
+	pg := &page{url: resp.Request.URL, status: resp.StatusCode, header: resp.Header, body: body}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil {
@@ -151,13 +150,13 @@ func wfGet(ctx context.Context, ps *perm.Set, u *url.URL, accept string) (*wfPag
 	return pg, nil
 }
 
-var errWfTooLarge = errors.New("over the size limit")
+var errTooLarge = errors.New("over the size limit")
 
-// wfReadCapped reads r to the end, failing with errWfTooLarge past limit
+// readCapped reads r to the end, failing with errTooLarge past limit
 // bytes. size, when known (>= 0), sizes the buffer.
-func wfReadCapped(r io.Reader, limit, size int64) ([]byte, error) {
+func readCapped(r io.Reader, limit, size int64) ([]byte, error) {
 	if size > limit {
-		return nil, errWfTooLarge
+		return nil, errTooLarge
 	}
 	buf := bytes.Buffer{}
 	if size > 0 {
@@ -170,7 +169,7 @@ func wfReadCapped(r io.Reader, limit, size int64) ([]byte, error) {
 		return nil, err
 	}
 	if n > limit {
-		return nil, errWfTooLarge
+		return nil, errTooLarge
 	}
 	return buf.Bytes(), nil
 }
@@ -184,37 +183,37 @@ func wfError(ctx context.Context, u *url.URL, err error) error {
 	}
 	var ne net.Error
 	switch {
-	case hxRefused(err):
+	case refused(err):
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), context.Cause(ctx))
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return Errorf(TypeTimeout, "fetch %s: %v", u.Redacted(), err)
+		return tools.Errorf(tools.TypeTimeout, "fetch %s: %v", u.Redacted(), err)
 	}
-	return Failed("fetch %s: %v", u.Redacted(), err)
+	return tools.Failed("fetch %s: %v", u.Redacted(), err)
 }
 
-// wfPrefix puts prefix before err's message, keeping its type. (Wrapping
+// prefix puts prefix before err's message, keeping its type. (Wrapping
 // an *Error with fmt.Errorf would lose the prefix in WithOp.)
-func wfPrefix(prefix string, err error) error {
-	var e *Error
+func prefix(prefix string, err error) error {
+	var e *tools.Error
 	if errors.As(err, &e) {
-		return &Error{Type: e.Type, Err: fmt.Errorf("%s: %w", prefix, e.Err)}
+		return &tools.Error{Type: e.Type, Err: fmt.Errorf("%s: %w", prefix, e.Err)}
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }
 
-// wfStatusError is the error of a response whose status is not 2xx.
-func wfStatusError(pg *wfPage) error {
+// statusError is the error of a response whose status is not 2xx.
+func statusError(pg *page) error {
 	if pg.status >= 200 && pg.status < 300 {
 		return nil
 	}
-	return Failed("fetch %s: server answered %d %s", pg.url.Redacted(), pg.status, http.StatusText(pg.status))
+	return tools.Failed("fetch %s: server answered %d %s", pg.url.Redacted(), pg.status, http.StatusText(pg.status))
 }
 
-// wfIsHTML reports whether the page is HTML: by its content type, or by
+// isHTML reports whether the page is HTML: by its content type, or by
 // sniffing when it has none.
-func wfIsHTML(pg *wfPage) bool {
+func isHTML(pg *page) bool {
 	switch pg.ctype {
 	case "text/html", "application/xhtml+xml":
 		return true
@@ -224,9 +223,9 @@ func wfIsHTML(pg *wfPage) bool {
 	return false
 }
 
-// wfIsText reports whether the page is text of some kind (HTML, XML, JSON,
+// isText reports whether the page is text of some kind (HTML, XML, JSON,
 // plain text, scripts and styles).
-func wfIsText(pg *wfPage) bool {
+func isText(pg *page) bool {
 	t := pg.ctype
 	if t == "" {
 		t, _, _ = strings.Cut(http.DetectContentType(pg.body), ";")
@@ -236,13 +235,13 @@ func wfIsText(pg *wfPage) bool {
 		t == "application/ecmascript" || t == "application/x-ndjson"
 }
 
-// wfUTF8 returns the body as UTF-8: ISO-8859-1 and windows-1252 (by the
+// toUTF8 returns the body as UTF-8: ISO-8859-1 and windows-1252 (by the
 // Content-Type charset) are converted, anything else is taken as UTF-8
 // with invalid sequences replaced by U+FFFD.
-func wfUTF8(body []byte, charset string) []byte {
+func toUTF8(body []byte, charset string) []byte {
 	switch charset {
 	case "iso-8859-1", "latin1", "iso8859-1", "l1", "windows-1252", "cp1252", "us-ascii", "ascii":
-		return wfLatin1(body, charset == "windows-1252" || charset == "cp1252")
+		return latin1(body, charset == "windows-1252" || charset == "cp1252")
 	}
 	if utf8.Valid(body) {
 		return body
@@ -250,14 +249,14 @@ func wfUTF8(body []byte, charset string) []byte {
 	return bytes.ToValidUTF8(body, []byte("\uFFFD"))
 }
 
-// wfCP1252 maps windows-1252 bytes 0x80-0x9F to runes (0 = unassigned,
+// cp1252High maps windows-1252 bytes 0x80-0x9F to runes (0 = unassigned,
 // kept as the C1 control of the same value).
-var wfCP1252 = [32]rune{
+var cp1252High = [32]rune{
 	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
 	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
 }
 
-func wfLatin1(body []byte, cp1252 bool) []byte {
+func latin1(body []byte, cp1252 bool) []byte {
 	high := 0
 	for _, c := range body {
 		if c >= 0x80 {
@@ -272,8 +271,8 @@ func wfLatin1(body []byte, cp1252 bool) []byte {
 		switch {
 		case c < 0x80:
 			out = append(out, c)
-		case cp1252 && c < 0xA0 && wfCP1252[c-0x80] != 0:
-			out = utf8.AppendRune(out, wfCP1252[c-0x80])
+		case cp1252 && c < 0xA0 && cp1252High[c-0x80] != 0:
+			out = utf8.AppendRune(out, cp1252High[c-0x80])
 		default:
 			out = utf8.AppendRune(out, rune(c))
 		}
@@ -281,16 +280,16 @@ func wfLatin1(body []byte, cp1252 bool) []byte {
 	return out
 }
 
-// wfParseHTML parses a UTF-8 HTML body. Pages nested deeper than the
+// parseHTML parses a UTF-8 HTML body. Pages nested deeper than the
 // parser's 512 open elements fail.
-func wfParseHTML(ctx context.Context, pg *wfPage) (*html.Node, error) {
+func parseHTML(ctx context.Context, pg *page) (*html.Node, error) {
 	charset := pg.charset
 	if charset == "" {
-		charset = wfMetaCharset(pg.body)
+		charset = metaCharset(pg.body)
 	}
-	doc, err := html.Parse(bytes.NewReader(wfUTF8(pg.body, charset)))
+	doc, err := html.Parse(bytes.NewReader(toUTF8(pg.body, charset)))
 	if err != nil {
-		return nil, Failed("parse HTML of %s: %v", pg.url.Redacted(), err)
+		return nil, tools.Failed("parse HTML of %s: %v", pg.url.Redacted(), err)
 	}
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
@@ -298,10 +297,10 @@ func wfParseHTML(ctx context.Context, pg *wfPage) (*html.Node, error) {
 	return doc, nil
 }
 
-// wfMetaCharset finds the charset a page declares in its first 1024
+// metaCharset finds the charset a page declares in its first 1024
 // bytes, <meta charset="x"> or <meta http-equiv="Content-Type"
 // content="text/html; charset=x">, lowercase; "" when none.
-func wfMetaCharset(body []byte) string {
+func metaCharset(body []byte) string {
 	head := bytes.ToLower(body[:min(len(body), 1024)])
 	for i := 0; ; {
 		j := bytes.Index(head[i:], []byte("<meta"))
@@ -328,22 +327,22 @@ func wfMetaCharset(body []byte) string {
 
 // Text extraction modes.
 const (
-	wfFlat  = iota // one line, runs of white space collapsed to one space
-	wfLines        // a line per block, white space collapsed within lines, blank lines dropped
-	wfRaw          // text as written, a newline at block boundaries
+	textFlat  = iota // one line, runs of white space collapsed to one space
+	textLines        // a line per block, white space collapsed within lines, blank lines dropped
+	textRaw          // text as written, a newline at block boundaries
 )
 
-// wfSkipped are elements whose content is not visible text. They are
+// skippedElements are elements whose content is not visible text. They are
 // skipped below the element the extraction starts at, so selecting a
 // script element still yields its text.
-var wfSkipped = map[string]bool{
+var skippedElements = map[string]bool{
 	"script": true, "style": true, "noscript": true, "template": true, "head": true,
 	"iframe": true, "object": true, "embed": true, "canvas": true,
 }
 
-// wfBlocks are elements that start a new line (wfLines, wfRaw) or at least
-// separate words (wfFlat).
-var wfBlocks = map[string]bool{
+// blocks are elements that start a new line (textLines, textRaw) or at least
+// separate words (textFlat).
+var blocks = map[string]bool{
 	"address": true, "article": true, "aside": true, "blockquote": true, "body": true, "br": true,
 	"caption": true, "dd": true, "details": true, "dialog": true, "div": true, "dl": true, "dt": true,
 	"fieldset": true, "figcaption": true, "figure": true, "footer": true, "form": true, "h1": true,
@@ -353,11 +352,11 @@ var wfBlocks = map[string]bool{
 	"table": true, "tbody": true, "tfoot": true, "thead": true, "title": true, "tr": true, "ul": true,
 }
 
-// wfCells separate words but do not break lines.
-var wfCells = map[string]bool{"td": true, "th": true}
+// cells separate words but do not break lines.
+var cells = map[string]bool{"td": true, "th": true}
 
-// wfText accumulates text, collapsing white space by mode, up to max bytes.
-type wfText struct {
+// textWriter accumulates text, collapsing white space by mode, up to max bytes.
+type textWriter struct {
 	b         []byte
 	max       int
 	mode      int
@@ -368,22 +367,22 @@ type wfText struct {
 }
 
 // space marks a word boundary.
-func (t *wfText) space() {
+func (t *textWriter) space() {
 	if len(t.b) > 0 {
 		t.pendSpace = true
 	}
 }
 
 // line marks a line boundary.
-func (t *wfText) line() {
+func (t *textWriter) line() {
 	switch t.mode {
-	case wfFlat:
+	case textFlat:
 		t.space()
-	case wfLines:
+	case textLines:
 		if len(t.b) > 0 {
 			t.pendLine = true
 		}
-	case wfRaw:
+	case textRaw:
 		if len(t.b) > 0 && t.b[len(t.b)-1] != '\n' {
 			t.put("\n")
 		}
@@ -391,7 +390,7 @@ func (t *wfText) line() {
 }
 
 // put appends s unchanged, within the cap.
-func (t *wfText) put(s string) {
+func (t *textWriter) put(s string) {
 	if t.full {
 		return
 	}
@@ -408,11 +407,11 @@ func (t *wfText) put(s string) {
 }
 
 // text appends the text of a text node.
-func (t *wfText) text(s string) {
+func (t *textWriter) text(s string) {
 	if t.full {
 		return
 	}
-	if t.mode == wfRaw {
+	if t.mode == textRaw {
 		t.put(s)
 		return
 	}
@@ -420,7 +419,7 @@ func (t *wfText) text(s string) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v' {
-				if c == '\n' && t.pre > 0 && t.mode == wfLines {
+				if c == '\n' && t.pre > 0 && t.mode == textLines {
 					t.line()
 				} else {
 					t.space()
@@ -454,7 +453,7 @@ func (t *wfText) text(s string) {
 }
 
 // flush writes a pending separator before a visible character.
-func (t *wfText) flush() {
+func (t *textWriter) flush() {
 	if t.pendLine {
 		t.b = append(t.b, '\n')
 	} else if t.pendSpace {
@@ -465,7 +464,7 @@ func (t *wfText) flush() {
 
 // node appends the text below n (n included). Depth is bounded by the
 // HTML parser's nesting limit.
-func (t *wfText) node(n *html.Node, top bool) {
+func (t *textWriter) node(n *html.Node, top bool) {
 	if t.full {
 		return
 	}
@@ -474,14 +473,14 @@ func (t *wfText) node(n *html.Node, top bool) {
 		t.text(n.Data)
 		return
 	case html.ElementNode:
-		if !top && wfSkipped[n.Data] && n.Namespace == "" {
+		if !top && skippedElements[n.Data] && n.Namespace == "" {
 			return
 		}
 	case html.DocumentNode:
 	default:
 		return
 	}
-	block, cell := wfBlocks[n.Data], wfCells[n.Data]
+	block, cell := blocks[n.Data], cells[n.Data]
 	if block {
 		t.line()
 	} else if cell {
@@ -503,16 +502,16 @@ func (t *wfText) node(n *html.Node, top bool) {
 	}
 }
 
-// wfNodeText returns the text below n by mode, at most max bytes, and
+// nodeText returns the text below n by mode, at most max bytes, and
 // whether it was cut.
-func wfNodeText(n *html.Node, mode, max int) (string, bool) {
-	t := wfText{mode: mode, max: max}
+func nodeText(n *html.Node, mode, max int) (string, bool) {
+	t := textWriter{mode: mode, max: max}
 	t.node(n, true)
 	return string(t.b), t.full
 }
 
-// wfAttr returns n's attribute key (lowercase) and whether it is present.
-func wfAttr(n *html.Node, key string) (string, bool) {
+// attr returns n's attribute key (lowercase) and whether it is present.
+func attr(n *html.Node, key string) (string, bool) {
 	for _, a := range n.Attr {
 		if a.Key == key && a.Namespace == "" {
 			return a.Val, true

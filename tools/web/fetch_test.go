@@ -41,13 +41,13 @@ func webTools(p *perm.Set) []struct {
 	tool   tools.Tool
 	params func(url string) map[string]any
 } {
-	cfg := tools.Config{Perm: p, HTTPTimeout: 5 * time.Second}
+	cfg := web.Config{Perm: p, HTTPTimeout: 5 * time.Second}
 	return []struct {
 		tool   tools.Tool
 		params func(url string) map[string]any
 	}{
-		{web.WebScraper(cfg), func(u string) map[string]any { return map[string]any{"input": u} }},
-		{web.WebpageMonitor(cfg), func(u string) map[string]any { return map[string]any{"input": u} }},
+		{web.Scraper(cfg), func(u string) map[string]any { return map[string]any{"input": u} }},
+		{web.PageMonitor(cfg), func(u string) map[string]any { return map[string]any{"input": u} }},
 		{web.SitemapCrawler(cfg), func(u string) map[string]any { return map[string]any{"input": u} }},
 	}
 }
@@ -188,7 +188,7 @@ func TestWebFetchAllowedHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.CloseIdle)
-	tool := web.WebScraper(tools.Config{Perm: p})
+	tool := web.Scraper(web.Config{Perm: p})
 	_, err = tools.Call(context.Background(), tool, map[string]any{"input": srv.URL + "/hop", "timeout_ms": 100})
 	if err == nil {
 		t.Fatal("fetch of an unroutable address succeeded")

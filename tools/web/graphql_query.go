@@ -1,21 +1,20 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"strconv"
 	"strings"
 	"time"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
-// gqlMaxDocument caps the GraphQL document (bytes).
-const gqlMaxDocument = 1 << 20
+// maxDocument caps the GraphQL document (bytes).
+const maxDocument = 1 << 20
 
-func graphqlQuerySpec() Spec {
-	return Spec{
+func graphqlQuerySpec() tools.Spec {
+	return tools.Spec{
 		Name:     "graphql_query",
 		Category: "api",
 		Description: "Sends a GraphQL query, mutation or the standard introspection query to an endpoint as a JSON " +
@@ -24,19 +23,19 @@ func graphqlQuerySpec() Spec {
 			"a result listing the errors. A non-2xx status, or a reply that is not GraphQL JSON, is an execution_error. " +
 			"The document is checked against operation: a mutation is never sent as operation query, and subscriptions " +
 			"are refused (they need a stream). Only http and https; the host must be allowed by --allow-net (without the " +
-			"flag, loopback only). " + hxBodyLimitDoc + "; a larger reply is too_large.",
-		Params: []Param{
-			{Name: "operation", Type: String, Default: "query", Enum: []string{"query", "mutation", "introspection"},
+			"flag, loopback only). " + bodyLimitDoc + "; a larger reply is too_large.",
+		Params: []tools.Param{
+			{Name: "operation", Type: tools.String, Default: "query", Enum: []string{"query", "mutation", "introspection"},
 				Description: "query or mutation sends input, which must define an operation of that kind (the one " +
 					"operation_name names, when given); introspection sends the standard introspection query"},
-			{Name: "endpoint", Type: String, Required: true, Description: "the GraphQL endpoint: " + hxURLDoc},
-			{Name: "input", Type: String, Description: "the GraphQL document; required unless operation is " +
+			{Name: "endpoint", Type: tools.String, Required: true, Description: "the GraphQL endpoint: " + urlDoc},
+			{Name: "input", Type: tools.String, Description: "the GraphQL document; required unless operation is " +
 				"introspection (where it must be omitted); at most 1 MiB"},
-			{Name: "variables", Type: Object, Description: "the operation's variables, {name: value}"},
-			{Name: "operation_name", Type: String, Description: "which operation of a document with several to run (operationName)"},
-			{Name: "headers", Type: Object, Description: hxHeadersDoc},
-			{Name: "auth", Type: Object, Description: hxAuthDoc},
-			{Name: "timeout_ms", Type: Integer, Description: hxTimeoutDoc},
+			{Name: "variables", Type: tools.Object, Description: "the operation's variables, {name: value}"},
+			{Name: "operation_name", Type: tools.String, Description: "which operation of a document with several to run (operationName)"},
+			{Name: "headers", Type: tools.Object, Description: headersDoc},
+			{Name: "auth", Type: tools.Object, Description: authDoc},
+			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
 		},
 		Returns: "{data (the reply's data), errors (the reply's errors, [] when none), status_code, " +
 			"extensions (only when the reply has them)}",
@@ -46,34 +45,34 @@ func graphqlQuerySpec() Spec {
 // GraphQLQuery returns the graphql_query tool. It reaches the network
 // through cfg.Perm's HTTP client; cfg.HTTPTimeout (30 s when unset) is the
 // default timeout.
-func GraphQLQuery(cfg Config) Tool {
+func GraphQLQuery(cfg Config) tools.Tool {
 	ps, def := cfg.Perm, cfg.HTTPTimeout
-	return New(graphqlQuerySpec(), func(ctx context.Context, p Params) (any, error) {
-		return gqlRun(ctx, ps, def, p)
+	return tools.New(graphqlQuerySpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runGraphQL(ctx, ps, def, p)
 	})
 }
 
-func gqlRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any, error) {
+func runGraphQL(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Params) (any, error) {
 	op := p.String("operation")
 	opName := p.String("operation_name")
 	doc := p.String("input")
 	if op == "introspection" {
 		if p.Has("input") {
-			return nil, Invalid("parameter %q: not used with operation introspection, which sends the standard introspection query", "input")
+			return nil, tools.Invalid("parameter %q: not used with operation introspection, which sends the standard introspection query", "input")
 		}
-		doc, opName = gqlIntrospectionQuery, "IntrospectionQuery"
+		doc, opName = introspectionQuery, "IntrospectionQuery"
 	} else {
-		if len(doc) > gqlMaxDocument {
-			return nil, Errorf(TypeTooLarge, "parameter %q: document of %d bytes exceeds the %d-byte limit", "input", len(doc), gqlMaxDocument)
+		if len(doc) > maxDocument {
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: document of %d bytes exceeds the %d-byte limit", "input", len(doc), maxDocument)
 		}
 		if strings.TrimSpace(doc) == "" {
-			return nil, Invalid("missing required parameter %q for operation %s", "input", op)
+			return nil, tools.Invalid("missing required parameter %q for operation %s", "input", op)
 		}
-		if err := gqlCheckKind(doc, op, opName); err != nil {
+		if err := checkKind(doc, op, opName); err != nil {
 			return nil, err
 		}
 	}
-	r, err := hxNewRequest("POST", "endpoint", p.String("endpoint"), "spellhost-graphql_query/1")
+	r, err := newRequest("POST", "endpoint", p.String("endpoint"), "spellhost-graphql_query/1")
 	if err != nil {
 		return nil, err
 	}
@@ -94,47 +93,47 @@ func gqlRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any
 	if err := r.setJSONBody("variables", payload); err != nil {
 		return nil, err
 	}
-	pol := hxPolicy{attempts: 1}
-	if pol.timeout, err = hxTimeout(p, def); err != nil {
+	pol := policy{attempts: 1}
+	if pol.timeout, err = httpTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if ps != nil {
 		pol.limit = ps.Limits().MaxResponseBytes
 	}
-	rep, err := hxExchange(ctx, ps, r, pol)
+	rep, err := exchange(ctx, ps, r, pol)
 	if err != nil {
 		return nil, err
 	}
-	v, isJSON := hxParseJSON(rep.body)
+	v, isJSON := parseJSON(rep.body)
 	reply, _ := v.(map[string]any)
 	var errs []any
 	if reply != nil {
 		errs, _ = reply["errors"].([]any)
 	}
 	if rep.status < 200 || rep.status > 299 {
-		detail := hxSnippet(rep.body)
-		if msg := gqlFirstMessage(errs); msg != "" {
+		detail := snippet(rep.body)
+		if msg := firstMessage(errs); msg != "" {
 			detail = "GraphQL error: " + msg
 		}
-		return nil, Failed("%s: status %d: %s", r.what(), rep.status, detail)
+		return nil, tools.Failed("%s: status %d: %s", r.what(), rep.status, detail)
 	}
 	if !isJSON || reply == nil {
-		return nil, Failed("%s: status %d: reply is not a GraphQL JSON object: %s", r.what(), rep.status, hxSnippet(rep.body))
+		return nil, tools.Failed("%s: status %d: reply is not a GraphQL JSON object: %s", r.what(), rep.status, snippet(rep.body))
 	}
 	data, hasData := reply["data"]
 	_, hasErrors := reply["errors"]
 	if !hasData && !hasErrors {
-		return nil, Failed("%s: reply has neither data nor errors: %s", r.what(), hxSnippet(rep.body))
+		return nil, tools.Failed("%s: reply has neither data nor errors: %s", r.what(), snippet(rep.body))
 	}
 	if data == nil && len(errs) > 0 {
-		msg := gqlFirstMessage(errs)
+		msg := firstMessage(errs)
 		if len(errs) > 1 {
 			msg += " (and " + strconv.Itoa(len(errs)-1) + " more)"
 		}
-		return nil, Failed("%s: GraphQL error: %s", r.what(), msg)
+		return nil, tools.Failed("%s: GraphQL error: %s", r.what(), msg)
 	}
 	if hasErrors && errs == nil && reply["errors"] != nil {
-		return nil, Failed("%s: reply's errors is not a list: %s", r.what(), hxSnippet(rep.body))
+		return nil, tools.Failed("%s: reply's errors is not a list: %s", r.what(), snippet(rep.body))
 	}
 	if errs == nil {
 		errs = []any{}
@@ -146,8 +145,8 @@ func gqlRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any
 	return res, nil
 }
 
-// gqlFirstMessage returns the message of the first GraphQL error.
-func gqlFirstMessage(errs []any) string {
+// firstMessage returns the message of the first GraphQL error.
+func firstMessage(errs []any) string {
 	if len(errs) == 0 {
 		return ""
 	}
@@ -159,14 +158,14 @@ func gqlFirstMessage(errs []any) string {
 	return "(error without a message)"
 }
 
-// gqlOp is an operation defined at the top level of a document.
-type gqlOp struct{ kind, name string }
+// operation is an operation defined at the top level of a document.
+type operation struct{ kind, name string }
 
-// gqlCheckKind checks that the operation that would run is of kind op.
+// checkKind checks that the operation that would run is of kind op.
 // Documents it cannot read are left to the server.
-func gqlCheckKind(doc, op, opName string) error {
-	ops := gqlOperations(doc)
-	var run *gqlOp
+func checkKind(doc, op, opName string) error {
+	ops := operations(doc)
+	var run *operation
 	switch {
 	case opName != "":
 		for i := range ops {
@@ -185,24 +184,24 @@ func gqlCheckKind(doc, op, opName string) error {
 			}
 		}
 		if len(ops) > 0 {
-			return Invalid("parameter %q: the document defines no %s; set operation to match it", "input", op)
+			return tools.Invalid("parameter %q: the document defines no %s; set operation to match it", "input", op)
 		}
 		return nil
 	}
 	switch {
 	case run.kind == "subscription":
-		return Invalid("parameter %q: subscriptions are not supported (they need a stream, not a POST)", "input")
+		return tools.Invalid("parameter %q: subscriptions are not supported (they need a stream, not a POST)", "input")
 	case run.kind != op:
-		return Invalid("parameter %q: the operation to run is a %s; set operation to %q to send it", "input", run.kind, run.kind)
+		return tools.Invalid("parameter %q: the operation to run is a %s; set operation to %q to send it", "input", run.kind, run.kind)
 	}
 	return nil
 }
 
-// gqlOperations lists the operations defined at the top level of a GraphQL
+// operations lists the operations defined at the top level of a GraphQL
 // document, skipping strings, block strings and comments. The shorthand
 // "{ ... }" is a query.
-func gqlOperations(doc string) []gqlOp {
-	var ops []gqlOp
+func operations(doc string) []operation {
+	var ops []operation
 	depth := 0
 	expectDef := true // at depth 0, the next token starts a definition
 	wantName := false // the last definition keyword may be followed by a name
@@ -237,7 +236,7 @@ func gqlOperations(doc string) []gqlOp {
 			continue
 		case c == '{' || c == '(' || c == '[':
 			if depth == 0 && c == '{' && expectDef {
-				ops = append(ops, gqlOp{kind: "query"})
+				ops = append(ops, operation{kind: "query"})
 			}
 			if depth == 0 && c == '{' {
 				expectDef = false
@@ -263,7 +262,7 @@ func gqlOperations(doc string) []gqlOp {
 					expectDef, wantName = false, false
 					switch word {
 					case "query", "mutation", "subscription":
-						ops = append(ops, gqlOp{kind: word})
+						ops = append(ops, operation{kind: word})
 						wantName = true
 					}
 				case wantName:
@@ -283,8 +282,8 @@ func gqlOperations(doc string) []gqlOp {
 	return ops
 }
 
-// gqlIntrospectionQuery is the standard introspection query of graphql-js.
-const gqlIntrospectionQuery = `query IntrospectionQuery {
+// introspectionQuery is the standard introspection query of graphql-js.
+const introspectionQuery = `query IntrospectionQuery {
   __schema {
     queryType { name }
     mutationType { name }

@@ -213,7 +213,7 @@ func TestGraphQLQueryNetwork(t *testing.T) {
 	}
 
 	big := hxtServe(t, gqlReply(200, `{"data":{"s":"`+strings.Repeat("x", 100)+`"}}`))
-	small := web.GraphQLQuery(tools.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 64})})
+	small := web.GraphQLQuery(web.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 64})})
 	if msg := callErr(t, small, with(big.URL), tools.TypeTooLarge); !strings.Contains(msg, "64-byte response limit") {
 		t.Errorf("message %q", msg)
 	}

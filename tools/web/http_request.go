@@ -1,40 +1,39 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"fmt"
 	"slices"
 	"time"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
-func httpRequestSpec() Spec {
-	return Spec{
+func httpRequestSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "http_request",
 		Category: "api",
 		Description: "Sends an HTTP request and returns the reply: status, headers and body. Any HTTP status is a " +
 			"result (the status is data) unless expect_status is given. Only http and https; every connection, " +
 			"redirects included, must be allowed by --allow-net (without the flag, loopback only), so a refused address is " +
 			"permission_denied, an unreachable host execution_error with the cause, an attempt's timeout a timeout. " +
-			"Optional retries with exponential backoff. " + hxBodyLimitDoc + "; a larger body is too_large.",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true, Description: hxURLDoc},
-			{Name: "method", Type: String, Default: "GET", Enum: hxMethods, Description: "the HTTP method"},
-			{Name: "headers", Type: Object, Description: hxHeadersDoc},
-			{Name: "body", Type: Any, Description: hxBodyDoc},
-			{Name: "auth", Type: Object, Description: hxAuthDoc},
-			{Name: "retry", Type: Object, Description: "retries, an object: max_attempts (total attempts, default 1 = no retry, " +
+			"Optional retries with exponential backoff. " + bodyLimitDoc + "; a larger body is too_large.",
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true, Description: urlDoc},
+			{Name: "method", Type: tools.String, Default: "GET", Enum: methods, Description: "the HTTP method"},
+			{Name: "headers", Type: tools.Object, Description: headersDoc},
+			{Name: "body", Type: tools.Any, Description: bodyDoc},
+			{Name: "auth", Type: tools.Object, Description: authDoc},
+			{Name: "retry", Type: tools.Object, Description: "retries, an object: max_attempts (total attempts, default 1 = no retry, " +
 				"at most 10); backoff_ms (delay before the second attempt, doubled after each further one, capped at 5 s; " +
 				"default 100, 0-5000); retry_on (list of statuses to retry, default [502, 503, 504]). Connection failures " +
 				"and attempt timeouts are always retried; permission refusals and the caller's deadline never are. " +
 				"No attempt starts when the caller's deadline would pass during the backoff"},
-			{Name: "timeout_ms", Type: Integer, Description: hxTimeoutDoc},
-			{Name: "expect_status", Type: Any, Description: "a status or list of statuses; when given, a final status " +
+			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
+			{Name: "expect_status", Type: tools.Any, Description: "a status or list of statuses; when given, a final status " +
 				"outside it is an execution_error naming the status got and the statuses wanted"},
-			{Name: "follow_redirects", Type: Boolean, Default: true, Description: "follow up to 10 redirects " +
+			{Name: "follow_redirects", Type: tools.Boolean, Default: true, Description: "follow up to 10 redirects " +
 				"(each target checked against --allow-net); false returns the 3xx reply itself"},
 		},
 		Returns: "{status_code, headers ({lower-cased name: values joined by \", \"}), body (the body as a string; " +
@@ -47,17 +46,17 @@ func httpRequestSpec() Spec {
 // HTTPRequest returns the http_request tool. It reaches the network through
 // cfg.Perm's HTTP client; cfg.HTTPTimeout (30 s when unset) is the default
 // per-attempt timeout.
-func HTTPRequest(cfg Config) Tool {
+func HTTPRequest(cfg Config) tools.Tool {
 	ps, def := cfg.Perm, cfg.HTTPTimeout
-	return New(httpRequestSpec(), func(ctx context.Context, p Params) (any, error) {
-		return hreqRun(ctx, ps, def, p)
+	return tools.New(httpRequestSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runHTTPRequest(ctx, ps, def, p)
 	})
 }
 
-var hreqDefaultRetryOn = []int{502, 503, 504}
+var defaultRetryOn = []int{502, 503, 504}
 
-func hreqRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any, error) {
-	r, err := hxNewRequest(p.String("method"), "input", p.String("input"), "spellhost-http_request/1")
+func runHTTPRequest(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Params) (any, error) {
+	r, err := newRequest(p.String("method"), "input", p.String("input"), "spellhost-http_request/1")
 	if err != nil {
 		return nil, err
 	}
@@ -71,31 +70,31 @@ func hreqRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 	if err := r.setAuth("auth", p.Map("auth")); err != nil {
 		return nil, err
 	}
-	pol := hxPolicy{attempts: 1, backoff: 100 * time.Millisecond}
-	if pol.timeout, err = hxTimeout(p, def); err != nil {
+	pol := policy{attempts: 1, backoff: 100 * time.Millisecond}
+	if pol.timeout, err = httpTimeout(p, def); err != nil {
 		return nil, err
 	}
-	retryOn := hreqDefaultRetryOn
+	retryOn := defaultRetryOn
 	if m := p.Map("retry"); len(m) > 0 {
-		if err := hxKeys("retry", m, "max_attempts", "backoff_ms", "retry_on"); err != nil {
+		if err := checkKeys("retry", m, "max_attempts", "backoff_ms", "retry_on"); err != nil {
 			return nil, err
 		}
 		if v, ok := m["max_attempts"]; ok && v != nil {
-			n, ok := hxInt(v, 1, hxMaxAttempts)
+			n, ok := intIn(v, 1, maxAttempts)
 			if !ok {
-				return nil, Invalid("parameter %q: max_attempts %v is not an integer in 1-%d", "retry", v, hxMaxAttempts)
+				return nil, tools.Invalid("parameter %q: max_attempts %v is not an integer in 1-%d", "retry", v, maxAttempts)
 			}
 			pol.attempts = n
 		}
 		if v, ok := m["backoff_ms"]; ok && v != nil {
-			n, ok := hxInt(v, 0, hxMaxBackoffMS)
+			n, ok := intIn(v, 0, maxBackoffMS)
 			if !ok {
-				return nil, Invalid("parameter %q: backoff_ms %v is not an integer in 0-%d", "retry", v, hxMaxBackoffMS)
+				return nil, tools.Invalid("parameter %q: backoff_ms %v is not an integer in 0-%d", "retry", v, maxBackoffMS)
 			}
 			pol.backoff = time.Duration(n) * time.Millisecond
 		}
 		if v, ok := m["retry_on"]; ok && v != nil {
-			if retryOn, err = hxStatuses(`parameter "retry": retry_on`, v); err != nil {
+			if retryOn, err = statuses(`parameter "retry": retry_on`, v); err != nil {
 				return nil, err
 			}
 		}
@@ -103,18 +102,18 @@ func hreqRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 	pol.retryStatus = func(s int) bool { return slices.Contains(retryOn, s) }
 	var expect []int
 	if v, ok := p.Get("expect_status"); ok {
-		if expect, err = hxStatuses(`parameter "expect_status"`, v); err != nil {
+		if expect, err = statuses(`parameter "expect_status"`, v); err != nil {
 			return nil, err
 		}
 	}
 	if !p.Bool("follow_redirects") {
-		pol.redirects = hxNoFollow
+		pol.redirects = noFollow
 	}
 	if ps != nil {
 		pol.limit = ps.Limits().MaxResponseBytes
 	}
 
-	rep, err := hxExchange(ctx, ps, r, pol)
+	rep, err := exchange(ctx, ps, r, pol)
 	if err != nil {
 		return nil, err
 	}
@@ -123,21 +122,21 @@ func hreqRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (an
 		if len(expect) == 1 {
 			want = fmt.Sprint(expect[0])
 		}
-		return nil, Failed("%s: got status %d, want %s (expect_status) after %d attempt(s): %s",
-			r.what(), rep.status, want, rep.attempts, hxSnippet(rep.body))
+		return nil, tools.Failed("%s: got status %d, want %s (expect_status) after %d attempt(s): %s",
+			r.what(), rep.status, want, rep.attempts, snippet(rep.body))
 	}
-	text, enc := hxBodyText(rep.body)
+	text, enc := bodyText(rep.body)
 	res := map[string]any{
 		"status_code":   rep.status,
-		"headers":       hxHeaderMap(rep.header),
+		"headers":       headerMap(rep.header),
 		"body":          text,
 		"body_encoding": enc,
-		"duration_ms":   hxMS(rep.duration),
+		"duration_ms":   millis(rep.duration),
 		"attempts":      rep.attempts,
 		"final_url":     rep.finalURL,
 	}
-	if len(rep.body) > 0 && hxIsJSONType(rep.header.Get("Content-Type")) {
-		if v, ok := hxParseJSON(rep.body); ok {
+	if len(rep.body) > 0 && isJSONType(rep.header.Get("Content-Type")) {
+		if v, ok := parseJSON(rep.body); ok {
 			res["body_json"] = v
 		}
 	}

@@ -330,7 +330,7 @@ func TestHTTPRequestBodyLimit(t *testing.T) {
 		}
 		w.Write([]byte(body))
 	})
-	tool := web.HTTPRequest(tools.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 64})})
+	tool := web.HTTPRequest(web.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 64})})
 	for _, path := range []string{"/", "/chunked"} {
 		msg := callErr(t, tool, map[string]any{"input": srv.URL + path}, tools.TypeTooLarge)
 		if !strings.Contains(msg, "64-byte response limit") {
@@ -385,7 +385,7 @@ func TestHTTPRequestPermission(t *testing.T) {
 		}
 		t.Cleanup(p.CloseIdle)
 		// Port 81 is still refused when only 82 is allowed.
-		callErr(t, web.HTTPRequest(tools.Config{Perm: p}), map[string]any{"input": hxtDenied}, tools.TypePermission)
+		callErr(t, web.HTTPRequest(web.Config{Perm: p}), map[string]any{"input": hxtDenied}, tools.TypePermission)
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		msg := callErr(t, tool, map[string]any{"input": hxtDeadURL(t)}, tools.TypeExecution)

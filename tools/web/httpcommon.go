@@ -1,6 +1,6 @@
 package web
 
-import . "spellhost/tools"
+import "spellhost/tools"
 
 // Shared plumbing of the network tools: http_request, graphql_query,
 // web_search, api-tester and webhook-caller. Everything goes through
@@ -30,46 +30,46 @@ import (
 
 // Limits of the network tools' inputs.
 const (
-	hxMaxURLLen      = 64 << 10 // bytes of a request URL
-	hxMaxHeaders     = 100      // request headers given by the caller
-	hxMaxHeaderBytes = 64 << 10 // bytes of request header names and values, together
-	hxMaxRequestBody = 16 << 20 // bytes of a request body
-	hxMaxTimeoutMS   = 600_000  // timeout_ms upper bound (10 minutes)
-	hxMaxBackoffMS   = 5_000    // backoff_ms upper bound (= hxBackoffCap)
-	hxMaxAttempts    = 10       // attempts or retries upper bound
-	hxBackoffCap     = 5 * time.Second
-	hxDefaultTimeout = 30 * time.Second
-	hxDrainBytes     = 4 << 10 // bytes read from a discarded reply so its connection can be reused
+	httpMaxURLLen  = 64 << 10 // bytes of a request URL
+	maxHeaders     = 100      // request headers given by the caller
+	maxHeaderBytes = 64 << 10 // bytes of request header names and values, together
+	maxRequestBody = 16 << 20 // bytes of a request body
+	maxTimeoutMS   = 600_000  // timeout_ms upper bound (10 minutes)
+	maxBackoffMS   = 5_000    // backoff_ms upper bound (= backoffCap)
+	maxAttempts    = 10       // attempts or retries upper bound
+	backoffCap     = 5 * time.Second
+	defaultTimeout = 30 * time.Second
+	drainBytes     = 4 << 10 // bytes read from a discarded reply so its connection can be reused
 )
 
-// hxMethods are the methods http_request and api-tester accept.
-var hxMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+// methods are the methods http_request and api-tester accept.
+var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
-// hxClientHeaders are computed by the HTTP client; a caller may not set them.
-var hxClientHeaders = map[string]bool{
+// clientHeaders are computed by the HTTP client; a caller may not set them.
+var clientHeaders = map[string]bool{
 	"Content-Length": true, "Transfer-Encoding": true, "Trailer": true, "Connection": true,
 	"Te": true, "Upgrade": true, "Keep-Alive": true, "Proxy-Connection": true,
 }
 
 // Descriptions shared by the network tools' specs.
 const (
-	hxURLDoc = "the http or https URL to call; the host must be allowed by --allow-net (without the flag, loopback only); " +
+	urlDoc = "the http or https URL to call; the host must be allowed by --allow-net (without the flag, loopback only); " +
 		"at most 64 KiB"
-	hxHeadersDoc = "request headers, {name: value}; values are strings (numbers and booleans are converted); " +
+	headersDoc = "request headers, {name: value}; values are strings (numbers and booleans are converted); " +
 		"at most 100 headers and 64 KiB together; Content-Length, Transfer-Encoding, Connection and other " +
 		"hop-by-hop headers are set by the client and refused here; Host overrides the Host header"
-	hxBodyDoc = "request body: a string is sent as is (no Content-Type unless headers set one); an object, array, " +
+	bodyDoc = "request body: a string is sent as is (no Content-Type unless headers set one); an object, array, " +
 		"number or boolean is sent as JSON with Content-Type application/json (unless headers set one); at most 16 MiB"
-	hxAuthDoc = "authentication, an object: {type: \"basic\", username, password} sets Authorization: Basic; " +
+	authDoc = "authentication, an object: {type: \"basic\", username, password} sets Authorization: Basic; " +
 		"{type: \"bearer\", token} sets Authorization: Bearer; {type: \"api_key\", token, header} sets the header " +
 		"(default X-API-Key) to the token. It overrides the same header in headers"
-	hxTimeoutDoc = "timeout of one attempt in milliseconds, 1-600000 (connecting, sending and reading the whole " +
+	timeoutDoc = "timeout of one attempt in milliseconds, 1-600000 (connecting, sending and reading the whole " +
 		"reply); defaults to the host's HTTP timeout (30 s unless configured); the caller's deadline, when sooner, wins"
-	hxBodyLimitDoc = "Response bodies are capped at the response limit (--max-response-size, 16 MiB by default)"
+	bodyLimitDoc = "Response bodies are capped at the response limit (--max-response-size, 16 MiB by default)"
 )
 
-// hxRequest is a checked request, built afresh for every attempt.
-type hxRequest struct {
+// request is a checked request, built afresh for every attempt.
+type request struct {
 	method string
 	url    *url.URL
 	raw    string // url.String(), computed once
@@ -79,16 +79,16 @@ type hxRequest struct {
 }
 
 // what names the request in error messages, with any password hidden.
-func (r *hxRequest) what() string { return r.method + " " + r.url.Redacted() }
+func (r *request) what() string { return r.method + " " + r.url.Redacted() }
 
-func (r *hxRequest) build(ctx context.Context) (*http.Request, error) {
+func (r *request) build(ctx context.Context) (*http.Request, error) {
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.raw, body)
 	if err != nil {
-		return nil, Invalid("%s: %v", r.what(), err)
+		return nil, tools.Invalid("%s: %v", r.what(), err)
 	}
 	req.Header = r.header
 	if r.host != "" {
@@ -97,26 +97,26 @@ func (r *hxRequest) build(ctx context.Context) (*http.Request, error) {
 	return req, nil
 }
 
-// hxNewRequest checks the URL parameter param and starts a request. agent
+// newRequest checks the URL parameter param and starts a request. agent
 // is the default User-Agent.
-func hxNewRequest(method, param, rawURL, agent string) (*hxRequest, error) {
-	u, err := hxParseURL(param, rawURL)
+func newRequest(method, param, rawURL, agent string) (*request, error) {
+	u, err := parseURL(param, rawURL)
 	if err != nil {
 		return nil, err
 	}
 	h := make(http.Header, 4)
 	h["User-Agent"] = []string{agent}
-	return &hxRequest{method: method, url: u, raw: u.String(), header: h}, nil
+	return &request{method: method, url: u, raw: u.String(), header: h}, nil
 }
 
-// hxParseURL checks that raw is an absolute http or https URL with a host.
-func hxParseURL(param, raw string) (*url.URL, error) {
+// parseURL checks that raw is an absolute http or https URL with a host.
+func parseURL(param, raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
-	if len(raw) > hxMaxURLLen {
-		return nil, Errorf(TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), hxMaxURLLen)
+	if len(raw) > httpMaxURLLen {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), httpMaxURLLen)
 	}
 	if raw == "" {
-		return nil, Invalid("parameter %q: empty URL", param)
+		return nil, tools.Invalid("parameter %q: empty URL", param)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -124,21 +124,21 @@ func hxParseURL(param, raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, Invalid("parameter %q: invalid URL: %v", param, err)
+		return nil, tools.Invalid("parameter %q: invalid URL: %v", param, err)
 	}
 	switch u.Scheme {
 	case "http", "https":
 	case "":
-		return nil, Invalid("parameter %q: URL has no scheme; want an absolute http:// or https:// URL", param)
+		return nil, tools.Invalid("parameter %q: URL has no scheme; want an absolute http:// or https:// URL", param)
 	default:
-		return nil, Invalid("parameter %q: scheme %q is not supported; only http and https", param, u.Scheme)
+		return nil, tools.Invalid("parameter %q: scheme %q is not supported; only http and https", param, u.Scheme)
 	}
 	if u.Opaque != "" || u.Hostname() == "" {
-		return nil, Invalid("parameter %q: URL has no host; want %s://host/...", param, u.Scheme)
+		return nil, tools.Invalid("parameter %q: URL has no host; want %s://host/...", param, u.Scheme)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, Invalid("parameter %q: port %q is out of range 1-65535", param, p)
+			return nil, tools.Invalid("parameter %q: port %q is out of range 1-65535", param, p)
 		}
 	}
 	u.Fragment, u.RawFragment = "", "" // never sent
@@ -146,32 +146,32 @@ func hxParseURL(param, raw string) (*url.URL, error) {
 }
 
 // setHeaders adds the caller's headers, checked.
-func (r *hxRequest) setHeaders(param string, m map[string]any) error {
+func (r *request) setHeaders(param string, m map[string]any) error {
 	if len(m) == 0 {
 		return nil
 	}
-	if len(m) > hxMaxHeaders {
-		return Errorf(TypeTooLarge, "parameter %q: %d headers exceed the limit of %d", param, len(m), hxMaxHeaders)
+	if len(m) > maxHeaders {
+		return tools.Errorf(tools.TypeTooLarge, "parameter %q: %d headers exceed the limit of %d", param, len(m), maxHeaders)
 	}
 	total := 0
 	for name, v := range m {
-		s, ok := hxScalarString(v)
+		s, ok := scalarString(v)
 		if !ok {
-			return Invalid("parameter %q: header %q: expected string, got %s", param, name, KindOf(v))
+			return tools.Invalid("parameter %q: header %q: expected string, got %s", param, name, tools.KindOf(v))
 		}
 		total += len(name) + len(s)
-		if total > hxMaxHeaderBytes {
-			return Errorf(TypeTooLarge, "parameter %q: headers exceed the %d-byte limit", param, hxMaxHeaderBytes)
+		if total > maxHeaderBytes {
+			return tools.Errorf(tools.TypeTooLarge, "parameter %q: headers exceed the %d-byte limit", param, maxHeaderBytes)
 		}
-		if !hxValidHeaderName(name) {
-			return Invalid("parameter %q: %q is not a valid header name", param, name)
+		if !validHeaderName(name) {
+			return tools.Invalid("parameter %q: %q is not a valid header name", param, name)
 		}
-		if !hxValidHeaderValue(s) {
-			return Invalid("parameter %q: header %q: value contains a control character", param, name)
+		if !validHeaderValue(s) {
+			return tools.Invalid("parameter %q: header %q: value contains a control character", param, name)
 		}
 		key := http.CanonicalHeaderKey(name)
-		if hxClientHeaders[key] {
-			return Invalid("parameter %q: header %q is set by the HTTP client and cannot be given", param, name)
+		if clientHeaders[key] {
+			return tools.Invalid("parameter %q: header %q is set by the HTTP client and cannot be given", param, name)
 		}
 		if key == "Host" {
 			r.host = s
@@ -183,13 +183,13 @@ func (r *hxRequest) setHeaders(param string, m map[string]any) error {
 }
 
 // setBody sets the body: a string as is, anything else as JSON.
-func (r *hxRequest) setBody(param string, v any, present bool) error {
+func (r *request) setBody(param string, v any, present bool) error {
 	if !present || v == nil {
 		return nil
 	}
 	if s, ok := v.(string); ok {
-		if len(s) > hxMaxRequestBody {
-			return Errorf(TypeTooLarge, "parameter %q: body of %d bytes exceeds the %d-byte limit", param, len(s), hxMaxRequestBody)
+		if len(s) > maxRequestBody {
+			return tools.Errorf(tools.TypeTooLarge, "parameter %q: body of %d bytes exceeds the %d-byte limit", param, len(s), maxRequestBody)
 		}
 		r.body = []byte(s)
 		return nil
@@ -198,17 +198,17 @@ func (r *hxRequest) setBody(param string, v any, present bool) error {
 }
 
 // setJSONBody sets the body to v encoded as JSON.
-func (r *hxRequest) setJSONBody(param string, v any) error {
-	if s, ok := v.(string); ok && len(s)+2 > hxMaxRequestBody {
+func (r *request) setJSONBody(param string, v any) error {
+	if s, ok := v.(string); ok && len(s)+2 > maxRequestBody {
 		// Its encoding has at least the quotes added: no need to build it.
-		return Errorf(TypeTooLarge, "parameter %q: JSON body of at least %d bytes exceeds the %d-byte limit", param, len(s)+2, hxMaxRequestBody)
+		return tools.Errorf(tools.TypeTooLarge, "parameter %q: JSON body of at least %d bytes exceeds the %d-byte limit", param, len(s)+2, maxRequestBody)
 	}
-	b, err := hxJSON(v)
+	b, err := encodeJSON(v)
 	if err != nil {
-		return Invalid("parameter %q: cannot encode as JSON: %v", param, err)
+		return tools.Invalid("parameter %q: cannot encode as JSON: %v", param, err)
 	}
-	if len(b) > hxMaxRequestBody {
-		return Errorf(TypeTooLarge, "parameter %q: JSON body of %d bytes exceeds the %d-byte limit", param, len(b), hxMaxRequestBody)
+	if len(b) > maxRequestBody {
+		return tools.Errorf(tools.TypeTooLarge, "parameter %q: JSON body of %d bytes exceeds the %d-byte limit", param, len(b), maxRequestBody)
 	}
 	r.body = b
 	r.setDefault("Content-Type", "application/json")
@@ -216,14 +216,14 @@ func (r *hxRequest) setJSONBody(param string, v any) error {
 }
 
 // setDefault sets a header unless the caller gave it.
-func (r *hxRequest) setDefault(key, value string) {
+func (r *request) setDefault(key, value string) {
 	if _, ok := r.header[key]; !ok {
 		r.header[key] = []string{value}
 	}
 }
 
-// hxJSON encodes v as compact JSON without HTML escaping.
-func hxJSON(v any) ([]byte, error) {
+// encodeJSON encodes v as compact JSON without HTML escaping.
+func encodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -238,15 +238,15 @@ func hxJSON(v any) ([]byte, error) {
 	return b[:len(b)-1], nil // drop Encode's newline
 }
 
-// hxScalarString converts a header value to a string.
-func hxScalarString(v any) (string, bool) {
+// scalarString converts a header value to a string.
+func scalarString(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
 		return x, true
 	case bool:
 		return strconv.FormatBool(x), true
 	}
-	f, ok := ToFloat(v)
+	f, ok := tools.ToFloat(v)
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 		return "", false
 	}
@@ -257,7 +257,7 @@ func hxScalarString(v any) (string, bool) {
 }
 
 // setAuth applies the auth parameter.
-func (r *hxRequest) setAuth(param string, m map[string]any) error {
+func (r *request) setAuth(param string, m map[string]any) error {
 	if len(m) == 0 {
 		return nil
 	}
@@ -268,7 +268,7 @@ func (r *hxRequest) setAuth(param string, m map[string]any) error {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return "", Invalid("parameter %q: field %q: expected string, got %s", param, key, KindOf(v))
+			return "", tools.Invalid("parameter %q: field %q: expected string, got %s", param, key, tools.KindOf(v))
 		}
 		return s, nil
 	}
@@ -279,7 +279,7 @@ func (r *hxRequest) setAuth(param string, m map[string]any) error {
 	var allowed []string
 	switch typ {
 	case "":
-		return Invalid("parameter %q: missing field \"type\"; want basic, bearer or api_key", param)
+		return tools.Invalid("parameter %q: missing field \"type\"; want basic, bearer or api_key", param)
 	case "basic":
 		allowed = []string{"type", "username", "password"}
 	case "bearer":
@@ -287,11 +287,11 @@ func (r *hxRequest) setAuth(param string, m map[string]any) error {
 	case "api_key":
 		allowed = []string{"type", "token", "header"}
 	default:
-		return Invalid("parameter %q: unknown type %q; want basic, bearer or api_key", param, typ)
+		return tools.Invalid("parameter %q: unknown type %q; want basic, bearer or api_key", param, typ)
 	}
 	for key := range m {
 		if !slices.Contains(allowed, key) {
-			return Invalid("parameter %q: field %q does not apply to type %s; fields: %s", param, key, typ, strings.Join(allowed, ", "))
+			return tools.Invalid("parameter %q: field %q does not apply to type %s; fields: %s", param, key, typ, strings.Join(allowed, ", "))
 		}
 	}
 	switch typ {
@@ -305,10 +305,10 @@ func (r *hxRequest) setAuth(param string, m map[string]any) error {
 			return err
 		}
 		if user == "" {
-			return Invalid("parameter %q: type basic needs a non-empty \"username\"", param)
+			return tools.Invalid("parameter %q: type basic needs a non-empty \"username\"", param)
 		}
 		if strings.IndexByte(user, ':') >= 0 {
-			return Invalid("parameter %q: a basic-auth username may not contain ':'", param)
+			return tools.Invalid("parameter %q: a basic-auth username may not contain ':'", param)
 		}
 		r.header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
 	case "bearer", "api_key":
@@ -317,10 +317,10 @@ func (r *hxRequest) setAuth(param string, m map[string]any) error {
 			return err
 		}
 		if tok == "" {
-			return Invalid("parameter %q: type %s needs a non-empty \"token\"", param, typ)
+			return tools.Invalid("parameter %q: type %s needs a non-empty \"token\"", param, typ)
 		}
-		if !hxValidHeaderValue(tok) {
-			return Invalid("parameter %q: field \"token\" contains a control character", param)
+		if !validHeaderValue(tok) {
+			return tools.Invalid("parameter %q: field \"token\" contains a control character", param)
 		}
 		if typ == "bearer" {
 			r.header["Authorization"] = []string{"Bearer " + tok}
@@ -333,49 +333,49 @@ func (r *hxRequest) setAuth(param string, m map[string]any) error {
 		if name == "" {
 			name = "X-API-Key"
 		}
-		if !hxValidHeaderName(name) {
-			return Invalid("parameter %q: field \"header\": %q is not a valid header name", param, name)
+		if !validHeaderName(name) {
+			return tools.Invalid("parameter %q: field \"header\": %q is not a valid header name", param, name)
 		}
 		key := http.CanonicalHeaderKey(name)
-		if hxClientHeaders[key] || key == "Host" {
-			return Invalid("parameter %q: field \"header\": %q cannot carry a key", param, name)
+		if clientHeaders[key] || key == "Host" {
+			return tools.Invalid("parameter %q: field \"header\": %q cannot carry a key", param, name)
 		}
 		r.header[key] = []string{tok}
 	}
 	return nil
 }
 
-// hxTimeout returns the timeout_ms parameter, or def.
-func hxTimeout(p Params, def time.Duration) (time.Duration, error) {
+// httpTimeout returns the timeout_ms parameter, or def.
+func httpTimeout(p tools.Params, def time.Duration) (time.Duration, error) {
 	if !p.Has("timeout_ms") {
 		if def <= 0 {
-			def = hxDefaultTimeout
+			def = defaultTimeout
 		}
 		return def, nil
 	}
 	n := p.Int("timeout_ms")
-	if n < 1 || n > hxMaxTimeoutMS {
-		return 0, Invalid("parameter %q: %d is out of range 1-%d", "timeout_ms", n, hxMaxTimeoutMS)
+	if n < 1 || n > maxTimeoutMS {
+		return 0, tools.Invalid("parameter %q: %d is out of range 1-%d", "timeout_ms", n, maxTimeoutMS)
 	}
 	return time.Duration(n) * time.Millisecond, nil
 }
 
-// hxInt converts a JSON-like number to an int in [lo, hi].
-func hxInt(v any, lo, hi int) (int, bool) {
-	f, ok := ToFloat(v)
+// intIn converts a JSON-like number to an int in [lo, hi].
+func intIn(v any, lo, hi int) (int, bool) {
+	f, ok := tools.ToFloat(v)
 	if !ok || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
 		return 0, false
 	}
 	return int(f), true
 }
 
-// hxStatuses reads an HTTP status or a list of them; where names the
+// statuses reads an HTTP status or a list of them; where names the
 // parameter in messages, e.g. `parameter "expect_status"`.
-func hxStatuses(where string, v any) ([]int, error) {
-	if _, ok := ToFloat(v); ok {
-		n, ok := hxInt(v, 100, 599)
+func statuses(where string, v any) ([]int, error) {
+	if _, ok := tools.ToFloat(v); ok {
+		n, ok := intIn(v, 100, 599)
 		if !ok {
-			return nil, Invalid("%s: %v is not an HTTP status (an integer in 100-599)", where, v)
+			return nil, tools.Invalid("%s: %v is not an HTTP status (an integer in 100-599)", where, v)
 		}
 		return []int{n}, nil
 	}
@@ -385,27 +385,27 @@ func hxStatuses(where string, v any) ([]int, error) {
 		l = x
 	case map[string]any:
 		if len(x) != 0 {
-			return nil, Invalid("%s: expected a status or a list of statuses, got object", where)
+			return nil, tools.Invalid("%s: expected a status or a list of statuses, got object", where)
 		}
 	default:
-		return nil, Invalid("%s: expected a status or a list of statuses, got %s", where, KindOf(v))
+		return nil, tools.Invalid("%s: expected a status or a list of statuses, got %s", where, tools.KindOf(v))
 	}
 	if len(l) > 500 {
-		return nil, Errorf(TypeTooLarge, "%s: %d statuses exceed the limit of 500", where, len(l))
+		return nil, tools.Errorf(tools.TypeTooLarge, "%s: %d statuses exceed the limit of 500", where, len(l))
 	}
 	out := make([]int, 0, len(l))
 	for i, item := range l {
-		n, ok := hxInt(item, 100, 599)
+		n, ok := intIn(item, 100, 599)
 		if !ok {
-			return nil, Invalid("%s: item %d: %v is not an HTTP status (an integer in 100-599)", where, i+1, item)
+			return nil, tools.Invalid("%s: item %d: %v is not an HTTP status (an integer in 100-599)", where, i+1, item)
 		}
 		out = append(out, n)
 	}
 	return out, nil
 }
 
-// hxIntList converts statuses to a result list.
-func hxIntList(l []int) []any {
+// intList converts statuses to a result list.
+func intList(l []int) []any {
 	out := make([]any, len(l))
 	for i, n := range l {
 		out[i] = n
@@ -413,67 +413,67 @@ func hxIntList(l []int) []any {
 	return out
 }
 
-// hxClient returns the permission set's HTTP client, or a permission error
+// httpClient returns the permission set's HTTP client, or a permission error
 // when there is none.
-func hxClient(ps *perm.Set, timeout time.Duration, r *hxRequest) (*http.Client, error) {
+func httpClient(ps *perm.Set, timeout time.Duration, r *request) (*http.Client, error) {
 	if ps == nil {
-		return nil, Errorf(TypePermission, "%s: network access is not configured; allow hosts with --allow-net", r.what())
+		return nil, tools.Errorf(tools.TypePermission, "%s: network access is not configured; allow hosts with --allow-net", r.what())
 	}
 	return ps.HTTPClient(timeout), nil
 }
 
-// hxNetError classifies a failed exchange: permission errors and the
+// netError classifies a failed exchange: permission errors and the
 // caller's deadline or cancellation keep their types, an attempt's own
 // timeout is a timeout, anything else (refused, unreachable, reset) an
 // execution error carrying the cause.
-func hxNetError(ctx context.Context, what string, timeout time.Duration, err error) error {
+func netError(ctx context.Context, what string, timeout time.Duration, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	var te *Error
+	var te *tools.Error
 	switch {
 	case errors.As(err, &te):
-		return &Error{Type: te.Type, Err: fmt.Errorf("%s: %w", what, te.Err)}
-	case hxRefused(err):
+		return &tools.Error{Type: te.Type, Err: fmt.Errorf("%s: %w", what, te.Err)}
+	case refused(err):
 		return fmt.Errorf("%s: %w", what, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", what, ctx.Err())
-	case hxIsTimeout(err):
-		return Errorf(TypeTimeout, "%s: no complete reply within the %v timeout", what, timeout)
+	case isTimeout(err):
+		return tools.Errorf(tools.TypeTimeout, "%s: no complete reply within the %v timeout", what, timeout)
 	}
-	return Failed("%s: %v", what, err)
+	return tools.Failed("%s: %v", what, err)
 }
 
-// hxRefused reports whether the network permissions refused a connection:
+// refused reports whether the network permissions refused a connection:
 // a host they do not allow (permission_denied) or one they cannot judge,
 // such as a name that reads as a number (validation_error).
-func hxRefused(err error) bool {
+func refused(err error) bool {
 	return errors.Is(err, perm.ErrDenied) || errors.Is(err, perm.ErrInvalid)
 }
 
-func hxIsTimeout(err error) bool {
+func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
 }
 
-// hxRetryableErr reports whether a failed attempt may be retried: a
+// retryableErr reports whether a failed attempt may be retried: a
 // connection failure or an attempt's timeout, not a refusal by the sandbox
 // nor the caller's deadline.
-func hxRetryableErr(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || hxRefused(err) {
+func retryableErr(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || refused(err) {
 		return false
 	}
-	var te *Error
-	return !errors.As(err, &te) || te.Type == TypeExecution || te.Type == TypeTimeout
+	var te *tools.Error
+	return !errors.As(err, &te) || te.Type == tools.TypeExecution || te.Type == tools.TypeTimeout
 }
 
-// hxReadBody reads a reply body up to limit bytes. Over the limit it
+// readBody reads a reply body up to limit bytes. Over the limit it
 // returns a too_large error, or with truncate the first limit bytes and
 // true.
-func hxReadBody(resp *http.Response, limit int64, truncate bool, what string) ([]byte, bool, error) {
+func readBody(resp *http.Response, limit int64, truncate bool, what string) ([]byte, bool, error) {
 	if resp.ContentLength > limit && !truncate {
-		return nil, false, Errorf(TypeTooLarge, "%s: response body of %d bytes exceeds the %d-byte response limit", what, resp.ContentLength, limit)
+		return nil, false, tools.Errorf(tools.TypeTooLarge, "%s: response body of %d bytes exceeds the %d-byte response limit", what, resp.ContentLength, limit)
 	}
 	size := int64(512)
 	if resp.ContentLength >= 0 {
@@ -498,13 +498,13 @@ func hxReadBody(resp *http.Response, limit int64, truncate bool, what string) ([
 		if truncate {
 			return buf[:limit], true, nil
 		}
-		return nil, false, Errorf(TypeTooLarge, "%s: response body exceeds the %d-byte response limit", what, limit)
+		return nil, false, tools.Errorf(tools.TypeTooLarge, "%s: response body exceeds the %d-byte response limit", what, limit)
 	}
 	return buf, false, nil
 }
 
-// hxReply is the outcome of an exchange.
-type hxReply struct {
+// httpReply is the outcome of an exchange.
+type httpReply struct {
 	status    int
 	header    http.Header
 	body      []byte
@@ -514,34 +514,34 @@ type hxReply struct {
 	duration  time.Duration
 }
 
-// hxPolicy says how to run an exchange.
-type hxPolicy struct {
+// policy says how to run an exchange.
+type policy struct {
 	timeout     time.Duration // per attempt
 	limit       int64         // response body cap
 	truncate    bool          // truncate an over-limit body instead of failing
 	attempts    int           // at most this many (>= 1)
-	backoff     time.Duration // base delay, doubled after every attempt, capped at hxBackoffCap
+	backoff     time.Duration // base delay, doubled after every attempt, capped at backoffCap
 	retryStatus func(int) bool
-	retryAfter  bool // honour a Retry-After header (capped at hxBackoffCap)
+	retryAfter  bool // honour a Retry-After header (capped at backoffCap)
 	redirects   int  // 0: follow; 1: follow only those that keep the method; 2: never
 }
 
 // Redirect policies.
 const (
-	hxFollow = iota
-	hxFollowSameMethod
-	hxNoFollow
+	follow = iota
+	followSameMethod
+	noFollow
 )
 
-// hxExchange runs r, retrying as pol says. A reply with any status is a
+// exchange runs r, retrying as pol says. A reply with any status is a
 // result; the error is a network, permission, size or context failure.
-func hxExchange(ctx context.Context, ps *perm.Set, r *hxRequest, pol hxPolicy) (*hxReply, error) {
-	client, err := hxClient(ps, pol.timeout, r)
+func exchange(ctx context.Context, ps *perm.Set, r *request, pol policy) (*httpReply, error) {
+	client, err := httpClient(ps, pol.timeout, r)
 	if err != nil {
 		return nil, err
 	}
 	switch pol.redirects {
-	case hxFollowSameMethod:
+	case followSameMethod:
 		check := client.CheckRedirect
 		client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 			if req.Method != via[0].Method {
@@ -549,7 +549,7 @@ func hxExchange(ctx context.Context, ps *perm.Set, r *hxRequest, pol hxPolicy) (
 			}
 			return check(req, via)
 		}
-	case hxNoFollow:
+	case noFollow:
 		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	if pol.attempts < 1 {
@@ -567,72 +567,72 @@ func hxExchange(ctx context.Context, ps *perm.Set, r *hxRequest, pol hxPolicy) (
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			err = hxNetError(ctx, what, pol.timeout, err)
-			delay := hxBackoff(pol.backoff, attempt)
-			if attempt >= pol.attempts || !hxRetryableErr(ctx, err) || !hxHasTime(ctx, delay) {
+			err = netError(ctx, what, pol.timeout, err)
+			delay := httpBackoff(pol.backoff, attempt)
+			if attempt >= pol.attempts || !retryableErr(ctx, err) || !hasTime(ctx, delay) {
 				return nil, err
 			}
-			if err := hxSleep(ctx, delay); err != nil {
+			if err := sleep(ctx, delay); err != nil {
 				return nil, fmt.Errorf("%s: waiting to retry: %w", r.what(), err)
 			}
 			continue
 		}
 		if attempt < pol.attempts && pol.retryStatus != nil && pol.retryStatus(resp.StatusCode) {
-			delay := hxBackoff(pol.backoff, attempt)
+			delay := httpBackoff(pol.backoff, attempt)
 			if pol.retryAfter {
-				delay = max(delay, hxRetryAfter(resp.Header))
+				delay = max(delay, retryAfter(resp.Header))
 			}
-			if hxHasTime(ctx, delay) {
-				io.CopyN(io.Discard, resp.Body, hxDrainBytes)
+			if hasTime(ctx, delay) {
+				io.CopyN(io.Discard, resp.Body, drainBytes)
 				resp.Body.Close()
-				if err := hxSleep(ctx, delay); err != nil {
+				if err := sleep(ctx, delay); err != nil {
 					return nil, fmt.Errorf("%s: waiting to retry: %w", r.what(), err)
 				}
 				continue
 			}
 			// No time left for another attempt: this reply is the result.
 		}
-		body, trunc, err := hxReadBody(resp, pol.limit, pol.truncate, what)
+		body, trunc, err := readBody(resp, pol.limit, pol.truncate, what)
 		resp.Body.Close()
 		if err != nil {
-			if TypeOf(err) == TypeTooLarge {
+			if tools.TypeOf(err) == tools.TypeTooLarge {
 				return nil, err
 			}
-			err = hxNetError(ctx, what+": reading the reply", pol.timeout, err)
-			delay := hxBackoff(pol.backoff, attempt)
-			if attempt >= pol.attempts || !hxRetryableErr(ctx, err) || !hxHasTime(ctx, delay) {
+			err = netError(ctx, what+": reading the reply", pol.timeout, err)
+			delay := httpBackoff(pol.backoff, attempt)
+			if attempt >= pol.attempts || !retryableErr(ctx, err) || !hasTime(ctx, delay) {
 				return nil, err
 			}
-			if err := hxSleep(ctx, delay); err != nil {
+			if err := sleep(ctx, delay); err != nil {
 				return nil, fmt.Errorf("%s: waiting to retry: %w", r.what(), err)
 			}
 			continue
 		}
-		return &hxReply{
+		return &httpReply{
 			status: resp.StatusCode, header: resp.Header, body: body, truncated: trunc,
 			finalURL: resp.Request.URL.Redacted(), attempts: attempt, duration: time.Since(start),
 		}, nil
 	}
 }
 
-// hxHasTime reports whether ctx's deadline, if any, leaves more than d.
-func hxHasTime(ctx context.Context, d time.Duration) bool {
+// hasTime reports whether ctx's deadline, if any, leaves more than d.
+func hasTime(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || time.Until(dl) > d
 }
 
-// hxBackoff is base doubled attempt-1 times, capped at hxBackoffCap.
-func hxBackoff(base time.Duration, attempt int) time.Duration {
+// httpBackoff is base doubled attempt-1 times, capped at backoffCap.
+func httpBackoff(base time.Duration, attempt int) time.Duration {
 	d := base
-	for i := 1; i < attempt && d < hxBackoffCap; i++ {
+	for i := 1; i < attempt && d < backoffCap; i++ {
 		d *= 2
 	}
-	return min(d, hxBackoffCap)
+	return min(d, backoffCap)
 }
 
-// hxRetryAfter reads a Retry-After header (seconds or an HTTP date),
-// capped at hxBackoffCap; 0 when absent or unparsable.
-func hxRetryAfter(h http.Header) time.Duration {
+// retryAfter reads a Retry-After header (seconds or an HTTP date),
+// capped at backoffCap; 0 when absent or unparsable.
+func retryAfter(h http.Header) time.Duration {
 	v := h.Get("Retry-After")
 	if v == "" {
 		return 0
@@ -641,16 +641,16 @@ func hxRetryAfter(h http.Header) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		return min(time.Duration(min(n, 3600))*time.Second, hxBackoffCap)
+		return min(time.Duration(min(n, 3600))*time.Second, backoffCap)
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return min(max(time.Until(t), 0), hxBackoffCap)
+		return min(max(time.Until(t), 0), backoffCap)
 	}
 	return 0
 }
 
-// hxSleep waits d or until ctx ends.
-func hxSleep(ctx context.Context, d time.Duration) error {
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -664,8 +664,8 @@ func hxSleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// hxHeaderMap converts reply headers to {lowercased name: values joined by ", "}.
-func hxHeaderMap(h http.Header) map[string]any {
+// headerMap converts reply headers to {lowercased name: values joined by ", "}.
+func headerMap(h http.Header) map[string]any {
 	m := make(map[string]any, len(h))
 	for k, vs := range h {
 		v := ""
@@ -679,17 +679,17 @@ func hxHeaderMap(h http.Header) map[string]any {
 	return m
 }
 
-// hxBodyText returns a body as a string when it is UTF-8, else as base64,
+// bodyText returns a body as a string when it is UTF-8, else as base64,
 // with the encoding's name.
-func hxBodyText(b []byte) (string, string) {
+func bodyText(b []byte) (string, string) {
 	if utf8.Valid(b) {
 		return string(b), "utf-8"
 	}
 	return base64.StdEncoding.EncodeToString(b), "base64"
 }
 
-// hxTrimSplitRune drops an incomplete UTF-8 sequence cut at the end of b.
-func hxTrimSplitRune(b []byte) []byte {
+// trimSplitRune drops an incomplete UTF-8 sequence cut at the end of b.
+func trimSplitRune(b []byte) []byte {
 	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
 		if utf8.RuneStart(b[i]) {
 			if !utf8.FullRune(b[i:]) {
@@ -701,9 +701,9 @@ func hxTrimSplitRune(b []byte) []byte {
 	return b
 }
 
-// hxIsJSONType reports whether a Content-Type is JSON (application/json or
+// isJSONType reports whether a Content-Type is JSON (application/json or
 // a +json type).
-func hxIsJSONType(ct string) bool {
+func isJSONType(ct string) bool {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
@@ -712,8 +712,8 @@ func hxIsJSONType(ct string) bool {
 		len(ct) > 5 && strings.EqualFold(ct[len(ct)-5:], "+json") && strings.IndexByte(ct, '/') > 0
 }
 
-// hxParseJSON decodes a JSON body into JSON-like values.
-func hxParseJSON(b []byte) (any, bool) {
+// parseJSON decodes a JSON body into JSON-like values.
+func parseJSON(b []byte) (any, bool) {
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, false
@@ -721,8 +721,8 @@ func hxParseJSON(b []byte) (any, bool) {
 	return v, true
 }
 
-// hxSnippet returns the start of a body for an error message.
-func hxSnippet(b []byte) string {
+// snippet returns the start of a body for an error message.
+func snippet(b []byte) string {
 	const n = 200
 	s := b
 	if len(s) > n {
@@ -735,36 +735,36 @@ func hxSnippet(b []byte) string {
 	return out
 }
 
-// hxMS converts a duration to milliseconds with microsecond precision.
-func hxMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// millis converts a duration to milliseconds with microsecond precision.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// hxKeys checks that m has only keys from known.
-func hxKeys(param string, m map[string]any, known ...string) error {
+// checkKeys checks that m has only keys from known.
+func checkKeys(param string, m map[string]any, known ...string) error {
 	for k := range m {
 		if !slices.Contains(known, k) {
-			return Invalid("parameter %q: unknown field %q; known: %s", param, k, strings.Join(known, ", "))
+			return tools.Invalid("parameter %q: unknown field %q; known: %s", param, k, strings.Join(known, ", "))
 		}
 	}
 	return nil
 }
 
-// hxValidHeaderName reports whether name is an RFC 9110 token.
-func hxValidHeaderName(name string) bool {
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
 	if name == "" {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if c >= 0x80 || !hxTokenChars[c] {
+		if c >= 0x80 || !tokenChars[c] {
 			return false
 		}
 	}
 	return true
 }
 
-// hxValidHeaderValue reports whether v holds no control character other
+// validHeaderValue reports whether v holds no control character other
 // than a horizontal tab.
-func hxValidHeaderValue(v string) bool {
+func validHeaderValue(v string) bool {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return false
@@ -773,7 +773,7 @@ func hxValidHeaderValue(v string) bool {
 	return true
 }
 
-var hxTokenChars = func() (t [128]bool) {
+var tokenChars = func() (t [128]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
@@ -786,3 +786,16 @@ var hxTokenChars = func() (t [128]bool) {
 	}
 	return t
 }()
+
+// Config is what the web tools need from the host. A nil Perm refuses
+// every connection.
+type Config struct {
+	// Perm decides which hosts the tools reach, through its dialer.
+	Perm *perm.Set
+	// SearchEndpoint is the web_search backend (a SearXNG-style JSON
+	// endpoint); empty means web_search answers that none is configured.
+	SearchEndpoint string
+	// HTTPTimeout is the default timeout of the tools (default 30s); the
+	// caller's context deadline, when sooner, wins.
+	HTTPTimeout time.Duration
+}

@@ -106,7 +106,7 @@ func hxtDeadURL(t *testing.T) string {
 }
 
 // hxtConfig returns a tool config with the default test permissions.
-func hxtConfig(t testing.TB) tools.Config {
+func hxtConfig(t testing.TB) web.Config {
 	t.Helper()
 	var p *perm.Set
 	if tt, ok := t.(*testing.T); ok {
@@ -114,7 +114,7 @@ func hxtConfig(t testing.TB) tools.Config {
 	} else {
 		p = hxtPerm(t, perm.Limits{})
 	}
-	return tools.Config{Perm: p, HTTPTimeout: 10 * time.Second, SearchEndpoint: ""}
+	return web.Config{Perm: p, HTTPTimeout: 10 * time.Second, SearchEndpoint: ""}
 }
 
 // hxtPerm returns a permission set with limits (loopback only).
@@ -176,7 +176,7 @@ func TestHTTPRequestCommonSpecs(t *testing.T) {
 	}{
 		{web.HTTPRequest(cfg), "http_request", "api"},
 		{web.GraphQLQuery(cfg), "graphql_query", "api"},
-		{web.WebSearch(cfg), "web_search", "web"},
+		{web.Search(cfg), "web_search", "web"},
 		{web.APITester(cfg), "api-tester", "data"},
 		{web.WebhookCaller(cfg), "webhook-caller", "data"},
 	} {
@@ -200,14 +200,14 @@ func TestHTTPRequestCommonSpecs(t *testing.T) {
 
 // TestHTTPRequestCommonNilPerm: without a permission set every call is refused.
 func TestHTTPRequestCommonNilPerm(t *testing.T) {
-	cfg := tools.Config{SearchEndpoint: "http://127.0.0.1:1/search"}
+	cfg := web.Config{SearchEndpoint: "http://127.0.0.1:1/search"}
 	for _, tc := range []struct {
 		tool   tools.Tool
 		params map[string]any
 	}{
 		{web.HTTPRequest(cfg), map[string]any{"input": "http://127.0.0.1:1/"}},
 		{web.GraphQLQuery(cfg), map[string]any{"endpoint": "http://127.0.0.1:1/", "input": "{ a }"}},
-		{web.WebSearch(cfg), map[string]any{"input": "go"}},
+		{web.Search(cfg), map[string]any{"input": "go"}},
 		{web.APITester(cfg), map[string]any{"input": "http://127.0.0.1:1/"}},
 		{web.WebhookCaller(cfg), map[string]any{"input": "http://127.0.0.1:1/"}},
 	} {

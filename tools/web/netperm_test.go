@@ -63,51 +63,51 @@ func npServe(t *testing.T) *npServer {
 // without a path), or path on it.
 type npTool struct {
 	name string
-	make func(cfg tools.Config, base, path string) (tools.Tool, map[string]any)
+	make func(cfg web.Config, base, path string) (tools.Tool, map[string]any)
 }
 
 var npTools = []npTool{
-	{"http_request", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"http_request", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		return web.HTTPRequest(cfg), map[string]any{"input": base + path}
 	}},
-	{"graphql_query", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"graphql_query", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		if path == "" {
 			path = "/graphql"
 		}
 		return web.GraphQLQuery(cfg), map[string]any{"endpoint": base + path, "input": "{ ok }"}
 	}},
-	{"web_search", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"web_search", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		if path == "" {
 			path = "/search"
 		}
 		cfg.SearchEndpoint = base + path
-		return web.WebSearch(cfg), map[string]any{"input": "spellhost"}
+		return web.Search(cfg), map[string]any{"input": "spellhost"}
 	}},
-	{"api-tester", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"api-tester", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		return web.APITester(cfg), map[string]any{"input": base + path}
 	}},
-	{"webhook-caller", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"webhook-caller", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		return web.WebhookCaller(cfg), map[string]any{"input": base + path, "payload": map[string]any{"a": 1}, "max_retries": 0}
 	}},
-	{"web-scraper", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
-		return web.WebScraper(cfg), map[string]any{"input": base + path}
+	{"web-scraper", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
+		return web.Scraper(cfg), map[string]any{"input": base + path}
 	}},
-	{"webpage-monitor", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
-		return web.WebpageMonitor(cfg), map[string]any{"input": base + path}
+	{"webpage-monitor", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
+		return web.PageMonitor(cfg), map[string]any{"input": base + path}
 	}},
-	{"sitemap-crawler", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"sitemap-crawler", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		if path == "" {
 			path = "/sitemap.xml"
 		}
 		return web.SitemapCrawler(cfg), map[string]any{"input": base + path}
 	}},
-	{"url_analyzer", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"url_analyzer", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		return web.URLAnalyzer(cfg), map[string]any{"input": base + path, "fetch_metadata": true}
 	}},
-	{"service_checker http", func(cfg tools.Config, base, path string) (tools.Tool, map[string]any) {
+	{"service_checker http", func(cfg web.Config, base, path string) (tools.Tool, map[string]any) {
 		return web.ServiceChecker(cfg), map[string]any{"target": base + path, "check_type": "http", "follow_redirects": true}
 	}},
-	{"service_checker tcp", func(cfg tools.Config, base, _ string) (tools.Tool, map[string]any) {
+	{"service_checker tcp", func(cfg web.Config, base, _ string) (tools.Tool, map[string]any) {
 		return web.ServiceChecker(cfg), map[string]any{"target": strings.TrimPrefix(base, "http://"), "check_type": "tcp"}
 	}},
 }
@@ -136,7 +136,7 @@ func TestNetworkToolsExactList(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(ps.CloseIdle)
-	cfg := tools.Config{Perm: ps, HTTPTimeout: 10 * time.Second}
+	cfg := web.Config{Perm: ps, HTTPTimeout: 10 * time.Second}
 	_, okPort, _ := net.SplitHostPort(okHost)
 	refused := []string{
 		"http://127.0.0.1:" + canaryPort,
@@ -213,7 +213,7 @@ func TestServiceCheckerNamesUnasked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tool := web.ServiceChecker(tools.Config{Perm: def})
+	tool := web.ServiceChecker(web.Config{Perm: def})
 	for _, params := range []map[string]any{
 		{"target": "6c65616b.exfil.test", "check_type": "dns"},
 		{"target": "6c65616b.exfil.test:80", "check_type": "tcp"},
@@ -236,7 +236,7 @@ func TestServiceCheckerNamesUnasked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res = call(t, web.ServiceChecker(tools.Config{Perm: named}), map[string]any{"target": "svc.test", "check_type": "dns"})
+	res = call(t, web.ServiceChecker(web.Config{Perm: named}), map[string]any{"target": "svc.test", "check_type": "dns"})
 	if res["available"] != false || res["status"] != "unresolved" || lookups.Load() == 0 {
 		t.Fatalf("allowed name: %v after %d lookups", res, lookups.Load())
 	}

@@ -1,9 +1,5 @@
 package web
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/linediff"
-import "spellhost/tools/internal/clip"
-
 import (
 	"context"
 	"crypto/sha256"
@@ -13,16 +9,20 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/clip"
+	"spellhost/tools/internal/linediff"
 )
 
 // webpage-monitor limits.
 const (
-	wmonMaxContent = 4 << 20 // bytes of extracted content, and of previous_content
-	wmonMaxChanges = 200     // entries of changes
+	maxContent = 4 << 20 // bytes of extracted content, and of previous_content
+	maxChanges = 200     // entries of changes
 )
 
-func webpageMonitorSpec() Spec {
-	return Spec{
+func webpageMonitorSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "webpage-monitor",
 		Category: "data",
 		Description: "Fetches a page (GET, http and https only, through the network permissions: the host must be " +
@@ -37,17 +37,17 @@ func webpageMonitorSpec() Spec {
 			"execution_error. Limits: body up to the host's response limit (16 MiB by default; more is too_large); " +
 			"content and previous_content 4 MiB (content past it is cut and truncated is true; a larger previous_content is too_large); " +
 			"200 change entries (changes_truncated tells when more were found). Selector syntax: " + cssSubset + ".",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true,
-				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", wfMaxURLLen)},
-			{Name: "previous_content", Type: String,
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true,
+				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", fetchMaxURLLen)},
+			{Name: "previous_content", Type: tools.String,
 				Description: "content from an earlier check (its content field) to compare with; omitted means this is the first check"},
-			{Name: "selector", Type: String,
+			{Name: "selector", Type: tools.String,
 				Description: "CSS selector limiting the content to the matching elements' text, one element after another " +
 					"(HTML pages only); supported: " + cssSubset},
-			{Name: "ignore_whitespace", Type: Boolean, Default: true,
+			{Name: "ignore_whitespace", Type: tools.Boolean, Default: true,
 				Description: "collapse white space within lines, trim lines and drop blank lines before comparing; false keeps the text as written"},
-			wfTimeoutParam("the request, redirects and body included"),
+			timeoutParam("the request, redirects and body included"),
 		},
 		Returns: "{url, final_url, status_code, content, content_hash (SHA-256 of content, hex), first_check (no previous_content given), " +
 			"has_changes (content differs from previous_content; false on a first check), changes ([{type: added|removed, line}] " +
@@ -58,21 +58,21 @@ func webpageMonitorSpec() Spec {
 	}
 }
 
-// WebpageMonitor returns the webpage-monitor tool. It fetches through
+// PageMonitor returns the webpage-monitor tool. It fetches through
 // cfg.Perm's HTTP client with cfg.HTTPTimeout (30s when unset) unless
 // timeout_ms says otherwise.
-func WebpageMonitor(cfg Config) Tool {
-	return New(webpageMonitorSpec(), func(ctx context.Context, p Params) (any, error) {
+func PageMonitor(cfg Config) tools.Tool {
+	return tools.New(webpageMonitorSpec(), func(ctx context.Context, p tools.Params) (any, error) {
 		return monitorPage(ctx, cfg, p)
 	})
 }
 
-func monitorPage(ctx context.Context, cfg Config, p Params) (any, error) {
-	u, err := wfParseURL("input", p.String("input"))
+func monitorPage(ctx context.Context, cfg Config, p tools.Params) (any, error) {
+	u, err := fetchParseURL("input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := wfTimeout(p, cfg.HTTPTimeout)
+	timeout, err := fetchTimeout(p, cfg.HTTPTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -83,39 +83,39 @@ func monitorPage(ctx context.Context, cfg Config, p Params) (any, error) {
 		}
 	}
 	prev, first := p.String("previous_content"), !p.Has("previous_content")
-	if len(prev) > wmonMaxContent {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceed the %d-byte limit", "previous_content", len(prev), wmonMaxContent)
+	if len(prev) > maxContent {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceed the %d-byte limit", "previous_content", len(prev), maxContent)
 	}
 	ignoreWS := p.Bool("ignore_whitespace")
 
-	ctx, cancel := wfDeadline(ctx, timeout)
+	ctx, cancel := deadline(ctx, timeout)
 	defer cancel()
-	pg, err := wfGet(ctx, cfg.Perm, u, "text/html,application/xhtml+xml,text/*;q=0.9,*/*;q=0.5")
+	pg, err := fetch(ctx, cfg.Perm, u, "text/html,application/xhtml+xml,text/*;q=0.9,*/*;q=0.5")
 	if err != nil {
 		return nil, err
 	}
-	if err := wfStatusError(pg); err != nil {
+	if err := statusError(pg); err != nil {
 		return nil, err
 	}
 
-	mode := wfRaw
+	mode := textRaw
 	if ignoreWS {
-		mode = wfLines
+		mode = textLines
 	}
 	var content string
 	truncated := false
 	matched := -1
 	switch {
-	case wfIsHTML(pg):
-		doc, err := wfParseHTML(ctx, pg)
+	case isHTML(pg):
+		doc, err := parseHTML(ctx, pg)
 		if err != nil {
 			return nil, err
 		}
 		if sel == nil {
-			content, truncated = wfNodeText(doc, mode, wmonMaxContent)
+			content, truncated = nodeText(doc, mode, maxContent)
 			break
 		}
-		t := wfText{mode: mode, max: wmonMaxContent}
+		t := textWriter{mode: mode, max: maxContent}
 		matched = 0
 		err = sel.each(ctx, doc, func(n *html.Node) bool {
 			matched++
@@ -128,21 +128,21 @@ func monitorPage(ctx context.Context, cfg Config, p Params) (any, error) {
 		}
 		content, truncated = string(t.b), t.full
 	case sel != nil:
-		return nil, Failed("fetch %s: parameter %q needs an HTML page, got content type %s", pg.url.Redacted(), "selector", pg.ctype)
-	case wfIsText(pg):
-		body := wfUTF8(pg.body, pg.charset)
-		if len(body) > wmonMaxContent {
-			body, truncated = []byte(clip.String(string(body[:min(len(body), wmonMaxContent+utf8.UTFMax)]), wmonMaxContent)), true
+		return nil, tools.Failed("fetch %s: parameter %q needs an HTML page, got content type %s", pg.url.Redacted(), "selector", pg.ctype)
+	case isText(pg):
+		body := toUTF8(pg.body, pg.charset)
+		if len(body) > maxContent {
+			body, truncated = []byte(clip.String(string(body[:min(len(body), maxContent+utf8.UTFMax)]), maxContent)), true
 		}
 		content = string(body)
 		if ignoreWS {
-			content = wmonNormalize(content)
+			content = normalizeLines(content)
 		}
 	default:
-		return nil, Failed("fetch %s: content type %s is neither HTML nor text", pg.url.Redacted(), pg.ctype)
+		return nil, tools.Failed("fetch %s: content type %s is neither HTML nor text", pg.url.Redacted(), pg.ctype)
 	}
 	if ignoreWS && !first {
-		prev = wmonNormalize(prev)
+		prev = normalizeLines(prev)
 	}
 
 	sum := sha256.Sum256([]byte(content))
@@ -172,18 +172,18 @@ func monitorPage(ctx context.Context, cfg Config, p Params) (any, error) {
 		return res, nil
 	}
 	res["has_changes"] = true
-	d, err := wmonDiff(ctx, wmonSplit(prev), wmonSplit(content))
+	d, err := lineDiff(ctx, splitContent(prev), splitContent(content))
 	if err != nil {
 		return nil, err
 	}
 	res["changes"], res["changes_truncated"] = d.changes, d.cut
 	res["lines_added"], res["lines_removed"] = d.added, d.removed
-	res["summary"] = wmonSummary(d.added, d.removed)
+	res["summary"] = changeSummary(d.added, d.removed)
 	return res, nil
 }
 
-// wmonSummary says how many lines were added and removed.
-func wmonSummary(added, removed int) string {
+// changeSummary says how many lines were added and removed.
+func changeSummary(added, removed int) string {
 	plural := func(n int, what string) string {
 		if n == 1 {
 			return "1 line " + what
@@ -202,9 +202,9 @@ func wmonSummary(added, removed int) string {
 	return "only line endings differ"
 }
 
-// wmonNormalize collapses white space within each line, trims lines and
+// normalizeLines collapses white space within each line, trims lines and
 // drops blank ones, as the HTML extraction does with ignore_whitespace.
-func wmonNormalize(s string) string {
+func normalizeLines(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for line := range strings.Lines(s) {
@@ -224,8 +224,8 @@ func wmonNormalize(s string) string {
 	return b.String()
 }
 
-// wmonSplit splits text into lines without their terminators; "" has none.
-func wmonSplit(s string) []string {
+// splitContent splits text into lines without their terminators; "" has none.
+func splitContent(s string) []string {
 	if s == "" {
 		return nil
 	}
@@ -237,39 +237,39 @@ func wmonSplit(s string) []string {
 	return lines
 }
 
-type wmonResult struct {
+type monitorResult struct {
 	changes        []any
 	cut            bool
 	added, removed int
 }
 
-func (r *wmonResult) add(kind, line string) {
+func (r *monitorResult) add(kind, line string) {
 	if kind == "added" {
 		r.added++
 	} else {
 		r.removed++
 	}
-	if len(r.changes) == wmonMaxChanges {
+	if len(r.changes) == maxChanges {
 		r.cut = true
 		return
 	}
 	r.changes = append(r.changes, map[string]any{"type": kind, "line": line})
 }
 
-// wmonDiff is a line diff: the change regions of diff-calculator's Myers
+// lineDiff is a line diff: the change regions of diff-calculator's Myers
 // engine, each listed as its removed lines then its added lines; past
 // linediff.MaxLines lines a side or linediff.MaxWork steps, a multiset comparison.
-func wmonDiff(ctx context.Context, a, b []string) (*wmonResult, error) {
-	r := &wmonResult{changes: []any{}}
+func lineDiff(ctx context.Context, a, b []string) (*monitorResult, error) {
+	r := &monitorResult{changes: []any{}}
 	if len(a) > linediff.MaxLines || len(b) > linediff.MaxLines {
-		return wmonMultiset(ctx, a, b, r)
+		return multiset(ctx, a, b, r)
 	}
 	changes, err := linediff.Lines(ctx, a, b, linediff.MaxWork)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		return wmonMultiset(ctx, a, b, r) // too many changes for the step limit
+		return multiset(ctx, a, b, r) // too many changes for the step limit
 	}
 	for _, c := range changes {
 		for _, l := range a[c.I1:c.I2] {
@@ -282,9 +282,9 @@ func wmonDiff(ctx context.Context, a, b []string) (*wmonResult, error) {
 	return r, nil
 }
 
-// wmonMultiset lists the lines of a found more often in a than in b as
+// multiset lists the lines of a found more often in a than in b as
 // removed, then those of b found more often in b as added, each in order.
-func wmonMultiset(ctx context.Context, a, b []string, r *wmonResult) (*wmonResult, error) {
+func multiset(ctx context.Context, a, b []string, r *monitorResult) (*monitorResult, error) {
 	count := make(map[string]int, len(b))
 	for _, l := range b {
 		count[l]++

@@ -1,19 +1,19 @@
 package web
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/linediff"
-
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/linediff"
 )
 
-// wmonBenchPages returns two versions of an n-line page: the new one has
+// benchPages returns two versions of an n-line page: the new one has
 // about one line in forty removed, replaced or added, at seeded places.
-func wmonBenchPages(n int) (old, cur []string) {
+func benchPages(n int) (old, cur []string) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range n {
 		line := fmt.Sprintf("line %d: some news text that stays the same", i)
@@ -34,12 +34,12 @@ func wmonBenchPages(n int) (old, cur []string) {
 // BenchmarkWmonDiff diffs two versions of a page.
 func BenchmarkWmonDiff(b *testing.B) {
 	for _, n := range []int{1500, 5000} {
-		old, cur := wmonBenchPages(n)
+		old, cur := benchPages(n)
 		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				r, err := wmonDiff(ctx, old, cur)
+				r, err := lineDiff(ctx, old, cur)
 				if err != nil || r.added == 0 {
 					b.Fatalf("%+v, %v", r, err)
 				}
@@ -57,7 +57,7 @@ func TestWmonDiffFallsBack(t *testing.T) {
 	for i := range long {
 		long[i] = strconv.Itoa(i % 1000)
 	}
-	r, err := wmonDiff(ctx, long, append([]string{"new"}, long[:len(long)-1]...))
+	r, err := lineDiff(ctx, long, append([]string{"new"}, long[:len(long)-1]...))
 	if err != nil || r.added != 1 || r.removed != 1 || len(r.changes) != 2 {
 		t.Fatalf("long: %+v %v", r, err)
 	}
@@ -72,10 +72,10 @@ func TestWmonDiffFallsBack(t *testing.T) {
 	copy(b, a)
 	rng.Shuffle(len(a), func(i, j int) { a[i], a[j] = a[j], a[i] })
 	rng.Shuffle(len(b), func(i, j int) { b[i], b[j] = b[j], b[i] })
-	if _, err := linediff.Lines(ctx, a, b, linediff.MaxWork); TypeOf(err) != TypeTooLarge {
+	if _, err := linediff.Lines(ctx, a, b, linediff.MaxWork); tools.TypeOf(err) != tools.TypeTooLarge {
 		t.Fatalf("the shuffles are within the step limit (%v); the test needs another input", err)
 	}
-	r, err = wmonDiff(ctx, a, b)
+	r, err = lineDiff(ctx, a, b)
 	if err != nil || r.added != 0 || r.removed != 0 {
 		t.Fatalf("shuffles: %d added, %d removed, %v", r.added, r.removed, err)
 	}
@@ -83,11 +83,11 @@ func TestWmonDiffFallsBack(t *testing.T) {
 
 // TestWmonDiffCancelled checks that a cancelled context stops the diff.
 func TestWmonDiffCancelled(t *testing.T) {
-	old, cur := wmonBenchPages(5000)
+	old, cur := benchPages(5000)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cause := fmt.Errorf("test over")
 	cancel(cause)
-	if _, err := wmonDiff(ctx, old, cur); err != cause {
+	if _, err := lineDiff(ctx, old, cur); err != cause {
 		t.Fatalf("err %v, want %v", err, cause)
 	}
 }

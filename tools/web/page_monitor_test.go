@@ -43,7 +43,7 @@ func wmTool(t testing.TB) (tools.Tool, *wmServer, string) {
 	page := &wmServer{ctype: "text/html", body: "<p>x</p>"}
 	srv := webServer(t, page)
 	p := webPerm(t, perm.Limits{})
-	return web.WebpageMonitor(tools.Config{Perm: p, HTTPTimeout: 5 * time.Second}), page, srv.URL + "/page"
+	return web.PageMonitor(web.Config{Perm: p, HTTPTimeout: 5 * time.Second}), page, srv.URL + "/page"
 }
 
 const wmV1 = `<html><head><title>News</title><script>var t = 1;</script></head><body>

@@ -1,8 +1,5 @@
 package web
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/clip"
-
 import (
 	"context"
 	"errors"
@@ -12,19 +9,22 @@ import (
 	"strings"
 
 	"golang.org/x/net/html"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/clip"
 )
 
 // web-scraper limits.
 const (
-	scrapeMaxText      = 1 << 20 // bytes of the page's visible text, and of one match's text
-	scrapeMaxHTML      = 1 << 20 // bytes of one match's outer HTML
-	scrapeMaxMatchText = 8 << 20 // bytes of all match texts and HTML together
-	scrapeMaxItems     = 10_000  // matches per selector, links, images, meta entries
-	scrapeMaxSelectors = 64      // names in selectors
+	maxText      = 1 << 20 // bytes of the page's visible text, and of one match's text
+	maxHTML      = 1 << 20 // bytes of one match's outer HTML
+	maxMatchText = 8 << 20 // bytes of all match texts and HTML together
+	maxItems     = 10_000  // matches per selector, links, images, meta entries
+	maxSelectors = 64      // names in selectors
 )
 
-func webScraperSpec() Spec {
-	return Spec{
+func webScraperSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "web-scraper",
 		Category: "data",
 		Description: "Fetches a web page (GET, http and https only, through the network permissions: the host must be " +
@@ -37,24 +37,24 @@ func webScraperSpec() Spec {
 			"charset). Visible text leaves out script, style, noscript, template and head; white space is collapsed to " +
 			"single spaces. Limits: text 1 MiB; 10000 matches per selector, links, images and meta entries; 8 MiB of " +
 			"match text and HTML in all; past a limit the result is cut and truncated is true.",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true,
-				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", wfMaxURLLen)},
-			{Name: "selector", Type: String,
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true,
+				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", fetchMaxURLLen)},
+			{Name: "selector", Type: tools.String,
 				Description: "CSS selector whose matching elements are returned in matches, in document order, e.g. \"div.post > h2 a\"; " +
 					"supported: " + cssSubset},
-			{Name: "selectors", Type: Object,
+			{Name: "selectors", Type: tools.Object,
 				Description: fmt.Sprintf("named CSS selectors, {name: selector}; the result's selections holds {name: [text of each match]} "+
-					"(at most %d names)", scrapeMaxSelectors)},
-			{Name: "include_html", Type: Boolean, Default: false,
+					"(at most %d names)", maxSelectors)},
+			{Name: "include_html", Type: tools.Boolean, Default: false,
 				Description: "add each match's outer HTML (html) to matches, at most 1 MiB per match"},
-			{Name: "extract_links", Type: Boolean, Default: true,
+			{Name: "extract_links", Type: tools.Boolean, Default: true,
 				Description: "list a[href] and area[href] links as absolute URLs (resolved against the final URL or <base href>) with their text"},
-			{Name: "extract_images", Type: Boolean, Default: true,
+			{Name: "extract_images", Type: tools.Boolean, Default: true,
 				Description: "list img[src] images as absolute URLs with their alt text"},
-			{Name: "extract_meta", Type: Boolean, Default: true,
+			{Name: "extract_meta", Type: tools.Boolean, Default: true,
 				Description: "collect <meta> tags as {name or property or http-equiv (lowercase): content}; the first of a name wins"},
-			wfTimeoutParam("the request, redirects and body included"),
+			timeoutParam("the request, redirects and body included"),
 		},
 		Returns: "{url, final_url (after redirects), status_code, content_type, title (first <title>, white space collapsed), " +
 			"text (visible text, collapsed, at most 1 MiB), truncated (a limit cut something), " +
@@ -65,27 +65,27 @@ func webScraperSpec() Spec {
 	}
 }
 
-// WebScraper returns the web-scraper tool. It fetches through cfg.Perm's
+// Scraper returns the web-scraper tool. It fetches through cfg.Perm's
 // HTTP client with cfg.HTTPTimeout (30s when unset) unless timeout_ms says
 // otherwise.
-func WebScraper(cfg Config) Tool {
-	return New(webScraperSpec(), func(ctx context.Context, p Params) (any, error) {
+func Scraper(cfg Config) tools.Tool {
+	return tools.New(webScraperSpec(), func(ctx context.Context, p tools.Params) (any, error) {
 		return scrape(ctx, cfg, p)
 	})
 }
 
-// scrapeSel is one compiled entry of selectors.
-type scrapeSel struct {
+// namedSelector is one compiled entry of selectors.
+type namedSelector struct {
 	name string
 	sel  *cssSelector
 }
 
-func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
-	u, err := wfParseURL("input", p.String("input"))
+func scrape(ctx context.Context, cfg Config, p tools.Params) (any, error) {
+	u, err := fetchParseURL("input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := wfTimeout(p, cfg.HTTPTimeout)
+	timeout, err := fetchTimeout(p, cfg.HTTPTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -96,48 +96,48 @@ func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
 			return nil, err
 		}
 	}
-	var named []scrapeSel
+	var named []namedSelector
 	if m := p.Map("selectors"); len(m) > 0 {
-		if len(m) > scrapeMaxSelectors {
-			return nil, Errorf(TypeTooLarge, "parameter %q: %d selectors exceed the limit of %d", "selectors", len(m), scrapeMaxSelectors)
+		if len(m) > maxSelectors {
+			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d selectors exceed the limit of %d", "selectors", len(m), maxSelectors)
 		}
-		named = make([]scrapeSel, 0, len(m))
+		named = make([]namedSelector, 0, len(m))
 		for name, v := range m {
 			s, ok := v.(string)
 			if !ok {
-				return nil, Invalid("parameter %q: %q: expected a selector string, got %s", "selectors", name, KindOf(v))
+				return nil, tools.Invalid("parameter %q: %q: expected a selector string, got %s", "selectors", name, tools.KindOf(v))
 			}
 			cs, err := cssCompile("selectors."+name, s)
 			if err != nil {
 				return nil, err
 			}
-			named = append(named, scrapeSel{name, cs})
+			named = append(named, namedSelector{name, cs})
 		}
-		slices.SortFunc(named, func(a, b scrapeSel) int { return strings.Compare(a.name, b.name) })
+		slices.SortFunc(named, func(a, b namedSelector) int { return strings.Compare(a.name, b.name) })
 	}
 
-	ctx, cancel := wfDeadline(ctx, timeout)
+	ctx, cancel := deadline(ctx, timeout)
 	defer cancel()
-	pg, err := wfGet(ctx, cfg.Perm, u, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
+	pg, err := fetch(ctx, cfg.Perm, u, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
 	if err != nil {
 		return nil, err
 	}
-	if err := wfStatusError(pg); err != nil {
+	if err := statusError(pg); err != nil {
 		return nil, err
 	}
-	if !wfIsHTML(pg) {
+	if !isHTML(pg) {
 		ct := pg.ctype
 		if ct == "" {
 			ct = "unknown"
 		}
-		return nil, Failed("fetch %s: content type %s is not HTML", pg.url.Redacted(), ct)
+		return nil, tools.Failed("fetch %s: content type %s is not HTML", pg.url.Redacted(), ct)
 	}
-	doc, err := wfParseHTML(ctx, pg)
+	doc, err := parseHTML(ctx, pg)
 	if err != nil {
 		return nil, err
 	}
 
-	text, truncated := wfNodeText(doc, wfFlat, scrapeMaxText)
+	text, truncated := nodeText(doc, textFlat, maxText)
 	res := map[string]any{
 		"url":          u.String(),
 		"final_url":    pg.url.String(),
@@ -146,7 +146,7 @@ func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
 		"title":        "",
 		"text":         text,
 	}
-	sc := scrapeCtx{ctx: ctx, budget: scrapeMaxMatchText}
+	sc := scrapeState{ctx: ctx, budget: maxMatchText}
 	base := pg.url
 	var titleNode, baseNode *html.Node
 	wantMeta, wantLinks, wantImages := p.Bool("extract_meta"), p.Bool("extract_links"), p.Bool("extract_images")
@@ -178,19 +178,19 @@ func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
 						titleNode = c
 					}
 				case "base":
-					if _, ok := wfAttr(c, "href"); ok && baseNode == nil {
+					if _, ok := attr(c, "href"); ok && baseNode == nil {
 						baseNode = c
 					}
 				case "meta":
-					if wantMeta && len(meta) < scrapeMaxItems {
-						scrapeMeta(c, meta)
+					if wantMeta && len(meta) < maxItems {
+						collectMeta(c, meta)
 					} else if wantMeta {
 						truncated = true
 					}
 				case "a", "area":
 					if wantLinks {
-						if _, ok := wfAttr(c, "href"); ok {
-							if len(links) < scrapeMaxItems {
+						if _, ok := attr(c, "href"); ok {
+							if len(links) < maxItems {
 								links = append(links, c) // resolved below, once <base> is known
 							} else {
 								truncated = true
@@ -199,8 +199,8 @@ func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
 					}
 				case "img":
 					if wantImages {
-						if _, ok := wfAttr(c, "src"); ok {
-							if len(images) < scrapeMaxItems {
+						if _, ok := attr(c, "src"); ok {
+							if len(images) < maxItems {
 								images = append(images, c)
 							} else {
 								truncated = true
@@ -220,10 +220,10 @@ func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
 		return nil, walkErr
 	}
 	if titleNode != nil {
-		res["title"], _ = wfNodeText(titleNode, wfFlat, wfMaxShort)
+		res["title"], _ = nodeText(titleNode, textFlat, maxShort)
 	}
 	if baseNode != nil {
-		href, _ := wfAttr(baseNode, "href")
+		href, _ := attr(baseNode, "href")
 		if b, err := pg.url.Parse(strings.TrimSpace(href)); err == nil {
 			base = b
 		}
@@ -231,19 +231,19 @@ func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
 	if wantLinks {
 		for i, v := range links {
 			a := v.(*html.Node)
-			href, _ := wfAttr(a, "href")
-			t, cut := wfNodeText(a, wfFlat, wfMaxShort)
+			href, _ := attr(a, "href")
+			t, cut := nodeText(a, textFlat, maxShort)
 			truncated = truncated || cut
-			links[i] = map[string]any{"url": scrapeResolve(base, href), "text": t}
+			links[i] = map[string]any{"url": resolve(base, href), "text": t}
 		}
 		res["links"] = links
 	}
 	if wantImages {
 		for i, v := range images {
 			img := v.(*html.Node)
-			src, _ := wfAttr(img, "src")
-			alt, _ := wfAttr(img, "alt")
-			images[i] = map[string]any{"src": scrapeResolve(base, src), "alt": alt}
+			src, _ := attr(img, "src")
+			alt, _ := attr(img, "alt")
+			images[i] = map[string]any{"src": resolve(base, src), "alt": alt}
 		}
 		res["images"] = images
 	}
@@ -273,9 +273,9 @@ func scrape(ctx context.Context, cfg Config, p Params) (any, error) {
 	return res, nil
 }
 
-// scrapeMeta records a <meta>'s name (or property, or http-equiv) and
+// collectMeta records a <meta>'s name (or property, or http-equiv) and
 // content; the first of a name wins.
-func scrapeMeta(n *html.Node, meta map[string]any) {
+func collectMeta(n *html.Node, meta map[string]any) {
 	var key, content string
 	hasContent := false
 	for _, a := range n.Attr {
@@ -292,13 +292,13 @@ func scrapeMeta(n *html.Node, meta map[string]any) {
 		return
 	}
 	if _, seen := meta[key]; !seen {
-		meta[key] = clip.String(content, wfMaxShort)
+		meta[key] = clip.String(content, maxShort)
 	}
 }
 
-// scrapeResolve makes ref absolute against base; a reference that does not
+// resolve makes ref absolute against base; a reference that does not
 // parse is returned trimmed, as written.
-func scrapeResolve(base *url.URL, ref string) string {
+func resolve(base *url.URL, ref string) string {
 	ref = strings.TrimSpace(ref)
 	u, err := base.Parse(ref)
 	if err != nil {
@@ -307,15 +307,15 @@ func scrapeResolve(base *url.URL, ref string) string {
 	return u.String()
 }
 
-// scrapeCtx holds the shared budget of match text across selectors.
-type scrapeCtx struct {
+// scrapeState holds the shared budget of match text across selectors.
+type scrapeState struct {
 	ctx       context.Context
 	budget    int
 	truncated bool
 }
 
 // take charges n bytes against the budget, reporting whether they fit.
-func (sc *scrapeCtx) take(n int) bool {
+func (sc *scrapeState) take(n int) bool {
 	if n > sc.budget {
 		sc.truncated = true
 		return false
@@ -324,15 +324,15 @@ func (sc *scrapeCtx) take(n int) bool {
 	return true
 }
 
-func (sc *scrapeCtx) matches(doc *html.Node, sel *cssSelector, withHTML bool) ([]any, error) {
+func (sc *scrapeState) matches(doc *html.Node, sel *cssSelector, withHTML bool) ([]any, error) {
 	out := []any{}
 	var sb strings.Builder
 	err := sel.each(sc.ctx, doc, func(n *html.Node) bool {
-		if len(out) == scrapeMaxItems {
+		if len(out) == maxItems {
 			sc.truncated = true
 			return false
 		}
-		text, cut := wfNodeText(n, wfFlat, min(scrapeMaxText, sc.budget))
+		text, cut := nodeText(n, textFlat, min(maxText, sc.budget))
 		if cut {
 			sc.truncated = true
 		}
@@ -348,7 +348,7 @@ func (sc *scrapeCtx) matches(doc *html.Node, sel *cssSelector, withHTML bool) ([
 		m := map[string]any{"text": text, "attrs": attrs}
 		if withHTML {
 			sb.Reset()
-			w := scrapeCapWriter{b: &sb, max: min(scrapeMaxHTML, sc.budget)}
+			w := capWriter{b: &sb, max: min(maxHTML, sc.budget)}
 			_ = html.Render(&w, n)
 			if w.cut {
 				sc.truncated = true
@@ -362,14 +362,14 @@ func (sc *scrapeCtx) matches(doc *html.Node, sel *cssSelector, withHTML bool) ([
 	return out, err
 }
 
-func (sc *scrapeCtx) texts(doc *html.Node, sel *cssSelector) ([]any, error) {
+func (sc *scrapeState) texts(doc *html.Node, sel *cssSelector) ([]any, error) {
 	out := []any{}
 	err := sel.each(sc.ctx, doc, func(n *html.Node) bool {
-		if len(out) == scrapeMaxItems {
+		if len(out) == maxItems {
 			sc.truncated = true
 			return false
 		}
-		text, cut := wfNodeText(n, wfFlat, min(scrapeMaxText, sc.budget))
+		text, cut := nodeText(n, textFlat, min(maxText, sc.budget))
 		if cut {
 			sc.truncated = true
 		}
@@ -382,22 +382,22 @@ func (sc *scrapeCtx) texts(doc *html.Node, sel *cssSelector) ([]any, error) {
 	return out, err
 }
 
-// scrapeCapWriter keeps the first max bytes written to it, cut at a rune
+// capWriter keeps the first max bytes written to it, cut at a rune
 // boundary, and then fails so rendering stops.
-type scrapeCapWriter struct {
+type capWriter struct {
 	b   *strings.Builder
 	max int
 	cut bool
 }
 
-func (w *scrapeCapWriter) Write(p []byte) (int, error) {
+func (w *capWriter) Write(p []byte) (int, error) {
 	if room := w.max - w.b.Len(); len(p) > room {
 		w.b.WriteString(clip.String(string(p), room))
 		w.cut = true
-		return 0, errScrapeFull
+		return 0, errFull
 	}
 	w.b.Write(p)
 	return len(p), nil
 }
 
-var errScrapeFull = errors.New("output limit reached")
+var errFull = errors.New("output limit reached")

@@ -93,7 +93,7 @@ func scrapeTool(t testing.TB) (tools.Tool, string) {
 	})
 	srv := webServer(t, mux)
 	p := webPerm(t, perm.Limits{})
-	return web.WebScraper(tools.Config{Perm: p, HTTPTimeout: 5 * time.Second}), srv.URL
+	return web.Scraper(web.Config{Perm: p, HTTPTimeout: 5 * time.Second}), srv.URL
 }
 
 func TestWebScraperSpec(t *testing.T) {

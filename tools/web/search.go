@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"encoding/json"
@@ -11,24 +9,25 @@ import (
 	"strings"
 	"time"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // web_search limits.
 const (
-	wsrchMaxQuery      = 2048 // bytes of query
-	wsrchMaxResults    = 50
-	wsrchMaxPages      = 5 // result pages fetched to reach max_results
-	wsrchMaxLanguage   = 35
-	wsrchMaxFieldBytes = 8 << 10 // bytes kept of a title, URL or snippet
+	maxQuery         = 2048 // bytes of query
+	searchMaxResults = 50
+	maxPages         = 5 // result pages fetched to reach max_results
+	maxLanguage      = 35
+	maxFieldBytes    = 8 << 10 // bytes kept of a title, URL or snippet
 )
 
-// wsrchNoEndpoint is the error when no search backend is configured.
-const wsrchNoEndpoint = "no search endpoint configured; set one with --search-endpoint=URL or the " +
+// noEndpoint is the error when no search backend is configured.
+const noEndpoint = "no search endpoint configured; set one with --search-endpoint=URL or the " +
 	"SPELLHOST_SEARCH_ENDPOINT environment variable (a SearXNG-style JSON endpoint)"
 
-func webSearchSpec() Spec {
-	return Spec{
+func webSearchSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "web_search",
 		Category: "web",
 		Description: "Searches the web through the configured search endpoint (--search-endpoint or " +
@@ -37,19 +36,19 @@ func webSearchSpec() Spec {
 			"GET {endpoint}?q=...&format=json&categories=...&safesearch=...&language=... (the endpoint is used as " +
 			"given, its own query parameters kept); further pages (pageno, at most 5) are fetched while fewer than " +
 			"max_results distinct URLs have arrived. The endpoint's host must be allowed by --allow-net (without the flag, " +
-			"loopback only). A non-2xx reply or one that is not SearXNG JSON is an execution_error. " + hxBodyLimitDoc +
+			"loopback only). A non-2xx reply or one that is not SearXNG JSON is an execution_error. " + bodyLimitDoc +
 			"; a larger reply is too_large.",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true, Description: "the search query; at most 2048 bytes"},
-			{Name: "provider", Type: String, Default: "searxng", Enum: []string{"searxng"},
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true, Description: "the search query; at most 2048 bytes"},
+			{Name: "provider", Type: tools.String, Default: "searxng", Enum: []string{"searxng"},
 				Description: "the provider's API format; only searxng (SearXNG-style JSON) is supported"},
-			{Name: "max_results", Type: Integer, Default: 10, Description: "how many results to return at most, 1-50"},
-			{Name: "search_type", Type: String, Default: "general", Enum: []string{"general", "news", "images"},
+			{Name: "max_results", Type: tools.Integer, Default: 10, Description: "how many results to return at most, 1-50"},
+			{Name: "search_type", Type: tools.String, Default: "general", Enum: []string{"general", "news", "images"},
 				Description: "the kind of results, sent as SearXNG's categories parameter"},
-			{Name: "safe_search", Type: Boolean, Default: true,
+			{Name: "safe_search", Type: tools.Boolean, Default: true,
 				Description: "filter adult content: sent as safesearch=1 (true) or safesearch=0 (false)"},
-			{Name: "language", Type: String, Description: "a language code such as en, en-US or all; omitted: the endpoint's default"},
-			{Name: "timeout_ms", Type: Integer, Description: hxTimeoutDoc + "; applies to each page"},
+			{Name: "language", Type: tools.String, Description: "a language code such as en, en-US or all; omitted: the endpoint's default"},
+			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc + "; applies to each page"},
 		},
 		Returns: "{query, provider, count, results: [{title, url, snippet, plus image_url and thumbnail_url " +
 			"(images, when given), published_date (when given), engine (when given)}]} with results in the " +
@@ -57,33 +56,33 @@ func webSearchSpec() Spec {
 	}
 }
 
-// WebSearch returns the web_search tool, which queries cfg.SearchEndpoint
+// Search returns the web_search tool, which queries cfg.SearchEndpoint
 // through cfg.Perm's HTTP client. An empty or unusable endpoint makes every
 // call an execution_error naming --search-endpoint and
 // SPELLHOST_SEARCH_ENDPOINT; the parameters are still checked first.
-func WebSearch(cfg Config) Tool {
+func Search(cfg Config) tools.Tool {
 	ps, def := cfg.Perm, cfg.HTTPTimeout
 	var endpoint *url.URL
 	var endpointErr error
 	if raw := strings.TrimSpace(cfg.SearchEndpoint); raw == "" {
-		endpointErr = Failed(wsrchNoEndpoint)
-	} else if u, err := hxParseURL("search endpoint", raw); err != nil {
-		var te *Error
+		endpointErr = tools.Failed(noEndpoint)
+	} else if u, err := parseURL("search endpoint", raw); err != nil {
+		var te *tools.Error
 		if errors.As(err, &te) {
 			err = te.Err
 		}
-		endpointErr = Failed("the search endpoint set by --search-endpoint or SPELLHOST_SEARCH_ENDPOINT is not usable: %s",
+		endpointErr = tools.Failed("the search endpoint set by --search-endpoint or SPELLHOST_SEARCH_ENDPOINT is not usable: %s",
 			strings.TrimPrefix(err.Error(), `parameter "search endpoint": `))
 	} else {
 		endpoint = u
 	}
-	return New(webSearchSpec(), func(ctx context.Context, p Params) (any, error) {
-		return wsrchRun(ctx, ps, def, endpoint, endpointErr, p)
+	return tools.New(webSearchSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runSearch(ctx, ps, def, endpoint, endpointErr, p)
 	})
 }
 
-// wsrchReply is the part of a SearXNG JSON reply the tool reads.
-type wsrchReply struct {
+// searchReply is the part of a SearXNG JSON reply the tool reads.
+type searchReply struct {
 	Results *[]struct {
 		Title         string `json:"title"`
 		URL           string `json:"url"`
@@ -95,25 +94,25 @@ type wsrchReply struct {
 	} `json:"results"`
 }
 
-func wsrchRun(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *url.URL, endpointErr error, p Params) (any, error) {
+func runSearch(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *url.URL, endpointErr error, p tools.Params) (any, error) {
 	query := strings.TrimSpace(p.String("input"))
-	if len(query) > wsrchMaxQuery {
-		return nil, Errorf(TypeTooLarge, "parameter %q: query of %d bytes exceeds the %d-byte limit", "input", len(query), wsrchMaxQuery)
+	if len(query) > maxQuery {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: query of %d bytes exceeds the %d-byte limit", "input", len(query), maxQuery)
 	}
 	if query == "" {
-		return nil, Invalid("parameter %q: empty query", "input")
+		return nil, tools.Invalid("parameter %q: empty query", "input")
 	}
 	maxResults := p.Int("max_results")
-	if maxResults < 1 || maxResults > wsrchMaxResults {
-		return nil, Invalid("parameter %q: %d is out of range 1-%d", "max_results", maxResults, wsrchMaxResults)
+	if maxResults < 1 || maxResults > searchMaxResults {
+		return nil, tools.Invalid("parameter %q: %d is out of range 1-%d", "max_results", maxResults, searchMaxResults)
 	}
 	lang := p.String("language")
-	if len(lang) > wsrchMaxLanguage || p.Has("language") && !wsrchValidLang(lang) {
-		return nil, Invalid("parameter %q: %q is not a language code such as en, en-US or all", "language", lang)
+	if len(lang) > maxLanguage || p.Has("language") && !validLang(lang) {
+		return nil, tools.Invalid("parameter %q: %q is not a language code such as en, en-US or all", "language", lang)
 	}
-	pol := hxPolicy{attempts: 1}
+	pol := policy{attempts: 1}
 	var err error
-	if pol.timeout, err = hxTimeout(p, def); err != nil {
+	if pol.timeout, err = httpTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if endpointErr != nil {
@@ -138,15 +137,15 @@ func wsrchRun(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *ur
 	seen := make(map[string]bool, maxResults)
 	results := make([]any, 0, maxResults)
 	images := p.String("search_type") == "images"
-	for page := 1; page <= wsrchMaxPages && len(results) < maxResults; page++ {
+	for page := 1; page <= maxPages && len(results) < maxResults; page++ {
 		if page > 1 {
 			q.Set("pageno", strconv.Itoa(page))
 		}
 		u.RawQuery = q.Encode()
-		r := &hxRequest{method: "GET", url: &u, raw: u.String(), header: map[string][]string{
+		r := &request{method: "GET", url: &u, raw: u.String(), header: map[string][]string{
 			"User-Agent": {"spellhost-web_search/1"}, "Accept": {"application/json"},
 		}}
-		rep, err := hxExchange(ctx, ps, r, pol)
+		rep, err := exchange(ctx, ps, r, pol)
 		if err != nil {
 			return nil, err
 		}
@@ -155,14 +154,14 @@ func wsrchRun(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *ur
 			if rep.status == 403 {
 				hint = " (is the json format enabled in the SearXNG settings?)"
 			}
-			return nil, Failed("%s: status %d%s: %s", r.what(), rep.status, hint, hxSnippet(rep.body))
+			return nil, tools.Failed("%s: status %d%s: %s", r.what(), rep.status, hint, snippet(rep.body))
 		}
-		var reply wsrchReply
+		var reply searchReply
 		if err := json.Unmarshal(rep.body, &reply); err != nil {
-			return nil, Failed("%s: reply is not SearXNG JSON: %v: %s", r.what(), err, hxSnippet(rep.body))
+			return nil, tools.Failed("%s: reply is not SearXNG JSON: %v: %s", r.what(), err, snippet(rep.body))
 		}
 		if reply.Results == nil {
-			return nil, Failed("%s: reply is not SearXNG JSON: it has no results list: %s", r.what(), hxSnippet(rep.body))
+			return nil, tools.Failed("%s: reply is not SearXNG JSON: it has no results list: %s", r.what(), snippet(rep.body))
 		}
 		added := 0
 		for _, it := range *reply.Results {
@@ -175,21 +174,21 @@ func wsrchRun(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *ur
 			seen[it.URL] = true
 			added++
 			item := map[string]any{
-				"title":   wsrchClip(it.Title),
-				"url":     wsrchClip(it.URL),
-				"snippet": wsrchClip(it.Content),
+				"title":   clipField(it.Title),
+				"url":     clipField(it.URL),
+				"snippet": clipField(it.Content),
 			}
 			if images && it.ImgSrc != "" {
-				item["image_url"] = wsrchClip(it.ImgSrc)
+				item["image_url"] = clipField(it.ImgSrc)
 			}
 			if images && it.ThumbnailSrc != "" {
-				item["thumbnail_url"] = wsrchClip(it.ThumbnailSrc)
+				item["thumbnail_url"] = clipField(it.ThumbnailSrc)
 			}
 			if d, ok := it.PublishedDate.(string); ok && d != "" {
-				item["published_date"] = wsrchClip(d)
+				item["published_date"] = clipField(d)
 			}
 			if it.Engine != "" {
-				item["engine"] = wsrchClip(it.Engine)
+				item["engine"] = clipField(it.Engine)
 			}
 			results = append(results, item)
 		}
@@ -205,21 +204,21 @@ func wsrchRun(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *ur
 	}, nil
 }
 
-// wsrchClip cuts s to wsrchMaxFieldBytes on a UTF-8 boundary.
-func wsrchClip(s string) string {
-	if len(s) <= wsrchMaxFieldBytes {
+// clipField cuts s to maxFieldBytes on a UTF-8 boundary.
+func clipField(s string) string {
+	if len(s) <= maxFieldBytes {
 		return s
 	}
-	i := wsrchMaxFieldBytes
+	i := maxFieldBytes
 	for i > 0 && s[i]&0xC0 == 0x80 {
 		i--
 	}
 	return s[:i]
 }
 
-// wsrchValidLang reports whether s looks like a language code: letters,
+// validLang reports whether s looks like a language code: letters,
 // digits and '-' or '_'.
-func wsrchValidLang(s string) bool {
+func validLang(s string) bool {
 	if s == "" {
 		return false
 	}

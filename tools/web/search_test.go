@@ -62,7 +62,7 @@ func wsTool(t testing.TB, endpoint string) tools.Tool {
 	t.Helper()
 	cfg := hxtConfig(t)
 	cfg.SearchEndpoint = endpoint
-	return web.WebSearch(cfg)
+	return web.Search(cfg)
 }
 
 func TestWebSearchSuccess(t *testing.T) {
@@ -236,8 +236,8 @@ func TestWebSearchNetwork(t *testing.T) {
 	})
 	t.Run("reply over the response limit", func(t *testing.T) {
 		srv := hxtServe(t, wsPages(wsNumbered(1, 20)))
-		cfg := tools.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 256}), SearchEndpoint: srv.URL}
-		if msg := callErr(t, web.WebSearch(cfg), map[string]any{"input": "go"}, tools.TypeTooLarge); !strings.Contains(msg, "256-byte response limit") {
+		cfg := web.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 256}), SearchEndpoint: srv.URL}
+		if msg := callErr(t, web.Search(cfg), map[string]any{"input": "go"}, tools.TypeTooLarge); !strings.Contains(msg, "256-byte response limit") {
 			t.Errorf("message %q", msg)
 		}
 	})

@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"errors"
@@ -15,21 +13,22 @@ import (
 	"strings"
 	"time"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
 // Service checker limits.
 const (
-	svcDefaultTimeout = 5.0      // seconds
-	svcMaxTimeout     = 60.0     // seconds
-	svcMaxTargetLen   = 2048     // bytes of target
-	svcMaxDrain       = 64 << 10 // bytes of an HTTP body read (and discarded) before closing
-	svcDNSPort        = "0"      // port a dns check is judged on when the target names none
-	svcUserAgent      = "spellhost-service-checker/1"
+	serviceTimeout = 5.0      // seconds
+	maxTimeout     = 60.0     // seconds
+	maxTargetLen   = 2048     // bytes of target
+	maxDrain       = 64 << 10 // bytes of an HTTP body read (and discarded) before closing
+	dnsPort        = "0"      // port a dns check is judged on when the target names none
+	userAgent      = "spellhost-service-checker/1"
 )
 
-func serviceCheckerSpec() Spec {
-	return Spec{
+func serviceCheckerSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "service_checker",
 		Category: "system",
 		Description: "Checks whether a service answers: a TCP connect, an HTTP(S) GET, or a DNS lookup. " +
@@ -41,18 +40,18 @@ func serviceCheckerSpec() Spec {
 			"checked against --allow-net like the first request), and read at most 64 KiB of the body. " +
 			"A dns check of a name is allowed when --allow-net allows the name (localhost is answered without a lookup: 127.0.0.1 and ::1); " +
 			"of an IP address, when an address entry allows it. Without a port in the target, only --allow-net entries that name no port count.",
-		Params: []Param{
-			{Name: "target", Type: String, Required: true,
+		Params: []tools.Param{
+			{Name: "target", Type: tools.String, Required: true,
 				Description: fmt.Sprintf("tcp: host:port (\"127.0.0.1:5432\", \"[::1]:80\"); http/https: a URL, or host[:port][/path] to which the scheme is added; "+
-					"dns: a host name (a host:port or URL is reduced to its host) (at most %d bytes)", svcMaxTargetLen)},
-			{Name: "check_type", Type: String, Required: true, Enum: []string{"tcp", "http", "https", "dns"},
+					"dns: a host name (a host:port or URL is reduced to its host) (at most %d bytes)", maxTargetLen)},
+			{Name: "check_type", Type: tools.String, Required: true, Enum: []string{"tcp", "http", "https", "dns"},
 				Description: "tcp connects; http and https send a GET and judge the status; dns resolves the host name"},
-			{Name: "timeout_seconds", Type: Number, Default: svcDefaultTimeout,
+			{Name: "timeout_seconds", Type: tools.Number, Default: serviceTimeout,
 				Description: fmt.Sprintf("give up after this many seconds, more than 0 and at most %g; a check that times out is available false with status \"timeout\"; "+
-					"the caller's deadline, when sooner, wins and is an error", svcMaxTimeout)},
-			{Name: "expected_status", Type: Integer,
+					"the caller's deadline, when sooner, wins and is an error", maxTimeout)},
+			{Name: "expected_status", Type: tools.Integer,
 				Description: "http/https only: the status code that counts as available (100 to 599); by default any 2xx or 3xx"},
-			{Name: "follow_redirects", Type: Boolean, Default: false,
+			{Name: "follow_redirects", Type: tools.Boolean, Default: false,
 				Description: "http/https only: follow redirects (at most 10, each checked against --allow-net) and judge the final response; by default a redirect is itself the answer"},
 		},
 		Returns: "{target (as given, a URL password masked), check_type, available, response_time_ms, status, error (null when available)}; status is, for tcp, " +
@@ -65,31 +64,31 @@ func serviceCheckerSpec() Spec {
 
 // ServiceChecker returns the service_checker tool. Every connection and
 // lookup is checked by cfg.Perm; a nil cfg.Perm refuses them all.
-func ServiceChecker(cfg Config) Tool {
+func ServiceChecker(cfg Config) tools.Tool {
 	ps := cfg.Perm
-	return New(serviceCheckerSpec(), func(ctx context.Context, p Params) (any, error) {
+	return tools.New(serviceCheckerSpec(), func(ctx context.Context, p tools.Params) (any, error) {
 		return checkService(ctx, ps, p)
 	})
 }
 
-func checkService(ctx context.Context, ps *perm.Set, p Params) (any, error) {
+func checkService(ctx context.Context, ps *perm.Set, p tools.Params) (any, error) {
 	target := strings.TrimSpace(p.String("target"))
 	kind := p.String("check_type")
-	if len(target) > svcMaxTargetLen {
-		return nil, Errorf(TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "target", len(target), svcMaxTargetLen)
+	if len(target) > maxTargetLen {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "target", len(target), maxTargetLen)
 	}
 	if target == "" {
-		return nil, Invalid("parameter %q: empty target", "target")
+		return nil, tools.Invalid("parameter %q: empty target", "target")
 	}
 	secs := p.Float("timeout_seconds")
-	if !(secs > 0 && secs <= svcMaxTimeout) {
-		return nil, Invalid("parameter %q: %g is out of range; want more than 0 and at most %g", "timeout_seconds", secs, svcMaxTimeout)
+	if !(secs > 0 && secs <= maxTimeout) {
+		return nil, tools.Invalid("parameter %q: %g is out of range; want more than 0 and at most %g", "timeout_seconds", secs, maxTimeout)
 	}
 	isHTTP := kind == "http" || kind == "https"
 	if !isHTTP {
 		for _, name := range []string{"expected_status", "follow_redirects"} {
 			if p.Has(name) {
-				return nil, Invalid("parameter %q applies to check_type http and https, not %s", name, kind)
+				return nil, tools.Invalid("parameter %q applies to check_type http and https, not %s", name, kind)
 			}
 		}
 	}
@@ -97,15 +96,15 @@ func checkService(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	if p.Has("expected_status") {
 		expected = p.Int("expected_status")
 		if expected < 100 || expected > 599 {
-			return nil, Invalid("parameter %q: %d is not an HTTP status code (100 to 599)", "expected_status", expected)
+			return nil, tools.Invalid("parameter %q: %d is not an HTTP status code (100 to 599)", "expected_status", expected)
 		}
 	}
-	t, err := svcParseTarget(target, kind)
+	t, err := parseTarget(target, kind)
 	if err != nil {
 		return nil, err
 	}
 	if ps == nil {
-		return nil, Errorf(TypePermission, "connect to %s: no network permissions are configured; allow it with --allow-net=%s", t.host, t.host)
+		return nil, tools.Errorf(tools.TypePermission, "connect to %s: no network permissions are configured; allow it with --allow-net=%s", t.host, t.host)
 	}
 
 	timeout := time.Duration(secs * float64(time.Second))
@@ -129,11 +128,11 @@ func checkService(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	// failed turns a connection error into the answer (available false)
 	// or, for a refused permission or the caller's own deadline, an error.
 	failed := func(what string, err error) (any, error) {
-		if hxRefused(err) {
+		if refused(err) {
 			return nil, fmt.Errorf("parameter %q: %w", "target", err)
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s: %w", kind, t.shown, svcCtxErr(ctx))
+			return nil, fmt.Errorf("%s %s: %w", kind, t.shown, ctxErr(ctx))
 		}
 		if tctx.Err() != nil {
 			return done("timeout", time.Since(start), fmt.Errorf("no answer within %g s", secs))
@@ -178,10 +177,10 @@ func checkService(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	}
 	req, err := http.NewRequestWithContext(tctx, http.MethodGet, t.url.String(), nil)
 	if err != nil {
-		return nil, Invalid("parameter %q: %v", "target", err)
+		return nil, tools.Invalid("parameter %q: %v", "target", err)
 	}
 	req.Close = true // a fresh connection every check; none is left idle
-	req.Header.Set("User-Agent", svcUserAgent)
+	req.Header.Set("User-Agent", userAgent)
 	resp, err := client.Do(req)
 	if err != nil {
 		status := "error"
@@ -192,7 +191,7 @@ func checkService(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 		return failed(status, err)
 	}
 	elapsed := time.Since(start)
-	limit := min(int64(svcMaxDrain), ps.Limits().MaxResponseBytes)
+	limit := min(int64(maxDrain), ps.Limits().MaxResponseBytes)
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
 	resp.Body.Close()
 	code := resp.StatusCode
@@ -212,16 +211,16 @@ func checkService(ctx context.Context, ps *perm.Set, p Params) (any, error) {
 	return done(code, elapsed, verr) // response time: until the response headers
 }
 
-type svcTarget struct {
+type serviceTarget struct {
 	host, port string
 	url        *url.URL // http and https
 	shown      string   // target as reported (URL password redacted)
 }
 
-func svcParseTarget(target, kind string) (svcTarget, error) {
-	t := svcTarget{shown: target}
-	bad := func(format string, args ...any) (svcTarget, error) {
-		return t, Invalid("parameter %q: "+format, append([]any{"target"}, args...)...)
+func parseTarget(target, kind string) (serviceTarget, error) {
+	t := serviceTarget{shown: target}
+	bad := func(format string, args ...any) (serviceTarget, error) {
+		return t, tools.Invalid("parameter %q: "+format, append([]any{"target"}, args...)...)
 	}
 	hasScheme := strings.Contains(target, "://")
 	switch {
@@ -286,7 +285,7 @@ func svcParseTarget(target, kind string) (svcTarget, error) {
 		return bad("%q is not a host name or address", t.host)
 	}
 	if kind == "dns" && t.port == "" {
-		t.port = svcDNSPort
+		t.port = dnsPort
 		return t, nil
 	}
 	n, err := strconv.Atoi(t.port)
@@ -296,9 +295,9 @@ func svcParseTarget(target, kind string) (svcTarget, error) {
 	return t, nil
 }
 
-// svcCtxErr returns ctx's error, which classifies it as timeout or
+// ctxErr returns ctx's error, which classifies it as timeout or
 // cancelled, with its cause when it has one.
-func svcCtxErr(ctx context.Context) error {
+func ctxErr(ctx context.Context) error {
 	err, cause := ctx.Err(), context.Cause(ctx)
 	if cause == nil || cause == err {
 		return err

@@ -26,7 +26,7 @@ func scTool(t testing.TB) tools.Tool {
 		t.Fatal(err)
 	}
 	t.Cleanup(ps.CloseIdle)
-	return web.ServiceChecker(tools.Config{Perm: ps})
+	return web.ServiceChecker(web.Config{Perm: ps})
 }
 
 // scListener returns a 127.0.0.1 listener that accepts and closes
@@ -214,7 +214,7 @@ func TestServiceCheckerErrors(t *testing.T) {
 		{"redirect to refused host", tool, map[string]any{"target": srv.URL + "/evil", "check_type": "http", "follow_redirects": true}, tools.TypePermission,
 			[]string{"10.255.255.1", "--allow-net=10.255.255.1:80"}},
 		{"mapped ipv6 of refused host", tool, map[string]any{"target": "[::ffff:10.255.255.1]:80", "check_type": "tcp"}, tools.TypePermission, []string{"--allow-net"}},
-		{"nil perm", web.ServiceChecker(tools.Config{}), map[string]any{"target": open, "check_type": "tcp"}, tools.TypePermission, []string{"--allow-net=127.0.0.1"}},
+		{"nil perm", web.ServiceChecker(web.Config{}), map[string]any{"target": open, "check_type": "tcp"}, tools.TypePermission, []string{"--allow-net=127.0.0.1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -260,7 +260,7 @@ func TestServiceCheckerAllowedByRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tool := web.ServiceChecker(tools.Config{Perm: ps})
+	tool := web.ServiceChecker(web.Config{Perm: ps})
 	res := call(t, tool, map[string]any{"target": "10.255.255.1", "check_type": "dns"})
 	if res["available"] != true || !slices.Equal(res["addresses"].([]any), []any{"10.255.255.1"}) {
 		t.Fatalf("got %v", res)

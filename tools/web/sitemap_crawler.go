@@ -1,8 +1,5 @@
 package web
 
-import . "spellhost/tools"
-import "spellhost/tools/internal/clip"
-
 import (
 	"bufio"
 	"bytes"
@@ -15,20 +12,23 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"spellhost/tools"
+	"spellhost/tools/internal/clip"
 )
 
 // sitemap-crawler limits.
 const (
-	smapMaxURLs     = 50_000 // largest max_urls
-	smapMaxSitemaps = 1000   // largest max_sitemaps
-	smapMaxDepth    = 10     // largest max_depth
-	smapMaxLocLen   = 8 << 10
-	smapMaxEntries  = 50_000 // <url> or <sitemap> entries read from one sitemap, as the protocol allows
-	smapMaxSkipped  = 1000   // entries of skipped
+	sitemapMaxURLs     = 50_000 // largest max_urls
+	sitemapMaxSitemaps = 1000   // largest max_sitemaps
+	sitemapMaxDepth    = 10     // largest max_depth
+	maxLocLen          = 8 << 10
+	maxEntries         = 50_000 // <url> or <sitemap> entries read from one sitemap, as the protocol allows
+	maxSkipped         = 1000   // entries of skipped
 )
 
-func sitemapCrawlerSpec() Spec {
-	return Spec{
+func sitemapCrawlerSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "sitemap-crawler",
 		Category: "data",
 		Description: "Reads an XML sitemap (<urlset> of <url> with loc, lastmod, changefreq and priority) or a sitemap index " +
@@ -44,20 +44,20 @@ func sitemapCrawlerSpec() Spec {
 			"Limits: each sitemap, compressed and decompressed, up to the host's response limit (16 MiB by default; more is " +
 			"too_large) and 50000 entries (more are ignored and truncated is true); max_urls at most 50000; max_sitemaps at " +
 			"most 1000; max_depth at most 10; skipped lists at most 1000 entries (skipped_count counts them all).",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true,
-				Description: fmt.Sprintf("the sitemap or sitemap index URL, http:// or https://, at most %d bytes", wfMaxURLLen)},
-			{Name: "follow_sitemaps", Type: Boolean, Default: true,
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true,
+				Description: fmt.Sprintf("the sitemap or sitemap index URL, http:// or https://, at most %d bytes", fetchMaxURLLen)},
+			{Name: "follow_sitemaps", Type: tools.Boolean, Default: true,
 				Description: "fetch the sitemaps a sitemap index lists; false lists them in skipped instead"},
-			{Name: "max_urls", Type: Integer, Default: 1000,
-				Description: fmt.Sprintf("stop after this many page URLs, 1 to %d; truncated tells when there were more", smapMaxURLs)},
-			{Name: "max_sitemaps", Type: Integer, Default: 20,
-				Description: fmt.Sprintf("fetch at most this many sitemaps, the first included, 1 to %d; the rest go to skipped and truncated is true", smapMaxSitemaps)},
-			{Name: "max_depth", Type: Integer, Default: 3,
+			{Name: "max_urls", Type: tools.Integer, Default: 1000,
+				Description: fmt.Sprintf("stop after this many page URLs, 1 to %d; truncated tells when there were more", sitemapMaxURLs)},
+			{Name: "max_sitemaps", Type: tools.Integer, Default: 20,
+				Description: fmt.Sprintf("fetch at most this many sitemaps, the first included, 1 to %d; the rest go to skipped and truncated is true", sitemapMaxSitemaps)},
+			{Name: "max_depth", Type: tools.Integer, Default: 3,
 				Description: fmt.Sprintf("how many levels of sitemap indexes to follow below input, 0 to %d: 1 fetches the sitemaps "+
 					"input lists, 2 also those they list, and so on; 0 follows none (like follow_sitemaps false); children "+
-					"deeper go to skipped", smapMaxDepth)},
-			wfTimeoutParam("the whole crawl, every sitemap included"),
+					"deeper go to skipped", sitemapMaxDepth)},
+			timeoutParam("the whole crawl, every sitemap included"),
 		},
 		Returns: "{urls: [{loc, lastmod (\"\" if absent), changefreq (\"\" if absent), priority (number, null if absent or not a number)}], " +
 			"count, sitemaps: [URLs fetched, in order], skipped: [{url, reason}], skipped_count, " +
@@ -69,21 +69,21 @@ func sitemapCrawlerSpec() Spec {
 // SitemapCrawler returns the sitemap-crawler tool. It fetches through
 // cfg.Perm's HTTP client; cfg.HTTPTimeout (30s when unset) bounds the
 // whole crawl unless timeout_ms says otherwise.
-func SitemapCrawler(cfg Config) Tool {
-	return New(sitemapCrawlerSpec(), func(ctx context.Context, p Params) (any, error) {
+func SitemapCrawler(cfg Config) tools.Tool {
+	return tools.New(sitemapCrawlerSpec(), func(ctx context.Context, p tools.Params) (any, error) {
 		return crawlSitemap(ctx, cfg, p)
 	})
 }
 
-// smapDoc is a parsed sitemap.
-type smapDoc struct {
+// sitemapDoc is a parsed sitemap.
+type sitemapDoc struct {
 	index    bool
-	more     bool             // entries past smapMaxEntries were ignored
+	more     bool             // entries past maxEntries were ignored
 	urls     []map[string]any // of a urlset or text sitemap
 	children []string         // locs of a sitemap index
 }
 
-type smapCrawl struct {
+type crawl struct {
 	ctx      context.Context
 	cfg      Config
 	maxURLs  int
@@ -97,29 +97,29 @@ type smapCrawl struct {
 	cut      bool
 }
 
-func crawlSitemap(ctx context.Context, cfg Config, p Params) (any, error) {
-	root, err := wfParseURL("input", p.String("input"))
+func crawlSitemap(ctx context.Context, cfg Config, p tools.Params) (any, error) {
+	root, err := fetchParseURL("input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := wfTimeout(p, cfg.HTTPTimeout)
+	timeout, err := fetchTimeout(p, cfg.HTTPTimeout)
 	if err != nil {
 		return nil, err
 	}
 	maxURLs, maxSitemaps, maxDepth := p.Int("max_urls"), p.Int("max_sitemaps"), p.Int("max_depth")
-	if maxURLs < 1 || maxURLs > smapMaxURLs {
-		return nil, Invalid("parameter %q: %d is out of range 1-%d", "max_urls", maxURLs, smapMaxURLs)
+	if maxURLs < 1 || maxURLs > sitemapMaxURLs {
+		return nil, tools.Invalid("parameter %q: %d is out of range 1-%d", "max_urls", maxURLs, sitemapMaxURLs)
 	}
-	if maxSitemaps < 1 || maxSitemaps > smapMaxSitemaps {
-		return nil, Invalid("parameter %q: %d is out of range 1-%d", "max_sitemaps", maxSitemaps, smapMaxSitemaps)
+	if maxSitemaps < 1 || maxSitemaps > sitemapMaxSitemaps {
+		return nil, tools.Invalid("parameter %q: %d is out of range 1-%d", "max_sitemaps", maxSitemaps, sitemapMaxSitemaps)
 	}
-	if maxDepth < 0 || maxDepth > smapMaxDepth {
-		return nil, Invalid("parameter %q: %d is out of range 0-%d", "max_depth", maxDepth, smapMaxDepth)
+	if maxDepth < 0 || maxDepth > sitemapMaxDepth {
+		return nil, tools.Invalid("parameter %q: %d is out of range 0-%d", "max_depth", maxDepth, sitemapMaxDepth)
 	}
-	ctx, cancel := wfDeadline(ctx, timeout)
+	ctx, cancel := deadline(ctx, timeout)
 	defer cancel()
 
-	c := &smapCrawl{
+	c := &crawl{
 		ctx: ctx, cfg: cfg, maxURLs: maxURLs, follow: p.Bool("follow_sitemaps"),
 		urls: []any{}, seenURL: map[string]bool{}, sitemaps: []any{}, skipped: []any{}, seen: map[string]bool{},
 	}
@@ -129,7 +129,7 @@ func crawlSitemap(ctx context.Context, cfg Config, p Params) (any, error) {
 		depth  int
 	}
 	queue := []item{{u: root}}
-	c.seen[smapKey(root)] = true
+	c.seen[sitemapKey(root)] = true
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
@@ -145,7 +145,7 @@ func crawlSitemap(ctx context.Context, cfg Config, p Params) (any, error) {
 		doc, final, err := c.fetch(it.u)
 		if err != nil {
 			if it.parent != "" {
-				err = wfPrefix(fmt.Sprintf("sitemap %s (listed in %s)", it.u.Redacted(), it.parent), err)
+				err = prefix(fmt.Sprintf("sitemap %s (listed in %s)", it.u.Redacted(), it.parent), err)
 			}
 			return nil, err
 		}
@@ -173,8 +173,8 @@ func crawlSitemap(ctx context.Context, cfg Config, p Params) (any, error) {
 			case err != nil:
 				c.skip(loc, "not a valid URL")
 				continue
-			case wfCheckScheme(ref) != nil:
-				c.skip(ref.String(), "unsupported URL: "+wfCheckScheme(ref).Error())
+			case checkScheme(ref) != nil:
+				c.skip(ref.String(), "unsupported URL: "+checkScheme(ref).Error())
 				continue
 			case !c.follow:
 				c.skip(ref.String(), "not followed (follow_sitemaps is false)")
@@ -183,7 +183,7 @@ func crawlSitemap(ctx context.Context, cfg Config, p Params) (any, error) {
 				c.skip(ref.String(), fmt.Sprintf("deeper than max_depth %d", maxDepth))
 				continue
 			}
-			key := smapKey(ref)
+			key := sitemapKey(ref)
 			if c.seen[key] {
 				c.skip(ref.String(), "already fetched or queued (cycle or duplicate)")
 				continue
@@ -202,16 +202,16 @@ func crawlSitemap(ctx context.Context, cfg Config, p Params) (any, error) {
 	}, nil
 }
 
-func (c *smapCrawl) skip(u, reason string) {
+func (c *crawl) skip(u, reason string) {
 	c.nskipped++
-	if len(c.skipped) < smapMaxSkipped {
+	if len(c.skipped) < maxSkipped {
 		c.skipped = append(c.skipped, map[string]any{"url": u, "reason": reason})
 	}
 }
 
-// smapKey identifies a sitemap URL for cycle detection: without fragment,
+// sitemapKey identifies a sitemap URL for cycle detection: without fragment,
 // scheme and host lowercase (url.Parse lowercases the scheme).
-func smapKey(u *url.URL) string {
+func sitemapKey(u *url.URL) string {
 	k := *u
 	k.Fragment, k.RawFragment = "", ""
 	k.Host = strings.ToLower(k.Host)
@@ -220,15 +220,15 @@ func smapKey(u *url.URL) string {
 
 // fetch gets and parses one sitemap. A nil doc means the final URL after
 // redirects was already fetched.
-func (c *smapCrawl) fetch(u *url.URL) (*smapDoc, *url.URL, error) {
-	pg, err := wfGet(c.ctx, c.cfg.Perm, u, "application/xml,text/xml;q=0.9,application/gzip;q=0.8,text/plain;q=0.5,*/*;q=0.1")
+func (c *crawl) fetch(u *url.URL) (*sitemapDoc, *url.URL, error) {
+	pg, err := fetch(c.ctx, c.cfg.Perm, u, "application/xml,text/xml;q=0.9,application/gzip;q=0.8,text/plain;q=0.5,*/*;q=0.1")
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := wfStatusError(pg); err != nil {
+	if err := statusError(pg); err != nil {
 		return nil, nil, err
 	}
-	if k := smapKey(pg.url); k != smapKey(u) {
+	if k := sitemapKey(pg.url); k != sitemapKey(u) {
 		if c.seen[k] {
 			return nil, pg.url, nil
 		}
@@ -238,37 +238,37 @@ func (c *smapCrawl) fetch(u *url.URL) (*smapDoc, *url.URL, error) {
 	if len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
-			return nil, nil, Failed("sitemap %s: gzip: %v", pg.url.Redacted(), err)
+			return nil, nil, tools.Failed("sitemap %s: gzip: %v", pg.url.Redacted(), err)
 		}
 		limit := c.cfg.Perm.Limits().MaxResponseBytes
-		body, err = wfReadCapped(zr, limit, -1)
-		if errors.Is(err, errWfTooLarge) {
-			return nil, nil, Errorf(TypeTooLarge, "sitemap %s: decompressed size exceeds the %d-byte limit", pg.url.Redacted(), limit)
+		body, err = readCapped(zr, limit, -1)
+		if errors.Is(err, errTooLarge) {
+			return nil, nil, tools.Errorf(tools.TypeTooLarge, "sitemap %s: decompressed size exceeds the %d-byte limit", pg.url.Redacted(), limit)
 		}
 		if err != nil {
-			return nil, nil, Failed("sitemap %s: gzip: %v", pg.url.Redacted(), err)
+			return nil, nil, tools.Failed("sitemap %s: gzip: %v", pg.url.Redacted(), err)
 		}
 	}
-	doc, err := smapParse(c.ctx, body, pg.charset)
+	doc, err := parseSitemap(c.ctx, body, pg.charset)
 	if err != nil {
-		return nil, nil, wfPrefix("sitemap "+pg.url.Redacted(), err)
+		return nil, nil, prefix("sitemap "+pg.url.Redacted(), err)
 	}
 	return doc, pg.url, nil
 }
 
-// smapParse parses an XML sitemap, sitemap index or text sitemap.
-func smapParse(ctx context.Context, body []byte, charset string) (*smapDoc, error) {
+// parseSitemap parses an XML sitemap, sitemap index or text sitemap.
+func parseSitemap(ctx context.Context, body []byte, charset string) (*sitemapDoc, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
-		return nil, Failed("empty document")
+		return nil, tools.Failed("empty document")
 	}
 	if trimmed[0] != '<' {
-		return smapParseText(ctx, wfUTF8(body, charset))
+		return parseTextSitemap(ctx, toUTF8(body, charset))
 	}
 	d := xml.NewDecoder(bytes.NewReader(body))
-	d.CharsetReader = smapCharsetReader
-	doc := &smapDoc{}
+	d.CharsetReader = charsetReader
+	doc := &sitemapDoc{}
 	var (
 		depth    int    // open elements
 		entry    int    // depth of the open <url> or <sitemap>, 0 when none
@@ -287,7 +287,7 @@ func smapParse(ctx context.Context, body []byte, charset string) (*smapDoc, erro
 			break
 		}
 		if err != nil {
-			return nil, Failed("malformed XML: %v", err)
+			return nil, tools.Failed("malformed XML: %v", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -301,7 +301,7 @@ func smapParse(ctx context.Context, body []byte, charset string) (*smapDoc, erro
 				case "sitemapindex":
 					doc.index = true
 				default:
-					return nil, Failed("root element <%s> is neither <urlset> nor <sitemapindex>", smapShort(name))
+					return nil, tools.Failed("root element <%s> is neither <urlset> nor <sitemapindex>", shortName(name))
 				}
 			case depth == 2 && t.Name.Space == ns && (name == "url" && !doc.index || name == "sitemap" && doc.index):
 				entry = depth
@@ -322,8 +322,8 @@ func smapParse(ctx context.Context, body []byte, charset string) (*smapDoc, erro
 						cur["priority"] = f
 					}
 				case "loc":
-					if len(v) > smapMaxLocLen {
-						return nil, Failed("<loc> of %d bytes exceeds the %d-byte limit", len(v), smapMaxLocLen)
+					if len(v) > maxLocLen {
+						return nil, tools.Failed("<loc> of %d bytes exceeds the %d-byte limit", len(v), maxLocLen)
 					}
 					cur["loc"] = v
 				default:
@@ -332,7 +332,7 @@ func smapParse(ctx context.Context, body []byte, charset string) (*smapDoc, erro
 				field = ""
 			case entry > 0 && depth == entry:
 				if loc := cur["loc"].(string); loc != "" {
-					if len(doc.urls)+len(doc.children) >= smapMaxEntries {
+					if len(doc.urls)+len(doc.children) >= maxEntries {
 						doc.more = true
 					} else if doc.index {
 						doc.children = append(doc.children, loc)
@@ -350,20 +350,20 @@ func smapParse(ctx context.Context, body []byte, charset string) (*smapDoc, erro
 		}
 	}
 	if !rootSeen {
-		return nil, Failed("no root element")
+		return nil, tools.Failed("no root element")
 	}
 	if depth != 0 {
-		return nil, Failed("malformed XML: unexpected end of document")
+		return nil, tools.Failed("malformed XML: unexpected end of document")
 	}
 	return doc, nil
 }
 
-// smapShort keeps element names in messages short.
-func smapShort(s string) string { return clip.String(s, 64) }
+// shortName keeps element names in messages short.
+func shortName(s string) string { return clip.String(s, 64) }
 
-// smapCharsetReader decodes the XML encodings besides UTF-8 that sitemaps
+// charsetReader decodes the XML encodings besides UTF-8 that sitemaps
 // use in practice.
-func smapCharsetReader(charset string, r io.Reader) (io.Reader, error) {
+func charsetReader(charset string, r io.Reader) (io.Reader, error) {
 	cs := strings.ToLower(charset)
 	switch cs {
 	case "iso-8859-1", "latin1", "iso8859-1", "l1", "windows-1252", "cp1252", "us-ascii", "ascii":
@@ -371,17 +371,17 @@ func smapCharsetReader(charset string, r io.Reader) (io.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return bytes.NewReader(wfUTF8(data, cs)), nil
+		return bytes.NewReader(toUTF8(data, cs)), nil
 	}
 	return nil, fmt.Errorf("unsupported encoding %q", clip.String(charset, 64))
 }
 
-// smapParseText reads a text sitemap: one absolute http or https URL per
+// parseTextSitemap reads a text sitemap: one absolute http or https URL per
 // line; blank lines are ignored.
-func smapParseText(ctx context.Context, body []byte) (*smapDoc, error) {
-	doc := &smapDoc{}
+func parseTextSitemap(ctx context.Context, body []byte) (*sitemapDoc, error) {
+	doc := &sitemapDoc{}
 	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 0, 4096), smapMaxLocLen+2)
+	sc.Buffer(make([]byte, 0, 4096), maxLocLen+2)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -393,10 +393,10 @@ func smapParseText(ctx context.Context, body []byte) (*smapDoc, error) {
 			continue
 		}
 		u, err := url.Parse(s)
-		if err != nil || wfCheckScheme(u) != nil {
-			return nil, Failed("text sitemap line %d: %q is not an absolute http or https URL", line, clip.String(s, 200))
+		if err != nil || checkScheme(u) != nil {
+			return nil, tools.Failed("text sitemap line %d: %q is not an absolute http or https URL", line, clip.String(s, 200))
 		}
-		if len(doc.urls) >= smapMaxEntries {
+		if len(doc.urls) >= maxEntries {
 			doc.more = true
 			break
 		}
@@ -404,9 +404,9 @@ func smapParseText(ctx context.Context, body []byte) (*smapDoc, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Failed("text sitemap line %d: longer than %d bytes", line+1, smapMaxLocLen)
+			return nil, tools.Failed("text sitemap line %d: longer than %d bytes", line+1, maxLocLen)
 		}
-		return nil, Failed("text sitemap: %v", err)
+		return nil, tools.Failed("text sitemap: %v", err)
 	}
 	return doc, nil
 }

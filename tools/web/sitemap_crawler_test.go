@@ -133,7 +133,7 @@ func smTool(t testing.TB) (tools.Tool, string) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	p := webPerm(t, perm.Limits{MaxResponseBytes: 64 << 10})
-	return web.SitemapCrawler(tools.Config{Perm: p, HTTPTimeout: 5 * time.Second}), base
+	return web.SitemapCrawler(web.Config{Perm: p, HTTPTimeout: 5 * time.Second}), base
 }
 
 func smLocs(res map[string]any) []string {

@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"errors"
@@ -19,6 +17,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
@@ -41,8 +40,8 @@ var urlDefaultPorts = map[string]int{
 // urlRootPathSchemes get "/" for an empty path when normalized (RFC 3986 6.2.3).
 var urlRootPathSchemes = map[string]bool{"http": true, "https": true, "ws": true, "wss": true, "ftp": true}
 
-func urlAnalyzerSpec() Spec {
-	return Spec{
+func urlAnalyzerSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "url-analyzer",
 		Category: "data",
 		Description: "Parses and normalizes a URL: scheme, host, port, path, query parameters, fragment, " +
@@ -52,12 +51,12 @@ func urlAnalyzerSpec() Spec {
 			"from the path, uppercases percent-escapes and decodes escaped unreserved characters, sorts query " +
 			"parameters by name (stable, so repeated names keep their order), drops the password and an empty " +
 			"query or fragment. A URL that cannot be parsed or has no scheme or host is a validation error.",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true,
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true,
 				Description: fmt.Sprintf("the absolute URL to analyze, e.g. \"https://example.com/a?b=1\"; surrounding spaces are ignored; at most %d bytes", maxURLLen)},
-			{Name: "fetch_metadata", Type: Boolean, Default: false,
+			{Name: "fetch_metadata", Type: tools.Boolean, Default: false,
 				Description: fmt.Sprintf("GET the URL (http and https only; host must be allowed by --allow-net, which defaults to loopback only) and add metadata from the first %d bytes of HTML", maxMetaHTML)},
-			{Name: "decode_params", Type: Boolean, Default: true,
+			{Name: "decode_params", Type: tools.Boolean, Default: true,
 				Description: "percent-decode query parameter names and values ('+' is a space) and the fragment; false returns them as written"},
 		},
 		Returns: "{valid (always true), normalized, scheme, host (lowercase, IPv6 without brackets), port (explicit, else the scheme's default, else null), " +
@@ -74,24 +73,24 @@ func urlAnalyzerSpec() Spec {
 
 // URLAnalyzer returns the url-analyzer tool. Fetching uses cfg.Perm's HTTP
 // client with cfg.HTTPTimeout (30s when unset).
-func URLAnalyzer(cfg Config) Tool {
+func URLAnalyzer(cfg Config) tools.Tool {
 	timeout := cfg.HTTPTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	ps := cfg.Perm
-	return New(urlAnalyzerSpec(), func(ctx context.Context, p Params) (any, error) {
+	return tools.New(urlAnalyzerSpec(), func(ctx context.Context, p tools.Params) (any, error) {
 		return analyzeURL(ctx, ps, timeout, p)
 	})
 }
 
-func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p Params) (any, error) {
+func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p tools.Params) (any, error) {
 	raw := strings.TrimSpace(p.String("input"))
 	if len(raw) > maxURLLen {
-		return nil, Errorf(TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", "input", len(raw), maxURLLen)
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", "input", len(raw), maxURLLen)
 	}
 	if raw == "" {
-		return nil, Invalid("parameter %q: empty URL", "input")
+		return nil, tools.Invalid("parameter %q: empty URL", "input")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -99,13 +98,13 @@ func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p Para
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, Invalid("parameter %q: invalid URL: %v", "input", err)
+		return nil, tools.Invalid("parameter %q: invalid URL: %v", "input", err)
 	}
 	if u.Scheme == "" {
-		return nil, Invalid("parameter %q: URL has no scheme; want an absolute URL such as \"https://example.com/\"", "input")
+		return nil, tools.Invalid("parameter %q: URL has no scheme; want an absolute URL such as \"https://example.com/\"", "input")
 	}
 	if u.Opaque != "" || u.Hostname() == "" {
-		return nil, Invalid("parameter %q: URL has no host; want scheme://host/...", "input")
+		return nil, tools.Invalid("parameter %q: URL has no host; want scheme://host/...", "input")
 	}
 	scheme := u.Scheme // url.Parse lowercases it
 	decode := p.Bool("decode_params")
@@ -122,10 +121,10 @@ func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p Para
 		isPrivate = a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()
 	} else {
 		if !utf8.ValidString(host) {
-			return nil, Invalid("parameter %q: host name is not valid UTF-8", "input")
+			return nil, tools.Invalid("parameter %q: host name is not valid UTF-8", "input")
 		}
 		if strings.ContainsAny(host, ":[]") || strings.HasPrefix(u.Host, "[") {
-			return nil, Invalid("parameter %q: host %q is neither a name nor an IP address", "input", u.Host)
+			return nil, tools.Invalid("parameter %q: host %q is neither a name nor an IP address", "input", u.Host)
 		}
 		name := strings.TrimSuffix(host, ".")
 		isPrivate = name == "localhost" || strings.HasSuffix(name, ".localhost")
@@ -141,7 +140,7 @@ func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p Para
 	if portStr := u.Port(); portStr != "" {
 		n, err := strconv.Atoi(portStr)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, Invalid("parameter %q: port %q is out of range 1-65535", "input", portStr)
+			return nil, tools.Invalid("parameter %q: port %q is out of range 1-65535", "input", portStr)
 		}
 		port = n
 		isDefault = knownScheme && n == defPort
@@ -152,7 +151,7 @@ func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p Para
 	// Path.
 	path, err := normalizePercent(u.EscapedPath(), false)
 	if err != nil {
-		return nil, Invalid("parameter %q: path: %v", "input", err)
+		return nil, tools.Invalid("parameter %q: path: %v", "input", err)
 	}
 	path = removeDotSegments(path)
 	if path == "" && urlRootPathSchemes[scheme] {
@@ -170,7 +169,7 @@ func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p Para
 			}
 			norm, err := normalizePercent(piece, true)
 			if err != nil {
-				return nil, Invalid("parameter %q: query parameter %q: %v", "input", piece, err)
+				return nil, tools.Invalid("parameter %q: query parameter %q: %v", "input", piece, err)
 			}
 			pieces = append(pieces, norm)
 			k, v, _ := strings.Cut(piece, "=")
@@ -179,7 +178,7 @@ func analyzeURL(ctx context.Context, ps *perm.Set, timeout time.Duration, p Para
 					v, err = url.QueryUnescape(v)
 				}
 				if err != nil {
-					return nil, Invalid("parameter %q: query parameter %q: %v", "input", piece, err)
+					return nil, tools.Invalid("parameter %q: query parameter %q: %v", "input", piece, err)
 				}
 			}
 			switch old := params[k].(type) {
@@ -387,14 +386,14 @@ func removeDotSegments(p string) string {
 
 func fetchURLMetadata(ctx context.Context, ps *perm.Set, timeout time.Duration, u *url.URL) (map[string]any, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, Invalid("parameter %q: only http and https URLs can be fetched, not %s", "fetch_metadata", u.Scheme)
+		return nil, tools.Invalid("parameter %q: only http and https URLs can be fetched, not %s", "fetch_metadata", u.Scheme)
 	}
 	if ps == nil {
-		return nil, Errorf(TypePermission, "fetch %s: network access is not configured", u.Redacted())
+		return nil, tools.Errorf(tools.TypePermission, "fetch %s: network access is not configured", u.Redacted())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, Invalid("parameter %q: %v", "input", err)
+		return nil, tools.Invalid("parameter %q: %v", "input", err)
 	}
 	req.Header.Set("User-Agent", "spellhost-url-analyzer/1")
 	req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
@@ -432,14 +431,14 @@ func fetchError(ctx context.Context, u *url.URL, err error) error {
 		err = ue.Err
 	}
 	switch {
-	case hxRefused(err):
+	case refused(err):
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("fetch %s: %w", u.Redacted(), ctx.Err())
 	case ue != nil && ue.Timeout():
-		return Errorf(TypeTimeout, "fetch %s: %v", u.Redacted(), err)
+		return tools.Errorf(tools.TypeTimeout, "fetch %s: %v", u.Redacted(), err)
 	}
-	return Failed("fetch %s: %v", u.Redacted(), err)
+	return tools.Failed("fetch %s: %v", u.Redacted(), err)
 }
 
 // parseHTMLMeta reads the head of an HTML document for its title,

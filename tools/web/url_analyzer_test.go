@@ -17,7 +17,7 @@ import (
 func urlTool(t *testing.T) tools.Tool {
 	t.Helper()
 	p, _ := testPerm(t)
-	return web.URLAnalyzer(tools.Config{Perm: p, HTTPTimeout: 10 * time.Second})
+	return web.URLAnalyzer(web.Config{Perm: p, HTTPTimeout: 10 * time.Second})
 }
 
 func TestURLAnalyzerSpec(t *testing.T) {
@@ -235,7 +235,7 @@ func TestURLAnalyzerFetch(t *testing.T) {
 }
 
 func BenchmarkURLAnalyzer(b *testing.B) {
-	tool := web.URLAnalyzer(tools.Config{})
+	tool := web.URLAnalyzer(web.Config{})
 	params := map[string]any{"input": "https://Example.com/docs/./guide/../index.html?b=2&a=1#intro"}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -256,7 +256,7 @@ func FuzzURLAnalyzer(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	tool := web.URLAnalyzer(tools.Config{})
+	tool := web.URLAnalyzer(web.Config{})
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, s string) {
 		res, err := tools.Call(ctx, tool, map[string]any{"input": s})

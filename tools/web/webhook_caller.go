@@ -1,7 +1,5 @@
 package web
 
-import . "spellhost/tools"
-
 import (
 	"context"
 	"crypto/hmac"
@@ -9,15 +7,16 @@ import (
 	"encoding/hex"
 	"time"
 
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
-// whkMaxResponse caps the response text returned (bytes); the response
+// maxResponse caps the response text returned (bytes); the response
 // limit, when smaller, wins.
-const whkMaxResponse = 64 << 10
+const maxResponse = 64 << 10
 
-func webhookCallerSpec() Spec {
-	return Spec{
+func webhookCallerSpec() tools.Spec {
+	return tools.Spec{
 		Name:     "webhook-caller",
 		Category: "data",
 		Description: "Delivers a JSON payload to a webhook URL, retrying with exponential backoff (backoff_ms doubled " +
@@ -29,18 +28,18 @@ func webhookCallerSpec() Spec {
 			"--allow-net (without the flag, loopback only). The reply body is informational: it is cut to 64 KiB (or the response " +
 			"limit) and flagged with response_truncated rather than failing a delivered webhook. No retry starts when " +
 			"the caller's deadline would pass during the backoff.",
-		Params: []Param{
-			{Name: "input", Type: String, Required: true, Description: "the webhook URL: " + hxURLDoc},
-			{Name: "payload", Type: Any, Description: "the payload, sent as JSON (Content-Type application/json unless " +
+		Params: []tools.Param{
+			{Name: "input", Type: tools.String, Required: true, Description: "the webhook URL: " + urlDoc},
+			{Name: "payload", Type: tools.Any, Description: "the payload, sent as JSON (Content-Type application/json unless " +
 				"headers set one); any value, a string included, is JSON-encoded (use http_request to send a raw body); " +
 				"omitted: an empty body; at most 16 MiB encoded"},
-			{Name: "headers", Type: Object, Description: hxHeadersDoc},
-			{Name: "method", Type: String, Default: "POST", Enum: []string{"POST", "PUT", "PATCH"}, Description: "the HTTP method"},
-			{Name: "max_retries", Type: Integer, Default: 3, Description: "retries after the first attempt, 0-10"},
-			{Name: "backoff_ms", Type: Integer, Default: 100, Description: "delay before the first retry in milliseconds, " +
+			{Name: "headers", Type: tools.Object, Description: headersDoc},
+			{Name: "method", Type: tools.String, Default: "POST", Enum: []string{"POST", "PUT", "PATCH"}, Description: "the HTTP method"},
+			{Name: "max_retries", Type: tools.Integer, Default: 3, Description: "retries after the first attempt, 0-10"},
+			{Name: "backoff_ms", Type: tools.Integer, Default: 100, Description: "delay before the first retry in milliseconds, " +
 				"doubled for each further retry and capped at 5 s; 0-5000"},
-			{Name: "timeout_ms", Type: Integer, Description: hxTimeoutDoc},
-			{Name: "sign", Type: String, Description: "a secret: adds X-Signature: sha256=<hex HMAC-SHA256 of the body " +
+			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
+			{Name: "sign", Type: tools.String, Description: "a secret: adds X-Signature: sha256=<hex HMAC-SHA256 of the body " +
 				"with this key>, so the receiver can check the payload; never echoed"},
 		},
 		Returns: "{status_code, attempts, delivered (true: a 2xx reply; any other outcome is an error), response (the " +
@@ -51,17 +50,17 @@ func webhookCallerSpec() Spec {
 // WebhookCaller returns the webhook-caller tool. It reaches the network
 // through cfg.Perm's HTTP client; cfg.HTTPTimeout (30 s when unset) is the
 // default per-attempt timeout.
-func WebhookCaller(cfg Config) Tool {
+func WebhookCaller(cfg Config) tools.Tool {
 	ps, def := cfg.Perm, cfg.HTTPTimeout
-	return New(webhookCallerSpec(), func(ctx context.Context, p Params) (any, error) {
-		return whkRun(ctx, ps, def, p)
+	return tools.New(webhookCallerSpec(), func(ctx context.Context, p tools.Params) (any, error) {
+		return runWebhook(ctx, ps, def, p)
 	})
 }
 
-func whkRetryStatus(s int) bool { return s >= 500 || s == 429 }
+func webhookRetries(s int) bool { return s >= 500 || s == 429 }
 
-func whkRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any, error) {
-	r, err := hxNewRequest(p.String("method"), "input", p.String("input"), "spellhost-webhook-caller/1")
+func runWebhook(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Params) (any, error) {
+	r, err := newRequest(p.String("method"), "input", p.String("input"), "spellhost-webhook-caller/1")
 	if err != nil {
 		return nil, err
 	}
@@ -77,56 +76,56 @@ func whkRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any
 	if p.Has("sign") {
 		secret := p.String("sign")
 		if secret == "" {
-			return nil, Invalid("parameter %q: empty secret", "sign")
+			return nil, tools.Invalid("parameter %q: empty secret", "sign")
 		}
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write(r.body)
 		r.header["X-Signature"] = []string{"sha256=" + hex.EncodeToString(mac.Sum(nil))}
 	}
 	retries := p.Int("max_retries")
-	if retries < 0 || retries > hxMaxAttempts {
-		return nil, Invalid("parameter %q: %d is out of range 0-%d", "max_retries", retries, hxMaxAttempts)
+	if retries < 0 || retries > maxAttempts {
+		return nil, tools.Invalid("parameter %q: %d is out of range 0-%d", "max_retries", retries, maxAttempts)
 	}
 	backoff := p.Int("backoff_ms")
-	if backoff < 0 || backoff > hxMaxBackoffMS {
-		return nil, Invalid("parameter %q: %d is out of range 0-%d", "backoff_ms", backoff, hxMaxBackoffMS)
+	if backoff < 0 || backoff > maxBackoffMS {
+		return nil, tools.Invalid("parameter %q: %d is out of range 0-%d", "backoff_ms", backoff, maxBackoffMS)
 	}
-	pol := hxPolicy{
+	pol := policy{
 		attempts:    retries + 1,
 		backoff:     time.Duration(backoff) * time.Millisecond,
-		retryStatus: whkRetryStatus,
+		retryStatus: webhookRetries,
 		retryAfter:  true,
 		truncate:    true,
-		redirects:   hxFollowSameMethod,
-		limit:       whkMaxResponse,
+		redirects:   followSameMethod,
+		limit:       maxResponse,
 	}
-	if pol.timeout, err = hxTimeout(p, def); err != nil {
+	if pol.timeout, err = httpTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if ps != nil {
 		pol.limit = min(pol.limit, ps.Limits().MaxResponseBytes)
 	}
-	rep, err := hxExchange(ctx, ps, r, pol)
+	rep, err := exchange(ctx, ps, r, pol)
 	if err != nil {
 		return nil, err
 	}
 	if rep.status < 200 || rep.status > 299 {
 		why := ""
-		if !whkRetryStatus(rep.status) {
+		if !webhookRetries(rep.status) {
 			why = " (not retried: only 5xx and 429 are)"
 		}
 		word := "attempts"
 		if rep.attempts == 1 {
 			word = "attempt"
 		}
-		return nil, Failed("%s: not delivered: status %d after %d %s%s: %s",
-			r.what(), rep.status, rep.attempts, word, why, hxSnippet(rep.body))
+		return nil, tools.Failed("%s: not delivered: status %d after %d %s%s: %s",
+			r.what(), rep.status, rep.attempts, word, why, snippet(rep.body))
 	}
 	body := rep.body
 	if rep.truncated {
-		body = hxTrimSplitRune(body)
+		body = trimSplitRune(body)
 	}
-	text, enc := hxBodyText(body)
+	text, enc := bodyText(body)
 	return map[string]any{
 		"status_code":        rep.status,
 		"attempts":           rep.attempts,
@@ -134,6 +133,6 @@ func whkRun(ctx context.Context, ps *perm.Set, def time.Duration, p Params) (any
 		"response":           text,
 		"response_encoding":  enc,
 		"response_truncated": rep.truncated,
-		"duration_ms":        hxMS(rep.duration),
+		"duration_ms":        millis(rep.duration),
 	}, nil
 }

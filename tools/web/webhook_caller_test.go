@@ -200,7 +200,7 @@ func TestWebhookCallerTruncates(t *testing.T) {
 	if s := res["response"].(string); len(s) != 64<<10 || res["response_truncated"] != true || res["response_encoding"] != "utf-8" {
 		t.Errorf("response of %d bytes, truncated %v, encoding %v", len(s), res["response_truncated"], res["response_encoding"])
 	}
-	small := web.WebhookCaller(tools.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 33})})
+	small := web.WebhookCaller(web.Config{Perm: hxtPerm(t, perm.Limits{MaxResponseBytes: 33})})
 	res = call(t, small, map[string]any{"input": srv.URL})
 	// 33 bytes cut a two-byte character: the partial one is dropped.
 	if s := res["response"].(string); s != strings.Repeat("é", 16) || res["response_truncated"] != true {
