@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"spellhost/tools/perm"
 )
 
 // ErrorType classifies a failure. It is the `type` field of a protocol error
@@ -121,9 +119,17 @@ func WithOp(op string, err error) error {
 	return &Error{Type: TypeOf(err), Op: op, Err: err}
 }
 
+// Typed is an error that knows its type without being an *Error: the
+// permission layer's refusals implement it, so the core classifies them
+// without importing the layer.
+type Typed interface {
+	error
+	ErrorType() ErrorType
+}
+
 // TypeOf classifies err: the type of the outermost *Error in its chain;
-// otherwise timeout for a deadline, cancelled for a cancellation, and
-// execution_error for anything else.
+// otherwise of the first Typed error; otherwise timeout for a deadline,
+// cancelled for a cancellation, and execution_error for anything else.
 func TypeOf(err error) ErrorType {
 	if err == nil {
 		return ""
@@ -132,13 +138,11 @@ func TypeOf(err error) ErrorType {
 	if errors.As(err, &e) {
 		return e.Type
 	}
+	var t Typed
+	if errors.As(err, &t) {
+		return t.ErrorType()
+	}
 	switch {
-	case errors.Is(err, perm.ErrDenied):
-		return TypePermission
-	case errors.Is(err, perm.ErrInvalid):
-		return TypeValidation
-	case errors.Is(err, perm.ErrTooLarge):
-		return TypeTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		return TypeTimeout
 	case errors.Is(err, context.Canceled):

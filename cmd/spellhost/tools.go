@@ -303,7 +303,7 @@ func toolsDocs(gs *globalState, args []string) error {
 		return err
 	}
 	var b strings.Builder
-	if err := tools.WriteMarkdown(&b, reg.List("")); err != nil {
+	if err := writeToolsMarkdown(&b, reg.List("")); err != nil {
 		return err
 	}
 	if *out == "" {
