@@ -35,16 +35,14 @@ const (
 	// TypePermission: the sandbox refused the call; the message names the
 	// flag that would allow it.
 	TypePermission ErrorType = "permission_denied"
-	// TypeQueueFull: the task queue is at capacity; nothing was queued.
-	TypeQueueFull ErrorType = "queue_full"
-	// TypeBudget: a task's budget is spent; no further attempt is made.
-	TypeBudget ErrorType = "budget_exhausted"
 )
 
-// ErrorTypes lists every error type, in documentation order.
+// ErrorTypes lists the error types defined here, in documentation order.
+// Other packages add their own (the task manager's queue_full and
+// budget_exhausted); kernel.ErrorTypes lists all that a reply can carry.
 var ErrorTypes = []ErrorType{
 	TypeValidation, TypeNotFound, TypeExecution, TypeTimeout, TypeCancelled,
-	TypeTooLarge, TypeInternal, TypeInjected, TypePermission, TypeQueueFull, TypeBudget,
+	TypeTooLarge, TypeInternal, TypeInjected, TypePermission,
 }
 
 // Error is a classified failure. Op names where it happened ("tool
@@ -67,8 +65,6 @@ var (
 	ErrInternal   = &Error{Type: TypeInternal}
 	ErrInjected   = &Error{Type: TypeInjected}
 	ErrPermission = &Error{Type: TypePermission}
-	ErrQueueFull  = &Error{Type: TypeQueueFull}
-	ErrBudget     = &Error{Type: TypeBudget}
 )
 
 func (e *Error) Error() string {

@@ -7,6 +7,7 @@ import (
 
 	json "github.com/go-json-experiment/json"
 
+	"spellhost/host/kernel"
 	"spellhost/tools"
 )
 
@@ -20,7 +21,7 @@ func writeToolsMarkdown(w io.Writer, specs []*tools.Spec) error {
 	b.WriteString("a missing required parameter, a value of the wrong type, a value outside the allowed set or an unknown parameter ")
 	b.WriteString("is a `validation_error` naming the parameter. A tool that fails answers with an error, never with a successful reply ")
 	b.WriteString("that hides a failure. Error types: ")
-	for i, t := range tools.ErrorTypes {
+	for i, t := range kernel.ErrorTypes {
 		if i > 0 {
 			b.WriteString(", ")
 		}

@@ -32,7 +32,7 @@ func FuzzDoJSON(f *testing.F) {
 	k := kernel.New(reg, kernel.Options{MaxRequestBytes: 1 << 16})
 	defer k.Close()
 	known := map[tools.ErrorType]bool{}
-	for _, t := range tools.ErrorTypes {
+	for _, t := range kernel.ErrorTypes {
 		known[t] = true
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -327,6 +327,10 @@ func (k *Kernel) Stats() Stats {
 	}
 }
 
+// ErrorTypes lists every error type a reply can carry, in documentation
+// order: the core's, then the task manager's.
+var ErrorTypes = append(append([]tools.ErrorType{}, tools.ErrorTypes...), task.TypeQueueFull, task.TypeBudget)
+
 var heapSample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 var heapMu sync.Mutex
 
