@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"spellhost/internal/procmem"
 	"spellhost/tools"
 	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
@@ -49,13 +50,12 @@ const (
 // order of metricKeys.
 var (
 	runtimeMetrics = [...]string{
-		"/memory/classes/heap/objects:bytes",
 		"/gc/heap/goal:bytes",
 		"/memory/classes/total:bytes",
 		"/sched/goroutines:goroutines",
 		"/gc/cycles/total:gc-cycles",
 	}
-	metricKeys = [len(runtimeMetrics)]string{"heap_alloc", "heap_goal", "go_memory", "goroutines", "num_gc"}
+	metricKeys = [len(runtimeMetrics)]string{"heap_goal", "go_memory", "goroutines", "num_gc"}
 )
 
 func systemMonitorSpec() tools.Spec {
@@ -448,6 +448,7 @@ func process() (map[string]any, error) {
 		"pid": os.Getpid(), "rss": rss, "rss_peak": max(peak, rss), "threads": threads,
 		"uptime_s": round2(time.Since(startTime).Seconds()),
 	}
+	res["heap_alloc"] = int64(procmem.HeapObjects())
 	var samples [len(runtimeMetrics)]metrics.Sample
 	for i, name := range runtimeMetrics {
 		samples[i].Name = name
