@@ -22,4 +22,5 @@ require (
 require (
 	github.com/chromedp/cdproto v0.160.1 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )

@@ -11,6 +11,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"spellhost/tools"
 	"spellhost/tools/internal/fileio"
 	"spellhost/tools/perm"
@@ -308,13 +310,6 @@ func decodeUTF16(ctx context.Context, data []byte, big bool) ([]byte, bool, erro
 	return out, bom, nil
 }
 
-// cp1252 maps the bytes 0x80 to 0x9F of Windows-1252; 0 marks the five
-// bytes it leaves undefined.
-var cp1252 = [32]rune{
-	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
-}
-
 // decode8 decodes a single-byte encoding.
 func decode8(ctx context.Context, data []byte, enc string) ([]byte, error) {
 	n := len(data)
@@ -335,9 +330,13 @@ func decode8(ctx context.Context, data []byte, enc string) ([]byte, error) {
 			out = append(out, c)
 		case enc == "ascii":
 			return nil, tools.Failed("parameter \"from_encoding\": byte 0x%02X at offset %d is not ASCII", c, i)
-		case enc == "windows-1252" && c < 0xA0:
-			r := cp1252[c-0x80]
-			if r == 0 {
+		case enc == "windows-1252":
+			// charmap decodes the five bytes Windows-1252 leaves undefined
+			// (0x81, 0x8D, 0x8F, 0x90, 0x9D) as U+FFFD; reading one is an
+			// error here, so a file holding them is reported rather than
+			// rewritten with replacement characters.
+			r := charmap.Windows1252.DecodeByte(c)
+			if r == utf8.RuneError {
 				return nil, tools.Failed("parameter \"from_encoding\": byte 0x%02X at offset %d is undefined in windows-1252", c, i)
 			}
 			out = utf8.AppendRune(out, r)
@@ -420,18 +419,9 @@ func encode(ctx context.Context, text []byte, enc string, bom, replace bool) ([]
 func encode8(r rune, enc string) (byte, bool) {
 	switch enc {
 	case "latin1":
-		if r <= 0xFF {
-			return byte(r), true
-		}
+		return charmap.ISO8859_1.EncodeRune(r)
 	case "windows-1252":
-		if r >= 0xA0 && r <= 0xFF {
-			return byte(r), true
-		}
-		for i, m := range cp1252 {
-			if m == r && m != 0 {
-				return byte(0x80 + i), true
-			}
-		}
+		return charmap.Windows1252.EncodeRune(r)
 	}
 	return 0, false
 }
