@@ -42,7 +42,7 @@ func apiTesterSpec() tools.Spec {
 			{Name: "headers", Type: tools.Object, Description: headersDoc},
 			{Name: "body", Type: tools.Any, Description: bodyDoc},
 			{Name: "auth", Type: tools.Object, Description: authDoc},
-			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
+			timeoutParam("one attempt (connecting, sending and reading the whole reply)"),
 			{Name: "expectations", Type: tools.Object, Description: "what the reply must satisfy, an object: status (a status " +
 				"or a list; without it the status must be 2xx); max_duration_ms (number); body_contains (string); " +
 				"json_path_equals ({path: value}, paths like \"a.b[0].c\", \"$.a\" or a[\"key.with.dots\"], values " +
@@ -100,7 +100,7 @@ type pathStep struct {
 
 func runAPITest(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Params) (any, error) {
 	method := p.String("method")
-	r, err := newRequest(method, "input", p.String("input"), "spellhost-api-tester/1")
+	r, err := newRequest(method, "input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func runAPITest(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Pa
 		return nil, err
 	}
 	pol := policy{attempts: 1}
-	if pol.timeout, err = httpTimeout(p, def); err != nil {
+	if pol.timeout, err = parseTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if ps != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,44 +15,19 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
 
 	"spellhost/tools"
+	"spellhost/tools/internal/clip"
 	"spellhost/tools/perm"
 )
 
-// Fetching and text extraction shared by web-scraper, webpage-monitor and
-// sitemap-crawler. Every request goes through the permission set's HTTP
-// client, which checks each dial, redirects included.
+// Fetching pages for web-scraper, webpage-monitor and sitemap-crawler,
+// through the one client in client.go, and reading them as text.
 
-// Fetch limits.
-const (
-	fetchMaxURLLen    = 8 << 10        // bytes of a URL parameter
-	fetchMaxTimeoutMS = 10 * 60 * 1000 // largest timeout_ms
-	maxShort          = 4 << 10        // bytes of a title, a link's text or a meta value
-	fetchUserAgent    = "spellhost/1"
-)
-
-// timeoutParam declares the timeout_ms parameter; what says what it bounds.
-func timeoutParam(what string) tools.Param {
-	return tools.Param{Name: "timeout_ms", Type: tools.Integer, Description: fmt.Sprintf(
-		"timeout of %s in milliseconds, 1 to %d; default the host's HTTP timeout (30 s unless configured); "+
-			"a sooner deadline of the caller wins", what, fetchMaxTimeoutMS)}
-}
-
-// fetchTimeout returns the timeout_ms parameter as a duration, or def.
-func fetchTimeout(p tools.Params, def time.Duration) (time.Duration, error) {
-	if def <= 0 {
-		def = 30 * time.Second
-	}
-	if !p.Has("timeout_ms") {
-		return def, nil
-	}
-	ms := p.Int("timeout_ms")
-	if ms < 1 || ms > fetchMaxTimeoutMS {
-		return 0, tools.Invalid("parameter %q: %d is out of range 1-%d", "timeout_ms", ms, fetchMaxTimeoutMS)
-	}
-	return time.Duration(ms) * time.Millisecond, nil
-}
+// maxShort caps a title, a link's text or a meta value (bytes).
+const maxShort = 4 << 10
 
 // deadline bounds ctx by timeout, with a cause that says which limit
 // fired. A sooner deadline of ctx keeps its own cause.
@@ -62,135 +36,38 @@ func deadline(ctx context.Context, timeout time.Duration) (context.Context, cont
 		tools.Errorf(tools.TypeTimeout, "timed out after %v (timeout_ms, or the host's HTTP timeout)", timeout))
 }
 
-// fetchParseURL checks that raw is an absolute http or https URL with a host.
-func fetchParseURL(param, raw string) (*url.URL, error) {
-	raw = strings.TrimSpace(raw)
-	if len(raw) > fetchMaxURLLen {
-		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), fetchMaxURLLen)
-	}
-	if raw == "" {
-		return nil, tools.Invalid("parameter %q: empty URL", param)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, tools.Invalid("parameter %q: invalid URL: %v", param, err)
-	}
-	if err := checkScheme(u); err != nil {
-		return nil, tools.Invalid("parameter %q: %v", param, err)
-	}
-	return u, nil
-}
-
-// checkScheme accepts absolute http and https URLs with a host.
-func checkScheme(u *url.URL) error {
-	switch u.Scheme {
-	case "http", "https":
-	case "":
-		return fmt.Errorf("URL %q has no scheme; want http:// or https://", u.Redacted())
-	default:
-		return fmt.Errorf("scheme %q is not supported; want http or https", u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return fmt.Errorf("URL %q has no host", u.Redacted())
-	}
-	return nil
-}
-
 // page is a fetched response.
 type page struct {
-	url     *url.URL // final URL, after redirects
-	status  int
-	ctype   string // media type, lowercase, without parameters; "" when absent
-	charset string // lowercase charset parameter
-	header  http.Header
-	body    []byte
+	url         *url.URL // final URL, after redirects
+	status      int
+	ctype       string // media type, lowercase, without parameters; "" when absent
+	contentType string // the Content-Type header as sent
+	header      http.Header
+	body        []byte
 }
 
-// fetch fetches u with GET through ps, reading at most the response limit.
-// A body over the limit is a too_large error. The status is not checked.
-// ctx bounds the whole exchange (see deadline).
+// fetch gets u with GET through ps, one attempt bounded by ctx (see
+// deadline), reading at most the response limit: a larger body is a
+// too_large error. The status is not checked.
 func fetch(ctx context.Context, ps *perm.Set, u *url.URL, accept string) (*page, error) {
-	if ps == nil {
-		return nil, tools.Errorf(tools.TypePermission, "fetch %s: network access is not configured; allow it with --allow-net", u.Redacted())
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, tools.Invalid("fetch %s: %v", u.Redacted(), err)
-	}
-	req.Header.Set("User-Agent", fetchUserAgent)
+	r := newGet(u)
 	if accept != "" {
-		req.Header.Set("Accept", accept)
+		r.header["Accept"] = []string{accept}
 	}
-	resp, err := ps.HTTPClient(0).Do(req)
+	rep, err := exchange(ctx, ps, r, policy{attempts: 1, limit: responseLimit(ps)})
 	if err != nil {
-		return nil, wfError(ctx, u, err)
+		return nil, err
 	}
-	defer resp.Body.Close()
-	limit := ps.Limits().MaxResponseBytes
-	body, err := readCapped(resp.Body, limit, resp.ContentLength)
-	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return nil, tools.Errorf(tools.TypeTooLarge, "fetch %s: response body exceeds the %d-byte limit", u.Redacted(), limit)
-		}
-		return nil, wfError(ctx, u, err)
-	}
-	pg := &page{url: resp.Request.URL, status: resp.StatusCode, header: resp.Header, body: body}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		mt, params, err := mime.ParseMediaType(ct)
+	pg := &page{status: rep.status, header: rep.header, body: rep.body, contentType: rep.header.Get("Content-Type")}
+	pg.url = rep.url
+	if ct := pg.contentType; ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil {
 			mt, _, _ = strings.Cut(ct, ";")
 		}
 		pg.ctype = strings.ToLower(strings.TrimSpace(mt))
-		pg.charset = strings.ToLower(strings.TrimSpace(params["charset"]))
 	}
 	return pg, nil
-}
-
-var errTooLarge = errors.New("over the size limit")
-
-// readCapped reads r to the end, failing with errTooLarge past limit
-// bytes. size, when known (>= 0), sizes the buffer.
-func readCapped(r io.Reader, limit, size int64) ([]byte, error) {
-	if size > limit {
-		return nil, errTooLarge
-	}
-	buf := bytes.Buffer{}
-	if size > 0 {
-		buf.Grow(int(size) + 1)
-	} else {
-		buf.Grow(4096)
-	}
-	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), nil
-}
-
-// wfError classifies a failed request, keeping permission, timeout and
-// cancellation causes so their error types survive.
-func wfError(ctx context.Context, u *url.URL, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ne net.Error
-	switch {
-	case refused(err):
-		return fmt.Errorf("fetch %s: %w", u.Redacted(), err)
-	case ctx.Err() != nil:
-		return fmt.Errorf("fetch %s: %w", u.Redacted(), context.Cause(ctx))
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return tools.Errorf(tools.TypeTimeout, "fetch %s: %v", u.Redacted(), err)
-	}
-	return tools.Failed("fetch %s: %v", u.Redacted(), err)
 }
 
 // prefix puts prefix before err's message, keeping its type. (Wrapping
@@ -235,13 +112,23 @@ func isText(pg *page) bool {
 		t == "application/ecmascript" || t == "application/x-ndjson"
 }
 
-// toUTF8 returns the body as UTF-8: ISO-8859-1 and windows-1252 (by the
-// Content-Type charset) are converted, anything else is taken as UTF-8
-// with invalid sequences replaced by U+FFFD.
-func toUTF8(body []byte, charset string) []byte {
-	switch charset {
-	case "iso-8859-1", "latin1", "iso8859-1", "l1", "windows-1252", "cp1252", "us-ascii", "ascii":
-		return latin1(body, charset == "windows-1252" || charset == "cp1252")
+// toUTF8 returns body as UTF-8. The encoding is the one a byte order mark
+// or the Content-Type charset names, else, for HTML, the one a <meta> in
+// the first 1024 bytes declares: any encoding of the WHATWG Encoding
+// Standard, by its labels (so iso-8859-1 reads as windows-1252, as in
+// browsers; the five bytes windows-1252 leaves undefined become U+FFFD).
+// Without a known declaration the body is taken as UTF-8, invalid
+// sequences replaced by U+FFFD.
+func toUTF8(body []byte, contentType string, htmlMeta bool) []byte {
+	if e, _, certain := charset.DetermineEncoding(body, contentType); certain {
+		return decodeWith(e, body)
+	}
+	if htmlMeta {
+		if label := metaCharset(body); label != "" {
+			if e, _ := charset.Lookup(label); e != nil {
+				return decodeWith(e, body)
+			}
+		}
 	}
 	if utf8.Valid(body) {
 		return body
@@ -249,45 +136,32 @@ func toUTF8(body []byte, charset string) []byte {
 	return bytes.ToValidUTF8(body, []byte("\uFFFD"))
 }
 
-// cp1252High maps windows-1252 bytes 0x80-0x9F to runes (0 = unassigned,
-// kept as the C1 control of the same value).
-var cp1252High = [32]rune{
-	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+// decodeWith decodes body from e; what cannot be decoded becomes U+FFFD.
+func decodeWith(e encoding.Encoding, body []byte) []byte {
+	if e == encoding.Nop {
+		return bytes.ToValidUTF8(body, []byte("\uFFFD"))
+	}
+	out, err := e.NewDecoder().Bytes(body)
+	if err != nil {
+		return bytes.ToValidUTF8(body, []byte("\uFFFD"))
+	}
+	return bytes.ToValidUTF8(out, []byte("\uFFFD"))
 }
 
-func latin1(body []byte, cp1252 bool) []byte {
-	high := 0
-	for _, c := range body {
-		if c >= 0x80 {
-			high++
-		}
+// decodeReader decodes r from the encoding named by label (an XML
+// declaration's), for the XML decoder.
+func decodeReader(label string, r io.Reader) (io.Reader, error) {
+	e, _ := charset.Lookup(label)
+	if e == nil {
+		return nil, fmt.Errorf("unsupported encoding %q", clip.String(label, 64))
 	}
-	if high == 0 {
-		return body
-	}
-	out := make([]byte, 0, len(body)+2*high)
-	for _, c := range body {
-		switch {
-		case c < 0x80:
-			out = append(out, c)
-		case cp1252 && c < 0xA0 && cp1252High[c-0x80] != 0:
-			out = utf8.AppendRune(out, cp1252High[c-0x80])
-		default:
-			out = utf8.AppendRune(out, rune(c))
-		}
-	}
-	return out
+	return e.NewDecoder().Reader(r), nil
 }
 
-// parseHTML parses a UTF-8 HTML body. Pages nested deeper than the
-// parser's 512 open elements fail.
+// parseHTML parses an HTML page, decoded to UTF-8. Pages nested deeper
+// than the parser's 512 open elements fail.
 func parseHTML(ctx context.Context, pg *page) (*html.Node, error) {
-	charset := pg.charset
-	if charset == "" {
-		charset = metaCharset(pg.body)
-	}
-	doc, err := html.Parse(bytes.NewReader(toUTF8(pg.body, charset)))
+	doc, err := html.Parse(bytes.NewReader(toUTF8(pg.body, pg.contentType, true)))
 	if err != nil {
 		return nil, tools.Failed("parse HTML of %s: %v", pg.url.Redacted(), err)
 	}

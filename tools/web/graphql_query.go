@@ -35,7 +35,7 @@ func graphqlQuerySpec() tools.Spec {
 			{Name: "operation_name", Type: tools.String, Description: "which operation of a document with several to run (operationName)"},
 			{Name: "headers", Type: tools.Object, Description: headersDoc},
 			{Name: "auth", Type: tools.Object, Description: authDoc},
-			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
+			timeoutParam("one attempt (connecting, sending and reading the whole reply)"),
 		},
 		Returns: "{data (the reply's data), errors (the reply's errors, [] when none), status_code, " +
 			"extensions (only when the reply has them)}",
@@ -72,7 +72,7 @@ func runGraphQL(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Pa
 			return nil, err
 		}
 	}
-	r, err := newRequest("POST", "endpoint", p.String("endpoint"), "spellhost-graphql_query/1")
+	r, err := newRequest("POST", "endpoint", p.String("endpoint"))
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func runGraphQL(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Pa
 		return nil, err
 	}
 	pol := policy{attempts: 1}
-	if pol.timeout, err = httpTimeout(p, def); err != nil {
+	if pol.timeout, err = parseTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if ps != nil {

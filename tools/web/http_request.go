@@ -30,7 +30,7 @@ func httpRequestSpec() tools.Spec {
 				"default 100, 0-5000); retry_on (list of statuses to retry, default [502, 503, 504]). Connection failures " +
 				"and attempt timeouts are always retried; permission refusals and the caller's deadline never are. " +
 				"No attempt starts when the caller's deadline would pass during the backoff"},
-			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
+			timeoutParam("one attempt (connecting, sending and reading the whole reply)"),
 			{Name: "expect_status", Type: tools.Any, Description: "a status or list of statuses; when given, a final status " +
 				"outside it is an execution_error naming the status got and the statuses wanted"},
 			{Name: "follow_redirects", Type: tools.Boolean, Default: true, Description: "follow up to 10 redirects " +
@@ -56,7 +56,7 @@ func HTTPRequest(cfg Config) tools.Tool {
 var defaultRetryOn = []int{502, 503, 504}
 
 func runHTTPRequest(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Params) (any, error) {
-	r, err := newRequest(p.String("method"), "input", p.String("input"), "spellhost-http_request/1")
+	r, err := newRequest(p.String("method"), "input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func runHTTPRequest(ctx context.Context, ps *perm.Set, def time.Duration, p tool
 		return nil, err
 	}
 	pol := policy{attempts: 1, backoff: 100 * time.Millisecond}
-	if pol.timeout, err = httpTimeout(p, def); err != nil {
+	if pol.timeout, err = parseTimeout(p, def); err != nil {
 		return nil, err
 	}
 	retryOn := defaultRetryOn

@@ -51,7 +51,7 @@ func TestHTTPRequestSuccess(t *testing.T) {
 			if got.Method != "GET" || got.Path != "/plain" || got.Query["q"][0] != "1" || got.Body != "" {
 				t.Errorf("server got %+v", got)
 			}
-			if ua := got.Header.Get("User-Agent"); ua != "spellhost-http_request/1" {
+			if ua := got.Header.Get("User-Agent"); ua != "spellhost/1" {
 				t.Errorf("User-Agent %q", ua)
 			}
 			if res["status_code"] != 200 || res["body"] != "hello GET" || res["body_encoding"] != "utf-8" ||

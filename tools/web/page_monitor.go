@@ -39,7 +39,7 @@ func webpageMonitorSpec() tools.Spec {
 			"200 change entries (changes_truncated tells when more were found). Selector syntax: " + cssSubset + ".",
 		Params: []tools.Param{
 			{Name: "input", Type: tools.String, Required: true,
-				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", fetchMaxURLLen)},
+				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", maxURLLen)},
 			{Name: "previous_content", Type: tools.String,
 				Description: "content from an earlier check (its content field) to compare with; omitted means this is the first check"},
 			{Name: "selector", Type: tools.String,
@@ -68,11 +68,11 @@ func PageMonitor(cfg Config) tools.Tool {
 }
 
 func monitorPage(ctx context.Context, cfg Config, p tools.Params) (any, error) {
-	u, err := fetchParseURL("input", p.String("input"))
+	u, err := parseURL("input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := fetchTimeout(p, cfg.HTTPTimeout)
+	timeout, err := parseTimeout(p, cfg.HTTPTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func monitorPage(ctx context.Context, cfg Config, p tools.Params) (any, error) {
 	case sel != nil:
 		return nil, tools.Failed("fetch %s: parameter %q needs an HTML page, got content type %s", pg.url.Redacted(), "selector", pg.ctype)
 	case isText(pg):
-		body := toUTF8(pg.body, pg.charset)
+		body := toUTF8(pg.body, pg.contentType, false)
 		if len(body) > maxContent {
 			body, truncated = []byte(clip.String(string(body[:min(len(body), maxContent+utf8.UTFMax)]), maxContent)), true
 		}

@@ -33,13 +33,13 @@ func webScraperSpec() tools.Spec {
 			"is a validation_error naming it. A status other than 2xx is an execution_error naming the status; so is a " +
 			"response that is not HTML (by Content-Type text/html or application/xhtml+xml, or by sniffing when there is " +
 			"none): the request was valid, the page was not scrapable. The body is read up to the host's response limit " +
-			"(16 MiB by default; more is too_large) and decoded as UTF-8 (ISO-8859-1 and windows-1252 by Content-Type " +
-			"charset). Visible text leaves out script, style, noscript, template and head; white space is collapsed to " +
+			"(16 MiB by default; more is too_large) and decoded to UTF-8 from the encoding its Content-Type charset or a <meta> " +
+			"declares (any encoding of the WHATWG Encoding Standard; UTF-8 when none is declared). Visible text leaves out script, style, noscript, template and head; white space is collapsed to " +
 			"single spaces. Limits: text 1 MiB; 10000 matches per selector, links, images and meta entries; 8 MiB of " +
 			"match text and HTML in all; past a limit the result is cut and truncated is true.",
 		Params: []tools.Param{
 			{Name: "input", Type: tools.String, Required: true,
-				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", fetchMaxURLLen)},
+				Description: fmt.Sprintf("the page URL, http:// or https://, at most %d bytes", maxURLLen)},
 			{Name: "selector", Type: tools.String,
 				Description: "CSS selector whose matching elements are returned in matches, in document order, e.g. \"div.post > h2 a\"; " +
 					"supported: " + cssSubset},
@@ -81,11 +81,11 @@ type namedSelector struct {
 }
 
 func scrape(ctx context.Context, cfg Config, p tools.Params) (any, error) {
-	u, err := fetchParseURL("input", p.String("input"))
+	u, err := parseURL("input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := fetchTimeout(p, cfg.HTTPTimeout)
+	timeout, err := parseTimeout(p, cfg.HTTPTimeout)
 	if err != nil {
 		return nil, err
 	}

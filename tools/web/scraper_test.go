@@ -193,7 +193,7 @@ func TestWebScraperOptions(t *testing.T) {
 		t.Errorf("images against <base> = %v", res["images"])
 	}
 
-	for path, title := range map[string]string{"/latin1": "Café \u0080", "/cp1252": "Price € 5", "/metacharset": "Grüße", "/sniffed": "Sniffed"} {
+	for path, title := range map[string]string{"/latin1": "Café €", "/cp1252": "Price € 5", "/metacharset": "Grüße", "/sniffed": "Sniffed"} {
 		res = call(t, tool, map[string]any{"input": base + path})
 		if res["title"] != title {
 			t.Errorf("%s: title = %q, want %q", path, res["title"], title)

@@ -48,7 +48,7 @@ func webSearchSpec() tools.Spec {
 			{Name: "safe_search", Type: tools.Boolean, Default: true,
 				Description: "filter adult content: sent as safesearch=1 (true) or safesearch=0 (false)"},
 			{Name: "language", Type: tools.String, Description: "a language code such as en, en-US or all; omitted: the endpoint's default"},
-			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc + "; applies to each page"},
+			timeoutParam("each page's request (connecting, sending and reading the whole reply)"),
 		},
 		Returns: "{query, provider, count, results: [{title, url, snippet, plus image_url and thumbnail_url " +
 			"(images, when given), published_date (when given), engine (when given)}]} with results in the " +
@@ -112,7 +112,7 @@ func runSearch(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *u
 	}
 	pol := policy{attempts: 1}
 	var err error
-	if pol.timeout, err = httpTimeout(p, def); err != nil {
+	if pol.timeout, err = parseTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if endpointErr != nil {
@@ -142,9 +142,8 @@ func runSearch(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *u
 			q.Set("pageno", strconv.Itoa(page))
 		}
 		u.RawQuery = q.Encode()
-		r := &request{method: "GET", url: &u, raw: u.String(), header: map[string][]string{
-			"User-Agent": {"spellhost-web_search/1"}, "Accept": {"application/json"},
-		}}
+		r := newGet(&u)
+		r.header["Accept"] = []string{"application/json"}
 		rep, err := exchange(ctx, ps, r, pol)
 		if err != nil {
 			return nil, err

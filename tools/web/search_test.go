@@ -92,7 +92,7 @@ func TestWebSearchSuccess(t *testing.T) {
 	if got.Method != "GET" || got.Path != "/search" || !reflect.DeepEqual(got.Query, wantQuery) {
 		t.Errorf("server got %s %s %v", got.Method, got.Path, got.Query)
 	}
-	if got.Header.Get("Accept") != "application/json" || got.Header.Get("User-Agent") != "spellhost-web_search/1" {
+	if got.Header.Get("Accept") != "application/json" || got.Header.Get("User-Agent") != "spellhost/1" {
 		t.Errorf("headers %v", got.Header)
 	}
 	if n := srv.hits.Load(); n != 1 {

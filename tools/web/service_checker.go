@@ -24,7 +24,6 @@ const (
 	maxTargetLen   = 2048     // bytes of target
 	maxDrain       = 64 << 10 // bytes of an HTTP body read (and discarded) before closing
 	dnsPort        = "0"      // port a dns check is judged on when the target names none
-	userAgent      = "spellhost-service-checker/1"
 )
 
 func serviceCheckerSpec() tools.Spec {

@@ -46,7 +46,7 @@ func sitemapCrawlerSpec() tools.Spec {
 			"most 1000; max_depth at most 10; skipped lists at most 1000 entries (skipped_count counts them all).",
 		Params: []tools.Param{
 			{Name: "input", Type: tools.String, Required: true,
-				Description: fmt.Sprintf("the sitemap or sitemap index URL, http:// or https://, at most %d bytes", fetchMaxURLLen)},
+				Description: fmt.Sprintf("the sitemap or sitemap index URL, http:// or https://, at most %d bytes", maxURLLen)},
 			{Name: "follow_sitemaps", Type: tools.Boolean, Default: true,
 				Description: "fetch the sitemaps a sitemap index lists; false lists them in skipped instead"},
 			{Name: "max_urls", Type: tools.Integer, Default: 1000,
@@ -98,11 +98,11 @@ type crawl struct {
 }
 
 func crawlSitemap(ctx context.Context, cfg Config, p tools.Params) (any, error) {
-	root, err := fetchParseURL("input", p.String("input"))
+	root, err := parseURL("input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := fetchTimeout(p, cfg.HTTPTimeout)
+	timeout, err := parseTimeout(p, cfg.HTTPTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +173,8 @@ func crawlSitemap(ctx context.Context, cfg Config, p tools.Params) (any, error) 
 			case err != nil:
 				c.skip(loc, "not a valid URL")
 				continue
-			case checkScheme(ref) != nil:
-				c.skip(ref.String(), "unsupported URL: "+checkScheme(ref).Error())
+			case checkURL(ref) != nil:
+				c.skip(ref.String(), "unsupported URL: "+checkURL(ref).Error())
 				continue
 			case !c.follow:
 				c.skip(ref.String(), "not followed (follow_sitemaps is false)")
@@ -249,7 +249,7 @@ func (c *crawl) fetch(u *url.URL) (*sitemapDoc, *url.URL, error) {
 			return nil, nil, tools.Failed("sitemap %s: gzip: %v", pg.url.Redacted(), err)
 		}
 	}
-	doc, err := parseSitemap(c.ctx, body, pg.charset)
+	doc, err := parseSitemap(c.ctx, body, pg.contentType)
 	if err != nil {
 		return nil, nil, prefix("sitemap "+pg.url.Redacted(), err)
 	}
@@ -257,17 +257,17 @@ func (c *crawl) fetch(u *url.URL) (*sitemapDoc, *url.URL, error) {
 }
 
 // parseSitemap parses an XML sitemap, sitemap index or text sitemap.
-func parseSitemap(ctx context.Context, body []byte, charset string) (*sitemapDoc, error) {
+func parseSitemap(ctx context.Context, body []byte, contentType string) (*sitemapDoc, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, tools.Failed("empty document")
 	}
 	if trimmed[0] != '<' {
-		return parseTextSitemap(ctx, toUTF8(body, charset))
+		return parseTextSitemap(ctx, toUTF8(body, contentType, false))
 	}
 	d := xml.NewDecoder(bytes.NewReader(body))
-	d.CharsetReader = charsetReader
+	d.CharsetReader = decodeReader
 	doc := &sitemapDoc{}
 	var (
 		depth    int    // open elements
@@ -361,21 +361,6 @@ func parseSitemap(ctx context.Context, body []byte, charset string) (*sitemapDoc
 // shortName keeps element names in messages short.
 func shortName(s string) string { return clip.String(s, 64) }
 
-// charsetReader decodes the XML encodings besides UTF-8 that sitemaps
-// use in practice.
-func charsetReader(charset string, r io.Reader) (io.Reader, error) {
-	cs := strings.ToLower(charset)
-	switch cs {
-	case "iso-8859-1", "latin1", "iso8859-1", "l1", "windows-1252", "cp1252", "us-ascii", "ascii":
-		data, err := io.ReadAll(r) // already in memory, within the response limit
-		if err != nil {
-			return nil, err
-		}
-		return bytes.NewReader(toUTF8(data, cs)), nil
-	}
-	return nil, fmt.Errorf("unsupported encoding %q", clip.String(charset, 64))
-}
-
 // parseTextSitemap reads a text sitemap: one absolute http or https URL per
 // line; blank lines are ignored.
 func parseTextSitemap(ctx context.Context, body []byte) (*sitemapDoc, error) {
@@ -393,7 +378,7 @@ func parseTextSitemap(ctx context.Context, body []byte) (*sitemapDoc, error) {
 			continue
 		}
 		u, err := url.Parse(s)
-		if err != nil || checkScheme(u) != nil {
+		if err != nil || checkURL(u) != nil {
 			return nil, tools.Failed("text sitemap line %d: %q is not an absolute http or https URL", line, clip.String(s, 200))
 		}
 		if len(doc.urls) >= maxEntries {

@@ -1,12 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -23,9 +23,8 @@ import (
 
 // url-analyzer limits.
 const (
-	maxURLLen      = 64 << 10 // bytes of input URL
-	maxMetaHTML    = 2 << 20  // bytes of HTML read when fetching metadata
-	maxMetaTextLen = 4 << 10  // bytes kept of a title, description or canonical link
+	maxMetaHTML    = 2 << 20 // bytes of HTML read when fetching metadata
+	maxMetaTextLen = 4 << 10 // bytes kept of a title, description or canonical link
 )
 
 // urlDefaultPorts maps schemes to their default ports.
@@ -388,57 +387,34 @@ func fetchURLMetadata(ctx context.Context, ps *perm.Set, timeout time.Duration, 
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, tools.Invalid("parameter %q: only http and https URLs can be fetched, not %s", "fetch_metadata", u.Scheme)
 	}
-	if ps == nil {
-		return nil, tools.Errorf(tools.TypePermission, "fetch %s: network access is not configured", u.Redacted())
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
+	if err := checkURL(u); err != nil {
 		return nil, tools.Invalid("parameter %q: %v", "input", err)
 	}
-	req.Header.Set("User-Agent", "spellhost-url-analyzer/1")
-	req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
-	resp, err := ps.HTTPClient(timeout).Do(req)
+	r := newGet(u)
+	r.header["Accept"] = []string{"text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"}
+	// Only the head of a page is read: a longer body is cut, not an error.
+	pol := policy{attempts: 1, timeout: timeout, limit: min(int64(maxMetaHTML), responseLimit(ps)), truncate: true}
+	rep, err := exchange(ctx, ps, r, pol)
 	if err != nil {
-		return nil, fetchError(ctx, u, err)
+		return nil, err
 	}
-	defer resp.Body.Close()
-
-	ct := resp.Header.Get("Content-Type")
+	ct := rep.header.Get("Content-Type")
 	meta := map[string]any{
-		"status_code":  resp.StatusCode,
+		"status_code":  rep.status,
 		"content_type": ct,
 		"title":        "",
 		"description":  "",
 		"canonical":    "",
-		"final_url":    resp.Request.URL.Redacted(),
+		"final_url":    rep.finalURL,
 	}
 	mt, _, _ := mime.ParseMediaType(ct)
 	if ct != "" && mt != "text/html" && mt != "application/xhtml+xml" {
 		return meta, nil
 	}
-	limit := min(int64(maxMetaHTML), ps.Limits().MaxResponseBytes)
-	if err := parseHTMLMeta(ctx, io.LimitReader(resp.Body, limit), resp.Request.URL, meta); err != nil {
-		return nil, fetchError(ctx, u, err)
+	if err := parseHTMLMeta(ctx, bytes.NewReader(toUTF8(rep.body, ct, true)), rep.url, meta); err != nil {
+		return nil, prefix("GET "+u.Redacted(), err)
 	}
 	return meta, nil
-}
-
-// fetchError classifies a failed fetch, keeping permission, timeout and
-// cancellation causes so their error types survive.
-func fetchError(ctx context.Context, u *url.URL, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	switch {
-	case refused(err):
-		return fmt.Errorf("fetch %s: %w", u.Redacted(), err)
-	case ctx.Err() != nil:
-		return fmt.Errorf("fetch %s: %w", u.Redacted(), ctx.Err())
-	case ue != nil && ue.Timeout():
-		return tools.Errorf(tools.TypeTimeout, "fetch %s: %v", u.Redacted(), err)
-	}
-	return tools.Failed("fetch %s: %v", u.Redacted(), err)
 }
 
 // parseHTMLMeta reads the head of an HTML document for its title,

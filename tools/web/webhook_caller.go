@@ -38,7 +38,7 @@ func webhookCallerSpec() tools.Spec {
 			{Name: "max_retries", Type: tools.Integer, Default: 3, Description: "retries after the first attempt, 0-10"},
 			{Name: "backoff_ms", Type: tools.Integer, Default: 100, Description: "delay before the first retry in milliseconds, " +
 				"doubled for each further retry and capped at 5 s; 0-5000"},
-			{Name: "timeout_ms", Type: tools.Integer, Description: timeoutDoc},
+			timeoutParam("one attempt (connecting, sending and reading the whole reply)"),
 			{Name: "sign", Type: tools.String, Description: "a secret: adds X-Signature: sha256=<hex HMAC-SHA256 of the body " +
 				"with this key>, so the receiver can check the payload; never echoed"},
 		},
@@ -60,7 +60,7 @@ func WebhookCaller(cfg Config) tools.Tool {
 func webhookRetries(s int) bool { return s >= 500 || s == 429 }
 
 func runWebhook(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Params) (any, error) {
-	r, err := newRequest(p.String("method"), "input", p.String("input"), "spellhost-webhook-caller/1")
+	r, err := newRequest(p.String("method"), "input", p.String("input"))
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func runWebhook(ctx context.Context, ps *perm.Set, def time.Duration, p tools.Pa
 		redirects:   followSameMethod,
 		limit:       maxResponse,
 	}
-	if pol.timeout, err = httpTimeout(p, def); err != nil {
+	if pol.timeout, err = parseTimeout(p, def); err != nil {
 		return nil, err
 	}
 	if ps != nil {

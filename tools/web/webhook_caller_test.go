@@ -41,7 +41,7 @@ func TestWebhookCallerDelivers(t *testing.T) {
 	got := srv.last(t)
 	if got.Method != "POST" || got.Path != "/hook" || got.Body != `{"event":"push","n":3}` ||
 		got.Header.Get("Content-Type") != "application/json" || got.Header.Get("X-Event") != "push" ||
-		got.Header.Get("User-Agent") != "spellhost-webhook-caller/1" {
+		got.Header.Get("User-Agent") != "spellhost/1" {
 		t.Errorf("server got %+v", got)
 	}
 	mac := hmac.New(sha256.New, []byte("s3cret"))

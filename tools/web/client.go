@@ -2,10 +2,13 @@ package web
 
 import "spellhost/tools"
 
-// Shared plumbing of the network tools: http_request, graphql_query,
-// web_search, api-tester and webhook-caller. Everything goes through
-// cfg.Perm.HTTPClient, which checks every dial (redirects included), and
-// http.NewRequestWithContext, so the caller's deadline bounds all I/O.
+// The one HTTP client of the web tools: the URL check, the timeout
+// parameter, the request (headers, body, auth), the retry loop with the
+// caller's-deadline rule, the capped body reader, the error classifier
+// and the User-Agent. Every request goes through the permission set's
+// HTTP client, which judges each dial (redirects included) before any
+// lookup, and http.NewRequestWithContext, so the caller's deadline bounds
+// all I/O.
 
 import (
 	"bytes"
@@ -30,7 +33,7 @@ import (
 
 // Limits of the network tools' inputs.
 const (
-	httpMaxURLLen  = 64 << 10 // bytes of a request URL
+	maxURLLen      = 64 << 10 // bytes of a URL parameter
 	maxHeaders     = 100      // request headers given by the caller
 	maxHeaderBytes = 64 << 10 // bytes of request header names and values, together
 	maxRequestBody = 16 << 20 // bytes of a request body
@@ -41,6 +44,10 @@ const (
 	defaultTimeout = 30 * time.Second
 	drainBytes     = 4 << 10 // bytes read from a discarded reply so its connection can be reused
 )
+
+// userAgent is the User-Agent of every request the web tools send,
+// unless the caller's headers set another.
+const userAgent = "spellhost/1"
 
 // methods are the methods http_request and api-tester accept.
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -63,8 +70,6 @@ const (
 	authDoc = "authentication, an object: {type: \"basic\", username, password} sets Authorization: Basic; " +
 		"{type: \"bearer\", token} sets Authorization: Bearer; {type: \"api_key\", token, header} sets the header " +
 		"(default X-API-Key) to the token. It overrides the same header in headers"
-	timeoutDoc = "timeout of one attempt in milliseconds, 1-600000 (connecting, sending and reading the whole " +
-		"reply); defaults to the host's HTTP timeout (30 s unless configured); the caller's deadline, when sooner, wins"
 	bodyLimitDoc = "Response bodies are capped at the response limit (--max-response-size, 16 MiB by default)"
 )
 
@@ -97,23 +102,30 @@ func (r *request) build(ctx context.Context) (*http.Request, error) {
 	return req, nil
 }
 
-// newRequest checks the URL parameter param and starts a request. agent
-// is the default User-Agent.
-func newRequest(method, param, rawURL, agent string) (*request, error) {
+// newRequest checks the URL parameter param and starts a request.
+func newRequest(method, param, rawURL string) (*request, error) {
 	u, err := parseURL(param, rawURL)
 	if err != nil {
 		return nil, err
 	}
-	h := make(http.Header, 4)
-	h["User-Agent"] = []string{agent}
-	return &request{method: method, url: u, raw: u.String(), header: h}, nil
+	return newRequestTo(method, u), nil
 }
+
+// newRequestTo starts a request to a checked URL.
+func newRequestTo(method string, u *url.URL) *request {
+	h := make(http.Header, 4)
+	h["User-Agent"] = []string{userAgent}
+	return &request{method: method, url: u, raw: u.String(), header: h}
+}
+
+// newGet starts a GET of a checked URL.
+func newGet(u *url.URL) *request { return newRequestTo(http.MethodGet, u) }
 
 // parseURL checks that raw is an absolute http or https URL with a host.
 func parseURL(param, raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
-	if len(raw) > httpMaxURLLen {
-		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), httpMaxURLLen)
+	if len(raw) > maxURLLen {
+		return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: URL of %d bytes exceeds the %d-byte limit", param, len(raw), maxURLLen)
 	}
 	if raw == "" {
 		return nil, tools.Invalid("parameter %q: empty URL", param)
@@ -126,23 +138,32 @@ func parseURL(param, raw string) (*url.URL, error) {
 		}
 		return nil, tools.Invalid("parameter %q: invalid URL: %v", param, err)
 	}
-	switch u.Scheme {
-	case "http", "https":
-	case "":
-		return nil, tools.Invalid("parameter %q: URL has no scheme; want an absolute http:// or https:// URL", param)
-	default:
-		return nil, tools.Invalid("parameter %q: scheme %q is not supported; only http and https", param, u.Scheme)
-	}
-	if u.Opaque != "" || u.Hostname() == "" {
-		return nil, tools.Invalid("parameter %q: URL has no host; want %s://host/...", param, u.Scheme)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, tools.Invalid("parameter %q: port %q is out of range 1-65535", param, p)
-		}
+	if err := checkURL(u); err != nil {
+		return nil, tools.Invalid("parameter %q: %v", param, err)
 	}
 	u.Fragment, u.RawFragment = "", "" // never sent
 	return u, nil
+}
+
+// checkURL accepts an absolute http or https URL with a host and, if it
+// names one, a port in 1-65535.
+func checkURL(u *url.URL) error {
+	switch u.Scheme {
+	case "http", "https":
+	case "":
+		return errors.New("URL has no scheme; want an absolute http:// or https:// URL")
+	default:
+		return fmt.Errorf("scheme %q is not supported; only http and https", u.Scheme)
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return fmt.Errorf("URL has no host; want %s://host/...", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %q is out of range 1-65535", p)
+		}
+	}
+	return nil
 }
 
 // setHeaders adds the caller's headers, checked.
@@ -345,8 +366,16 @@ func (r *request) setAuth(param string, m map[string]any) error {
 	return nil
 }
 
-// httpTimeout returns the timeout_ms parameter, or def.
-func httpTimeout(p tools.Params, def time.Duration) (time.Duration, error) {
+// timeoutParam declares the timeout_ms parameter; what says what it
+// bounds.
+func timeoutParam(what string) tools.Param {
+	return tools.Param{Name: "timeout_ms", Type: tools.Integer, Description: fmt.Sprintf(
+		"timeout of %s in milliseconds, 1-%d; defaults to the host's HTTP timeout (30 s unless configured); "+
+			"the caller's deadline, when sooner, wins", what, maxTimeoutMS)}
+}
+
+// parseTimeout returns the timeout_ms parameter, or def.
+func parseTimeout(p tools.Params, def time.Duration) (time.Duration, error) {
 	if !p.Has("timeout_ms") {
 		if def <= 0 {
 			def = defaultTimeout
@@ -413,6 +442,14 @@ func intList(l []int) []any {
 	return out
 }
 
+// responseLimit is the permission set's cap on a response body.
+func responseLimit(ps *perm.Set) int64 {
+	if ps == nil {
+		return 0
+	}
+	return ps.Limits().MaxResponseBytes
+}
+
 // httpClient returns the permission set's HTTP client, or a permission error
 // when there is none.
 func httpClient(ps *perm.Set, timeout time.Duration, r *request) (*http.Client, error) {
@@ -438,7 +475,12 @@ func netError(ctx context.Context, what string, timeout time.Duration, err error
 	case refused(err):
 		return fmt.Errorf("%s: %w", what, err)
 	case ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", what, ctx.Err())
+		// The caller's deadline or cancellation, with its cause: a limit
+		// such as timeout_ms says which one fired.
+		if errors.As(context.Cause(ctx), &te) {
+			return &tools.Error{Type: te.Type, Err: fmt.Errorf("%s: %w", what, te.Err)}
+		}
+		return fmt.Errorf("%s: %w", what, context.Cause(ctx))
 	case isTimeout(err):
 		return tools.Errorf(tools.TypeTimeout, "%s: no complete reply within the %v timeout", what, timeout)
 	}
@@ -475,36 +517,48 @@ func readBody(resp *http.Response, limit int64, truncate bool, what string) ([]b
 	if resp.ContentLength > limit && !truncate {
 		return nil, false, tools.Errorf(tools.TypeTooLarge, "%s: response body of %d bytes exceeds the %d-byte response limit", what, resp.ContentLength, limit)
 	}
-	size := int64(512)
-	if resp.ContentLength >= 0 {
-		size = min(resp.ContentLength, limit) + 1
+	size := resp.ContentLength
+	if size > limit {
+		size = -1
 	}
-	buf := make([]byte, 0, size)
-	r := io.LimitReader(resp.Body, limit+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	if int64(len(buf)) > limit {
-		if truncate {
-			return buf[:limit], true, nil
-		}
+	buf, err := readCapped(resp.Body, limit, size)
+	switch {
+	case err == errTooLarge && truncate:
+		return buf[:limit], true, nil
+	case err == errTooLarge:
 		return nil, false, tools.Errorf(tools.TypeTooLarge, "%s: response body exceeds the %d-byte response limit", what, limit)
+	case err != nil:
+		return nil, false, err
 	}
 	return buf, false, nil
 }
 
+// errTooLarge is readCapped's answer past its limit.
+var errTooLarge = errors.New("over the size limit")
+
+// readCapped reads r to the end, or up to limit+1 bytes: past limit it
+// returns what it read with errTooLarge. size, when known (>= 0), sizes
+// the buffer.
+func readCapped(r io.Reader, limit, size int64) ([]byte, error) {
+	c := int64(512)
+	if size >= 0 {
+		c = min(size, limit) + 1
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(c))
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return buf.Bytes(), errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
 // httpReply is the outcome of an exchange.
 type httpReply struct {
+	url       *url.URL // final, after redirects
 	status    int
 	header    http.Header
 	body      []byte
@@ -610,7 +664,7 @@ func exchange(ctx context.Context, ps *perm.Set, r *request, pol policy) (*httpR
 		}
 		return &httpReply{
 			status: resp.StatusCode, header: resp.Header, body: body, truncated: trunc,
-			finalURL: resp.Request.URL.Redacted(), attempts: attempt, duration: time.Since(start),
+			url: resp.Request.URL, finalURL: resp.Request.URL.Redacted(), attempts: attempt, duration: time.Since(start),
 		}, nil
 	}
 }
