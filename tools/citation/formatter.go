@@ -2,10 +2,12 @@ package citation
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"spellhost/tools"
 )
@@ -240,7 +242,7 @@ func parse(ctx context.Context, input, format string) ([]*entry, error) {
 		return bp.parse()
 	case "json":
 		var v any
-		if err := json.Unmarshal([]byte(input), &v); err != nil {
+		if err := json.Unmarshal([]byte(input), &v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
 			return nil, tools.Invalid("parameter %q: JSON: %v", "input", err)
 		}
 		return fromList(ctx, v)

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"spellhost/tools"
 )
@@ -139,7 +141,7 @@ func buildGraph(ctx context.Context, p tools.Params) (any, error) {
 			return nil, tools.Errorf(tools.TypeTooLarge, "parameter %q: %d bytes exceeds the %d-byte limit", "input", len(in), maxGraphJSONBytes)
 		}
 		var v any
-		if err := json.Unmarshal([]byte(in), &v); err != nil {
+		if err := json.Unmarshal([]byte(in), &v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
 			return nil, tools.Invalid("parameter %q: invalid JSON: %v", "input", err)
 		}
 		m, ok := v.(map[string]any)
@@ -210,7 +212,8 @@ func buildGraph(ctx context.Context, p tools.Params) (any, error) {
 		return g.analyze(ctx)
 	case "export_json":
 		gr := g.toMap()
-		b, err := json.Marshal(gr)
+		b, err := json.Marshal(gr, json.Deterministic(true), jsontext.EscapeForHTML(true), jsontext.AllowInvalidUTF8(true),
+			json.FormatNilSliceAsNull(true), json.FormatNilMapAsNull(true))
 		if err != nil {
 			return nil, tools.Invalid("parameter %q: cannot encode as JSON: %v", "graph", err)
 		}

@@ -2,11 +2,12 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+
+	json "github.com/go-json-experiment/json"
 
 	"spellhost/tools"
 	"spellhost/tools/perm"
@@ -33,7 +34,7 @@ func atServer(t testing.TB) *hxtServer {
 			w.Write([]byte(strings.Repeat("a", 511) + "é" + strings.Repeat("b", 100)))
 		default:
 			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(map[string]any{"method": r.Method, "ct": r.Header.Get("Content-Type"), "auth": r.Header.Get("Authorization")})
+			json.MarshalWrite(w, map[string]any{"method": r.Method, "ct": r.Header.Get("Content-Type"), "auth": r.Header.Get("Authorization")})
 		}
 	})
 }

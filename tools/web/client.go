@@ -1,20 +1,9 @@
 package web
 
-import "spellhost/tools"
-
-// The one HTTP client of the web tools: the URL check, the timeout
-// parameter, the request (headers, body, auth), the retry loop with the
-// caller's-deadline rule, the capped body reader, the error classifier
-// and the User-Agent. Every request goes through the permission set's
-// HTTP client, which judges each dial (redirects included) before any
-// lookup, and http.NewRequestWithContext, so the caller's deadline bounds
-// all I/O.
-
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,8 +17,20 @@ import (
 	"time"
 	"unicode/utf8"
 
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"spellhost/tools"
 	"spellhost/tools/perm"
 )
+
+// The one HTTP client of the web tools: the URL check, the timeout
+// parameter, the request (headers, body, auth), the retry loop with the
+// caller's-deadline rule, the capped body reader, the error classifier
+// and the User-Agent. Every request goes through the permission set's
+// HTTP client, which judges each dial (redirects included) before any
+// lookup, and http.NewRequestWithContext, so the caller's deadline bounds
+// all I/O.
 
 // Limits of the network tools' inputs.
 const (
@@ -243,20 +244,19 @@ func (r *request) setDefault(key, value string) {
 	}
 }
 
-// encodeJSON encodes v as compact JSON without HTML escaping.
+// encodeJSON encodes v as compact JSON, map keys sorted, without HTML
+// escaping.
 func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		var ue *json.UnsupportedValueError
-		if errors.As(err, &ue) {
-			return nil, fmt.Errorf("unsupported value %s", ue.Str)
+	b, err := json.Marshal(v, json.Deterministic(true), jsontext.AllowInvalidUTF8(true),
+		json.FormatNilSliceAsNull(true), json.FormatNilMapAsNull(true))
+	if err != nil {
+		var se *json.SemanticError
+		if errors.As(err, &se) && se.Err != nil {
+			return nil, se.Err
 		}
 		return nil, err
 	}
-	b := buf.Bytes()
-	return b[:len(b)-1], nil // drop Encode's newline
+	return b, nil
 }
 
 // scalarString converts a header value to a string.
@@ -769,7 +769,7 @@ func isJSONType(ct string) bool {
 // parseJSON decodes a JSON body into JSON-like values.
 func parseJSON(b []byte) (any, bool) {
 	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := json.Unmarshal(b, &v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
 		return nil, false
 	}
 	return v, true

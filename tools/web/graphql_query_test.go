@@ -2,12 +2,13 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+
+	json "github.com/go-json-experiment/json"
 
 	"spellhost/tools"
 	"spellhost/tools/perm"

@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"spellhost/tools"
 	"spellhost/tools/perm"
@@ -156,7 +158,8 @@ func runSearch(ctx context.Context, ps *perm.Set, def time.Duration, endpoint *u
 			return nil, tools.Failed("%s: status %d%s: %s", r.what(), rep.status, hint, snippet(rep.body))
 		}
 		var reply searchReply
-		if err := json.Unmarshal(rep.body, &reply); err != nil {
+		if err := json.Unmarshal(rep.body, &reply, json.MatchCaseInsensitiveNames(true),
+			jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
 			return nil, tools.Failed("%s: reply is not SearXNG JSON: %v: %s", r.what(), err, snippet(rep.body))
 		}
 		if reply.Results == nil {

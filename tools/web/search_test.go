@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	json "github.com/go-json-experiment/json"
 
 	"spellhost/tools"
 	"spellhost/tools/perm"
@@ -40,7 +41,7 @@ func wsPages(pages ...[]wsResult) func(http.ResponseWriter, *http.Request, int) 
 			results = pages[n-1]
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
+		json.MarshalWrite(w, map[string]any{
 			"query": r.URL.Query().Get("q"), "number_of_results": 0, "results": results,
 			"answers": []any{}, "unresponsive_engines": []any{},
 		})
