@@ -14,7 +14,7 @@ import (
 	"spellhost/host/kernel"
 	"spellhost/host/luavm"
 	lualib "spellhost/lua"
-	"spellhost/tools"
+	"spellhost/tools/builtin"
 	"spellhost/tools/perm"
 )
 
@@ -40,7 +40,7 @@ func TestModules(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.CloseIdle()
-			reg, err := tools.NewBuiltinRegistry(tools.Config{Perm: p})
+			reg, err := builtin.NewRegistry(builtin.Config{Perm: p})
 			if err != nil {
 				t.Fatal(err)
 			}

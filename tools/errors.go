@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"spellhost/tools/perm"
 )
 
 // ErrorType classifies a failure. It is the `type` field of a protocol error
@@ -37,16 +35,14 @@ const (
 	// TypePermission: the sandbox refused the call; the message names the
 	// flag that would allow it.
 	TypePermission ErrorType = "permission_denied"
-	// TypeQueueFull: the task queue is at capacity; nothing was queued.
-	TypeQueueFull ErrorType = "queue_full"
-	// TypeBudget: a task's budget is spent; no further attempt is made.
-	TypeBudget ErrorType = "budget_exhausted"
 )
 
-// ErrorTypes lists every error type, in documentation order.
+// ErrorTypes lists the error types defined here, in documentation order.
+// Other packages add their own (the task manager's queue_full and
+// budget_exhausted); kernel.ErrorTypes lists all that a reply can carry.
 var ErrorTypes = []ErrorType{
 	TypeValidation, TypeNotFound, TypeExecution, TypeTimeout, TypeCancelled,
-	TypeTooLarge, TypeInternal, TypeInjected, TypePermission, TypeQueueFull, TypeBudget,
+	TypeTooLarge, TypeInternal, TypeInjected, TypePermission,
 }
 
 // Error is a classified failure. Op names where it happened ("tool
@@ -69,8 +65,6 @@ var (
 	ErrInternal   = &Error{Type: TypeInternal}
 	ErrInjected   = &Error{Type: TypeInjected}
 	ErrPermission = &Error{Type: TypePermission}
-	ErrQueueFull  = &Error{Type: TypeQueueFull}
-	ErrBudget     = &Error{Type: TypeBudget}
 )
 
 func (e *Error) Error() string {
@@ -121,9 +115,17 @@ func WithOp(op string, err error) error {
 	return &Error{Type: TypeOf(err), Op: op, Err: err}
 }
 
+// Typed is an error that knows its type without being an *Error: the
+// permission layer's refusals implement it, so the core classifies them
+// without importing the layer.
+type Typed interface {
+	error
+	ErrorType() ErrorType
+}
+
 // TypeOf classifies err: the type of the outermost *Error in its chain;
-// otherwise timeout for a deadline, cancelled for a cancellation, and
-// execution_error for anything else.
+// otherwise of the first Typed error; otherwise timeout for a deadline,
+// cancelled for a cancellation, and execution_error for anything else.
 func TypeOf(err error) ErrorType {
 	if err == nil {
 		return ""
@@ -132,13 +134,11 @@ func TypeOf(err error) ErrorType {
 	if errors.As(err, &e) {
 		return e.Type
 	}
+	var t Typed
+	if errors.As(err, &t) {
+		return t.ErrorType()
+	}
 	switch {
-	case errors.Is(err, perm.ErrDenied):
-		return TypePermission
-	case errors.Is(err, perm.ErrInvalid):
-		return TypeValidation
-	case errors.Is(err, perm.ErrTooLarge):
-		return TypeTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		return TypeTimeout
 	case errors.Is(err, context.Canceled):

@@ -1,9 +1,14 @@
-// Package tools holds spellhost's tool registry and its built-in tools. Each
-// tool declares one Spec (name, category, parameters) that drives
-// validation, help (`spellhost tools info`) and the generated docs
-// (docs/tools.md); the registry validates every call against it before the
-// tool runs. File, network, process and environment access goes through
-// the permission set in package perm.
+// Package tools is the core every tool and the host share: Tool, Spec,
+// Params, the Registry, and the error vocabulary (Error, ErrorType and the
+// sentinels) that protocol replies and Lua errors carry. Each tool declares
+// one Spec (name, category, parameters) that drives validation, help
+// (`spellhost tools info`) and the generated docs (docs/tools.md); the
+// registry validates every call against it before the tool runs.
+//
+// The tools themselves live in one package per family below this one
+// (web, files, media, text, data, system, citation); package builtin
+// registers them all. Nothing heavy is imported here, so the host's
+// packages link the core without linking any tool.
 package tools
 
 import (
@@ -165,7 +170,7 @@ func (p *Param) check(v any) error {
 	case Any:
 		return nil
 	case Integer:
-		f, ok := toFloat(v)
+		f, ok := ToFloat(v)
 		if !ok {
 			break
 		}
@@ -174,7 +179,7 @@ func (p *Param) check(v any) error {
 		}
 		return nil
 	case Number:
-		if f, ok := toFloat(v); ok {
+		if f, ok := ToFloat(v); ok {
 			if math.IsNaN(f) {
 				return fmt.Errorf("parameter %q: expected number, got NaN", p.Name)
 			}
@@ -230,7 +235,10 @@ func KindOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func toFloat(v any) (float64, bool) {
+// ToFloat converts a JSON-like number (float64, or any Go integer or
+// float type a Lua or Go caller may pass) to a float64; ok is false for
+// anything else.
+func ToFloat(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true
@@ -290,14 +298,14 @@ func (p Params) String(name string) string {
 // Int returns an integer parameter.
 func (p Params) Int(name string) int {
 	v, _ := p.Get(name)
-	f, _ := toFloat(v)
+	f, _ := ToFloat(v)
 	return int(f)
 }
 
 // Float returns a number parameter.
 func (p Params) Float(name string) float64 {
 	v, _ := p.Get(name)
-	f, _ := toFloat(v)
+	f, _ := ToFloat(v)
 	return f
 }
 

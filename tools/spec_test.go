@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"spellhost/tools"
+	"spellhost/tools/internal/tooltest"
 )
 
 var specFixture = tools.Spec{
@@ -116,7 +117,7 @@ func TestCallRejectsBeforeInvoking(t *testing.T) {
 	if _, err := tools.Call(context.Background(), tool, map[string]any{}); tools.TypeOf(err) != tools.TypeValidation || called {
 		t.Fatalf("err %v, called %v", err, called)
 	}
-	if !strings.HasPrefix(callErr(t, tool, map[string]any{"s": 1}, tools.TypeValidation), "tool fixture: ") {
+	if !strings.HasPrefix(tooltest.CallErr(t, tool, map[string]any{"s": 1}, tools.TypeValidation), "tool fixture: ") {
 		t.Fatal("error lacks the tool's name")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 	"spellhost/tools/perm"
 )
 
@@ -42,9 +43,13 @@ func (p *permFlags) register(fs *pflag.FlagSet) {
 // session is what a command needs to build a kernel: the tool config and a
 // cleanup for the scratch folder.
 type session struct {
-	cfg     tools.Config
+	cfg     builtin.Config
 	scratch string
 }
+
+// registry builds the built-in tools over the session's permissions; a
+// run calls it once for its kernel.
+func (s *session) registry() (*tools.Registry, error) { return builtin.NewRegistry(s.cfg) }
 
 func (s *session) close() {
 	if s.cfg.Perm != nil {
@@ -122,6 +127,6 @@ func (p *permFlags) build(gs *globalState, base string) (*session, error) {
 	if endpoint == "" {
 		endpoint, _ = gs.lookupEnv("SPELLHOST_SEARCH_ENDPOINT")
 	}
-	s.cfg = tools.Config{Perm: set, SearchEndpoint: endpoint}
+	s.cfg = builtin.Config{Perm: set, SearchEndpoint: endpoint}
 	return s, nil
 }

@@ -393,7 +393,7 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 	cfg = scenario.Config{
 		Faults: faults,
 		Script: script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
-		MaxRequestBytes: int(maxRequest), MaxSeries: rf.maxSeries, Tools: sess.cfg, Seed: rf.seed,
+		MaxRequestBytes: int(maxRequest), MaxSeries: rf.maxSeries, Perm: sess.cfg.Perm, Registry: sess.registry, Seed: rf.seed,
 		Limits: luavm.Limits{MaxStringBytes: int(maxString)}, Lib: lualib.FS,
 		Stdout: gs.stdout, Stderr: gs.stderr, LookupEnv: gs.lookupEnv, LogLevel: rf.logLevel,
 		Overrides: scenario.Overrides{VUs: rf.vus, Iterations: rf.iterations, Duration: duration, Only: rf.scenarios},

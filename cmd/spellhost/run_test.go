@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"spellhost/host/exitcode"
-	"spellhost/host/metrics"
+	"spellhost/internal/procmem"
 )
 
 // script writes a Lua script into a temporary folder and returns its path.
@@ -83,7 +83,7 @@ func TestRunTimeout(t *testing.T) {
 }
 
 func TestRunMemoryLimit(t *testing.T) {
-	limit := metrics.RSS() + 150<<20
+	limit := procmem.RSS() + 150<<20
 	src := `local t = {}
 for i = 1, 1e7 do t[i] = string.rep("x", 65536) .. i end`
 	code, _, errOut := run(t, "run", "--max-memory", fmt.Sprint(limit), "--timeout", "60s", script(t, src))

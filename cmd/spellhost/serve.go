@@ -19,7 +19,7 @@ import (
 	"spellhost/host/kernel"
 	"spellhost/host/server"
 	"spellhost/host/task"
-	"spellhost/tools"
+	"spellhost/tools/builtin"
 )
 
 const serveUsage = `Usage: spellhost serve [flags]
@@ -133,7 +133,7 @@ func serveCmd(gs *globalState, args []string) error {
 		return err
 	}
 	defer sess.close()
-	reg, err := tools.NewBuiltinRegistry(sess.cfg)
+	reg, err := builtin.NewRegistry(sess.cfg)
 	if err != nil {
 		return err
 	}

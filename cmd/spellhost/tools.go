@@ -16,6 +16,7 @@ import (
 	"spellhost/host/exitcode"
 	"spellhost/host/kernel"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 )
 
 const toolsUsage = `Usage:
@@ -56,7 +57,7 @@ func toolsCmd(gs *globalState, args []string) error {
 // builtinRegistry returns the built-in tools for describing them; it needs
 // no permissions since nothing is invoked.
 func builtinRegistry() (*tools.Registry, error) {
-	return tools.NewBuiltinRegistry(tools.Config{})
+	return builtin.NewRegistry(builtin.Config{})
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -268,7 +269,7 @@ code is 1.
 		return err
 	}
 	defer sess.close()
-	reg, err := tools.NewBuiltinRegistry(sess.cfg)
+	reg, err := builtin.NewRegistry(sess.cfg)
 	if err != nil {
 		return err
 	}
@@ -302,7 +303,7 @@ func toolsDocs(gs *globalState, args []string) error {
 		return err
 	}
 	var b strings.Builder
-	if err := tools.WriteMarkdown(&b, reg.List("")); err != nil {
+	if err := writeToolsMarkdown(&b, reg.List("")); err != nil {
 		return err
 	}
 	if *out == "" {

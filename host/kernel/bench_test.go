@@ -11,12 +11,13 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 )
 
 // benchKernel holds the built-in tools, as a real run does.
 func benchKernel(b *testing.B) *kernel.Kernel {
 	p := testPerm(b)
-	reg, err := tools.NewBuiltinRegistry(tools.Config{Perm: p})
+	reg, err := builtin.NewRegistry(builtin.Config{Perm: p})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/tools"
+	"spellhost/tools/data"
 )
 
 // FuzzDoJSON feeds arbitrary bytes to the protocol. Every input must get
@@ -24,14 +25,14 @@ func FuzzDoJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	reg, err := tools.NewRegistry(tools.Calculator(), testTools()[5], testTools()[3])
+	reg, err := tools.NewRegistry(data.Calculator(), testTools()[5], testTools()[3])
 	if err != nil {
 		f.Fatal(err)
 	}
 	k := kernel.New(reg, kernel.Options{MaxRequestBytes: 1 << 16})
 	defer k.Close()
 	known := map[tools.ErrorType]bool{}
-	for _, t := range tools.ErrorTypes {
+	for _, t := range kernel.ErrorTypes {
 		known[t] = true
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

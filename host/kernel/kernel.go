@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 
 	"spellhost/host/fault"
 	"spellhost/host/task"
+	"spellhost/internal/procmem"
 	"spellhost/tools"
 )
 
@@ -327,20 +327,9 @@ func (k *Kernel) Stats() Stats {
 	}
 }
 
-var heapSample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-var heapMu sync.Mutex
-
-// HeapLive returns the bytes of live and not-yet-swept heap objects, read
-// from runtime/metrics without stopping the world.
-func HeapLive() uint64 {
-	heapMu.Lock()
-	defer heapMu.Unlock()
-	metrics.Read(heapSample)
-	if heapSample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return heapSample[0].Value.Uint64()
-}
+// ErrorTypes lists every error type a reply can carry, in documentation
+// order: the core's, then the task manager's.
+var ErrorTypes = append(append([]tools.ErrorType{}, tools.ErrorTypes...), task.TypeQueueFull, task.TypeBudget)
 
 // Health reports the kernel's state for the health command and for
 // recovery checks.
@@ -361,7 +350,7 @@ func (k *Kernel) Health() map[string]any {
 		"goroutines":          g,
 		"goroutines_baseline": k.baseline,
 		"goroutine_growth":    g - k.baseline,
-		"heap_bytes":          HeapLive(),
+		"heap_bytes":          procmem.HeapObjects(),
 		"uptime_s":            time.Since(k.started).Seconds(),
 		"fault_rules":         len(k.opts.Faults.List()),
 	}

@@ -15,6 +15,7 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/tools"
+	"spellhost/tools/data"
 	"spellhost/tools/perm"
 )
 
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // testTools are tools that misbehave on purpose.
 func testTools() []tools.Tool {
 	return []tools.Tool{
-		tools.Calculator(),
+		data.Calculator(),
 		tools.New(tools.Spec{Name: "sleeper", Category: "test", Description: "sleeps for ms or until cancelled",
 			Params: []tools.Param{{Name: "ms", Type: tools.Integer, Required: true, Description: "milliseconds"}}},
 			func(ctx context.Context, p tools.Params) (any, error) {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"spellhost/host/kernel"
+	"spellhost/host/task"
 	"spellhost/tools"
 )
 
@@ -57,7 +59,7 @@ func WriteAPIMarkdown(w io.Writer) error {
 	p("Editor support: `lua/types/spellhost.lua` (see the README).\n\n")
 	p("Errors raised by these functions are tables `{type, message, tool?, where?, injected?}` whose `tostring` is\n")
 	p("`type: message`; `pcall` catches them and scripts branch on `err.type`. The types:\n\n")
-	for _, t := range tools.ErrorTypes {
+	for _, t := range kernel.ErrorTypes {
 		p("- `%s`: %s\n", t, errorTypeDocs[t])
 	}
 	p("\n## Contents\n\n- [Global functions and values](#global-functions-and-values)\n")
@@ -142,8 +144,8 @@ var errorTypeDocs = map[tools.ErrorType]string{
 	tools.TypeInternal:   "a panic inside spellhost or a tool; the kernel keeps serving",
 	tools.TypeInjected:   "a failure a fault rule injected on purpose; `err.injected` says what it stands for",
 	tools.TypePermission: "the sandbox refused; the message names the flag that would allow it",
-	tools.TypeQueueFull:  "the task queue is at capacity; nothing was queued",
-	tools.TypeBudget:     "a task's budget is spent; no further attempt is made",
+	task.TypeQueueFull:   "the task queue is at capacity; nothing was queued",
+	task.TypeBudget:      "a task's budget is spent; no further attempt is made",
 }
 
 const optionsDoc = "A script declares a global `options` table (all fields optional):\n\n" +

@@ -9,7 +9,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"spellhost/host/kernel"
+	"spellhost/internal/procmem"
 )
 
 // Removed lists what the sandbox takes out of the standard libraries.
@@ -182,7 +182,7 @@ func collectGarbage(L *lua.LState) int {
 		runtime.GC()
 		L.Push(lua.LNumber(0))
 	case "count":
-		L.Push(lua.LNumber(float64(kernel.HeapLive()) / 1024))
+		L.Push(lua.LNumber(float64(procmem.HeapObjects()) / 1024))
 	case "step", "stop", "restart", "setpause", "setstepmul":
 		L.Push(lua.LNumber(0))
 	default:

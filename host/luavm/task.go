@@ -31,7 +31,7 @@ var taskSubmit = &Func{
 		Doc: "{tool = NAME, params = {...}} or {fn = function(...) end, args = {...}}, with optional timeout (per attempt, " +
 			"default 60s), retries (0-100), backoff (base, default 100ms), max_backoff (default 10s), priority, tags, budget, cost"}},
 	Returns: []Ret{{Name: "id", Type: "string", Doc: "the task's id, as t-000001"}},
-	Raises:  []tools.ErrorType{tools.TypeValidation, tools.TypeNotFound, tools.TypeQueueFull},
+	Raises:  []tools.ErrorType{tools.TypeValidation, tools.TypeNotFound, task.TypeQueueFull},
 	Doc: "Queues a task and returns its id at once. A fn task runs in a task worker's own Lua state: it sees the " +
 		"spellhost API and the script's global functions it calls (those that capture no local variables), but not " +
 		"local variables or global data; pass data in args. A full queue raises queue_full; nothing is queued then. " +
@@ -618,7 +618,7 @@ var taskStats = &Func{
 var taskSpend = &Func{
 	Table: "Task", Name: "spend",
 	Args:    []Arg{{Name: "amount", Type: "number", Doc: "what this step costs (tokens, say)"}},
-	Raises:  []tools.ErrorType{tools.TypeValidation, tools.TypeBudget},
+	Raises:  []tools.ErrorType{tools.TypeValidation, task.TypeBudget},
 	Doc:     "Charges the running fn task's budget. Raises budget_exhausted when the amount would pass the budget; the task then fails without retrying. Only inside a fn task.",
 	Example: "Task.submit{fn = function() Task.spend(1200) return \"done\" end, budget = 50000}",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {

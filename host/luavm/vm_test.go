@@ -16,6 +16,7 @@ import (
 	"spellhost/host/luavm"
 	lualib "spellhost/lua"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 	"spellhost/tools/perm"
 )
 
@@ -38,7 +39,7 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.CloseIdle)
-	reg, err := tools.NewBuiltinRegistry(tools.Config{Perm: p})
+	reg, err := builtin.NewRegistry(builtin.Config{Perm: p})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"spellhost/internal/procmem"
 )
 
 // Tuning.
@@ -192,7 +194,7 @@ func (l *Limiter) check() uint64 {
 		used = PeakRSS() // never below the current resident memory
 	}
 	if used == 0 {
-		used = RSS()
+		used = procmem.RSS()
 	}
 	l.seen(used)
 	if used > l.limit {
@@ -267,7 +269,7 @@ func (l *Limiter) Check(n int, what string) error {
 // used is the resident memory now plus what was reserved, including, while
 // Reserve runs, the request itself.
 func (l *Limiter) used() uint64 {
-	rss := RSS()
+	rss := procmem.RSS()
 	if rss == 0 {
 		rss = goMemory()
 	}
@@ -283,26 +285,6 @@ func goMemory() uint64 {
 		return 0
 	}
 	return s[0].Value.Uint64() - s[1].Value.Uint64()
-}
-
-var pageSize = uint64(os.Getpagesize())
-
-// RSS returns the process's resident memory in bytes (0 when it cannot be
-// read).
-func RSS() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	fields := bytes.Fields(b)
-	if len(fields) < 2 {
-		return 0
-	}
-	pages, err := strconv.ParseUint(string(fields[1]), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return pages * pageSize
 }
 
 // resetPeak asks the kernel to start the peak resident memory afresh.

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"spellhost/host/memlimit"
+	"spellhost/internal/procmem"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -35,12 +36,12 @@ func TestNilLimiter(t *testing.T) {
 // released; one that would pass the limit is refused before it is made,
 // and the limit fires once.
 func TestReserve(t *testing.T) {
-	if memlimit.RSS() == 0 {
+	if procmem.RSS() == 0 {
 		t.Skip("no /proc/self/statm")
 	}
 	before := debug.SetMemoryLimit(-1)
 	debug.FreeOSMemory() // what an earlier test left must not count
-	limit := memlimit.RSS() + 64<<20
+	limit := procmem.RSS() + 64<<20
 	fired := make(chan *memlimit.Exceeded, 2)
 	l := memlimit.Start(limit, func(e *memlimit.Exceeded) { fired <- e })
 	if got := debug.SetMemoryLimit(-1); got != int64(float64(limit)*memlimit.SoftShare) {
@@ -88,10 +89,10 @@ func TestReserve(t *testing.T) {
 // TestWatcher: memory that grows past the limit without asking is seen
 // by the watcher, which fires with the memory it saw.
 func TestWatcher(t *testing.T) {
-	if memlimit.RSS() == 0 {
+	if procmem.RSS() == 0 {
 		t.Skip("no /proc/self/statm")
 	}
-	limit := memlimit.RSS() + 32<<20
+	limit := procmem.RSS() + 32<<20
 	fired := make(chan *memlimit.Exceeded, 1)
 	l := memlimit.Start(limit, func(e *memlimit.Exceeded) { fired <- e })
 	defer l.Stop()

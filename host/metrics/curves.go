@@ -1,10 +1,11 @@
 package metrics
 
 import (
-	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
+
+	json "github.com/go-json-experiment/json"
 )
 
 // Chart curves: the per-second figures the HTML report and the live

@@ -1,13 +1,12 @@
 package metrics
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"runtime/metrics"
-	"strconv"
 	"sync"
 	"time"
+
+	"spellhost/internal/procmem"
 )
 
 // MemSample is one reading of the process's memory.
@@ -35,43 +34,22 @@ func ReadMemory() MemSample {
 	s := []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/sched/goroutines:goroutines"},
-		{Name: "/memory/classes/heap/objects:bytes"},
 	}
 	metrics.Read(s)
-	m := MemSample{RSS: RSS()}
+	m := MemSample{RSS: procmem.RSS()}
 	if s[0].Value.Kind() == metrics.KindUint64 {
 		m.HeapLive = s[0].Value.Uint64()
 	}
 	// Before the first collection the live heap reads 0; the heap's
 	// objects (live and not yet swept) are the honest figure until then,
 	// so a run does not start its timeline at zero.
-	if m.HeapLive == 0 && s[2].Value.Kind() == metrics.KindUint64 {
-		m.HeapLive = s[2].Value.Uint64()
+	if m.HeapLive == 0 {
+		m.HeapLive = procmem.HeapObjects()
 	}
 	if s[1].Value.Kind() == metrics.KindUint64 {
 		m.Goroutines = int(s[1].Value.Uint64())
 	}
 	return m
-}
-
-var pageSize = uint64(os.Getpagesize())
-
-// RSS returns the process's resident set size in bytes, or 0 when it
-// cannot be read.
-func RSS() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	fields := bytes.Fields(b)
-	if len(fields) < 2 {
-		return 0
-	}
-	pages, err := strconv.ParseUint(string(fields[1]), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return pages * pageSize
 }
 
 // MaxSamples bounds a sampler's timeline: when it is full, neighbouring

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"spellhost/host/metrics"
+	"spellhost/internal/procmem"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -294,7 +295,7 @@ func TestSampler(t *testing.T) {
 	if p := s.Peak(); p.Goroutines == 0 || p.HeapLive == 0 {
 		t.Fatalf("peak %+v", p)
 	}
-	if metrics.RSS() == 0 {
+	if procmem.RSS() == 0 {
 		t.Fatal("RSS unreadable")
 	}
 }

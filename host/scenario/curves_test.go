@@ -12,7 +12,6 @@ import (
 	"spellhost/host/metrics"
 	"spellhost/host/result"
 	lualib "spellhost/lua"
-	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
@@ -54,7 +53,7 @@ end`
 	defer p.CloseIdle()
 	live := &liveRecorder{}
 	var out, errb bytes.Buffer
-	res, err := Run(context.Background(), Config{Script: path, Tools: tools.Config{Perm: p}, Seed: 1, Lib: lualib.FS,
+	res, err := Run(context.Background(), Config{Script: path, Perm: p, Registry: builtinTools(p), Seed: 1, Lib: lualib.FS,
 		Stdout: &out, Stderr: &errb, Timeout: 60 * time.Second, Charts: live})
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, errb.String())

@@ -26,6 +26,7 @@ import (
 	"spellhost/host/metrics"
 	"spellhost/host/result"
 	"spellhost/tools"
+	"spellhost/tools/perm"
 )
 
 // Config is one run.
@@ -47,8 +48,12 @@ type Config struct {
 	ToolTimeout time.Duration
 	// MaxRequestBytes caps a protocol request (default 64 MiB).
 	MaxRequestBytes int
-	// Tools configures the built-in tools (permissions, endpoints).
-	Tools tools.Config
+	// Perm is the permission set of the script's own built-ins (env,
+	// require); the tools carry theirs.
+	Perm *perm.Set
+	// Registry makes the run's tool registry; cmd/spellhost passes one
+	// that builds the built-in set. Nil means a registry with no tools.
+	Registry func() (*tools.Registry, error)
 	// Seed seeds every random source of the run.
 	Seed uint64
 	// Lua limits and library.
@@ -171,6 +176,14 @@ type runState struct {
 	bug   *luavm.InternalError // the first bug in spellhost caught in the run
 }
 
+// newRegistry makes the run's registry with build, or an empty one.
+func newRegistry(build func() (*tools.Registry, error)) (*tools.Registry, error) {
+	if build == nil {
+		return tools.NewRegistry()
+	}
+	return build()
+}
+
 // Run runs the script. It returns the result (nil when the script could
 // not start, or its options are invalid: ErrInvalidOptions) and an error
 // carrying the exit code: nil for a run whose thresholds passed.
@@ -183,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 		}
 		return nil, exitcode.WithCodeIfNone(err, exitcode.InvalidConfig)
 	}
-	reg, err := tools.NewBuiltinRegistry(cfg.Tools)
+	reg, err := newRegistry(cfg.Registry)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +217,7 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 	r.store.SetMaxSeries(cfg.MaxSeries)
 	k.ConfigureTasks(r.taskConfig(TaskOptions{})) // defaults until the options say otherwise
 	r.env = &luavm.Env{
-		Kernel: k, Perm: cfg.Tools.Perm, LookupEnv: cfg.LookupEnv,
+		Kernel: k, Perm: cfg.Perm, LookupEnv: cfg.LookupEnv,
 		Stdout: cfg.Stdout, Log: cfg.Stderr, LogLevel: cfg.LogLevel,
 		Args: cfg.Args, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
 		OnInternalError: r.internal, TestHook: cfg.TestHook,

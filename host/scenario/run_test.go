@@ -14,6 +14,7 @@ import (
 	"spellhost/host/result"
 	lualib "spellhost/lua"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 	"spellhost/tools/perm"
 )
 
@@ -35,7 +36,7 @@ func runScript(t *testing.T, name string, ov Overrides) (*result.Run, exitcode.C
 	}
 	defer p.CloseIdle()
 	var out, errb bytes.Buffer
-	cfg := Config{Script: path, Tools: tools.Config{Perm: p}, Seed: 1, Lib: lualib.FS,
+	cfg := Config{Script: path, Perm: p, Registry: builtinTools(p), Seed: 1, Lib: lualib.FS,
 		Stdout: &out, Stderr: &errb, Overrides: ov, Timeout: 60 * time.Second}
 	res, err := Run(context.Background(), cfg)
 	if errb.Len() > 0 {
@@ -248,7 +249,7 @@ func TestBadOptions(t *testing.T) {
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "s.lua")
 		os.WriteFile(path, []byte(c.src+"\n"), 0o644)
-		_, err := Run(context.Background(), Config{Script: path, Lib: lualib.FS, Overrides: c.ov, Tools: tools.Config{}})
+		_, err := Run(context.Background(), Config{Script: path, Lib: lualib.FS, Overrides: c.ov, Registry: builtinTools(nil)})
 		if err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: error %v, want %q", c.src, err, c.msg)
 		}
@@ -340,4 +341,10 @@ options = {
 	if err == nil || err.Error() != want || !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}
+}
+
+// builtinTools returns the factory cmd/spellhost passes: the built-in tools
+// over p.
+func builtinTools(p *perm.Set) func() (*tools.Registry, error) {
+	return func() (*tools.Registry, error) { return builtin.NewRegistry(builtin.Config{Perm: p}) }
 }

@@ -15,7 +15,6 @@ import (
 	"spellhost/host/exitcode"
 	"spellhost/host/result"
 	lualib "spellhost/lua"
-	"spellhost/tools"
 	"spellhost/tools/perm"
 )
 
@@ -33,7 +32,7 @@ func runWith(t *testing.T, ctx context.Context, src string, cfg Config) (*result
 	}
 	defer p.CloseIdle()
 	var errb bytes.Buffer
-	cfg.Script, cfg.Tools, cfg.Seed, cfg.Lib, cfg.Stderr = path, tools.Config{Perm: p}, 1, lualib.FS, &errb
+	cfg.Script, cfg.Perm, cfg.Registry, cfg.Seed, cfg.Lib, cfg.Stderr = path, p, builtinTools(p), 1, lualib.FS, &errb
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}

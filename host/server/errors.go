@@ -5,6 +5,7 @@ import (
 
 	json "github.com/go-json-experiment/json"
 
+	"spellhost/host/task"
 	"spellhost/tools"
 )
 
@@ -52,7 +53,7 @@ func StatusOf(typ tools.ErrorType) int {
 		return http.StatusForbidden
 	case tools.TypeNotFound:
 		return http.StatusNotFound
-	case TypeConflict, tools.TypeBudget:
+	case TypeConflict, task.TypeBudget:
 		return http.StatusConflict
 	case tools.TypeTooLarge:
 		return http.StatusRequestEntityTooLarge
@@ -60,7 +61,7 @@ func StatusOf(typ tools.ErrorType) int {
 		return http.StatusUnprocessableEntity
 	case TypeRateLimited:
 		return http.StatusTooManyRequests
-	case tools.TypeCancelled, tools.TypeQueueFull, TypeUnavailable:
+	case tools.TypeCancelled, task.TypeQueueFull, TypeUnavailable:
 		return http.StatusServiceUnavailable
 	case tools.TypeTimeout:
 		return http.StatusGatewayTimeout

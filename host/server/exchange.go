@@ -19,6 +19,7 @@ import (
 
 	"spellhost/host/fault"
 	"spellhost/host/kernel"
+	"spellhost/host/task"
 	"spellhost/tools"
 )
 
@@ -261,7 +262,7 @@ func (ex *exchange) replyKernel(rep *kernel.Reply, okStatus int) {
 	if rep.Error != nil {
 		ex.errType = rep.Error.Type
 		status = StatusOf(rep.Error.Type)
-		if rep.Error.Type == tools.TypeQueueFull {
+		if rep.Error.Type == task.TypeQueueFull {
 			ex.w.Header().Set("Retry-After", "1")
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"spellhost/host/server"
 	"spellhost/host/task"
 	"spellhost/tools"
+	"spellhost/tools/builtin"
 	"spellhost/tools/perm"
 )
 
@@ -130,7 +131,7 @@ func start(t testing.TB, edit func(*server.Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := tools.NewBuiltinRegistry(tools.Config{Perm: p})
+	reg, err := builtin.NewRegistry(builtin.Config{Perm: p})
 	if err != nil {
 		t.Fatal(err)
 	}

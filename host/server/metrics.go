@@ -10,6 +10,7 @@ import (
 
 	"spellhost/host/kernel"
 	"spellhost/host/task"
+	"spellhost/internal/procmem"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of their own
@@ -69,7 +70,7 @@ func newMetrics(k *kernel.Kernel) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "spellhost_heap_live_bytes",
 			Help: "Bytes of live heap objects (runtime/metrics), the figure the memory sampler reads.",
-		}, func() float64 { return float64(kernel.HeapLive()) }),
+		}, func() float64 { return float64(procmem.HeapObjects()) }),
 		&kernelCollector{k: k},
 	)
 	return m

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"spellhost/host/kernel"
+	"spellhost/host/task"
 	"spellhost/tools"
 )
 
@@ -76,7 +77,7 @@ func (s *Server) request(ex *exchange, r *http.Request) {
 	if typ, failed := errorTypeOf(out); failed {
 		ex.errType = typ
 		status = StatusOf(typ)
-		if typ == tools.TypeQueueFull {
+		if typ == task.TypeQueueFull {
 			ex.w.Header().Set("Retry-After", "1")
 		}
 	}

@@ -3,7 +3,8 @@
 //
 // A task runs a Runner, a Go function supplied by the caller: the kernel
 // passes one that invokes a tool, the Lua host one that runs a Lua function
-// in a worker's own state. The package knows nothing of tools or Lua.
+// in a worker's own state. The package knows no tool and nothing of Lua:
+// from the tools core it takes only the error vocabulary.
 //
 // Each task has a per-attempt timeout, retries with exponential backoff and
 // full jitter, a priority, tags and a budget. The Manager holds the
@@ -20,9 +21,9 @@
 //	                  again ahead of later submissions of the same priority)
 //
 // Every task ends in exactly one terminal state; Cancel and Close end a
-// queued or retrying task at once. Errors are *tools.Error values; the two
-// types particular to tasks, queue_full and budget_exhausted, are defined
-// with the kernel's others in the tools package.
+// queued or retrying task at once. Errors are *tools.Error values, the
+// error vocabulary the whole host shares; the two types particular to
+// tasks, queue_full and budget_exhausted, are defined here.
 package task
 
 import (
@@ -34,13 +35,13 @@ import (
 	"spellhost/tools"
 )
 
-// Error types of the task manager, defined in the tools package with the
-// kernel's other types so that protocol replies and Lua errors carry them.
+// Error types of the task manager, beside the core's; protocol replies
+// and Lua errors carry them like the others.
 const (
 	// TypeQueueFull: Submit found the queue at capacity; nothing was queued.
-	TypeQueueFull = tools.TypeQueueFull
+	TypeQueueFull tools.ErrorType = "queue_full"
 	// TypeBudget: a task's budget is spent; no further attempt is made.
-	TypeBudget = tools.TypeBudget
+	TypeBudget tools.ErrorType = "budget_exhausted"
 )
 
 // Sentinel errors for errors.Is.
@@ -48,9 +49,9 @@ var (
 	// ErrClosed is returned by calls made after Close.
 	ErrClosed = &tools.Error{Type: tools.TypeCancelled, Op: "task manager", Err: errors.New("closed")}
 	// ErrQueueFull matches the error of a Submit refused for capacity.
-	ErrQueueFull = tools.ErrQueueFull
+	ErrQueueFull = &tools.Error{Type: TypeQueueFull}
 	// ErrBudget matches a budget_exhausted error from Attempt.Spend.
-	ErrBudget = tools.ErrBudget
+	ErrBudget = &tools.Error{Type: TypeBudget}
 )
 
 // Runner does one attempt of a task. It must honour ctx: the context ends

@@ -10,15 +10,17 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+
+	"spellhost/tools"
 )
 
-// ErrTooLarge marks a file or body over a limit; tools.TypeOf maps it to
-// too_large.
-var ErrTooLarge = errors.New("too large")
+// ErrTooLarge marks a file or body over a limit; tools.TypeOf classifies
+// it as too_large.
+var ErrTooLarge error = &kind{"too large", tools.TypeTooLarge}
 
 // TooLarge returns an error that matches ErrTooLarge.
 func TooLarge(format string, args ...any) error {
-	return &permError{ErrTooLarge, fmt.Sprintf(format, args...)}
+	return &permError{ErrTooLarge.(*kind), fmt.Sprintf(format, args...)}
 }
 
 // ErrNotRegular marks a folder, FIFO, device or socket where a regular
@@ -43,6 +45,9 @@ func (e *NotRegularError) Error() string {
 func (e *NotRegularError) Is(target error) bool {
 	return target == ErrNotRegular || target == ErrInvalid
 }
+
+// ErrorType makes a wrong kind of file a validation error, like ErrInvalid.
+func (e *NotRegularError) ErrorType() tools.ErrorType { return tools.TypeValidation }
 
 // Kind names the type of a file mode for messages: "a regular file", "a
 // folder", "a FIFO (named pipe)", ...

@@ -27,25 +27,38 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"spellhost/tools"
 )
 
-// Sentinels. tools.TypeOf maps ErrDenied to permission_denied and
-// ErrInvalid to validation_error.
+// Sentinels. Each carries its tool error type (tools.Typed), so
+// tools.TypeOf classifies ErrDenied as permission_denied and ErrInvalid as
+// validation_error, and so does every error that matches them.
 var (
-	ErrDenied  = errors.New("permission denied")
-	ErrInvalid = errors.New("invalid argument")
+	ErrDenied  error = &kind{"permission denied", tools.TypePermission}
+	ErrInvalid error = &kind{"invalid argument", tools.TypeValidation}
 )
+
+// kind is a sentinel with its tool error type.
+type kind struct {
+	msg string
+	typ tools.ErrorType
+}
+
+func (k *kind) Error() string              { return k.msg }
+func (k *kind) ErrorType() tools.ErrorType { return k.typ }
 
 type permError struct {
-	kind error
+	kind *kind
 	msg  string
 }
 
-func (e *permError) Error() string        { return e.msg }
-func (e *permError) Is(target error) bool { return target == e.kind }
+func (e *permError) Error() string              { return e.msg }
+func (e *permError) Is(target error) bool       { return target == e.kind }
+func (e *permError) ErrorType() tools.ErrorType { return e.kind.typ }
 
 func invalid(format string, args ...any) error {
-	return &permError{ErrInvalid, fmt.Sprintf(format, args...)}
+	return &permError{ErrInvalid.(*kind), fmt.Sprintf(format, args...)}
 }
 
 // Limits on what tools may move. Zero fields take the defaults.
@@ -329,5 +342,5 @@ func suggestDir(p string) string {
 }
 
 func denied(format string, args ...any) error {
-	return &permError{ErrDenied, fmt.Sprintf(format, args...)}
+	return &permError{ErrDenied.(*kind), fmt.Sprintf(format, args...)}
 }

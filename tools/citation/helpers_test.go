@@ -1,0 +1,10 @@
+package citation_test
+
+import "spellhost/tools/internal/tooltest"
+
+// The shared helpers under the short names the tests use.
+var (
+	call     = tooltest.Call
+	callErr  = tooltest.CallErr
+	testPerm = tooltest.Perm
+)
