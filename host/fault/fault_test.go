@@ -414,19 +414,22 @@ func FuzzParse(f *testing.F) {
 		"leak(goroutine)", "throttle(3)", "slow(30%)", "10%3*panic(x)->off", "%*()->;=", "delay(1,2,3)"} {
 		f.Add(s)
 	}
+	f.Add("status(503)->reset")
 	f.Fuzz(func(t *testing.T, text string) {
-		sp, err := fault.Parse("tool:x", text)
-		if err != nil {
-			return
-		}
-		sp.Rebuild()
-		again, err := fault.Parse("tool:x", sp.Text)
-		if err != nil {
-			t.Fatalf("%q rebuilt as %q, which does not parse: %v", text, sp.Text, err)
-		}
-		again.Rebuild()
-		if again.Text != sp.Text {
-			t.Fatalf("%q: rebuilt %q then %q", text, sp.Text, again.Text)
+		for _, target := range []string{"tool:x", "http:*"} {
+			sp, err := fault.Parse(target, text)
+			if err != nil {
+				continue
+			}
+			sp.Rebuild()
+			again, err := fault.Parse(target, sp.Text)
+			if err != nil {
+				t.Fatalf("%s: %q rebuilt as %q, which does not parse: %v", target, text, sp.Text, err)
+			}
+			again.Rebuild()
+			if again.Text != sp.Text {
+				t.Fatalf("%s: %q: rebuilt %q then %q", target, text, sp.Text, again.Text)
+			}
 		}
 	})
 }

@@ -1,7 +1,8 @@
 // Package fault injects failures at the kernel's boundaries: before and
 // after each tool call (targets "tool:NAME", with globs such as
 // "tool:file_*" or "tool:*"), before each task attempt ("task:NAME"), and
-// in the protocol decoder ("protocol:decode").
+// in the protocol decoder ("protocol:decode"), and on each HTTP request a
+// VU makes ("http:PATTERN", see HTTP targets below).
 //
 // A rule is a chain of terms in the failpoint grammar Go users know:
 //
@@ -26,6 +27,27 @@
 // Every injected failure carries the "injected" error type, so reports count
 // it apart from real failures. Randomness comes from a seeded source, so a
 // run repeats exactly.
+//
+// # HTTP targets
+//
+// An HTTP request is known by three names, and a rule "http:PATTERN" acts
+// on it when PATTERN matches any of them (once per request, however many
+// match): its method ("http:GET", "http:POST"), its host and port
+// ("http:127.0.0.1:8080", "http:api.test:443", "http:*:8080"), and its name
+// tag, which is the URL unless the script named the request
+// ("http:/users/{id}", "http:http://127.0.0.1:8080/health"). "http:*"
+// matches every request. The rule is judged once per request, before its
+// first hop, so redirects follow it unaltered.
+//
+// Two kinds act on HTTP requests only, and answer without touching the
+// network: status(CODE) (a response with that status and no body) and
+// reset (the failure a connection reset by the server gives). Besides them
+// an HTTP rule may use off, error(TYPE) (the failure TYPE names: timeout,
+// refused, reset, dns, tls; any other text is a generic failure with that
+// message), delay (added to the request's waiting time, as a slow server
+// would), hang, down (connection refused), throttle, corrupt and truncate
+// (of the response body) and leak. panic, slow and slow_cancel are refused
+// there.
 package fault
 
 import (
@@ -55,10 +77,12 @@ const (
 	SlowCancel Kind = "slow_cancel"
 	Slow       Kind = "slow"
 	Leak       Kind = "leak"
+	Status     Kind = "status"
+	Reset      Kind = "reset"
 )
 
 // Kinds lists the kinds, in documentation order.
-var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Slow, Leak}
+var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, Down, SlowCancel, Slow, Leak, Status, Reset}
 
 var aliases = map[string]Kind{"return": Error, "sleep": Delay, "pause": Hang}
 
@@ -86,8 +110,8 @@ type Term struct {
 	Dur time.Duration `json:"duration,omitempty"`
 	// Jitter is added to delay uniformly at random in [0, Jitter].
 	Jitter time.Duration `json:"jitter,omitempty"`
-	// N is truncate's byte count (0: half), throttle's calls per second or
-	// slow's percentage.
+	// N is truncate's byte count (0: half), throttle's calls per second,
+	// slow's percentage or status's code.
 	N float64 `json:"n,omitempty"`
 	// Bytes is what one leak hit holds; Goroutine makes it park a goroutine
 	// instead.
@@ -120,16 +144,16 @@ func perr(text, format string, args ...any) error {
 }
 
 // CheckTarget reports whether target is a valid target pattern:
-// tool:GLOB, task:GLOB or protocol:decode.
+// tool:GLOB, task:GLOB, protocol:decode or http:GLOB.
 func CheckTarget(target string) error {
 	kind, pat, ok := strings.Cut(target, ":")
 	if !ok || pat == "" {
-		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME or protocol:decode (globs allowed, as tool:file_*)", target)
+		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME, protocol:decode or http:PATTERN (globs allowed, as tool:file_*)", target)
 	}
 	switch kind {
-	case "tool", "task", "protocol":
+	case "tool", "task", "protocol", "http":
 	default:
-		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol", target, kind)
+		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol, http", target, kind)
 	}
 	if _, err := path.Match(pat, ""); err != nil {
 		return fmt.Errorf("fault target %q: bad glob: %v", target, err)
@@ -176,6 +200,9 @@ func Parse(target, text string) (*Spec, error) {
 		if t.Kind == Slow && !strings.HasPrefix(target, "tool:") {
 			return nil, perr(text, "slow stretches a tool call's own run time: use a tool:NAME target")
 		}
+		if err := checkHTTPKind(text, target, t.Kind); err != nil {
+			return nil, err
+		}
 		sp.Terms = append(sp.Terms, t)
 	}
 	for _, o := range strings.Split(opts, ";") {
@@ -205,6 +232,20 @@ func Parse(target, text string) (*Spec, error) {
 		}
 	}
 	return sp, nil
+}
+
+// checkHTTPKind refuses the kinds that make no sense on one side of the
+// http boundary.
+func checkHTTPKind(text, target string, k Kind) error {
+	http := strings.HasPrefix(target, "http:")
+	switch {
+	case (k == Status || k == Reset) && !http:
+		return perr(text, "%s answers an HTTP request: use an http:PATTERN target", k)
+	case http && (k == Panic || k == SlowCancel):
+		return perr(text, "%s acts inside a tool call; an http:PATTERN target takes off, error, delay, hang, down, "+
+			"throttle, corrupt, truncate, leak, status and reset", k)
+	}
+	return nil
 }
 
 func parseTerm(text, s string) (Term, error) {
@@ -259,8 +300,17 @@ func fill(text string, t *Term, args string) error {
 		return nil
 	}
 	switch t.Kind {
-	case Off, Corrupt, Down:
+	case Off, Corrupt, Down, Reset:
 		return want(0, 0, "no arguments")
+	case Status:
+		if err := want(1, 1, "an HTTP status code: status(503)"); err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(list[0])
+		if err != nil || n < 100 || n > 599 {
+			return perr(text, "status(%s): want an HTTP status code from 100 to 599", list[0])
+		}
+		t.N = float64(n)
 	case Error:
 		if err := want(0, 1, "one argument: an error type or a message"); err != nil {
 			return err
@@ -408,6 +458,8 @@ func (t Term) String() string {
 		fmt.Fprintf(&b, "(%g)", t.N)
 	case Slow:
 		fmt.Fprintf(&b, "(%g%%)", t.N)
+	case Status:
+		fmt.Fprintf(&b, "(%d)", int(t.N))
 	case Leak:
 		if t.Goroutine {
 			b.WriteString("(goroutine)")

@@ -335,7 +335,13 @@ type Effect struct {
 	SlowCancel time.Duration
 	// Slow is the share of the tool's own run time that the call lasts
 	// longer (0.3 for slow(30%)); see Stretch.
-	Slow    float64
+	Slow float64
+	// Status answers an HTTP request with this status code, without
+	// touching the network (0: none).
+	Status int
+	// Reset fails an HTTP request as a connection reset by the server
+	// would, without touching the network.
+	Reset   bool
 	mutSeed uint64
 }
 
@@ -358,6 +364,34 @@ func (s *Set) Eval(target string) *Effect {
 		}
 		stop := s.step(r, target, &now, &eff)
 		if stop {
+			break
+		}
+	}
+	return eff
+}
+
+// EvalAny is Eval for a call known by several targets: an HTTP request is
+// "http:GET", "http:127.0.0.1:8080" and "http:" followed by its name tag.
+// A rule acts once on the call when its pattern matches any of them; the
+// first matching target is the one injected errors name.
+func (s *Set) EvalAny(targets ...string) *Effect {
+	if s == nil {
+		return nil
+	}
+	p := s.snap.Load()
+	if p == nil {
+		return nil
+	}
+	var eff *Effect
+	var now time.Time
+	for _, r := range *p {
+		for _, target := range targets {
+			if !r.matchTarget(target) {
+				continue
+			}
+			if s.step(r, target, &now, &eff) {
+				return eff
+			}
 			break
 		}
 	}
@@ -427,6 +461,14 @@ func (s *Set) step(r *rule, target string, nowp *time.Time, effp **Effect) bool 
 	case Panic:
 		e.Rule = name
 		e.Panic = &PanicValue{Injected{Rule: name, As: t.Arg}}
+		return true
+	case Status:
+		e.Rule = name
+		e.Status = int(t.N)
+		return true
+	case Reset:
+		e.Rule = name
+		e.Reset = true
 		return true
 	case Delay:
 		d := t.Dur
