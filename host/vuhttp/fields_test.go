@@ -1,0 +1,60 @@
+package vuhttp_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"spellhost/host/vuhttp"
+)
+
+func TestResponseFields(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Method", r.Method)
+		w.Header().Set("X-Agent", r.UserAgent())
+		w.Header().Add("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(201)
+		w.Write([]byte("hello " + r.URL.Query().Get("who")))
+	})
+	for name, srv := range servers(t, h) {
+		t.Run(name, func(t *testing.T) {
+			c := clientFor(t, srv, vuhttp.Config{})
+			url := srv.URL + "/fields?who=vu"
+			for i := range 2 { // a new connection, then a reused one
+				r := get(t, c, url)
+				if r.Err != nil {
+					t.Fatalf("request %d: %v", i, r.Err)
+				}
+				wantProto := "HTTP/1.1"
+				if name == "https2" {
+					wantProto = "HTTP/2.0"
+				}
+				if r.Status != 201 || r.Proto != wantProto || r.URL != url || r.Name != url || r.Method != "GET" {
+					t.Fatalf("request %d: status %d proto %q url %q name %q method %q", i, r.Status, r.Proto, r.URL, r.Name, r.Method)
+				}
+				if string(r.Body) != "hello vu" || r.BodySize != 8 {
+					t.Fatalf("body %q size %d", r.Body, r.BodySize)
+				}
+				if r.HeaderValue("x-method") != "GET" || r.HeaderValue("X-Agent") != "spellhost" {
+					t.Fatalf("headers %v", r.Header())
+				}
+				if got := strings.Join(r.Header()["X-Multi"], ","); got != "a,b" {
+					t.Fatalf("X-Multi %q", got)
+				}
+				if r.ErrorCode != 0 || !r.Expected || r.Injected || len(r.Hops) != 0 {
+					t.Fatalf("code %d expected %v injected %v hops %d", r.ErrorCode, r.Expected, r.Injected, len(r.Hops))
+				}
+				if r.BytesSent <= 0 || r.BytesReceived <= int64(len(r.Body)) {
+					t.Fatalf("bytes sent %d received %d", r.BytesSent, r.BytesReceived)
+				}
+				tm := r.Timings
+				if tm.Duration != tm.Sending+tm.Waiting+tm.Receiving {
+					t.Fatalf("timings %+v do not sum", tm)
+				}
+				t.Logf("%s #%d %+v", name, i, tm)
+			}
+		})
+	}
+}

@@ -1,0 +1,145 @@
+package vuhttp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
+	"time"
+)
+
+// HTTP/2, for HTTPS servers that offer it, through x/net's client
+// connection: the engine keeps the connections (one per host, shared by a
+// batch's concurrent requests) and reads the bodies as for HTTP/1.
+
+// h2trace records when a request was written and its answer began; the
+// hooks run on the connection's goroutines.
+type h2trace struct {
+	c            *Client
+	wrote, first atomic.Int64 // Client.now, 0 when not seen
+	ct           httptrace.ClientTrace
+}
+
+func (t *h2trace) wroteRequest(httptrace.WroteRequestInfo) { t.wrote.Store(int64(t.c.now())) }
+func (t *h2trace) gotFirstByte()                           { t.first.Store(int64(t.c.now())) }
+
+func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Response, p *plan, start time.Duration) (next hop, kind followKind, err error) {
+	gotConn := c.now()
+	fresh := hc.fresh.Swap(false)
+	var sent0, recv0 int64
+	if !fresh {
+		sent0, recv0 = hc.m.sent.Load(), hc.m.received.Load()
+	}
+	tm := &resp.Timings
+	*tm = Timings{Blocked: gotConn - start}
+	if fresh {
+		tm.Connecting, tm.TLSHandshaking = hc.connecting, hc.handshaking
+		tm.Blocked = max(0, tm.Blocked-hc.connecting-hc.handshaking)
+	}
+	defer func() {
+		resp.BytesSent = hc.m.sent.Load() - sent0
+		resp.BytesReceived = hc.m.received.Load() - recv0
+	}()
+
+	hreq := &http.Request{Method: h.method, URL: h.t.u, Proto: "HTTP/2.0", ProtoMajor: 2,
+		Header: c.h2Header(h), Host: h.t.hostHdr, ContentLength: int64(len(h.body))}
+	if v := h.header["Host"]; len(v) > 0 {
+		hreq.Host = v[0]
+	}
+	if len(h.body) > 0 {
+		b := h.body
+		hreq.Body = io.NopCloser(bytes.NewReader(b))
+		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	rctx, cancel := context.WithDeadlineCause(ctx, p.deadline, ErrTimeout)
+	defer cancel()
+	tr := &h2trace{c: c}
+	tr.ct = httptrace.ClientTrace{WroteRequest: tr.wroteRequest, GotFirstResponseByte: tr.gotFirstByte}
+	hreq = hreq.WithContext(httptrace.WithClientTrace(rctx, &tr.ct))
+
+	hres, err := hc.cc.RoundTrip(hreq)
+	now := c.now()
+	wrote, first := time.Duration(tr.wrote.Load()), time.Duration(tr.first.Load())
+	if wrote == 0 || wrote > now {
+		wrote = now
+	}
+	if first == 0 || first < wrote || first > now {
+		first = max(wrote, min(now, first))
+	}
+	tm.Sending = max(0, wrote-gotConn)
+	tm.Waiting = first - wrote
+	if err != nil {
+		tm.Duration = tm.Sending + tm.Waiting
+		if st := hc.cc.State(); st.Closed || st.Closing {
+			c.dropH2(hc)
+		}
+		return hop{}, followNone, h2Err(ctx, rctx, err, p)
+	}
+	defer hres.Body.Close()
+	resp.Status, resp.Proto, resp.rawH2 = hres.StatusCode, "HTTP/2.0", hres.Header
+	if len(hres.Header["Set-Cookie"]) > 0 {
+		c.storeCookies(h.t.u, resp)
+	}
+	next, kind = c.follow(h, resp, p)
+	if kind != followNone || p.rt == BodyNone {
+		resp.BodySize, err = io.Copy(io.Discard, hres.Body)
+		resp.Body = nil
+	} else {
+		err = keep(hres.Body, resp, parseEncoding(hres.Header.Get("Content-Encoding")), hres.ContentLength, p.limit)
+	}
+	end := c.now()
+	tm.Receiving = end - first
+	tm.Duration = tm.Sending + tm.Waiting + tm.Receiving
+	if err != nil {
+		return hop{}, followNone, h2Err(ctx, rctx, err, p)
+	}
+	return next, kind, nil
+}
+
+// h2Err explains an HTTP/2 failure: the request's deadline passing is its
+// timeout; the end of ctx interrupts it.
+func h2Err(ctx, rctx context.Context, err error, p *plan) error {
+	if errors.Is(err, ErrTimeout) {
+		return err
+	}
+	if rctx.Err() != nil && errors.Is(context.Cause(rctx), ErrTimeout) && ctx.Err() == nil {
+		return &Error{Code: CodeTimeout, Msg: ErrTimeout.Error() + " after " + p.timeout.String(), Err: ErrTimeout}
+	}
+	if ctx.Err() != nil {
+		return &Error{Code: CodeGeneric, Msg: "request interrupted: " + context.Cause(ctx).Error(), Err: context.Cause(ctx)}
+	}
+	return err
+}
+
+// h2Header builds the header map HTTP/2 sends: the script's, less what
+// HTTP/2 frames itself, and the engine's defaults.
+func (c *Client) h2Header(h *hop) http.Header {
+	hdr := make(http.Header, len(h.header)+4)
+	for k, vs := range h.header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Proxy-Connection":
+			continue
+		case "Authorization", "Cookie", "Cookie2":
+			if h.crossHost {
+				continue
+			}
+		}
+		hdr[k] = vs
+	}
+	if _, ok := hdr["User-Agent"]; !ok {
+		hdr["User-Agent"] = []string{c.cfg.UserAgent}
+	}
+	if _, ok := hdr["Accept-Encoding"]; !ok {
+		hdr["Accept-Encoding"] = []string{"gzip, deflate"}
+	}
+	if _, ok := hdr["Authorization"]; !ok && h.authz != "" {
+		hdr["Authorization"] = []string{h.authz}
+	}
+	if b := c.appendCookies(nil, h, hdr["Cookie"]); len(b) > 0 {
+		hdr["Cookie"] = []string{string(b[len("Cookie: ") : len(b)-2])}
+	}
+	return hdr
+}
