@@ -28,7 +28,7 @@ type poolKey struct {
 }
 
 type hostPool struct {
-	idle []*conn    // HTTP/1, most recently used last
+	idle []*conn   // HTTP/1, most recently used last
 	h2   []*h2conn // HTTP/2, shared by concurrent requests
 }
 
@@ -59,9 +59,9 @@ func (m *meter) Write(p []byte) (int, error) {
 
 // conn is an HTTP/1 connection, used by one request at a time.
 type conn struct {
-	nc  net.Conn // the meter, or a *tls.Conn over it
-	m   *meter
-	br  *bufio.Reader
+	nc   net.Conn // the meter, or a *tls.Conn over it
+	m    *meter
+	br   *bufio.Reader
 	buf  []byte // the request being written; then a long header line
 	body body   // the body being read
 	key  poolKey
