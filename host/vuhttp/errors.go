@@ -145,6 +145,9 @@ func h2offset(c http2.ErrCode) int {
 }
 
 func opCode(e *net.OpError) int {
+	if e.Op == "remote error" || e.Op == "local error" { // TLS alerts
+		return CodeTLS
+	}
 	var errno syscall.Errno
 	isErrno := errors.As(e.Err, &errno)
 	if e.Op == "dial" {
