@@ -73,6 +73,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDoJSON -fuzztime 60s ./host/kernel
 	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./tools
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./host/fault
+	$(GO) test -run '^$$' -fuzz FuzzResponse -fuzztime 30s ./host/vuhttp
 
 clean:
 	rm -rf bin
