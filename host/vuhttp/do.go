@@ -31,7 +31,8 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 	if ranges == nil {
 		ranges = c.cfg.ExpectedStatuses
 	}
-	if err := c.check(req, method); err != nil {
+	sh, err := c.check(req, method)
+	if err != nil {
 		c.fail(resp, err, false)
 		return
 	}
@@ -81,7 +82,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 	case p.redirects < 0:
 		p.redirects = 0
 	}
-	h := hop{t: t, method: method, body: req.Body, header: req.Header, authz: t.basic, cookies: req.Cookies}
+	h := hop{t: t, method: method, body: req.Body, sh: sh, authz: t.basic, cookies: req.Cookies}
 	if req.Auth == AuthDigest {
 		h.authz = "" // sent once the server's challenge is known
 	}
@@ -139,19 +140,20 @@ func ioErr(ctx context.Context, err error, p *plan) error {
 }
 
 // check refuses a request that cannot be written.
-func (c *Client) check(req *Request, method string) error {
+func (c *Client) check(req *Request, method string) (scriptHeaders, error) {
 	if !httpguts.ValidHeaderFieldName(method) {
-		return &Error{Code: CodeGeneric, Msg: fmt.Sprintf("invalid method %q", method)}
+		return scriptHeaders{}, &Error{Code: CodeGeneric, Msg: fmt.Sprintf("invalid method %q", method)}
 	}
-	if err := validateHeaders(req.Header); err != nil {
-		return &Error{Code: CodeGeneric, Msg: err.Error()}
+	sh, err := inspectHeaders(req.Header)
+	if err != nil {
+		return sh, &Error{Code: CodeGeneric, Msg: err.Error()}
 	}
 	for _, ck := range req.Cookies {
 		if !httpguts.ValidHeaderFieldName(ck.Name) || !validValue(ck.Value) || containsAny(ck.Value, ";\"") {
-			return &Error{Code: CodeGeneric, Msg: fmt.Sprintf("invalid cookie %q", ck.Name)}
+			return sh, &Error{Code: CodeGeneric, Msg: fmt.Sprintf("invalid cookie %q", ck.Name)}
 		}
 	}
-	return nil
+	return sh, nil
 }
 
 func containsAny(s, chars string) bool {
@@ -233,7 +235,7 @@ func (c *Client) follow(h *hop, resp *Response, p *plan) (hop, followKind) {
 		return hop{}, followNone
 	}
 	p.redirects--
-	next := hop{t: t, method: h.method, body: h.body, header: h.header, cookies: h.cookies,
+	next := hop{t: t, method: h.method, body: h.body, sh: h.sh, cookies: h.cookies,
 		crossHost: h.crossHost || t.u.Hostname() != h.t.u.Hostname(), authz: t.basic}
 	switch resp.Status {
 	case 301, 302, 303:

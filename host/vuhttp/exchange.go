@@ -40,7 +40,7 @@ func replayable(h *hop) bool {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
-	return h.header.Get("Idempotency-Key") != "" || h.header.Get("X-Idempotency-Key") != ""
+	return h.sh.idempotent
 }
 
 // exchangeH1 is one exchange on an HTTP/1 connection. retry asks for
@@ -123,7 +123,7 @@ func (c *Client) exchangeH1(ctx context.Context, h *hop, cn *conn, resp *Respons
 		}
 	}
 	end := c.now()
-	reuse := err == nil && !hd.closeConn && h.header.Get("Connection") != "close"
+	reuse := err == nil && !hd.closeConn && !h.sh.closeConn
 	c.putConn(cn, reuse)
 	tm.Receiving = end - first
 	tm.Duration = tm.Sending + tm.Waiting + tm.Receiving

@@ -53,7 +53,30 @@ func TestResponseFields(t *testing.T) {
 				if tm.Duration != tm.Sending+tm.Waiting+tm.Receiving {
 					t.Fatalf("timings %+v do not sum", tm)
 				}
-				t.Logf("%s #%d %+v", name, i, tm)
+			}
+		})
+	}
+}
+
+func TestScriptHeaders(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Join(r.Header["User-Agent"], "|") + " " + r.Host + " " + r.Header.Get("X-Custom") +
+			" " + r.Header.Get("Accept-Encoding") + " " + r.Header.Get("Authorization")))
+	})
+	for name, srv := range servers(t, h) {
+		t.Run(name, func(t *testing.T) {
+			c := clientFor(t, srv, vuhttp.Config{UserAgent: "k6-port/1.0"})
+			r := get(t, c, srv.URL)
+			host := srv.Listener.Addr().String()
+			if string(r.Body) != "k6-port/1.0 "+host+"  gzip, deflate " {
+				t.Errorf("defaults: %q", r.Body)
+			}
+			// Names in any case replace the defaults; none is sent twice.
+			hdr := http.Header{"user-agent": {"mine"}, "x-custom": {"v"}, "accept-encoding": {"br"},
+				"authorization": {"Bearer t"}, "content-length": {"999"}, "host": {"virtual.test"}}
+			r = do(t, c, &vuhttp.Request{URL: srv.URL, Header: hdr})
+			if r.Err != nil || string(r.Body) != "mine virtual.test v br Bearer t" {
+				t.Errorf("script headers: err %v body %q", r.Err, r.Body)
 			}
 		})
 	}

@@ -28,7 +28,7 @@ type hop struct {
 	t      *target
 	method string
 	body   []byte
-	header http.Header // the script's headers
+	sh     scriptHeaders
 	// crossHost is set once a redirect left the first request's host:
 	// Authorization and Cookie headers of the script stay behind.
 	crossHost bool
@@ -47,31 +47,15 @@ func (c *Client) writeRequest(cn *conn, h *hop) error {
 	b = append(b, ' ')
 	b = append(b, h.t.uri...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	if v := h.header["Host"]; len(v) > 0 {
-		b = append(b, v[0]...)
+	if h.sh.host != "" {
+		b = append(b, h.sh.host...)
 	} else {
 		b = append(b, h.t.hostHdr...)
 	}
 	b = append(b, "\r\n"...)
-	var hasUA, hasAE, hasAuthz bool
-	var userCookie []string
-	for k, vs := range h.header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding":
+	for k, vs := range h.sh.h {
+		if skipHeader(k, h.crossHost) {
 			continue
-		case "User-Agent":
-			hasUA = true
-		case "Accept-Encoding":
-			hasAE = true
-		case "Authorization", "Cookie", "Cookie2":
-			if h.crossHost {
-				continue
-			}
-			if k == "Cookie" {
-				userCookie = vs
-				continue
-			}
-			hasAuthz = hasAuthz || k == "Authorization"
 		}
 		for _, v := range vs {
 			b = append(b, k...)
@@ -80,16 +64,20 @@ func (c *Client) writeRequest(cn *conn, h *hop) error {
 			b = append(b, "\r\n"...)
 		}
 	}
-	if !hasUA {
+	if !h.sh.ua {
 		b = append(b, c.uaLine...)
 	}
-	if !hasAE {
+	if !h.sh.ae {
 		b = append(b, "Accept-Encoding: gzip, deflate\r\n"...)
 	}
-	if h.authz != "" && !hasAuthz {
+	if h.authz != "" && (!h.sh.authz || h.crossHost) {
 		b = append(b, "Authorization: "...)
 		b = append(b, h.authz...)
 		b = append(b, "\r\n"...)
+	}
+	var userCookie []string
+	if !h.crossHost {
+		userCookie = h.sh.cookie
 	}
 	b = c.appendCookies(b, h, userCookie)
 	if sendsLength(h.method, h.body) {
@@ -418,19 +406,64 @@ func validToken(b []byte) bool {
 // but tab.
 func validValue(s string) bool { return httpguts.ValidHeaderFieldValue(s) }
 
-// validateHeaders checks a script's headers before anything is sent.
-func validateHeaders(h http.Header) error {
+// scriptHeaders are a script's request headers and what the engine must
+// know of them, found once per request whatever the case of their names.
+type scriptHeaders struct {
+	h                     http.Header
+	host                  string // the Host header, or ""
+	ua, ae, authz         bool   // User-Agent, Accept-Encoding, Authorization are set
+	cookie                []string
+	closeConn, idempotent bool // Connection: close; an Idempotency-Key
+}
+
+// inspectHeaders checks a script's headers before anything is sent.
+func inspectHeaders(h http.Header) (scriptHeaders, error) {
+	sh := scriptHeaders{h: h}
 	for k, vs := range h {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("invalid header name %q", k)
+			return sh, fmt.Errorf("invalid header name %q", k)
 		}
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				return fmt.Errorf("invalid value for header %s: %q", k, v)
+				return sh, fmt.Errorf("invalid value for header %s: %q", k, v)
 			}
 		}
+		switch {
+		case strings.EqualFold(k, "Host"):
+			if len(vs) > 0 {
+				sh.host = vs[0]
+			}
+		case strings.EqualFold(k, "User-Agent"):
+			sh.ua = true
+		case strings.EqualFold(k, "Accept-Encoding"):
+			sh.ae = true
+		case strings.EqualFold(k, "Authorization"):
+			sh.authz = true
+		case strings.EqualFold(k, "Cookie"):
+			sh.cookie = append(sh.cookie, vs...)
+		case strings.EqualFold(k, "Connection"):
+			for _, v := range vs {
+				sh.closeConn = sh.closeConn || hasToken([]byte(v), "close")
+			}
+		case strings.EqualFold(k, "Idempotency-Key"), strings.EqualFold(k, "X-Idempotency-Key"):
+			sh.idempotent = true
+		}
 	}
-	return nil
+	return sh, nil
+}
+
+// skipHeader reports whether a script's header is not written as is: the
+// engine frames the body and merges cookies, and a redirect to another
+// host leaves credentials behind.
+func skipHeader(k string, crossHost bool) bool {
+	switch {
+	case strings.EqualFold(k, "Host"), strings.EqualFold(k, "Content-Length"),
+		strings.EqualFold(k, "Transfer-Encoding"), strings.EqualFold(k, "Cookie"):
+		return true
+	case crossHost:
+		return strings.EqualFold(k, "Authorization") || strings.EqualFold(k, "Cookie2")
+	}
+	return false
 }
 
 // Body framing.

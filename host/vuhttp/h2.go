@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -46,8 +47,8 @@ func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Respo
 
 	hreq := &http.Request{Method: h.method, URL: h.t.u, Proto: "HTTP/2.0", ProtoMajor: 2,
 		Header: c.h2Header(h), Host: h.t.hostHdr, ContentLength: int64(len(h.body))}
-	if v := h.header["Host"]; len(v) > 0 {
-		hreq.Host = v[0]
+	if h.sh.host != "" {
+		hreq.Host = h.sh.host
 	}
 	if len(h.body) > 0 {
 		b := h.body
@@ -117,28 +118,28 @@ func h2Err(ctx, rctx context.Context, err error, p *plan) error {
 // h2Header builds the header map HTTP/2 sends: the script's, less what
 // HTTP/2 frames itself, and the engine's defaults.
 func (c *Client) h2Header(h *hop) http.Header {
-	hdr := make(http.Header, len(h.header)+4)
-	for k, vs := range h.header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Proxy-Connection":
+	hdr := make(http.Header, len(h.sh.h)+4)
+	for k, vs := range h.sh.h {
+		if skipHeader(k, h.crossHost) || strings.EqualFold(k, "Connection") || strings.EqualFold(k, "Keep-Alive") ||
+			strings.EqualFold(k, "Upgrade") || strings.EqualFold(k, "Proxy-Connection") {
 			continue
-		case "Authorization", "Cookie", "Cookie2":
-			if h.crossHost {
-				continue
-			}
 		}
 		hdr[k] = vs
 	}
-	if _, ok := hdr["User-Agent"]; !ok {
+	if !h.sh.ua {
 		hdr["User-Agent"] = []string{c.cfg.UserAgent}
 	}
-	if _, ok := hdr["Accept-Encoding"]; !ok {
+	if !h.sh.ae {
 		hdr["Accept-Encoding"] = []string{"gzip, deflate"}
 	}
-	if _, ok := hdr["Authorization"]; !ok && h.authz != "" {
+	if h.authz != "" && (!h.sh.authz || h.crossHost) {
 		hdr["Authorization"] = []string{h.authz}
 	}
-	if b := c.appendCookies(nil, h, hdr["Cookie"]); len(b) > 0 {
+	var userCookie []string
+	if !h.crossHost {
+		userCookie = h.sh.cookie
+	}
+	if b := c.appendCookies(nil, h, userCookie); len(b) > 0 {
 		hdr["Cookie"] = []string{string(b[len("Cookie: ") : len(b)-2])}
 	}
 	return hdr
