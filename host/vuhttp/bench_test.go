@@ -19,7 +19,7 @@ import (
 // request: it skips each request's head (these requests have no body) and
 // writes a canned response. Its share of the CPU is small, and allocs/op
 // are the client's alone.
-func rawServer(b *testing.B) string {
+func rawServer(b testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
