@@ -181,3 +181,17 @@ func TestTrafficAndReuse(t *testing.T) {
 		})
 	}
 }
+
+func TestServerClosesConnections(t *testing.T) {
+	for name, srv := range servers(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })) {
+		t.Run(name, func(t *testing.T) {
+			c := clientFor(t, srv, vuhttp.Config{})
+			for i := range 5 {
+				if r := get(t, c, srv.URL); r.Err != nil || string(r.Body) != "ok" {
+					t.Fatalf("request %d after the server closed its connections: %v", i, r.Err)
+				}
+				srv.CloseClientConnections()
+			}
+		})
+	}
+}

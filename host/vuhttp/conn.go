@@ -121,9 +121,29 @@ func (c *Client) target(raw string) (*target, error) {
 func parseTarget(raw string) (*target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalidURL, Msg: fmt.Sprintf("invalid URL %q: %v", raw, unwrapURL(err)), Err: err}
+		inner := unwrapURL(err)
+		return nil, &Error{Code: CodeInvalidURL, Msg: fmt.Sprintf("invalid URL %q: %v", redactRaw(raw), inner), Err: inner}
 	}
 	return targetOf(raw, u)
+}
+
+// redactRaw hides the credentials of a URL that may not parse: what
+// stands before an @ in its authority.
+func redactRaw(raw string) string {
+	_, rest, ok := strings.Cut(raw, "//")
+	if !ok {
+		return raw
+	}
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return raw
+	}
+	start := len(raw) - len(rest)
+	return raw[:start] + "xxxxx" + raw[start+at:]
 }
 
 func unwrapURL(err error) error {
@@ -136,7 +156,7 @@ func unwrapURL(err error) error {
 
 func targetOf(raw string, u *url.URL) (*target, error) {
 	bad := func(why string) (*target, error) {
-		return nil, &Error{Code: CodeInvalidURL, Msg: fmt.Sprintf("invalid URL %q: %s", raw, why)}
+		return nil, &Error{Code: CodeInvalidURL, Msg: fmt.Sprintf("invalid URL %q: %s", redactRaw(raw), why)}
 	}
 	var port string
 	switch u.Scheme {

@@ -38,6 +38,10 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 	}
 	t, err := c.target(req.URL)
 	if err != nil {
+		resp.URL = redactRaw(req.URL)
+		if name == "" {
+			resp.Name = resp.URL
+		}
 		c.fail(resp, err, false)
 		return
 	}

@@ -155,6 +155,12 @@ func TestNetworkErrors(t *testing.T) {
 			t.Errorf("%q: err %v status %d", u, r.Err, r.Status)
 		}
 	}
+	// The password of a URL that does not parse shows nowhere.
+	r := get(t, c, "http://user:hunter2@127.0.0.1:badport/")
+	if r.ErrorCode != vuhttp.CodeInvalidURL || strings.Contains(r.Err.Error(), "hunter2") || strings.Contains(r.URL, "hunter2") ||
+		strings.Contains(r.Name, "hunter2") || errors.Unwrap(r.Err) == nil || strings.Contains(errors.Unwrap(r.Err).Error(), "hunter2") {
+		t.Errorf("bad URL with a password: url %q err %v", r.URL, r.Err)
+	}
 	// Bad requests are refused before anything is sent.
 	for _, req := range []*vuhttp.Request{
 		{Method: "GE T", URL: "http://127.0.0.1/"},

@@ -22,10 +22,12 @@ func (c *Client) exchange(ctx context.Context, h *hop, resp *Response, p *plan) 
 			resp.Timings.Blocked = c.now() - start
 			return hop{}, followNone, ioErr(ctx, err, p)
 		}
+		var retry bool
 		if h2 != nil {
-			return c.exchangeH2(ctx, h, h2, resp, p, start)
+			next, kind, err, retry = c.exchangeH2(ctx, h, h2, resp, p, start, attempt < maxAttempts)
+		} else {
+			next, kind, err, retry = c.exchangeH1(ctx, h, cn, resp, p, start, attempt < maxAttempts)
 		}
-		next, kind, err, retry := c.exchangeH1(ctx, h, cn, resp, p, start, attempt < maxAttempts)
 		if !retry {
 			return next, kind, err
 		}
@@ -84,7 +86,8 @@ func (c *Client) exchangeH1(ctx context.Context, h *hop, cn *conn, resp *Respons
 	first := c.now()
 	if err != nil {
 		c.putConn(cn, false)
-		if !fresh && mayRetry && isEOF(err) && cn.m.received.Load() == recv0 && replayable(h) {
+		// Nothing of a response came (a TLS close alert may have).
+		if !fresh && mayRetry && isEOF(err) && replayable(h) {
 			return hop{}, followNone, nil, true
 		}
 		tm.Waiting = first - wrote

@@ -27,7 +27,10 @@ type h2trace struct {
 func (t *h2trace) wroteRequest(httptrace.WroteRequestInfo) { t.wrote.Store(int64(t.c.now())) }
 func (t *h2trace) gotFirstByte()                           { t.first.Store(int64(t.c.now())) }
 
-func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Response, p *plan, start time.Duration) (next hop, kind followKind, err error) {
+// exchangeH2 is one exchange on an HTTP/2 connection. retry asks for
+// another attempt: a reused connection closed under the request, before
+// any answer, and the request may be sent again.
+func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Response, p *plan, start time.Duration, mayRetry bool) (next hop, kind followKind, err error, retry bool) {
 	gotConn := c.now()
 	fresh := hc.fresh.Swap(false)
 	var sent0, recv0 int64
@@ -76,8 +79,11 @@ func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Respo
 		tm.Duration = tm.Sending + tm.Waiting
 		if st := hc.cc.State(); st.Closed || st.Closing {
 			c.dropH2(hc)
+			if !fresh && mayRetry && ctx.Err() == nil && rctx.Err() == nil && replayable(h) {
+				return hop{}, followNone, nil, true
+			}
 		}
-		return hop{}, followNone, h2Err(ctx, rctx, err, p)
+		return hop{}, followNone, h2Err(ctx, rctx, err, p), false
 	}
 	defer hres.Body.Close()
 	resp.Status, resp.Proto, resp.rawH2 = hres.StatusCode, "HTTP/2.0", hres.Header
@@ -95,9 +101,9 @@ func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Respo
 	tm.Receiving = end - first
 	tm.Duration = tm.Sending + tm.Waiting + tm.Receiving
 	if err != nil {
-		return hop{}, followNone, h2Err(ctx, rctx, err, p)
+		return hop{}, followNone, h2Err(ctx, rctx, err, p), false
 	}
-	return next, kind, nil
+	return next, kind, nil, false
 }
 
 // h2Err explains an HTTP/2 failure: the request's deadline passing is its
