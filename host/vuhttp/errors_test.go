@@ -185,7 +185,8 @@ func TestNetworkErrors(t *testing.T) {
 }
 
 func TestTLSErrors(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	quiet(srv).StartTLS()
 	t.Cleanup(srv.Close)
 	port := srv.URL[strings.LastIndexByte(srv.URL, ':'):]
 	// The test certificate is for 127.0.0.1, ::1 and example.com.
@@ -209,7 +210,7 @@ func TestTLSErrors(t *testing.T) {
 	// A server that offers only TLS 1.2 and a client that wants 1.3.
 	old := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	old.TLS = &tls.Config{MaxVersion: tls.VersionTLS12}
-	old.StartTLS()
+	quiet(old).StartTLS()
 	t.Cleanup(old.Close)
 	strict := client(t, vuhttp.Config{InsecureSkipTLSVerify: true, TLSMinVersion: tls.VersionTLS13})
 	if r := get(t, strict, old.URL); r.ErrorCode < 1300 || r.ErrorCode > 1399 {

@@ -19,13 +19,26 @@ import (
 // h2trace records when a request was written and its answer began; the
 // hooks run on the connection's goroutines.
 type h2trace struct {
-	c            *Client
-	wrote, first atomic.Int64 // Client.now, 0 when not seen
-	ct           httptrace.ClientTrace
+	c                     *Client
+	headers, wrote, first atomic.Int64 // Client.now, 0 when not seen
+	ct                    httptrace.ClientTrace
 }
 
+func (t *h2trace) wroteHeaders()                           { t.headers.Store(int64(t.c.now())) }
 func (t *h2trace) wroteRequest(httptrace.WroteRequestInfo) { t.wrote.Store(int64(t.c.now())) }
 func (t *h2trace) gotFirstByte()                           { t.first.Store(int64(t.c.now())) }
+
+// sent is when the request was written, as seen before the answer began:
+// the writing goroutine may report the end of the write after the first
+// byte of the answer came, and then the end of the headers is taken.
+func (t *h2trace) sent(gotConn, first time.Duration) time.Duration {
+	for _, w := range []time.Duration{time.Duration(t.wrote.Load()), time.Duration(t.headers.Load())} {
+		if w >= gotConn && w <= first {
+			return w
+		}
+	}
+	return gotConn
+}
 
 // exchangeH2 is one exchange on an HTTP/2 connection. retry asks for
 // another attempt: a reused connection closed under the request, before
@@ -61,19 +74,17 @@ func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Respo
 	rctx, cancel := context.WithDeadlineCause(ctx, p.deadline, ErrTimeout)
 	defer cancel()
 	tr := &h2trace{c: c}
-	tr.ct = httptrace.ClientTrace{WroteRequest: tr.wroteRequest, GotFirstResponseByte: tr.gotFirstByte}
+	tr.ct = httptrace.ClientTrace{WroteHeaders: tr.wroteHeaders, WroteRequest: tr.wroteRequest, GotFirstResponseByte: tr.gotFirstByte}
 	hreq = hreq.WithContext(httptrace.WithClientTrace(rctx, &tr.ct))
 
 	hres, err := hc.cc.RoundTrip(hreq)
 	now := c.now()
-	wrote, first := time.Duration(tr.wrote.Load()), time.Duration(tr.first.Load())
-	if wrote == 0 || wrote > now {
-		wrote = now
+	first := time.Duration(tr.first.Load())
+	if first < gotConn || first > now { // no answer (0), or a hook out of order
+		first = now
 	}
-	if first == 0 || first < wrote || first > now {
-		first = max(wrote, min(now, first))
-	}
-	tm.Sending = max(0, wrote-gotConn)
+	wrote := tr.sent(gotConn, first)
+	tm.Sending = wrote - gotConn
 	tm.Waiting = first - wrote
 	if err != nil {
 		tm.Duration = tm.Sending + tm.Waiting

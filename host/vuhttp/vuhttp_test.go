@@ -3,6 +3,8 @@ package vuhttp_test
 import (
 	"context"
 	"crypto/tls"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,7 +13,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"spellhost/host/fault"
 	"spellhost/host/vuhttp"
 	"spellhost/tools/perm"
 )
@@ -73,13 +74,20 @@ func servers(t *testing.T, h http.Handler) map[string]*httptest.Server {
 	t.Cleanup(plain.Close)
 	h1 := httptest.NewUnstartedServer(h)
 	h1.TLS = &tls.Config{NextProtos: []string{"http/1.1"}}
-	h1.StartTLS()
+	quiet(h1).StartTLS()
 	t.Cleanup(h1.Close)
 	h2 := httptest.NewUnstartedServer(h)
 	h2.EnableHTTP2 = true
-	h2.StartTLS()
+	quiet(h2).StartTLS()
 	t.Cleanup(h2.Close)
 	return map[string]*httptest.Server{"http1": plain, "https1": h1, "https2": h2}
+}
+
+// quiet keeps an unstarted server from logging the TLS handshakes the
+// tests make fail on purpose.
+func quiet(srv *httptest.Server) *httptest.Server {
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	return srv
 }
 
 // clientFor returns a client that trusts srv when it is a TLS server.
@@ -89,8 +97,6 @@ func clientFor(t *testing.T, srv *httptest.Server, cfg vuhttp.Config) *vuhttp.Cl
 	}
 	return client(t, cfg)
 }
-
-var _ = fault.New
 
 func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
