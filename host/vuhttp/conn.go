@@ -70,7 +70,22 @@ type conn struct {
 	fresh                   bool
 	connecting, handshaking time.Duration
 	lastUse                 time.Time
+	info                    connInfo
 }
+
+// connInfo is what an exchange reports of its connection.
+type connInfo struct {
+	peer            netip.AddrPort
+	tlsVer, tlsSuit string
+}
+
+func (i *connInfo) report(e *Exchange) {
+	e.Peer, e.TLSVersion, e.TLSCipherSuite = i.peer, i.tlsVer, i.tlsSuit
+}
+
+// tlsVersions names the TLS versions as scripts see them.
+var tlsVersions = map[uint16]string{tls.VersionTLS10: "tls1.0", tls.VersionTLS11: "tls1.1",
+	tls.VersionTLS12: "tls1.2", tls.VersionTLS13: "tls1.3"}
 
 // h2conn is an HTTP/2 connection.
 type h2conn struct {
@@ -79,6 +94,7 @@ type h2conn struct {
 	key                     poolKey
 	fresh                   atomic.Bool
 	connecting, handshaking time.Duration
+	info                    connInfo
 }
 
 // idleTimeout is how long an idle connection is trusted: an older one is
@@ -246,6 +262,10 @@ func (c *Client) dial(ctx context.Context, t *target, deadline time.Time) (*conn
 	connecting := c.now() - start
 	var nc net.Conn = m
 	var handshaking time.Duration
+	var info connInfo
+	if a, ok := raw.RemoteAddr().(*net.TCPAddr); ok {
+		info.peer = a.AddrPort()
+	}
 	if t.key.https {
 		conf := c.tlsConf.Clone()
 		conf.ServerName = t.u.Hostname()
@@ -262,13 +282,15 @@ func (c *Client) dial(ctx context.Context, t *target, deadline time.Time) (*conn
 		}
 		handshaking = c.now() - hs
 		nc = tc
-		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		st := tc.ConnectionState()
+		info.tlsVer, info.tlsSuit = tlsVersions[st.Version], tls.CipherSuiteName(st.CipherSuite)
+		if st.NegotiatedProtocol == "h2" {
 			cc, err := c.h2.NewClientConn(tc)
 			if err != nil {
 				tc.Close()
 				return nil, nil, err
 			}
-			h := &h2conn{cc: cc, m: m, key: t.key, connecting: connecting, handshaking: handshaking}
+			h := &h2conn{cc: cc, m: m, key: t.key, connecting: connecting, handshaking: handshaking, info: info}
 			h.fresh.Store(true)
 			c.mu.Lock()
 			if c.closed {
@@ -283,7 +305,7 @@ func (c *Client) dial(ctx context.Context, t *target, deadline time.Time) (*conn
 		}
 	}
 	cn := &conn{nc: nc, m: m, br: bufio.NewReaderSize(nc, 4096), key: t.key, fresh: true,
-		connecting: connecting, handshaking: handshaking}
+		connecting: connecting, handshaking: handshaking, info: info}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -295,12 +317,17 @@ func (c *Client) dial(ctx context.Context, t *target, deadline time.Time) (*conn
 	return cn, nil, nil
 }
 
-// dialErr says that a dial cut short by the request's deadline timed out.
+// dialErr says why a dial was cut short: the request's deadline (a
+// timeout), or the end of the caller's context (an interruption).
 func dialErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrTimeout) {
-		return fmt.Errorf("%w (%w)", ErrTimeout, err)
+	if ctx.Err() == nil {
+		return err
 	}
-	return err
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ErrTimeout) {
+		return fmt.Errorf("%w while connecting (%w)", ErrTimeout, err)
+	}
+	return fmt.Errorf("request interrupted: %w", cause)
 }
 
 func (c *Client) pool(k poolKey) *hostPool {

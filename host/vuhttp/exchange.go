@@ -55,6 +55,7 @@ func (c *Client) exchangeH1(ctx context.Context, h *hop, cn *conn, resp *Respons
 	if !fresh {
 		sent0, recv0 = cn.m.sent.Load(), cn.m.received.Load()
 	}
+	cn.info.report(&resp.Exchange)
 	tm := &resp.Timings
 	*tm = Timings{Blocked: gotConn - start}
 	if fresh {

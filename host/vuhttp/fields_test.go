@@ -49,6 +49,13 @@ func TestResponseFields(t *testing.T) {
 				if r.BytesSent <= 0 || r.BytesReceived <= int64(len(r.Body)) {
 					t.Fatalf("bytes sent %d received %d", r.BytesSent, r.BytesReceived)
 				}
+				if r.Peer.String() != srv.Listener.Addr().String() {
+					t.Fatalf("peer %v, want %v", r.Peer, srv.Listener.Addr())
+				}
+				if srv.TLS != nil && (r.TLSVersion != "tls1.3" || !strings.HasPrefix(r.TLSCipherSuite, "TLS_")) ||
+					srv.TLS == nil && (r.TLSVersion != "" || r.TLSCipherSuite != "") {
+					t.Fatalf("TLS version %q suite %q", r.TLSVersion, r.TLSCipherSuite)
+				}
 				tm := r.Timings
 				if tm.Duration != tm.Sending+tm.Waiting+tm.Receiving {
 					t.Fatalf("timings %+v do not sum", tm)

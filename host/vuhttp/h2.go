@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // HTTP/2, for HTTPS servers that offer it, through x/net's client
@@ -50,6 +52,7 @@ func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Respo
 	if !fresh {
 		sent0, recv0 = hc.m.sent.Load(), hc.m.received.Load()
 	}
+	hc.info.report(&resp.Exchange)
 	tm := &resp.Timings
 	*tm = Timings{Blocked: gotConn - start}
 	if fresh {
@@ -88,9 +91,16 @@ func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Respo
 	tm.Waiting = first - wrote
 	if err != nil {
 		tm.Duration = tm.Sending + tm.Waiting
-		if st := hc.cc.State(); st.Closed || st.Closing {
-			c.dropH2(hc)
-			if !fresh && mayRetry && ctx.Err() == nil && rctx.Err() == nil && replayable(h) {
+		if ctx.Err() == nil && rctx.Err() == nil {
+			// A stream error leaves the connection usable, and a refused
+			// stream was not processed; any other error is the connection's.
+			var se http2.StreamError
+			isStream := errors.As(err, &se)
+			if !isStream {
+				c.dropH2(hc)
+			}
+			again := !isStream && !fresh || isStream && se.Code == http2.ErrCodeRefusedStream
+			if again && mayRetry && replayable(h) {
 				return hop{}, followNone, nil, true
 			}
 		}

@@ -3,6 +3,7 @@ package vuhttp
 import (
 	"bytes"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -171,6 +172,12 @@ type Exchange struct {
 	// one connection each count all it moved while they were in flight;
 	// Client.Traffic has the exact totals.
 	BytesSent, BytesReceived int64
+	// Peer is the connection's remote address and port (zero without a
+	// connection).
+	Peer netip.AddrPort
+	// TLSVersion ("tls1.2", "tls1.3") and TLSCipherSuite are the
+	// connection's, for https ("" otherwise).
+	TLSVersion, TLSCipherSuite string
 }
 
 // Response is the outcome of Do. Reuse one across calls: its Body, header
