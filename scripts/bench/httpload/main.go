@@ -178,23 +178,20 @@ func netHTTP(ctx context.Context, url string) int64 {
 type result struct {
 	name     string
 	requests int64
-	wall     time.Duration
 	cpu      time.Duration
 }
 
 func (r result) perCPU() float64 { return float64(r.requests) / r.cpu.Seconds() }
 
 // run runs a command, returns its stdout and the CPU time it used.
-func run(name string, args ...string) (out string, wall, cpu time.Duration, err error) {
+func run(name string, args ...string) (out string, cpu time.Duration, err error) {
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr
-	start := time.Now()
 	b, err := cmd.Output()
-	wall = time.Since(start)
 	if cmd.ProcessState != nil {
 		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
-	return string(b), wall, cpu, err
+	return string(b), cpu, err
 }
 
 func compare(args []string) error {
@@ -229,7 +226,7 @@ func compare(args []string) error {
 	fmt.Printf("HTTP GET of a 13-byte body on %s, %d connections, %v per run, %d CPUs\n\n", url, *vus, *dur, nprocs())
 	var results []result
 	if wrk, err := exec.LookPath("wrk"); err == nil {
-		out, wall, cpu, err := run(wrk, "-t1", "-c"+strconv.Itoa(*vus), "-d"+strconv.Itoa(int(dur.Seconds()))+"s", url)
+		out, cpu, err := run(wrk, "-t1", "-c"+strconv.Itoa(*vus), "-d"+strconv.Itoa(int(dur.Seconds()))+"s", url)
 		if err != nil {
 			return fmt.Errorf("wrk: %w", err)
 		}
@@ -238,7 +235,7 @@ func compare(args []string) error {
 			return fmt.Errorf("wrk: no request count in %q", out)
 		}
 		n, _ := strconv.ParseInt(m[1], 10, 64)
-		results = append(results, result{"wrk -t1", n, wall, cpu})
+		results = append(results, result{"wrk -t1", n, cpu})
 	} else {
 		fmt.Println("wrk: not installed (apt-get install wrk); its line is skipped")
 	}
@@ -264,7 +261,7 @@ func compare(args []string) error {
 		if c.record {
 			args = append(args, "-record")
 		}
-		out, wall, cpu, err := run(self, args...)
+		out, cpu, err := run(self, args...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -272,9 +269,10 @@ func compare(args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %q is not a count", c.name, out)
 		}
-		results = append(results, result{c.name, n, wall, cpu})
+		results = append(results, result{c.name, n, cpu})
 	}
-	fmt.Printf("\n%-32s %10s %8s %14s %8s\n", "client", "req/s", "CPU s", "req/CPU-s", "vs wrk")
+	fmt.Println("\nreq/s is requests over the run's length; CPU s is the process's user + system time, start-up included.")
+	fmt.Printf("%-32s %10s %8s %14s %8s\n", "client", "req/s", "CPU s", "req/CPU-s", "vs wrk")
 	var wrkPerCPU float64
 	for _, r := range results {
 		if strings.HasPrefix(r.name, "wrk") {
@@ -286,7 +284,7 @@ func compare(args []string) error {
 		if wrkPerCPU > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.perCPU()/wrkPerCPU)
 		}
-		fmt.Printf("%-32s %10.0f %8.2f %14.0f %8s\n", r.name, float64(r.requests)/r.wall.Seconds(), r.cpu.Seconds(), r.perCPU(), ratio)
+		fmt.Printf("%-32s %10.0f %8.2f %14.0f %8s\n", r.name, float64(r.requests)/dur.Seconds(), r.cpu.Seconds(), r.perCPU(), ratio)
 	}
 	return nil
 }
@@ -313,7 +311,7 @@ func runK6(k6, url string, vus int, dur time.Duration) (result, error) {
 	if err := os.WriteFile(script, []byte(js), 0o644); err != nil {
 		return result{}, err
 	}
-	_, wall, cpu, err := run(k6, "run", "--quiet", "--no-usage-report", "--vus", strconv.Itoa(vus), "--duration", dur.String(),
+	_, cpu, err := run(k6, "run", "--quiet", "--no-usage-report", "--vus", strconv.Itoa(vus), "--duration", dur.String(),
 		"--summary-export", summary, "-e", "URL="+url, script)
 	if err != nil {
 		return result{}, fmt.Errorf("k6: %w", err)
@@ -328,5 +326,5 @@ func runK6(k6, url string, vus int, dur time.Duration) (result, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return result{}, fmt.Errorf("k6 summary: %w", err)
 	}
-	return result{"k6 http.get", int64(s.Metrics["http_reqs"]["count"]), wall, cpu}, nil
+	return result{"k6 http.get", int64(s.Metrics["http_reqs"]["count"]), cpu}, nil
 }
