@@ -272,19 +272,25 @@ func compare(args []string) error {
 		results = append(results, result{c.name, n, cpu})
 	}
 	fmt.Println("\nreq/s is requests over the run's length; CPU s is the process's user + system time, start-up included.")
-	fmt.Printf("%-32s %10s %8s %14s %8s\n", "client", "req/s", "CPU s", "req/CPU-s", "vs wrk")
-	var wrkPerCPU float64
+	fmt.Printf("%-32s %10s %8s %14s %8s %8s\n", "client", "req/s", "CPU s", "req/CPU-s", "vs wrk", "vs k6")
+	base := map[string]float64{}
 	for _, r := range results {
-		if strings.HasPrefix(r.name, "wrk") {
-			wrkPerCPU = r.perCPU()
+		switch {
+		case strings.HasPrefix(r.name, "wrk"):
+			base["wrk"] = r.perCPU()
+		case strings.HasPrefix(r.name, "k6"):
+			base["k6"] = r.perCPU()
 		}
 	}
-	for _, r := range results {
-		ratio := "-"
-		if wrkPerCPU > 0 {
-			ratio = fmt.Sprintf("%.2fx", r.perCPU()/wrkPerCPU)
+	ratio := func(r result, to string) string {
+		if base[to] == 0 {
+			return "-"
 		}
-		fmt.Printf("%-32s %10.0f %8.2f %14.0f %8s\n", r.name, float64(r.requests)/dur.Seconds(), r.cpu.Seconds(), r.perCPU(), ratio)
+		return fmt.Sprintf("%.2fx", r.perCPU()/base[to])
+	}
+	for _, r := range results {
+		fmt.Printf("%-32s %10.0f %8.2f %14.0f %8s %8s\n", r.name, float64(r.requests)/dur.Seconds(), r.cpu.Seconds(),
+			r.perCPU(), ratio(r, "wrk"), ratio(r, "k6"))
 	}
 	return nil
 }
