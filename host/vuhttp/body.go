@@ -63,10 +63,9 @@ func keep(r io.Reader, resp *Response, enc encoding, length, limit int64) error 
 			return fmt.Errorf("%w: %d bytes declared, the limit is %d", ErrTooLarge, length, limit)
 		}
 		if length >= 0 {
-			resp.Body = grow(resp.Body, int(length))
-			n, err := io.ReadFull(r, resp.Body[:length])
-			resp.Body = resp.Body[:n]
-			resp.BodySize = int64(n)
+			b := grow(resp.buf, int(length))
+			n, err := io.ReadFull(r, b)
+			resp.buf, resp.Body, resp.BodySize = b[:0], b[:n], int64(n)
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -144,9 +143,10 @@ func grow(b []byte, n int) []byte {
 	return make([]byte, n)
 }
 
-// readAll appends r to resp.Body up to limit bytes.
+// readAll reads r into resp.Body, in resp's buffer, up to limit bytes.
 func readAll(r io.Reader, resp *Response, limit int64) error {
-	b := resp.Body[:0]
+	b := resp.buf[:0]
+	defer func() { resp.buf = b[:0] }()
 	for {
 		if len(b) == cap(b) {
 			if int64(len(b)) > limit {

@@ -167,4 +167,8 @@ func TestResponseReuse(t *testing.T) {
 	if resp.Body != nil || resp.BodySize != 3 || resp.Header() == nil {
 		t.Fatalf("none after text: body %q size %d", resp.Body, resp.BodySize)
 	}
+	c.Do(t.Context(), &vuhttp.Request{URL: srv.URL + "/big/10"}, resp)
+	if resp.Err != nil || string(resp.Body) != "bbbbbbbbbb" || &resp.Body[0] != first {
+		t.Fatalf("text after none: the memory was not kept (err %v)", resp.Err)
+	}
 }

@@ -132,9 +132,6 @@ func (c *Client) exchangeH1(ctx context.Context, h *hop, cn *conn, resp *Respons
 	tm.Receiving = end - first
 	tm.Duration = tm.Sending + tm.Waiting + tm.Receiving
 	account()
-	if kind != followNone || p.rt == BodyNone {
-		resp.Body = nil
-	}
 	if err != nil {
 		return hop{}, followNone, ioErr(ctx, err, p), false
 	}

@@ -114,7 +114,6 @@ func (c *Client) exchangeH2(ctx context.Context, h *hop, hc *h2conn, resp *Respo
 	next, kind = c.follow(h, resp, p)
 	if kind != followNone || p.rt == BodyNone {
 		resp.BodySize, err = io.Copy(io.Discard, hres.Body)
-		resp.Body = nil
 	} else {
 		err = keep(hres.Body, resp, parseEncoding(hres.Header.Get("Content-Encoding")), hres.ContentLength, p.limit)
 	}

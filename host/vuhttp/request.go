@@ -188,7 +188,7 @@ type Response struct {
 	// Err is nil, or an *Error with the ErrorCode.
 	Err error
 	// Body is the body for BodyText and BodyBinary (decompressed from gzip
-	// or deflate), nil for BodyNone.
+	// or deflate); nil for BodyNone, and may be nil when the body is empty.
 	Body []byte
 	// BodySize is the length of the body read: decompressed for text and
 	// binary, as sent for none.
@@ -199,6 +199,7 @@ type Response struct {
 	// challenges answered), in order.
 	Hops []Exchange
 
+	buf    []byte // the memory Body is read into, kept across calls
 	raw    []byte // HTTP/1 header fields, name and value bytes back to back
 	fields []field
 	header http.Header // built on demand from raw, or HTTP/2's
@@ -209,8 +210,8 @@ type Response struct {
 type field struct{ ns, ne, vs, ve uint32 }
 
 func (r *Response) reset() {
-	body, hops, raw, fields := r.Body[:0], r.Hops[:0], r.raw[:0], r.fields[:0]
-	*r = Response{Body: body, Hops: hops, raw: raw, fields: fields}
+	buf, hops, raw, fields := r.buf[:0], r.Hops[:0], r.raw[:0], r.fields[:0]
+	*r = Response{buf: buf, Hops: hops, raw: raw, fields: fields}
 }
 
 // resetHeaders forgets the headers of a response (a 1xx, or a hop).
