@@ -6,7 +6,7 @@ BIN     := bin/spellhost
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run run-faults run-memleak soak-faults test bench lint docs fuzz browser clean
+.PHONY: build run run-faults run-memleak soak-faults test bench bench-http lint docs fuzz browser clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
@@ -45,7 +45,7 @@ test:
 	$(GO) test -race -count=1 -timeout 9m ./...
 
 # Go benchmarks (figures per operation), then scenario runs that print ops/s.
-bench: build
+bench: build bench-http
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 	./$(BIN) run scripts/stress.lua -- 100
 	./$(BIN) run scripts/stress.lua -- 100 2
@@ -53,6 +53,18 @@ bench: build
 	./$(BIN) run scripts/memleak.lua -- 1000 5 0
 	./$(BIN) run --vus 1000 --duration 5s scripts/bench/sleep_vus.lua
 	./$(BIN) run scripts/bench/calibration.lua
+
+# The HTTP engine (host/vuhttp) against wrk (and k6 when installed) on one
+# loopback server: req/s, CPU seconds and req per CPU-second side by side.
+# Installs Debian's wrk when it is missing and apt-get may run; without it
+# the wrk line is skipped with a message.
+bench-http:
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; } || echo "bench-http: could not install wrk"; \
+		else echo "bench-http: wrk is not installed and apt-get cannot run here (not root)"; fi; }
+	$(GO) build -o bin/httpload ./scripts/bench/httpload
+	./bin/httpload compare -vus 10 -duration 5s
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
@@ -75,6 +87,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 60s ./host/server
 	$(GO) test -run '^$$' -fuzz FuzzParseKeys -fuzztime 15s ./host/server
 	$(GO) test -run '^$$' -fuzz FuzzParseOptions -fuzztime 30s ./host/scenario
+	$(GO) test -run '^$$' -fuzz FuzzResponse -fuzztime 30s ./host/vuhttp
 
 clean:
 	rm -rf bin

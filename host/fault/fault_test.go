@@ -122,10 +122,10 @@ func TestParseRejects(t *testing.T) {
 		{"net:client", "drop", "net:server"},
 		{"net:x*", "drop", "net:server"},
 		{"tool:x", "drop", "applies to net:server only"},
-		{"task:x", "status(503)", "applies to net:server only"},
+		{"task:x", "status(503)", "use net:server or an http:PATTERN target"},
 		{"protocol:decode", "slow(10)", "paces a connection: use a net: target"},
 		{"tool:*", "50%partial", "applies to net:server only"},
-		{"tool:x", "reset", "applies to net:server only"},
+		{"tool:x", "reset", "use net:server or an http:PATTERN target"},
 		{"net:server", "panic", "does not apply to net:server"},
 		{"net:server", "truncate(3)", "does not apply to net:server"},
 		{"net:server", "slow_cancel(1s)", "does not apply"},
@@ -468,10 +468,11 @@ func FuzzParse(f *testing.F) {
 		"slow(0)", "status(99999999999999999999)", "partial(-1)", "slow(1e400)"} {
 		f.Add(s)
 	}
+	f.Add("status(503)->reset")
 	f.Fuzz(func(t *testing.T, text string) {
-		// The same text at a call target and at a transport target: the
-		// kinds that apply differ, the grammar does not.
-		for _, target := range []string{"tool:x", "net:server"} {
+		// The same text at a call target and at the transport targets:
+		// the kinds that apply differ, the grammar does not.
+		for _, target := range []string{"tool:x", "net:server", "http:*"} {
 			sp, err := fault.Parse(target, text)
 			if err != nil {
 				continue

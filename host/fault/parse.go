@@ -1,8 +1,9 @@
 // Package fault injects failures at the kernel's boundaries: before and
 // after each tool call (targets "tool:NAME", with globs such as
 // "tool:file_*" or "tool:*"), before each task attempt ("task:NAME"), in
-// the protocol decoder ("protocol:decode"), and in the HTTP server's
-// transport ("net:server").
+// the protocol decoder ("protocol:decode"), in the HTTP server's transport
+// ("net:server"), and on each HTTP request a VU makes ("http:PATTERN", see
+// HTTP targets below).
 //
 // A rule is a chain of terms in the failpoint grammar Go users know:
 //
@@ -28,11 +29,33 @@
 // (cut the reply's body, to half by default) and status(CODE) (answer
 // with that HTTP status, 400 to 599); there delay, hang, error, down,
 // throttle, corrupt and off apply too, and panic, truncate, slow_cancel
-// and leak, which act inside a tool call, do not.
+// and leak, which act inside a tool call, do not. reset and status act at
+// http: targets too (below).
 //
 // Every injected failure carries the "injected" error type, so reports count
 // it apart from real failures. Randomness comes from a seeded source, so a
 // run repeats exactly.
+//
+// # HTTP targets
+//
+// An HTTP request is known by three names, and a rule "http:PATTERN" acts
+// on it when PATTERN matches any of them (once per request, however many
+// match): its method ("http:GET", "http:POST"), its host and port
+// ("http:127.0.0.1:8080", "http:api.test:443", "http:*:8080"), and its name
+// tag, which is the URL unless the script named the request
+// ("http:/users/{id}", "http:http://127.0.0.1:8080/health"). "http:*"
+// matches every request. The rule is judged once per request, before its
+// first hop, so redirects follow it unaltered.
+//
+// Two kinds answer an HTTP request without touching the network:
+// status(CODE) (a response with that status, 100 to 599, and no body) and
+// reset (the failure a connection reset by the server gives). Besides them
+// an HTTP rule may use off, error(TYPE) (the failure TYPE names: timeout,
+// refused, reset, dns, tls; any other text is a generic failure with that
+// message), delay (added to the request's waiting time, as a slow server
+// would), hang, down (connection refused), throttle, corrupt and truncate
+// (of the response body) and leak. panic, slow and slow_cancel are refused
+// there.
 package fault
 
 import (
@@ -80,6 +103,10 @@ var Kinds = []Kind{Off, Error, Delay, Hang, Panic, Corrupt, Truncate, Throttle, 
 var (
 	netOnly  = map[Kind]bool{Drop: true, Reset: true, Partial: true, Status: true}
 	callOnly = map[Kind]bool{Panic: true, Truncate: true, SlowCancel: true, Leak: true}
+	// httpKinds are the kinds an http: target takes: status and reset
+	// answer without the network, the others act as at a tool call.
+	httpKinds = map[Kind]bool{Off: true, Error: true, Delay: true, Hang: true, Down: true, Throttle: true,
+		Corrupt: true, Truncate: true, Leak: true, Status: true, Reset: true}
 )
 
 var aliases = map[string]Kind{"return": Error, "sleep": Delay, "pause": Hang}
@@ -146,16 +173,16 @@ func perr(text, format string, args ...any) error {
 }
 
 // CheckTarget reports whether target is a valid target pattern:
-// tool:GLOB, task:GLOB, protocol:decode or net:server.
+// tool:GLOB, task:GLOB, protocol:decode, net:server or http:GLOB.
 func CheckTarget(target string) error {
 	kind, pat, ok := strings.Cut(target, ":")
 	if !ok || pat == "" {
-		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME, protocol:decode or net:server (globs allowed, as tool:file_*)", target)
+		return fmt.Errorf("fault target %q: want tool:NAME, task:NAME, protocol:decode, net:server or http:PATTERN (globs allowed, as tool:file_*)", target)
 	}
 	switch kind {
-	case "tool", "task", "protocol", "net":
+	case "tool", "task", "protocol", "net", "http":
 	default:
-		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol, net", target, kind)
+		return fmt.Errorf("fault target %q: unknown boundary %q; one of tool, task, protocol, net, http", target, kind)
 	}
 	if _, err := path.Match(pat, ""); err != nil {
 		return fmt.Errorf("fault target %q: bad glob: %v", target, err)
@@ -174,14 +201,27 @@ func CheckTarget(target string) error {
 }
 
 // checkKinds reports a term whose kind cannot act at target: a transport
-// kind at a tool, task or protocol target, or a kind that acts inside a
-// tool call at a net target.
+// kind at a tool, task or protocol target, a kind that acts inside a tool
+// call at a net target, or a kind an HTTP request cannot undergo at an http
+// target.
 func checkKinds(target, text string, terms []Term) error {
 	isNet := strings.HasPrefix(target, "net:")
+	isHTTP := strings.HasPrefix(target, "http:")
 	for _, t := range terms {
 		switch {
+		case isHTTP && callOnly[t.Kind] && !httpKinds[t.Kind]:
+			return perr(text, "%s acts inside a tool call; an http:PATTERN target takes off, error, delay, hang, down, "+
+				"throttle, corrupt, truncate, leak, status and reset", t.Kind)
+		case isHTTP && !httpKinds[t.Kind]:
+			return perr(text, "%s does not apply to an HTTP request (%s); an http:PATTERN target takes off, error, delay, hang, down, "+
+				"throttle, corrupt, truncate, leak, status and reset", t.Kind, target)
+		case isHTTP:
 		case isNet && callOnly[t.Kind]:
 			return perr(text, "%s acts inside a tool call and does not apply to %s; at net targets use drop, reset, slow, partial, status, delay, hang, error, down, throttle or corrupt", t.Kind, target)
+		case isNet && t.Kind == Status && t.N < 400:
+			return perr(text, "status(%d) at %s: want an HTTP error status from 400 to 599", int(t.N), target)
+		case !isNet && (t.Kind == Status || t.Kind == Reset):
+			return perr(text, "%s answers an HTTP request: use net:server or an http:PATTERN target, not %s", t.Kind, target)
 		case !isNet && netOnly[t.Kind]:
 			return perr(text, "%s acts on a connection and applies to net:server only, not to %s", t.Kind, target)
 		}
@@ -369,12 +409,12 @@ func fill(text string, t *Term, args string) error {
 			t.N = float64(n)
 		}
 	case Status:
-		if err := want(1, 1, "an HTTP status: status(503)"); err != nil {
+		if err := want(1, 1, "an HTTP status code: status(503)"); err != nil {
 			return err
 		}
 		n, err := strconv.Atoi(list[0])
-		if err != nil || n < 400 || n > 599 {
-			return perr(text, "status(%s): want an HTTP error status from 400 to 599", list[0])
+		if err != nil || n < 100 || n > 599 {
+			return perr(text, "status(%s): want an HTTP status from 100 to 599 (at net targets from 400 to 599)", list[0])
 		}
 		t.N = float64(n)
 	case Throttle:

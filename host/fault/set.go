@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -346,6 +347,10 @@ type Effect struct {
 	// SlowRate paces the reply at that many bytes per second (0: no
 	// pacing). Partial cuts the reply's body to that many bytes (0: half;
 	// < 0: no cut) and closes the connection.
+	//
+	// At http: targets, Status answers a VU's request with that status
+	// (no Err: it is a response, not a failure) and Reset fails it as a
+	// connection reset by the server would, neither touching the network.
 	Drop, Reset bool
 	Status      int
 	SlowRate    float64
@@ -373,6 +378,34 @@ func (s *Set) Eval(target string) *Effect {
 		}
 		stop := s.step(r, target, &now, &eff)
 		if stop {
+			break
+		}
+	}
+	return eff
+}
+
+// EvalAny is Eval for a call known by several targets: an HTTP request is
+// "http:GET", "http:127.0.0.1:8080" and "http:" followed by its name tag.
+// A rule acts once on the call when its pattern matches any of them; the
+// first matching target is the one injected errors name.
+func (s *Set) EvalAny(targets ...string) *Effect {
+	if s == nil {
+		return nil
+	}
+	p := s.snap.Load()
+	if p == nil {
+		return nil
+	}
+	var eff *Effect
+	var now time.Time
+	for _, r := range *p {
+		for _, target := range targets {
+			if !r.matchTarget(target) {
+				continue
+			}
+			if s.step(r, target, &now, &eff) {
+				return eff
+			}
 			break
 		}
 	}
@@ -471,6 +504,10 @@ func (s *Set) step(r *rule, target string, nowp *time.Time, effp **Effect) bool 
 		return true
 	case Status:
 		e.Status = int(t.N)
+		if strings.HasPrefix(target, "http:") {
+			e.Rule = name
+			return true
+		}
 		return fail(fmt.Sprintf("status %d", e.Status))
 	case Partial:
 		e.Partial = int(t.N)
