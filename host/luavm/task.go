@@ -432,7 +432,7 @@ func kernelCtxError(ctx context.Context) error {
 
 // withStatus runs op on the kernel's task manager and pushes the status
 // it returns, or raises its error.
-func (vm *VM) withStatus(L *lua.LState, op func(*task.Manager) (task.Status, error)) int {
+func (vm *VM) withStatus(L *lua.LState, op func(task.Queue) (task.Status, error)) int {
 	m, err := vm.kern.Tasks()
 	if err != nil {
 		return vm.raise(L, err, "")
@@ -455,7 +455,7 @@ var taskStatus = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		id := vm.checkString(L, f, 1)
-		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Status(id) })
+		return vm.withStatus(L, func(m task.Queue) (task.Status, error) { return m.Status(id) })
 	},
 }
 
@@ -492,7 +492,7 @@ var taskWait = &Func{
 		id := vm.checkString(L, f, 1)
 		ctx, cancel := vm.waitContext(L, f, 2)
 		defer cancel()
-		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Wait(ctx, id) })
+		return vm.withStatus(L, func(m task.Queue) (task.Status, error) { return m.Wait(ctx, id) })
 	},
 }
 
@@ -547,7 +547,7 @@ var taskCancel = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		id := vm.checkString(L, f, 1)
-		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Cancel(id) })
+		return vm.withStatus(L, func(m task.Queue) (task.Status, error) { return m.Cancel(id) })
 	},
 }
 
@@ -610,7 +610,7 @@ var taskStats = &Func{
 		if err != nil {
 			return vm.raise(L, err, "")
 		}
-		L.Push(vm.ToLua(kernel.StatsMap(m.Stats())))
+		L.Push(vm.ToLua(kernel.QueueStatsMap(m)))
 		return 1
 	},
 }
