@@ -300,7 +300,7 @@ func (w *Worker) settle(m jetstream.Msg, c claim, state task.State, res json.Raw
 		switch {
 		case retry:
 			m.NakWithDelay(d)
-			time.AfterFunc(d, w.ring)
+			w.backoff(time.Now().Add(d))
 		case st == task.Succeeded || st == task.Cancelled:
 			m.Ack()
 		default:

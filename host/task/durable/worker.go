@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,7 @@ type Worker struct {
 	rc      rateConfig    // the namespace's rate setting
 	rlWaits int64         // rate-limit waits
 	rlWait  time.Duration // their total
+	due     []time.Time   // when the tasks this worker nak'd for a backoff come back
 
 	started time.Time
 	done    atomic.Int64
@@ -307,7 +309,7 @@ func (w *Worker) dispatch() {
 		if got > 0 {
 			continue
 		}
-		idle.Reset(time.Second)
+		idle.Reset(w.idleWait())
 		select {
 		case <-w.wake:
 		case <-idle.C:
@@ -315,6 +317,30 @@ func (w *Worker) dispatch() {
 			return
 		}
 	}
+}
+
+// idleWait is how long an idle dispatcher waits for the doorbell: a
+// second, or until just after the next backoff this worker started ends
+// (the doorbell does not ring for a nak'd message coming back).
+func (w *Worker) idleWait() time.Duration {
+	const margin = 2 * time.Millisecond
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.due = slices.DeleteFunc(w.due, func(t time.Time) bool { return now.After(t.Add(50 * margin)) })
+	d := time.Second
+	for _, t := range w.due {
+		d = min(d, max(margin, t.Sub(now)+margin))
+	}
+	return d
+}
+
+// backoff notes a task nak'd until at.
+func (w *Worker) backoff(at time.Time) {
+	w.mu.Lock()
+	w.due = append(w.due, at)
+	w.mu.Unlock()
+	w.ring()
 }
 
 // heartbeat keeps the attempts' leases (InProgress every third of the

@@ -1,0 +1,67 @@
+package durable_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"spellhost/host/task"
+	"spellhost/host/task/durable"
+	"spellhost/host/task/tasktest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testLease is the consumers' AckWait in tests: short, so a lost worker's
+// task comes back quickly.
+const testLease = 500 * time.Millisecond
+
+// embed starts an embedded server on a temporary folder for the test.
+func embed(t *testing.T, dir string) *durable.Embedded {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	e, err := durable.Embed(durable.EmbedOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Shutdown)
+	return e
+}
+
+func connect(t *testing.T, e *durable.Embedded) *nats.Conn {
+	t.Helper()
+	nc, err := e.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+var nsCount atomic.Int64
+
+// namespace is a fresh namespace, so cases sharing a server do not meet.
+func namespace() string { return fmt.Sprintf("t%d", nsCount.Add(1)) }
+
+// TestQueueInvariants runs the invariant suite the in-process manager
+// passes against the durable backend on an embedded server.
+func TestQueueInvariants(t *testing.T) {
+	e := embed(t, "")
+	tasktest.Run(t, func(t *testing.T, cfg task.Config) task.Queue {
+		nc := connect(t, e)
+		q, err := durable.New(context.Background(), nc, durable.Config{Config: cfg, Namespace: namespace(),
+			Lease: testLease, CancelOnClose: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(q.Close)
+		return q
+	})
+}
