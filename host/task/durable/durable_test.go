@@ -3,6 +3,7 @@ package durable_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,7 +16,14 @@ import (
 	"spellhost/host/task/tasktest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The test binary is also the server and the worker processes of
+	// TestProcesses (processes_test.go).
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(child(role))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // testLease is the consumers' AckWait in tests: short, so a lost worker's
 // task comes back quickly.

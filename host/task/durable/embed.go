@@ -80,7 +80,9 @@ func Embed(o EmbedOptions) (*Embedded, error) {
 
 // Connect opens an in-process connection to the server.
 func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.InProcessServer(e.srv), nats.Name("spellhost kernel")}, opts...)
+	opts = append([]nats.Option{nats.InProcessServer(e.srv), nats.Name("spellhost kernel"),
+		// The store's errors reach the callers; nothing is printed.
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})}, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("task store: connecting to the embedded server: %w", err)

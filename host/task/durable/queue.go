@@ -121,6 +121,12 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Queue, error) {
 	if err := q.saveRate(ctx); err != nil {
 		return nil, err
 	}
+	for _, b := range bands {
+		// The kernel's lease holds for every worker of the namespace.
+		if _, err := st.consumer(ctx, b, "", cfg.Lease); err != nil {
+			return nil, storeError("open", err)
+		}
+	}
 	if q.v, err = newView(ctx, q); err != nil {
 		return nil, err
 	}

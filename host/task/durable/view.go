@@ -32,6 +32,7 @@ type view struct {
 	counts  task.Stats // the cumulative counters
 
 	kw        jetstream.KeyWatcher
+	stopWatch context.CancelFunc
 	watchDone chan struct{}
 	purge     chan string
 	purgeDone chan struct{}
@@ -59,10 +60,14 @@ func newView(ctx context.Context, q *Queue) (*view, error) {
 	if q.cfg.NoLocalWorkers {
 		v.counts.Workers = 0
 	}
-	kw, err := q.st.tasks.WatchAll(ctx)
+	// The watch lives as long as the view, not as ctx: close ends it.
+	wctx, stopWatch := context.WithCancel(context.Background())
+	kw, err := q.st.tasks.WatchAll(wctx)
 	if err != nil {
+		stopWatch()
 		return nil, storeError("watch", err)
 	}
+	v.stopWatch = stopWatch
 	v.kw = kw
 	// The records already there, up to the marker that ends them.
 	t := time.NewTimer(time.Minute)
@@ -81,10 +86,17 @@ load:
 			v.applyLocked(e.Key(), e, nil, 0, false)
 			v.mu.Unlock()
 		case <-t.C:
+			stopWatch()
 			kw.Stop()
 			for range kw.Updates() {
 			}
 			return nil, storeError("watch", context.DeadlineExceeded)
+		case <-ctx.Done():
+			stopWatch()
+			kw.Stop()
+			for range kw.Updates() {
+			}
+			return nil, storeError("watch", ctx.Err())
 		}
 	}
 	v.mu.Lock()
@@ -606,6 +618,7 @@ func (v *view) close() {
 	v.mu.Lock()
 	v.closed = true
 	v.mu.Unlock()
+	v.stopWatch()
 	v.kw.Stop()
 	<-v.watchDone
 	close(v.purge)
