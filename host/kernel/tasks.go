@@ -264,6 +264,20 @@ func (k *Kernel) ConfigureTasks(cfg task.Config) error {
 	return nil
 }
 
+// TaskWorkers lists the task backend's worker processes, and false when
+// the tasks have not started or the backend runs no worker processes (the
+// in-process manager).
+func (k *Kernel) TaskWorkers() ([]task.WorkerInfo, bool) {
+	k.taskMu.Lock()
+	q := k.tasks
+	k.taskMu.Unlock()
+	wl, ok := q.(task.WorkerLister)
+	if !ok {
+		return nil, false
+	}
+	return wl.Workers(), true
+}
+
 // TaskStats returns the task manager's counters, and false when it never
 // started.
 func (k *Kernel) TaskStats() (task.Stats, bool) {

@@ -106,6 +106,15 @@ type TaskOptions struct {
 	Budget  int           `json:"budget"`  // default per-task budget, 0 unlimited
 	Keep    int           `json:"keep"`    // finished tasks kept, default 10000
 	KeepFor time.Duration `json:"keepFor"` // how long, default 10m
+	// Backend is "memory" (the default: the in-process manager) or
+	// "jetstream" (the durable backend: an embedded NATS server on a
+	// temporary folder, or the cluster at NATS).
+	Backend string `json:"backend,omitempty"`
+	// NATS is the URL of an external NATS cluster; it implies "jetstream".
+	NATS string `json:"nats,omitempty"`
+	// Namespace separates kernels sharing a cluster (default "default");
+	// workers started with the same namespace run this run's tasks.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Options are the script's options table, resolved.
@@ -176,6 +185,7 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 	o.Tasks = TaskOptions{
 		Workers: tk.int("workers", 0), Queue: tk.int("queue", 0), Rate: tk.int("rate", 0), Burst: tk.int("burst", 0),
 		Timeout: tk.timeout("timeout", 0), Budget: tk.int("budget", 0), Keep: tk.int("keep", 0), KeepFor: tk.duration("keepFor", 0),
+		Backend: tk.string("backend", ""), NATS: tk.string("nats", ""), Namespace: tk.string("namespace", ""),
 	}
 	tk.done()
 	r.done()
@@ -187,6 +197,17 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 	}
 	if tk.err != nil {
 		return nil, tk.err
+	}
+	switch o.Tasks.Backend {
+	case "", "memory", "jetstream":
+	default:
+		return nil, optErr("options.tasks.backend: %q: want \"memory\" or \"jetstream\"", o.Tasks.Backend)
+	}
+	if o.Tasks.NATS != "" && o.Tasks.Backend == "memory" {
+		return nil, optErr("options.tasks.nats: a NATS URL goes with backend = \"jetstream\", not \"memory\"")
+	}
+	if o.Tasks.Namespace != "" && o.Tasks.Backend != "jetstream" && o.Tasks.NATS == "" {
+		return nil, optErr("options.tasks.namespace: goes with backend = \"jetstream\"")
 	}
 	if o.Tasks.Workers > 10000 {
 		return nil, optErr("options.tasks.workers: %d is over the limit of 10000", o.Tasks.Workers)

@@ -28,6 +28,7 @@ import (
 	"spellhost/host/luavm"
 	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
+	"spellhost/host/task/durable"
 	"spellhost/tools"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	Tools tools.Config
 	// Seed seeds every random source of the run.
 	Seed uint64
+	// TaskStore is where options.tasks.backend = "jetstream" keeps tasks:
+	// its credentials and TLS files (the URL comes from options.tasks.nats;
+	// without one, an embedded server on a temporary folder).
+	TaskStore durable.Connection
 	// Lua limits and library.
 	Limits luavm.Limits
 	Lib    fs.FS
@@ -321,6 +326,9 @@ func (r *runState) execute(ctx context.Context, res *Result) (*Result, error) {
 	}
 	if opts.Tasks != (TaskOptions{}) {
 		if err := r.k.ConfigureTasks(r.taskConfig(opts.Tasks)); err != nil {
+			return res, optErr("options.tasks: %v", err)
+		}
+		if err := r.taskBackend(opts.Tasks); err != nil {
 			return res, optErr("options.tasks: %v", err)
 		}
 	}

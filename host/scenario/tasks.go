@@ -1,12 +1,14 @@
 package scenario
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"spellhost/host/kernel"
 	"spellhost/host/metrics"
 	"spellhost/host/task"
+	"spellhost/host/task/durable"
 )
 
 // taskObserver records the task manager's events as the task_* metrics.
@@ -57,6 +59,26 @@ func (r *runState) taskConfig(to TaskOptions) task.Config {
 	}
 }
 
+// taskBackend chooses the kernel's task backend from options.tasks: the
+// durable one for backend = "jetstream" or a nats URL. A run's tasks end
+// with the run (CancelOnClose), whichever backend keeps them.
+func (r *runState) taskBackend(to TaskOptions) error {
+	if to.Backend != "jetstream" && to.NATS == "" {
+		return nil
+	}
+	conn := r.cfg.TaskStore
+	if to.NATS != "" {
+		conn.URL = to.NATS
+	}
+	ns := to.Namespace
+	return r.k.ConfigureTaskBackend(func(k *kernel.Kernel, cfg task.Config) (task.Queue, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return durable.Start(ctx, conn, durable.Config{Config: cfg, Namespace: ns, CancelOnClose: true,
+			Executors: map[string]task.Executor{kernel.WorkTool: k.ToolExecutor()}})
+	})
+}
+
 // taskSection is the summary's tasks block, when the run used tasks.
 func taskSection(k *kernel.Kernel) (ExtraSection, bool) {
 	s, ok := k.TaskStats()
@@ -64,7 +86,7 @@ func taskSection(k *kernel.Kernel) (ExtraSection, bool) {
 		return ExtraSection{}, false
 	}
 	n := func(v int64) string { return fmt.Sprintf("%d", v) }
-	return ExtraSection{Title: "tasks", Rows: [][]string{
+	sec := ExtraSection{Title: "tasks", Rows: [][]string{
 		{"submitted", n(s.Submitted), fmt.Sprintf("(%d refused: queue full)", s.Rejected)},
 		{"succeeded", n(s.Succeeded)},
 		{"failed", n(s.Failed)},
@@ -75,5 +97,12 @@ func taskSection(k *kernel.Kernel) (ExtraSection, bool) {
 		{"rate-limit waits", n(s.RateLimitWaits), fmt.Sprintf("(%.3fs in all)", s.RateLimitWait.Seconds())},
 		{"retention", fmt.Sprintf("%d kept, %d dropped", s.Retained, s.Dropped)},
 		{"accounting", map[bool]string{true: "balanced: every task in exactly one state", false: "UNBALANCED"}[s.Balanced()]},
-	}}, true
+	}}
+	if ws, ok := k.TaskWorkers(); ok {
+		for _, w := range ws {
+			sec.Rows = append(sec.Rows, []string{"worker " + w.ID, fmt.Sprintf("%d done", w.Done),
+				fmt.Sprintf("(%d slots, %d running)", w.Slots, w.Running)})
+		}
+	}
+	return sec, true
 }
