@@ -44,6 +44,9 @@ func (sf *storeFlags) check(workers int) error {
 			return usageErr("--task-workers=%d: want 1 or more with --task-backend=memory", workers)
 		}
 	case "jetstream":
+		if err := durable.CheckNamespace(sf.namespace); err != nil {
+			return usageErr("--namespace: %v", err)
+		}
 		if workers < 0 {
 			return usageErr("--task-workers=%d: want 0 (worker processes run the tasks) or more", workers)
 		}

@@ -105,6 +105,9 @@ func workerCmd(gs *globalState, args []string) error {
 	if conn.URL == "" {
 		return usageErr("worker: --nats URL (or %s) is required: the NATS server that holds the tasks", natsURLEnv)
 	}
+	if err := durable.CheckNamespace(wf.namespace); err != nil {
+		return usageErr("--namespace: %v", err)
+	}
 	if wf.workers < 1 || wf.workers > 10000 {
 		return usageErr("--workers=%d: want 1 to 10000", wf.workers)
 	}

@@ -210,6 +210,9 @@ func StatusMap(st task.Status) map[string]any {
 	if st.CancelRequested {
 		m["cancel_requested"] = true
 	}
+	if st.Worker != "" {
+		m["worker"] = st.Worker
+	}
 	if st.Result != nil {
 		m["result"] = st.Result
 	}

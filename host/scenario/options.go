@@ -115,6 +115,10 @@ type TaskOptions struct {
 	// Namespace separates kernels sharing a cluster (default "default");
 	// workers started with the same namespace run this run's tasks.
 	Namespace string `json:"namespace,omitempty"`
+	// Remote (options.tasks.local = false) runs no task in this process:
+	// spellhost worker processes run them (jetstream only; a fn task is
+	// then refused, since only this process can run it).
+	Remote bool `json:"remote,omitempty"`
 }
 
 // Options are the script's options table, resolved.
@@ -186,6 +190,7 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 		Workers: tk.int("workers", 0), Queue: tk.int("queue", 0), Rate: tk.int("rate", 0), Burst: tk.int("burst", 0),
 		Timeout: tk.timeout("timeout", 0), Budget: tk.int("budget", 0), Keep: tk.int("keep", 0), KeepFor: tk.duration("keepFor", 0),
 		Backend: tk.string("backend", ""), NATS: tk.string("nats", ""), Namespace: tk.string("namespace", ""),
+		Remote: !tk.bool("local", true),
 	}
 	tk.done()
 	r.done()
@@ -206,8 +211,8 @@ func ParseOptions(raw any, hasDefault bool, ov Overrides) (*Options, error) {
 	if o.Tasks.NATS != "" && o.Tasks.Backend == "memory" {
 		return nil, optErr("options.tasks.nats: a NATS URL goes with backend = \"jetstream\", not \"memory\"")
 	}
-	if o.Tasks.Namespace != "" && o.Tasks.Backend != "jetstream" && o.Tasks.NATS == "" {
-		return nil, optErr("options.tasks.namespace: goes with backend = \"jetstream\"")
+	if (o.Tasks.Namespace != "" || o.Tasks.Remote) && o.Tasks.Backend != "jetstream" && o.Tasks.NATS == "" {
+		return nil, optErr("options.tasks.namespace and local = false go with backend = \"jetstream\"")
 	}
 	if o.Tasks.Workers > 10000 {
 		return nil, optErr("options.tasks.workers: %d is over the limit of 10000", o.Tasks.Workers)

@@ -70,11 +70,11 @@ func (r *runState) taskBackend(to TaskOptions) error {
 	if to.NATS != "" {
 		conn.URL = to.NATS
 	}
-	ns := to.Namespace
+	ns, remote := to.Namespace, to.Remote
 	return r.k.ConfigureTaskBackend(func(k *kernel.Kernel, cfg task.Config) (task.Queue, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		return durable.Start(ctx, conn, durable.Config{Config: cfg, Namespace: ns, CancelOnClose: true,
+		return durable.Start(ctx, conn, durable.Config{Config: cfg, Namespace: ns, CancelOnClose: true, NoLocalWorkers: remote,
 			Executors: map[string]task.Executor{kernel.WorkTool: k.ToolExecutor()}})
 	})
 }

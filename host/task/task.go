@@ -171,6 +171,11 @@ type Status struct {
 	// CancelRequested is set once Cancel or Close asked a running task to
 	// stop; it turns cancelled when its runner returns.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Worker names the worker process that holds the attempt in
+	// progress, or made the last one (host/pid/random), with a backend
+	// that runs tasks in worker processes; empty with the in-process
+	// manager.
+	Worker string `json:"worker,omitempty"`
 	// Result of a succeeded task.
 	Result any `json:"result,omitempty"`
 	// Error of a failed, timed-out or cancelled task; while a task is

@@ -91,7 +91,7 @@ func (w *Worker) claim(m jetstream.Msg, meta *jetstream.MsgMetadata, body *messa
 			note = "worker lost: " + rec.Worker
 			c.n = rec.Attempts
 			if rec.Lost > w.cfg.MaxLost {
-				rec.State, rec.Finished, rec.Worker = task.Failed, now, ""
+				rec.State, rec.Finished = task.Failed, now
 				rec.RunTime += max(0, now.Sub(rec.Mark))
 				rec.Error = &task.ErrorInfo{Type: tools.TypeExecution, Message: fmt.Sprintf(
 					"task %s: its worker was lost %d times (the latest %s); not running it again", rec.ID, rec.Lost, note)}
@@ -165,7 +165,7 @@ func (w *Worker) end(rec *record, s task.State, res json.RawMessage, info *task.
 		rec.RunTime += max(0, now.Sub(rec.Mark))
 	}
 	rec.State, rec.Result, rec.Error, rec.Finished = s, res, info, now
-	rec.Worker, rec.NextAttempt = "", time.Time{}
+	rec.NextAttempt = time.Time{}
 	rec.log(s, now, w.id, "")
 }
 
@@ -280,7 +280,7 @@ func (w *Worker) settle(m jetstream.Msg, c claim, state task.State, res json.Raw
 			s := rec.spec()
 			d = task.Backoff(rec.Seed, rec.ID, &s, n)
 			rec.RunTime += max(0, endAt.Sub(rec.Mark))
-			rec.State, rec.Error, rec.Worker = task.Retrying, inf, ""
+			rec.State, rec.Error = task.Retrying, inf
 			rec.NextAttempt, rec.Mark = endAt.Add(d), endAt.Add(d)
 			rec.log(task.Retrying, endAt, w.id, "")
 		} else {

@@ -70,8 +70,8 @@ const (
 
 var nsPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// checkNamespace validates a namespace name.
-func checkNamespace(ns string) error {
+// CheckNamespace validates a namespace name: 1 to 64 letters, digits, '-' or '_'.
+func CheckNamespace(ns string) error {
 	if !nsPattern.MatchString(ns) {
 		return tools.Invalid("task namespace %q: want 1 to 64 letters, digits, '-' or '_'", ns)
 	}
@@ -158,7 +158,7 @@ type record struct {
 	QueueWait   time.Duration `json:"queue_wait,omitempty"`
 	RunTime     time.Duration `json:"run_time,omitempty"`
 
-	Worker    string `json:"worker,omitempty"` // holding the attempt in progress
+	Worker    string `json:"worker,omitempty"` // holding the attempt in progress, or that made the last
 	Seq       uint64 `json:"seq,omitempty"`    // of its message in the stream
 	Lost      int    `json:"lost,omitempty"`   // attempts whose worker was lost
 	CancelReq bool   `json:"cancel_req,omitempty"`
@@ -188,7 +188,8 @@ func (r *record) status(now time.Time) task.Status {
 	st := task.Status{ID: r.ID, Name: r.Name, State: r.State, Priority: r.Priority, Tags: r.Tags,
 		Attempts: r.Attempts, MaxAttempts: 1 + r.Retries, Submitted: r.Submitted, Started: r.Started,
 		Finished: r.Finished, NextAttempt: r.NextAttempt, QueueWait: r.QueueWait, RunTime: r.RunTime,
-		Spent: r.Spent, Budget: r.Budget, CancelRequested: r.CancelReq && r.State == task.Running, Error: r.Error}
+		Spent: r.Spent, Budget: r.Budget, CancelRequested: r.CancelReq && r.State == task.Running, Error: r.Error,
+		Worker: r.Worker}
 	if len(r.Result) > 0 {
 		var v any
 		if json.Unmarshal(r.Result, &v) == nil {

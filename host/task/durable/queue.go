@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +75,11 @@ type Queue struct {
 	v *view
 
 	closeOnce sync.Once
+	// lastWorkers is what Workers said as Close began, for a summary
+	// written after it.
+	lastWorkers []task.WorkerInfo
+	closedMu    sync.Mutex
+	closed      bool
 }
 
 var (
@@ -94,7 +100,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Queue, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace
 	}
-	if err := checkNamespace(cfg.Namespace); err != nil {
+	if err := CheckNamespace(cfg.Namespace); err != nil {
 		return nil, err
 	}
 	switch {
@@ -410,6 +416,12 @@ func (q *Queue) Watch(id string) (<-chan task.Status, func(), error) { return q.
 // Workers lists the worker processes whose heartbeat is current, this
 // process's own first.
 func (q *Queue) Workers() []task.WorkerInfo {
+	q.closedMu.Lock()
+	if q.closed {
+		defer q.closedMu.Unlock()
+		return slices.Clone(q.lastWorkers)
+	}
+	q.closedMu.Unlock()
 	var out []task.WorkerInfo
 	own := ""
 	if q.w != nil {
@@ -466,6 +478,7 @@ func (q *Queue) History(id string) ([]Transition, error) {
 func (q *Queue) Close() {
 	q.closeOnce.Do(func() {
 		q.v.closing()
+		ws := q.Workers()
 		if q.cfg.CancelOnClose {
 			q.CancelAll("the task manager closed")
 		}
@@ -478,6 +491,12 @@ func (q *Queue) Close() {
 			}
 		}
 		q.v.close()
+		if q.w != nil && len(ws) > 0 && ws[0].ID == q.w.ID() {
+			ws[0] = q.w.Info() // its final count
+		}
+		q.closedMu.Lock()
+		q.closed, q.lastWorkers = true, ws
+		q.closedMu.Unlock()
 		if q.cfg.Release != nil {
 			q.cfg.Release()
 		}

@@ -102,7 +102,7 @@ func NewWorker(ctx context.Context, nc *nats.Conn, cfg WorkerConfig) (*Worker, e
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace
 	}
-	if err := checkNamespace(cfg.Namespace); err != nil {
+	if err := CheckNamespace(cfg.Namespace); err != nil {
 		return nil, err
 	}
 	switch {
