@@ -124,6 +124,10 @@ func TestDistributed(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "✓ every worker took a share") || !strings.Contains(string(out), "worker ") {
 		t.Fatalf("run: %v\n%s", err, out)
 	}
+	// The server's /metrics shows both workers' slots.
+	if code, m := call(t, "GET", url+"/metrics", "", ""); code != 200 || strings.Count(m, "\nspellhost_task_worker_slots{") != 2 {
+		t.Fatalf("metrics: %d\n%s", code, m)
+	}
 	stop("worker 1", w1, w1Log.String)
 	stop("worker 2", w2, w2Log.String)
 	for _, log := range []string{w1Log.String(), w2Log.String()} {
