@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,6 +29,10 @@ const roleEnv = "SPELLHOST_DURABLE_TEST_ROLE"
 // child runs a role until SIGTERM (or, for the server, stdin's end).
 func child(role string) int {
 	f := strings.Fields(role)
+	if len(f) == 4 && f[0] == "bench-worker" {
+		slots, _ := strconv.Atoi(f[3])
+		return benchWorker(f[1], f[2], slots)
+	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
 	switch {
@@ -86,6 +91,13 @@ func child(role string) int {
 	return 2
 }
 
+// waitTerm waits for SIGTERM.
+func waitTerm() {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM)
+	<-stop
+}
+
 // proc is a child process and the lines it prints.
 type proc struct {
 	cmd   *exec.Cmd
@@ -93,7 +105,7 @@ type proc struct {
 	stdin io.WriteCloser
 }
 
-func start(t *testing.T, role string) *proc {
+func start(t testing.TB, role string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), roleEnv+"="+role)
@@ -125,7 +137,7 @@ func start(t *testing.T, role string) *proc {
 }
 
 // line waits for the next line that starts with prefix.
-func (p *proc) line(t *testing.T, prefix string) string {
+func (p *proc) line(t testing.TB, prefix string) string {
 	t.Helper()
 	deadline := time.After(time.Minute)
 	for {

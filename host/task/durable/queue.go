@@ -279,7 +279,7 @@ func (q *Queue) Submit(spec task.Spec) (string, error) {
 		return "", storeError("submit", err)
 	}
 	q.v.submitted(id, rec, rev, ack.Sequence)
-	q.nc.Publish(q.st.n.wake, nil)
+	q.nc.Publish(q.st.n.wake, []byte(band(spec.Priority)))
 	return id, nil
 }
 

@@ -57,12 +57,13 @@ type WorkerConfig struct {
 
 // Worker pulls tasks of a namespace and runs them. Close drains it.
 type Worker struct {
-	cfg  WorkerConfig
-	nc   *nats.Conn
-	st   *store
-	id   string
-	cons []jetstream.Consumer // highest band first; pinned before shared
-	wait time.Duration        // the consumers' AckWait, the lease
+	cfg   WorkerConfig
+	nc    *nats.Conn
+	st    *store
+	id    string
+	cons  []bandConsumer // highest band first; pinned before shared
+	bands [3]bandFlag    // by index of bands
+	wait  time.Duration  // the consumers' AckWait, the lease
 
 	slots chan struct{} // a token per free slot
 	wake  chan struct{}
@@ -82,6 +83,12 @@ type Worker struct {
 	done    atomic.Int64
 	handed  chan struct{} // closed when Close starts handing back attempts
 	once    sync.Once
+}
+
+// bandConsumer is a consumer and the index of its band.
+type bandConsumer struct {
+	jetstream.Consumer
+	band int
 }
 
 // run is an attempt in progress.
@@ -144,19 +151,19 @@ func NewWorker(ctx context.Context, nc *nats.Conn, cfg WorkerConfig) (*Worker, e
 	for range cfg.Workers {
 		w.slots <- struct{}{}
 	}
-	for _, b := range bands {
+	for i, b := range bands {
 		if cfg.pin != "" {
 			c, err := st.consumer(ctx, b, cfg.pin, cfg.lease)
 			if err != nil {
 				return nil, storeError("open", err)
 			}
-			w.cons = append(w.cons, c)
+			w.cons = append(w.cons, bandConsumer{c, i})
 		}
 		c, err := st.consumer(ctx, b, "", cfg.lease)
 		if err != nil {
 			return nil, storeError("open", err)
 		}
-		w.cons = append(w.cons, c)
+		w.cons = append(w.cons, bandConsumer{c, i})
 		if w.wait == 0 {
 			w.wait = c.CachedInfo().Config.AckWait
 		}
@@ -164,7 +171,8 @@ func NewWorker(ctx context.Context, nc *nats.Conn, cfg WorkerConfig) (*Worker, e
 	if w.wait <= 0 {
 		w.wait = DefaultLease
 	}
-	sub, err := nc.Subscribe(n.wake, func(*nats.Msg) { w.ring() })
+	w.ringAll()
+	sub, err := nc.Subscribe(n.wake, func(m *nats.Msg) { w.ringBand(bandIndex(string(m.Data))) })
 	if err != nil {
 		return nil, storeError("subscribe", err)
 	}
@@ -267,11 +275,17 @@ func workerKey(id string) string {
 
 // dispatch fetches as many tasks as there are free slots, highest band
 // first, and starts an attempt for each; with nothing to fetch it waits
-// for the doorbell (a submit) or a second, whichever comes first.
+// for the doorbell (a submit) or a second, whichever comes first. It asks
+// only the bands that may hold a task: one the doorbell rang for, or that
+// gave all it was asked the last time. With a backlog it gathers a
+// quarter of its slots (or waits a millisecond) before fetching, so a
+// fetch brings a batch rather than one task.
 func (w *Worker) dispatch() {
 	defer w.wg.Done()
 	idle := time.NewTimer(time.Second)
 	defer idle.Stop()
+	batch := max(1, cap(w.slots)/4)
+	backlog := false
 	for {
 		select {
 		case <-w.slots:
@@ -279,6 +293,25 @@ func (w *Worker) dispatch() {
 			return
 		}
 		free := 1
+		if backlog && free < batch {
+			t := time.NewTimer(time.Millisecond)
+		gather:
+			for free < batch {
+				select {
+				case <-w.slots:
+					free++
+				case <-t.C:
+					break gather
+				case <-w.stop:
+					t.Stop()
+					for range free {
+						w.slots <- struct{}{}
+					}
+					return
+				}
+			}
+			t.Stop()
+		}
 	more:
 		for free < cap(w.slots) {
 			select {
@@ -289,18 +322,31 @@ func (w *Worker) dispatch() {
 			}
 		}
 		got := 0
+		backlog = false
 		for _, c := range w.cons {
 			if got == free {
+				backlog = true // a band gave all it was asked
 				break
 			}
-			batch, err := c.FetchNoWait(free - got)
+			f := &w.bands[c.band]
+			g := f.rung.Load()
+			if g == f.seen.Load() {
+				continue // nothing there since it was last found empty
+			}
+			ask := free - got
+			msgs, err := c.FetchNoWait(ask)
 			if err != nil {
 				break
 			}
-			for m := range batch.Messages() {
-				got++
+			n := 0
+			for m := range msgs.Messages() {
+				n++
 				w.wg.Add(1)
 				go w.handle(m)
+			}
+			got += n
+			if n < ask {
+				f.seen.Store(g)
 			}
 		}
 		for range free - got {
@@ -313,10 +359,39 @@ func (w *Worker) dispatch() {
 		select {
 		case <-w.wake:
 		case <-idle.C:
+			w.ringAll() // a redelivery rings no doorbell: look everywhere
 		case <-w.stop:
 			return
 		}
 	}
+}
+
+// bandFlag says whether a band may hold a task: the doorbell's rings for
+// it, and the ring count when a fetch last found it empty.
+type bandFlag struct {
+	rung, seen atomic.Int64
+}
+
+// ringBand marks band b (an index of bands, or -1 for all) as worth a
+// fetch, and wakes the dispatcher.
+func (w *Worker) ringBand(b int) {
+	for i := range w.bands {
+		if b < 0 || b == i {
+			w.bands[i].rung.Add(1)
+		}
+	}
+	w.ring()
+}
+
+func (w *Worker) ringAll() { w.ringBand(-1) }
+
+func bandIndex(name string) int {
+	for i, b := range bands {
+		if b == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // idleWait is how long an idle dispatcher waits for the doorbell: a
