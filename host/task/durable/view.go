@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -38,16 +39,60 @@ type view struct {
 	purgeDone chan struct{}
 }
 
-// entry is one task in the view.
+// entry is one task in the view. It keeps the record as the store sent
+// it and decodes it only when asked (a status, a list, an observer):
+// the state and the retry count, which the counters need, are read from
+// the bytes without decoding.
 type entry struct {
 	id       string
 	num      uint64
-	rec      *record
 	rev      uint64
+	raw      []byte  // the record's JSON, or nil once decoded
+	dec      *record // the decoded record, or nil until needed
+	state    task.State
 	seq      uint64 // its message's, when this kernel submitted it
 	retries  int    // retrying transitions in its history
 	done     chan struct{}
 	watchers []chan task.Status
+}
+
+// rec returns the decoded record, decoding it once.
+func (en *entry) rec() *record {
+	if en.dec == nil {
+		r := new(record)
+		if json.Unmarshal(en.raw, r) != nil {
+			r = &record{ID: en.id, Name: "?", State: en.state}
+		}
+		en.dec, en.raw = r, nil
+	}
+	return en.dec
+}
+
+var (
+	stateKey   = []byte(`"state":"`)
+	historyKey = []byte(`"history":`)
+	retryingEv = []byte(`"state":"retrying"`)
+)
+
+// scan reads a record's state and the retries in its history from its
+// JSON without decoding it. The first "state" key is the record's own:
+// the fields before it are strings, where a quote is escaped.
+func scan(raw []byte) (task.State, int, bool) {
+	i := bytes.Index(raw, stateKey)
+	if i < 0 {
+		return "", 0, false
+	}
+	rest := raw[i+len(stateKey):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return "", 0, false
+	}
+	st := task.State(rest[:j])
+	retries := 0
+	if h := bytes.Index(rest, historyKey); h >= 0 {
+		retries = bytes.Count(rest[h:], retryingEv)
+	}
+	return st, retries, true
 }
 
 // purgeBuffer bounds the record purges waiting for the store.
@@ -165,11 +210,26 @@ func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, rec *record, re
 	if !strings.HasPrefix(id, "t-") {
 		return nil
 	}
+	var raw []byte
+	var state task.State
+	var retries int
 	if e != nil {
 		rev = e.Revision()
 		if e.Operation() != jetstream.KeyValuePut {
 			v.removeLocked(id, rev)
 			return nil
+		}
+		var ok bool
+		raw = e.Value()
+		if state, retries, ok = scan(raw); !ok {
+			return nil
+		}
+	} else {
+		state = rec.State
+		for _, h := range rec.History {
+			if h.State == task.Retrying {
+				retries++
+			}
 		}
 	}
 	if g, ok := v.gone[id]; ok && rev <= g {
@@ -179,40 +239,35 @@ func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, rec *record, re
 	if en != nil && rev <= en.rev {
 		return nil
 	}
-	if rec == nil {
-		rec = new(record)
-		if json.Unmarshal(e.Value(), rec) != nil {
-			return nil
-		}
-	}
-	now := time.Now()
 	var evs []observed
+	var old task.State
+	oldAttempts, oldWait := 0, time.Duration(0)
 	if en == nil {
 		n, _ := strconv.ParseUint(strings.TrimPrefix(id, "t-"), 10, 64)
 		en = &entry{id: id, num: n}
 		v.ents[id] = en
 		v.counts.Submitted++
 	} else {
-		if en.rec.State.Terminal() {
+		if en.state.Terminal() {
 			// A terminal record does not change; a later revision is the
 			// store's own bookkeeping.
-			en.rec, en.rev = rec, rev
+			en.rev = rev
 			return nil
 		}
-		v.nlive[en.rec.State]--
-	}
-	old := en.rec
-	en.rec, en.rev = rec, rev
-	retries := 0
-	for _, h := range rec.History {
-		if h.State == task.Retrying {
-			retries++
+		old = en.state
+		if notify && v.q.obs != nil && state == task.Running {
+			r := en.rec()
+			oldAttempts, oldWait = r.Attempts, r.QueueWait
 		}
+		v.nlive[old]--
 	}
+	en.rev, en.raw, en.dec, en.state = rev, raw, rec, state
 	v.counts.Retries += int64(retries - en.retries)
 	en.retries = retries
-	if rec.State.Terminal() {
-		switch rec.State {
+	now := time.Now()
+	observe := notify && v.q.obs != nil
+	if state.Terminal() {
+		switch state {
 		case task.Succeeded:
 			v.counts.Succeeded++
 		case task.Failed:
@@ -227,33 +282,31 @@ func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, rec *record, re
 			close(en.done)
 			en.done = nil
 		}
-		if notify {
-			evs = append(evs, observed{kind: rec.State, st: rec.status(now)})
+		if observe {
+			evs = append(evs, observed{kind: state, st: en.rec().status(now)})
 		}
 	} else {
-		v.nlive[rec.State]++
+		v.nlive[state]++
 	}
-	if notify {
+	if observe {
 		switch {
-		case rec.State == task.Running && (old == nil || old.State != task.Running || old.Attempts != rec.Attempts):
-			wait := rec.QueueWait
-			if old != nil {
-				wait -= old.QueueWait
+		case state == task.Running:
+			if r := en.rec(); old != task.Running || r.Attempts != oldAttempts {
+				evs = append(evs, observed{kind: task.Running, wait: max(0, r.QueueWait-oldWait), running: v.nlive[task.Running]})
 			}
-			evs = append(evs, observed{kind: task.Running, wait: max(0, wait), running: v.nlive[task.Running]})
-		case rec.State == task.Retrying && (old == nil || old.State != task.Retrying):
+		case state == task.Retrying && old != task.Retrying:
 			evs = append(evs, observed{kind: task.Retrying})
 		}
 	}
-	if len(en.watchers) > 0 && (old == nil || old.State != rec.State || rec.State == task.Running) {
-		st := rec.status(now)
+	if len(en.watchers) > 0 && (old != state || state == task.Running) {
+		st := en.rec().status(now)
 		for _, ch := range en.watchers {
 			send(ch, st)
-			if rec.State.Terminal() {
+			if state.Terminal() {
 				close(ch)
 			}
 		}
-		if rec.State.Terminal() {
+		if state.Terminal() {
 			en.watchers = nil
 		}
 	}
@@ -271,13 +324,13 @@ func (v *view) removeLocked(id string, rev uint64) {
 		return
 	}
 	delete(v.ents, id)
-	if en.rec.State.Terminal() {
+	if en.state.Terminal() {
 		v.counts.Dropped++
 		return // its place in fin is skipped by pruneLocked
 	}
 	// A live record removed by hand: it counts as cancelled, so the
 	// accounting still balances.
-	v.nlive[en.rec.State]--
+	v.nlive[en.state]--
 	v.counts.Cancelled++
 	if en.done != nil {
 		close(en.done)
@@ -316,7 +369,7 @@ func (v *view) pruneLocked(now time.Time) {
 			v.finHead++
 			continue // removed meanwhile
 		}
-		if len(v.fin)-v.finHead <= cfg.MaxFinished && now.Sub(en.rec.Finished) <= cfg.MaxAge {
+		if len(v.fin)-v.finHead <= cfg.MaxFinished && now.Sub(en.rec().Finished) <= cfg.MaxAge {
 			break
 		}
 		v.fin[v.finHead] = nil
@@ -377,7 +430,7 @@ func (v *view) find(id string) (*entry, error) {
 func (v *view) statusOf(en *entry) task.Status {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return en.rec.status(time.Now())
+	return en.rec().status(time.Now())
 }
 
 func (v *view) status(id string) (task.Status, error) {
@@ -391,8 +444,8 @@ func (v *view) status(id string) (task.Status, error) {
 // wait waits until en is terminal or ctx ends.
 func (v *view) wait(ctx context.Context, en *entry) (task.Status, error) {
 	v.mu.Lock()
-	if en.rec.State.Terminal() {
-		st := en.rec.status(time.Now())
+	if en.state.Terminal() {
+		st := en.rec().status(time.Now())
 		v.mu.Unlock()
 		return st, nil
 	}
@@ -456,7 +509,7 @@ func (v *view) live() []string {
 	v.mu.Lock()
 	var ens []*entry
 	for _, en := range v.ents {
-		if !en.rec.State.Terminal() {
+		if !en.state.Terminal() {
 			ens = append(ens, en)
 		}
 	}
@@ -483,7 +536,7 @@ func (v *view) pinnedHere(id, node string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	en := v.ents[id]
-	return en != nil && en.rec.Pin == node && !en.rec.State.Terminal()
+	return en != nil && !en.state.Terminal() && en.rec().Pin == node
 }
 
 // list returns a page of the tasks that match f, in submission order.
@@ -518,19 +571,20 @@ func (v *view) list(f task.Filter) (task.Page, error) {
 	v.pruneLocked(now)
 	var ens []*entry
 	for _, en := range v.ents {
-		st := en.rec.status(now)
+		r := en.rec()
+		st := r.status(now)
 		if state != "" && st.State != state {
 			continue
 		}
-		if f.Tag != "" && en.rec.Tags[tagK] != tagV {
+		if f.Tag != "" && r.Tags[tagK] != tagV {
 			continue
 		}
-		if _, has := en.rec.Tags[tagK]; f.Tag != "" && !has {
+		if _, has := r.Tags[tagK]; f.Tag != "" && !has {
 			continue
 		}
 		ok := true
 		for k, want := range f.Tags {
-			if got, has := en.rec.Tags[k]; !has || got != want {
+			if got, has := r.Tags[k]; !has || got != want {
 				ok = false
 				break
 			}
@@ -542,7 +596,7 @@ func (v *view) list(f task.Filter) (task.Page, error) {
 	slices.SortFunc(ens, func(a, b *entry) int { return cmpNum(a.num, b.num) })
 	page.Total = len(ens)
 	for i := f.Offset; i < len(ens) && len(page.Tasks) < limit; i++ {
-		page.Tasks = append(page.Tasks, ens[i].rec.status(now))
+		page.Tasks = append(page.Tasks, ens[i].rec().status(now))
 	}
 	v.mu.Unlock()
 	if end := f.Offset + len(page.Tasks); end < page.Total {
@@ -583,8 +637,8 @@ func (v *view) watch(id string) (<-chan task.Status, func(), error) {
 	ch := make(chan task.Status, task.WatchBuffer)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	ch <- en.rec.status(time.Now())
-	if en.rec.State.Terminal() || v.ents[id] != en {
+	ch <- en.rec().status(time.Now())
+	if en.state.Terminal() || v.ents[id] != en {
 		close(ch)
 		return ch, func() {}, nil
 	}

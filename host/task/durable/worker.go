@@ -57,13 +57,12 @@ type WorkerConfig struct {
 
 // Worker pulls tasks of a namespace and runs them. Close drains it.
 type Worker struct {
-	cfg   WorkerConfig
-	nc    *nats.Conn
-	st    *store
-	id    string
-	cons  []bandConsumer // highest band first; pinned before shared
-	bands [3]bandFlag    // by index of bands
-	wait  time.Duration  // the consumers' AckWait, the lease
+	cfg  WorkerConfig
+	nc   *nats.Conn
+	st   *store
+	id   string
+	cons []*bandConsumer // highest band first; pinned before shared
+	wait time.Duration   // the consumers' AckWait, the lease
 
 	slots chan struct{} // a token per free slot
 	wake  chan struct{}
@@ -85,10 +84,12 @@ type Worker struct {
 	once    sync.Once
 }
 
-// bandConsumer is a consumer and the index of its band.
+// bandConsumer is a consumer, the index of its band, and whether it may
+// hold a task.
 type bandConsumer struct {
 	jetstream.Consumer
 	band int
+	flag bandFlag
 }
 
 // run is an attempt in progress.
@@ -157,13 +158,13 @@ func NewWorker(ctx context.Context, nc *nats.Conn, cfg WorkerConfig) (*Worker, e
 			if err != nil {
 				return nil, storeError("open", err)
 			}
-			w.cons = append(w.cons, bandConsumer{c, i})
+			w.cons = append(w.cons, &bandConsumer{Consumer: c, band: i})
 		}
 		c, err := st.consumer(ctx, b, "", cfg.lease)
 		if err != nil {
 			return nil, storeError("open", err)
 		}
-		w.cons = append(w.cons, bandConsumer{c, i})
+		w.cons = append(w.cons, &bandConsumer{Consumer: c, band: i})
 		if w.wait == 0 {
 			w.wait = c.CachedInfo().Config.AckWait
 		}
@@ -328,7 +329,7 @@ func (w *Worker) dispatch() {
 				backlog = true // a band gave all it was asked
 				break
 			}
-			f := &w.bands[c.band]
+			f := &c.flag
 			g := f.rung.Load()
 			if g == f.seen.Load() {
 				continue // nothing there since it was last found empty
@@ -366,8 +367,8 @@ func (w *Worker) dispatch() {
 	}
 }
 
-// bandFlag says whether a band may hold a task: the doorbell's rings for
-// it, and the ring count when a fetch last found it empty.
+// bandFlag says whether a consumer may hold a task: the doorbell's rings
+// for its band, and the ring count when a fetch last found it empty.
 type bandFlag struct {
 	rung, seen atomic.Int64
 }
@@ -375,9 +376,9 @@ type bandFlag struct {
 // ringBand marks band b (an index of bands, or -1 for all) as worth a
 // fetch, and wakes the dispatcher.
 func (w *Worker) ringBand(b int) {
-	for i := range w.bands {
-		if b < 0 || b == i {
-			w.bands[i].rung.Add(1)
+	for _, c := range w.cons {
+		if b < 0 || b == c.band {
+			c.flag.rung.Add(1)
 		}
 	}
 	w.ring()
