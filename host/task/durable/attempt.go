@@ -36,11 +36,45 @@ func (w *Worker) handle(m jetstream.Msg) {
 	if !w.limit(m, body.ID) {
 		return
 	}
-	c, ok := w.claim(m, meta, &body)
+	c, ok := w.quick(m, meta, &body)
 	if !ok {
-		return
+		if c, ok = w.claim(m, meta, &body); !ok {
+			return
+		}
 	}
 	w.attempt(m, &body, c)
+}
+
+// quick claims a task's first delivery from the record its message
+// carries, without reading the store back: the compare-and-set writing
+// it running uses the revision in the message. It declines (the caller
+// then reads the record) on a redelivery, or when the record in the
+// message is not a fresh queued one; a conflict means the record changed
+// since (a cancel), and the full claim sorts it out.
+func (w *Worker) quick(m jetstream.Msg, meta *jetstream.MsgMetadata, body *message) (claim, bool) {
+	if meta.NumDelivered != 1 || len(body.Rec) == 0 || body.Rev == 0 {
+		return claim{}, false
+	}
+	rec := new(record)
+	if json.Unmarshal(body.Rec, rec) != nil || rec.ID != body.ID || rec.State != task.Queued || rec.CancelReq || rec.Attempts != 0 {
+		return claim{}, false
+	}
+	if b := rec.Budget; b > 0 && (rec.Spent >= b || rec.Spent+rec.Cost > b) {
+		return claim{}, false
+	}
+	now := time.Now()
+	c := claim{rec: rec, n: 1, fresh: true, preSpent: rec.Spent}
+	rec.Spent += rec.Cost
+	rec.QueueWait += max(0, now.Sub(rec.Mark))
+	rec.State, rec.Attempts, rec.Mark, rec.Worker, rec.Started = task.Running, 1, now, w.id, now
+	rec.Seq = meta.Sequence.Stream
+	rec.log(task.Running, now, w.id, "")
+	nrev, err := w.put(context.Background(), rec, body.Rev)
+	if err != nil {
+		return claim{}, false
+	}
+	c.rev = nrev
+	return c, true
 }
 
 // claim is a task a worker took for an attempt.

@@ -113,11 +113,15 @@ func (n names) subject(b, pin string) string {
 	return n.subj + "." + b
 }
 
-// message is a task's message in the stream.
+// message is a task's message in the stream. Rec and Rev are the record
+// as submitted and its revision, so the worker that takes the first
+// delivery need not read the store.
 type message struct {
 	ID   string          `json:"id"`
 	Kind string          `json:"kind,omitempty"`
 	Body json.RawMessage `json:"body,omitempty"`
+	Rec  json.RawMessage `json:"rec,omitempty"`
+	Rev  uint64          `json:"rev,omitempty"`
 }
 
 // event is one transition in a task's history.

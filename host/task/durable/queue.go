@@ -240,10 +240,7 @@ func (q *Queue) Submit(spec task.Spec) (string, error) {
 	if pin != "" {
 		q.runners.Store(id, spec.Run)
 	}
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return "", tools.Errorf(tools.TypeInternal, "task %s: message: %v", id, err)
-	}
+	var body []byte
 	now := time.Now()
 	rec := &record{ID: id, Name: spec.Name, Kind: msg.Kind, Pin: pin, State: task.Queued, Priority: spec.Priority,
 		Tags: spec.Tags, Retries: spec.Retries, Timeout: spec.Timeout, Backoff: spec.Backoff,
@@ -261,21 +258,31 @@ func (q *Queue) Submit(spec task.Spec) (string, error) {
 		q.runners.Delete(id)
 		return "", tools.Errorf(tools.TypeInternal, "task %s: record: %v", id, err)
 	}
-	ack, err := q.st.js.Publish(ctx, q.st.n.subject(band(spec.Priority), pin), body)
+	// The record first, then the message that carries it: a worker
+	// never sees a message whose record is missing, and the one that
+	// takes it need not read the record back.
+	rev, err := q.st.tasks.Create(ctx, id, val)
 	if err != nil {
 		q.runners.Delete(id)
+		return "", storeError("submit", err)
+	}
+	msg.Rec, msg.Rev = val, rev
+	body, err = json.Marshal(msg)
+	if err != nil {
+		return "", tools.Errorf(tools.TypeInternal, "task %s: message: %v", id, err)
+	}
+	ack, err := q.st.js.Publish(ctx, q.st.n.subject(band(spec.Priority), pin), body)
+	if err != nil {
+		// Withdraw the record: the task was never queued.
+		q.runners.Delete(id)
+		q.v.withdraw(id, rev)
+		q.st.tasks.Purge(ctx, id)
 		if full(err) {
 			q.v.rejected()
 			return "", tools.Errorf(task.TypeQueueFull,
 				"task queue full: the stream %s holds %d unfinished tasks, its capacity; submit later or raise the capacity (options.tasks.queue, --task-queue)",
 				q.st.n.stream, q.cfg.QueueCap)
 		}
-		return "", storeError("submit", err)
-	}
-	rev, err := q.st.tasks.Create(ctx, id, val)
-	if err != nil {
-		// The message stays; a worker drops it when no record comes.
-		q.runners.Delete(id)
 		return "", storeError("submit", err)
 	}
 	q.v.submitted(id, rec, rev, ack.Sequence)
@@ -380,9 +387,10 @@ func (q *Queue) cancel(id, why string) (task.Status, error) {
 			return task.Status{}, storeError("cancel", err)
 		}
 		q.v.wrote(id, &rec, rev)
-		if rec.State == task.Running {
-			q.nc.Publish(q.st.n.cancel, []byte(id))
-		} else if seq := q.v.seqOf(id, rec.Seq); seq > 0 {
+		// A worker may have taken a queued task a moment ago (it writes
+		// running only when the attempt lasts): it stops too.
+		q.nc.Publish(q.st.n.cancel, []byte(id))
+		if seq := q.v.seqOf(id, rec.Seq); rec.State != task.Running && seq > 0 {
 			q.st.stream.DeleteMsg(ctx, seq) // frees its place in the queue now
 		}
 		q.runners.Delete(id)

@@ -328,10 +328,15 @@ func (v *view) removeLocked(id string, rev uint64) {
 		v.counts.Dropped++
 		return // its place in fin is skipped by pruneLocked
 	}
-	// A live record removed by hand: it counts as cancelled, so the
-	// accounting still balances.
 	v.nlive[en.state]--
-	v.counts.Cancelled++
+	if en.state == task.Queued && en.rec().Attempts == 0 {
+		// A submission withdrawn (its message was refused): never queued.
+		v.counts.Submitted--
+	} else {
+		// A live record removed by hand: it counts as cancelled, so the
+		// accounting still balances.
+		v.counts.Cancelled++
+	}
 	if en.done != nil {
 		close(en.done)
 		en.done = nil
@@ -487,6 +492,19 @@ func (v *view) submitted(id string, r *record, rev, seq uint64) {
 	if v.q.obs != nil {
 		v.q.obs.TaskQueued(depth)
 	}
+}
+
+// withdraw forgets a record whose message the stream refused: the task
+// was never queued. The purge that follows clears the tombstone.
+func (v *view) withdraw(id string, rev uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if en := v.ents[id]; en != nil {
+		delete(v.ents, id)
+		v.nlive[en.state]--
+		v.counts.Submitted--
+	}
+	v.gone[id] = rev
 }
 
 func (v *view) rejected() {
