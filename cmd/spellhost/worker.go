@@ -30,7 +30,8 @@ many as you like, on as many machines.
 
 The connection: --nats (or SPELLHOST_NATS_URL), credentials from --creds
 (or SPELLHOST_NATS_CREDS) or a token in SPELLHOST_NATS_TOKEN, TLS with
---tls-ca, --tls-cert and --tls-key (or a tls:// URL).
+--tls-ca, --tls-cert and --tls-key (or SPELLHOST_NATS_TLS_CA, _CERT,
+_KEY; a tls:// URL turns TLS on with the system's roots).
 
 Tasks running a Lua function (Task.submit{fn = ...}) still run in the
 process that submitted them; workers run tool tasks.
@@ -74,6 +75,9 @@ const (
 	natsURLEnv   = "SPELLHOST_NATS_URL"
 	natsCredsEnv = "SPELLHOST_NATS_CREDS"
 	natsTokenEnv = "SPELLHOST_NATS_TOKEN"
+	natsCAEnv    = "SPELLHOST_NATS_TLS_CA"
+	natsCertEnv  = "SPELLHOST_NATS_TLS_CERT"
+	natsKeyEnv   = "SPELLHOST_NATS_TLS_KEY"
 )
 
 // natsConnection is the task store's connection from the environment,
@@ -88,7 +92,7 @@ func natsConnection(gs *globalState, url, creds, ca, cert, key string) durable.C
 	}
 	token, _ := gs.lookupEnv(natsTokenEnv)
 	return durable.Connection{URL: env(natsURLEnv, url), Creds: env(natsCredsEnv, creds), Token: token,
-		TLSCA: ca, TLSCert: cert, TLSKey: key}
+		TLSCA: env(natsCAEnv, ca), TLSCert: env(natsCertEnv, cert), TLSKey: env(natsKeyEnv, key)}
 }
 
 func workerCmd(gs *globalState, args []string) error {

@@ -100,7 +100,7 @@ func taskSection(k *kernel.Kernel) (ExtraSection, bool) {
 	}}
 	if ws, ok := k.TaskWorkers(); ok {
 		for _, w := range ws {
-			sec.Rows = append(sec.Rows, []string{"worker " + w.ID, fmt.Sprintf("%d done", w.Done),
+			sec.Rows = append(sec.Rows, []string{"worker " + w.ID, fmt.Sprintf("%d done by its last heartbeat", w.Done),
 				fmt.Sprintf("(%d slots, %d running)", w.Slots, w.Running)})
 		}
 	}
