@@ -20,6 +20,7 @@ func TestTaskBackendOptions(t *testing.T) {
 		{`options = {tasks = {["local"] = false}}`, "go with backend"},
 		{`options = {tasks = {backend = "jetstream", namespace = "a.b"}, scenarios = {s = {executor = "shared-iterations", exec = "f"}}}
 function f() Task.submit{tool = "calculator", params = {input = "1"}} end`, `task namespace "a.b"`},
+		{`options = {tasks = {nats = "nats://127.0.0.1:4222"}}`, "needs the run's network permissions"},
 	} {
 		path := filepath.Join(t.TempDir(), "s.lua")
 		os.WriteFile(path, []byte(c.src+"\n"), 0o644)
@@ -38,6 +39,25 @@ function f() Task.submit{tool = "calculator", params = {input = "1"}} end`, `tas
 		if !strings.Contains(msg, c.msg) {
 			t.Errorf("%s: error %q, want %q", c.src, msg, c.msg)
 		}
+	}
+}
+
+// TestNATSAddressUnderAllowNet: a script's NATS address is reached as
+// tools reach the network, under --allow-net (loopback only here): a
+// name is refused before any lookup or connection.
+func TestNATSAddressUnderAllowNet(t *testing.T) {
+	res, code, _ := runScript(t, `
+options = {tasks = {nats = "nats://nats.example.com:4222"}, scenarios = {s = {executor = "shared-iterations", exec = "f"}}}
+function f() Task.submit{tool = "calculator", params = {input = "1"}} end
+`, Overrides{})
+	msg := ""
+	for _, s := range res.Scenarios {
+		for _, e := range s.FirstErrors {
+			msg += e.Message
+		}
+	}
+	if !strings.Contains(msg, "permission_denied") || !strings.Contains(msg, "nats.example.com") || !strings.Contains(msg, "allow-net") {
+		t.Fatalf("exit %d, errors %q", code, msg)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"spellhost/host/metrics"
 	"spellhost/host/task"
 	"spellhost/host/task/durable"
+	"spellhost/tools"
 )
 
 // taskObserver records the task manager's events as the task_* metrics.
@@ -68,7 +69,14 @@ func (r *runState) taskBackend(to TaskOptions) error {
 	}
 	conn := r.cfg.TaskStore
 	if to.NATS != "" {
+		// The script chose the address: it is reached as tools reach the
+		// network, under --allow-net (loopback only by default).
 		conn.URL = to.NATS
+		p := r.cfg.Tools.Perm
+		if p == nil {
+			return tools.Invalid("nats: a script's NATS address needs the run's network permissions, and this run has none")
+		}
+		conn.Dialer = p.DialContext
 	}
 	ns, remote := to.Namespace, to.Remote
 	return r.k.ConfigureTaskBackend(func(k *kernel.Kernel, cfg task.Config) (task.Queue, error) {

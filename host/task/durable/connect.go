@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -30,6 +31,18 @@ type Connection struct {
 	TLSCA, TLSCert, TLSKey string
 	// Name names the connection in the server's monitoring.
 	Name string
+	// Dialer, when set, makes the connections to URL: a script's URL goes
+	// through the run's network permissions (--allow-net).
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// dialer adapts Connection.Dialer to the client's dialer.
+type dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func (d dialer) Dial(network, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return d(ctx, network, addr)
 }
 
 // Dial connects as c says. release closes the connection and, for an
@@ -63,6 +76,9 @@ func Dial(c Connection) (nc *nats.Conn, release func(), err error) {
 		opts = append(opts, nats.ClientCert(c.TLSCert, c.TLSKey))
 	}
 	if c.URL != "" {
+		if c.Dialer != nil {
+			opts = append(opts, nats.SetCustomDialer(dialer(c.Dialer)))
+		}
 		if c.DataDir != "" || c.Listen != "" {
 			return nil, nil, errors.New("task store: a NATS URL, or an embedded server's data folder and address, not both")
 		}
