@@ -82,7 +82,7 @@ type serveFlags struct {
 func (sf *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&sf.addr, "addr", "127.0.0.1:8080", "address to listen on, HOST:PORT (port 0 picks a free one)")
 	fs.StringVar(&sf.keysFile, "api-keys-file", "", "file of API keys, one a line: KEY or NAME:KEY (also "+keysEnv+", comma-separated)")
-	fs.BoolVar(&sf.insecure, "insecure-no-auth", false, "serve without API keys on a non-loopback address (anyone who reaches it can run every allowed tool)")
+	fs.BoolVar(&sf.insecure, "insecure-no-auth", false, "serve without API keys on a non-loopback address, and the embedded NATS port of --nats-listen without a token (anyone who reaches them can run every allowed tool)")
 	fs.Float64Var(&sf.rate, "rate", 0, "requests per second allowed to each key (0: no limit); over it answers 429 with Retry-After")
 	fs.IntVar(&sf.burst, "burst", 0, "requests a key may send at once above --rate (default max(1, rate))")
 	fs.IntVar(&sf.maxConcurrent, "max-concurrent", server.DefaultMaxConcurrent, "requests in progress allowed to each key, event streams included (-1: no cap); over it answers 429")
@@ -278,7 +278,7 @@ func (sf *serveFlags) config(gs *globalState) (server.Config, kernel.Options, ti
 		return cfg, kcfg, 0, usageErr("--task-queue and --task-keep: want 1 or more")
 	case sf.taskRate < 0 || sf.taskRate != sf.taskRate:
 		return cfg, kcfg, 0, usageErr("--task-rate=%v: want 0 (no limit) or attempts per minute above 0", sf.taskRate)
-	case sf.store.check(sf.taskWorkers) != nil:
+	case sf.store.checkWith(gs, sf.insecure, sf.taskWorkers) != nil:
 		return cfg, kcfg, 0, sf.store.check(sf.taskWorkers)
 	case (sf.tlsCert == "") != (sf.tlsKey == ""):
 		return cfg, kcfg, 0, usageErr("--tls-cert and --tls-key go together")

@@ -18,6 +18,8 @@ import (
 type storeFlags struct {
 	backend, dataDir, nats, listen, namespace string
 	creds, tlsCA, tlsCert, tlsKey             string
+	insecure                                  bool                        // --insecure-no-auth
+	lookupEnv                                 func(string) (string, bool) // the environment, for the token
 }
 
 func (sf *storeFlags) register(fs *pflag.FlagSet) {
@@ -33,7 +35,9 @@ func (sf *storeFlags) register(fs *pflag.FlagSet) {
 }
 
 // check validates the flags; workers is --task-workers (0 is allowed with
-// jetstream: the server runs no tasks itself, worker processes do).
+// jetstream: the server runs no tasks itself, worker processes do). The
+// embedded server's port, beyond loopback, needs a token (anyone who
+// reaches it could queue tool tasks) unless insecure is set.
 func (sf *storeFlags) check(workers int) error {
 	switch sf.backend {
 	case "memory":
@@ -53,10 +57,21 @@ func (sf *storeFlags) check(workers int) error {
 		if sf.nats != "" && (sf.dataDir != "" || sf.listen != "") {
 			return usageErr("--nats, or --data-dir and --nats-listen (the embedded server), not both")
 		}
+		if sf.listen != "" && exposedAddr(sf.listen) && !sf.insecure {
+			if v, ok := sf.lookupEnv(natsTokenEnv); !ok || v == "" {
+				return usageErr("--nats-listen %s is not a loopback address: set %s (workers present the same token), or give --insecure-no-auth", sf.listen, natsTokenEnv)
+			}
+		}
 	default:
 		return usageErr("--task-backend=%s: want jetstream or memory", sf.backend)
 	}
 	return nil
+}
+
+// checkWith is check with the environment and --insecure-no-auth.
+func (sf *storeFlags) checkWith(gs *globalState, insecure bool, workers int) error {
+	sf.insecure, sf.lookupEnv = insecure, gs.lookupEnv
+	return sf.check(workers)
 }
 
 // configure sets the kernel options' task backend for jetstream.

@@ -46,6 +46,7 @@ func TestWorkerUsage(t *testing.T) {
 		{"--task-backend", "memory", "--data-dir", "x"},
 		{"--nats", "nats://127.0.0.1:1", "--data-dir", "x"},
 		{"--task-backend", "memory", "--task-workers", "0"},
+		{"--nats-listen", "0.0.0.0:4222", "--data-dir", "x"}, // beyond loopback without SPELLHOST_NATS_TOKEN
 	} {
 		gs, _, errb := testState(t, nil)
 		if code := Main(gs, append([]string{"serve", "--addr", "127.0.0.1:0"}, c...)); code != exitcode.Usage {

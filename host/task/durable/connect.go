@@ -95,7 +95,7 @@ func Dial(c Connection) (nc *nats.Conn, release func(), err error) {
 		}
 		temp = true
 	}
-	e, err := Embed(EmbedOptions{Dir: dir, Listen: c.Listen})
+	e, err := Embed(EmbedOptions{Dir: dir, Listen: c.Listen, Token: c.Token})
 	if err != nil {
 		if temp {
 			os.RemoveAll(dir)

@@ -30,6 +30,8 @@ type EmbedOptions struct {
 	Listen string
 	// Memory keeps streams in memory instead of files (tests).
 	Memory bool
+	// Token, when set, is required of every client, this process's too.
+	Token string
 }
 
 // Embed starts an embedded server and waits until it accepts connections.
@@ -50,6 +52,8 @@ func Embed(o EmbedOptions) (*Embedded, error) {
 		// Let the store keep its own pace; the kernel asks for no fsync
 		// per message (the same default as a standalone server).
 		MaxPayload: 8 << 20,
+		// Authorization is the token clients present; empty asks none.
+		Authorization: o.Token,
 	}
 	if o.Memory {
 		opts.JetStreamMaxStore = 0
