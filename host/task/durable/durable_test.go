@@ -73,3 +73,43 @@ func TestQueueInvariants(t *testing.T) {
 		return q
 	})
 }
+
+// TestToken: an embedded server with a token refuses a client without
+// it and serves one with it; Dial refuses contradictory settings.
+func TestToken(t *testing.T) {
+	e, err := durable.Embed(durable.EmbedOptions{Dir: t.TempDir(), Listen: "127.0.0.1:0", Token: "s3cret-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown()
+	if nc, err := nats.Connect(e.URL()); err == nil {
+		nc.Close()
+		t.Fatal("a client without the token connected")
+	}
+	nc, release, err := durable.Dial(durable.Connection{URL: e.URL(), Token: "s3cret-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	q, err := durable.New(context.Background(), nc, durable.Config{Namespace: namespace(), Lease: testLease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	id, err := q.Submit(task.Spec{Name: "fn", Run: func(context.Context, *task.Attempt) (any, error) { return 1, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := waitAll(t, q, []string{id})[0]; st.State != task.Succeeded {
+		t.Fatalf("status %+v", st)
+	}
+	for _, c := range []durable.Connection{
+		{Creds: "a", Token: "b", URL: "nats://127.0.0.1:1"},
+		{TLSCert: "a", URL: "nats://127.0.0.1:1"},
+		{URL: "nats://127.0.0.1:1", DataDir: "x"},
+	} {
+		if _, _, err := durable.Dial(c); err == nil {
+			t.Errorf("Dial(%+v) succeeded", c)
+		}
+	}
+}
