@@ -87,6 +87,50 @@ func BenchmarkTwoWorkerProcesses(b *testing.B) {
 	b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds()), "start-p99-µs")
 }
 
+// BenchmarkStartLatency submits one no-op task at a time to two worker
+// processes and waits for it before the next: the submit-to-start
+// latency without a queue (p50, p99), and the whole round trip per op.
+func BenchmarkStartLatency(b *testing.B) {
+	e, err := durable.Embed(durable.EmbedOptions{Dir: b.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Shutdown()
+	nc, err := e.Connect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	ns := "lat" + strconv.Itoa(int(time.Now().UnixNano()%1e6))
+	q, err := durable.New(context.Background(), nc, durable.Config{Namespace: ns, NoLocalWorkers: true,
+		Config: task.Config{MaxFinished: 1 << 20}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	for range 2 {
+		p := start(b, fmt.Sprintf("bench-worker %s %s %d", e.URL(), ns, 4))
+		p.line(b, "ready")
+	}
+	spec := task.Spec{Name: "noop", Work: &task.Work{Kind: "noop"}}
+	ctx := context.Background()
+	var waits []time.Duration
+	for b.Loop() {
+		id, err := q.Submit(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := q.Wait(ctx, id)
+		if err != nil || st.State != task.Succeeded {
+			b.Fatalf("%+v %v", st, err)
+		}
+		waits = append(waits, st.Started.Sub(st.Submitted))
+	}
+	slices.Sort(waits)
+	b.ReportMetric(float64(waits[len(waits)/2].Microseconds()), "start-p50-µs")
+	b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds()), "start-p99-µs")
+}
+
 // BenchmarkRetention keeps 10,000 finished tasks in a kernel queue's view
 // (the kernel's side; the records themselves are in the store) and
 // reports the live heap they take, per task, against the in-process

@@ -136,11 +136,14 @@ type event struct {
 // record is a task's key-value record: what Status shows, the settings a
 // worker needs, and the history.
 type record struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name"`
-	Kind     string            `json:"kind,omitempty"`
-	Pin      string            `json:"pin,omitempty"` // the node that alone can run it
-	State    task.State        `json:"state"`
+	ID    string     `json:"id"`
+	Name  string     `json:"name"`
+	Kind  string     `json:"kind,omitempty"`
+	Pin   string     `json:"pin,omitempty"` // the node that alone can run it
+	State task.State `json:"state"`
+	// Finished comes early in the JSON, before anything a user names
+	// (tags, results): the view reads it from the bytes (view.go).
+	Finished time.Time         `json:"finished,omitzero"`
 	Priority int               `json:"priority,omitempty"`
 	Tags     map[string]string `json:"tags,omitempty"`
 
@@ -156,7 +159,6 @@ type record struct {
 
 	Submitted   time.Time     `json:"submitted"`
 	Started     time.Time     `json:"started,omitzero"`
-	Finished    time.Time     `json:"finished,omitzero"`
 	NextAttempt time.Time     `json:"next_attempt,omitzero"`
 	Mark        time.Time     `json:"mark"` // when it was queued again, or its attempt started
 	QueueWait   time.Duration `json:"queue_wait,omitempty"`

@@ -285,7 +285,7 @@ func (q *Queue) Submit(spec task.Spec) (string, error) {
 		}
 		return "", storeError("submit", err)
 	}
-	q.v.submitted(id, rec, rev, ack.Sequence)
+	q.v.submitted(id, val, rev, ack.Sequence)
 	q.nc.Publish(q.st.n.wake, []byte(band(spec.Priority)))
 	return id, nil
 }
@@ -386,7 +386,7 @@ func (q *Queue) cancel(id, why string) (task.Status, error) {
 		if err != nil {
 			return task.Status{}, storeError("cancel", err)
 		}
-		q.v.wrote(id, &rec, rev)
+		q.v.wrote(id, b, rev)
 		// A worker may have taken a queued task a moment ago (it writes
 		// running only when the attempt lasts): it stops too.
 		q.nc.Publish(q.st.n.cancel, []byte(id))

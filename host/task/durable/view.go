@@ -47,32 +47,46 @@ type entry struct {
 	id       string
 	num      uint64
 	rev      uint64
-	raw      []byte  // the record's JSON, or nil once decoded
-	dec      *record // the decoded record, or nil until needed
+	raw      []byte // the record's JSON
 	state    task.State
-	seq      uint64 // its message's, when this kernel submitted it
-	retries  int    // retrying transitions in its history
+	finished time.Time // of a terminal record
+	seq      uint64    // its message's, when this kernel submitted it
+	retries  int       // retrying transitions in its history
 	done     chan struct{}
 	watchers []chan task.Status
 }
 
-// rec returns the decoded record, decoding it once.
+// rec decodes the record. Nothing is cached: the view holds only the
+// bytes, the smaller form.
 func (en *entry) rec() *record {
-	if en.dec == nil {
-		r := new(record)
-		if json.Unmarshal(en.raw, r) != nil {
-			r = &record{ID: en.id, Name: "?", State: en.state}
-		}
-		en.dec, en.raw = r, nil
+	r := new(record)
+	if json.Unmarshal(en.raw, r) != nil {
+		r = &record{ID: en.id, Name: "?", State: en.state}
 	}
-	return en.dec
+	return r
 }
 
 var (
-	stateKey   = []byte(`"state":"`)
-	historyKey = []byte(`"history":`)
-	retryingEv = []byte(`"state":"retrying"`)
+	finishedKey = []byte(`"finished":"`)
+	stateKey    = []byte(`"state":"`)
+	historyKey  = []byte(`"history":`)
+	retryingEv  = []byte(`"state":"retrying"`)
 )
+
+// scanFinished reads a record's finish time from its JSON (the first
+// "finished" key is the record's own: it comes right after the state,
+// before tags, results and history), or now when it has none.
+func scanFinished(raw []byte) time.Time {
+	if i := bytes.Index(raw, finishedKey); i >= 0 {
+		rest := raw[i+len(finishedKey):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 {
+			if t, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Now()
+}
 
 // scan reads a record's state and the retries in its history from its
 // JSON without decoding it. The first "state" key is the record's own:
@@ -204,33 +218,23 @@ func (v *view) fire(evs []observed) {
 	}
 }
 
-// applyLocked applies revision rev of id: from a watch entry e, or a
-// record this process wrote. It returns the observer's events.
-func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, rec *record, rev uint64, notify bool) []observed {
+// applyLocked applies revision rev of id: from a watch entry e, or the
+// JSON of a record this process wrote. It returns the observer's events.
+func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, raw []byte, rev uint64, notify bool) []observed {
 	if !strings.HasPrefix(id, "t-") {
 		return nil
 	}
-	var raw []byte
-	var state task.State
-	var retries int
 	if e != nil {
 		rev = e.Revision()
 		if e.Operation() != jetstream.KeyValuePut {
 			v.removeLocked(id, rev)
 			return nil
 		}
-		var ok bool
 		raw = e.Value()
-		if state, retries, ok = scan(raw); !ok {
-			return nil
-		}
-	} else {
-		state = rec.State
-		for _, h := range rec.History {
-			if h.State == task.Retrying {
-				retries++
-			}
-		}
+	}
+	state, retries, ok := scan(raw)
+	if !ok {
+		return nil
 	}
 	if g, ok := v.gone[id]; ok && rev <= g {
 		return nil
@@ -261,7 +265,7 @@ func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, rec *record, re
 		}
 		v.nlive[old]--
 	}
-	en.rev, en.raw, en.dec, en.state = rev, raw, rec, state
+	en.rev, en.raw, en.state = rev, raw, state
 	v.counts.Retries += int64(retries - en.retries)
 	en.retries = retries
 	now := time.Now()
@@ -277,6 +281,7 @@ func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, rec *record, re
 		case task.Cancelled:
 			v.counts.Cancelled++
 		}
+		en.finished = scanFinished(raw)
 		v.fin = append(v.fin, en)
 		if en.done != nil {
 			close(en.done)
@@ -374,7 +379,7 @@ func (v *view) pruneLocked(now time.Time) {
 			v.finHead++
 			continue // removed meanwhile
 		}
-		if len(v.fin)-v.finHead <= cfg.MaxFinished && now.Sub(en.rec().Finished) <= cfg.MaxAge {
+		if len(v.fin)-v.finHead <= cfg.MaxFinished && now.Sub(en.finished) <= cfg.MaxAge {
 			break
 		}
 		v.fin[v.finHead] = nil
@@ -470,20 +475,18 @@ func (v *view) wait(ctx context.Context, en *entry) (task.Status, error) {
 	return st, task.WaitError(ctx, en.id, st.State)
 }
 
-// wrote applies a record this process wrote.
-func (v *view) wrote(id string, r *record, rev uint64) {
-	c := *r
-	c.History = slices.Clone(r.History)
+// wrote applies the JSON of a record this process wrote.
+func (v *view) wrote(id string, raw []byte, rev uint64) {
 	v.mu.Lock()
-	evs := v.applyLocked(id, nil, &c, rev, true)
+	evs := v.applyLocked(id, nil, raw, rev, true)
 	v.mu.Unlock()
 	v.fire(evs)
 }
 
 // submitted applies a task this kernel submitted.
-func (v *view) submitted(id string, r *record, rev, seq uint64) {
+func (v *view) submitted(id string, raw []byte, rev, seq uint64) {
 	v.mu.Lock()
-	v.applyLocked(id, nil, r, rev, false)
+	v.applyLocked(id, nil, raw, rev, false)
 	if en := v.ents[id]; en != nil {
 		en.seq = seq
 	}

@@ -49,7 +49,7 @@ type WorkerConfig struct {
 	runner func(id string) task.Runner
 	// wrote, when set, learns each record the worker wrote (the kernel's
 	// view, without waiting for the watch).
-	wrote func(id string, r *record, rev uint64)
+	wrote func(id string, raw []byte, rev uint64)
 	// lease for the consumers (0: as they are).
 	lease  time.Duration
 	layout layout
@@ -510,7 +510,7 @@ func (w *Worker) put(ctx context.Context, r *record, rev uint64) (uint64, error)
 	}
 	nrev, err := w.st.tasks.Update(ctx, r.ID, b, rev)
 	if err == nil && w.cfg.wrote != nil {
-		w.cfg.wrote(r.ID, r, nrev)
+		w.cfg.wrote(r.ID, b, nrev)
 	}
 	return nrev, err
 }
