@@ -124,8 +124,10 @@ type message struct {
 	Rev  uint64          `json:"rev,omitempty"`
 }
 
-// event is one transition in a task's history.
-type event struct {
+// Transition is one entry of a task's history in its record: the state
+// it entered, when, in which attempt, on which worker, and why (a lost
+// worker, a cancel request, a hand-back).
+type Transition struct {
 	State   task.State `json:"state"`
 	At      time.Time  `json:"at"`
 	Attempt int        `json:"attempt,omitempty"`
@@ -173,12 +175,12 @@ type record struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *task.ErrorInfo `json:"error,omitempty"`
 
-	History []event `json:"history"`
+	History []Transition `json:"history"`
 }
 
 // log appends a transition to the history.
 func (r *record) log(st task.State, at time.Time, worker, note string) {
-	r.History = append(r.History, event{State: st, At: at, Attempt: r.Attempts, Worker: worker, Note: note})
+	r.History = append(r.History, Transition{State: st, At: at, Attempt: r.Attempts, Worker: worker, Note: note})
 }
 
 // spec is the part of a task.Spec the record keeps, for the hook
@@ -215,12 +217,6 @@ func (r *record) status(now time.Time) task.Status {
 	}
 	return st
 }
-
-// History is a task's transitions, as its record keeps them.
-type History []event
-
-// Transition is one entry of a History.
-type Transition = event
 
 // storeError is the error of a call to the store that failed.
 func storeError(op string, err error) error {
