@@ -78,6 +78,7 @@ type Queue struct {
 	// lastWorkers is what Workers said as Close began, for a summary
 	// written after it.
 	lastWorkers []task.WorkerInfo
+	workersAt   time.Time // when lastWorkers was read; Workers reads at most once a second
 	closedMu    sync.Mutex
 	closed      bool
 }
@@ -108,6 +109,11 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Queue, error) {
 		return nil, tools.Invalid("task config: lease %v: want 0 (default %v) or more", cfg.Lease, DefaultLease)
 	case cfg.Replicas < 0:
 		return nil, tools.Invalid("task config: replicas %d: want 0 (default 1) or more", cfg.Replicas)
+	case cfg.DrainTimeout < 0:
+		return nil, tools.Invalid("task config: drain timeout %v: want 0 (default %v) or more", cfg.DrainTimeout, DefaultDrainTimeout)
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
 	}
 	if cfg.Lease == 0 {
 		cfg.Lease = DefaultLease
@@ -387,10 +393,9 @@ func (q *Queue) cancel(id, why string) (task.Status, error) {
 			return task.Status{}, storeError("cancel", err)
 		}
 		q.v.wrote(id, b, rev)
-		// A worker may have taken a queued task a moment ago (it writes
-		// running only when the attempt lasts): it stops too.
-		q.nc.Publish(q.st.n.cancel, []byte(id))
-		if seq := q.v.seqOf(id, rec.Seq); rec.State != task.Running && seq > 0 {
+		if rec.State == task.Running {
+			q.nc.Publish(q.st.n.cancel, []byte(id))
+		} else if seq := q.v.seqOf(id, rec.Seq); seq > 0 {
 			q.st.stream.DeleteMsg(ctx, seq) // frees its place in the queue now
 		}
 		q.runners.Delete(id)
@@ -429,6 +434,10 @@ func (q *Queue) Workers() []task.WorkerInfo {
 		defer q.closedMu.Unlock()
 		return slices.Clone(q.lastWorkers)
 	}
+	if time.Since(q.workersAt) < time.Second {
+		defer q.closedMu.Unlock()
+		return slices.Clone(q.lastWorkers)
+	}
 	q.closedMu.Unlock()
 	var out []task.WorkerInfo
 	own := ""
@@ -457,6 +466,11 @@ func (q *Queue) Workers() []task.WorkerInfo {
 		}
 	}
 	keys.Stop()
+	q.closedMu.Lock()
+	if !q.closed {
+		q.lastWorkers, q.workersAt = slices.Clone(out), time.Now()
+	}
+	q.closedMu.Unlock()
 	return out
 }
 
@@ -488,7 +502,12 @@ func (q *Queue) Close() {
 		q.v.closing()
 		ws := q.Workers()
 		if q.cfg.CancelOnClose {
-			q.CancelAll("the task manager closed")
+			// Running attempts, here or on workers elsewhere, get the
+			// drain timeout to end, so the counts after Close are final.
+			running := q.CancelAll("the task manager closed")
+			ctx, cancel := context.WithTimeout(context.Background(), q.cfg.DrainTimeout)
+			q.WaitAll(ctx, running)
+			cancel()
 		}
 		if q.w != nil {
 			q.w.Close()
