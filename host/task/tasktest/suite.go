@@ -410,6 +410,28 @@ var Cases = []Case{
 			t.Fatalf("watch ended after %d statuses with %+v", n, last)
 		}
 	}},
+	{"the rate limit makes attempts wait for a token", func(t *testing.T, f Factory) {
+		// 600 attempts a minute, one at a time: six tasks cannot all
+		// start at once, so some wait; none is lost.
+		q := f(t, task.Config{Workers: 2, RatePerMinute: 600, Burst: 1})
+		defer q.Close()
+		var ids []string
+		for i := range 6 {
+			ids = append(ids, submit(t, q, task.Spec{Name: "limited", Run: ok(i)}))
+		}
+		sts, err := q.WaitAll(ctxT(t), ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range sts {
+			if st.State != task.Succeeded {
+				t.Fatalf("status %+v", st)
+			}
+		}
+		if s := balanced(t, q); s.RateLimitWaits < 1 || s.RateLimitWait <= 0 {
+			t.Fatalf("no rate-limit wait: %+v", s)
+		}
+	}},
 	{"seeded mix: every task ends in exactly one state", func(t *testing.T, f Factory) { mix(t, f, 1, false) }},
 	{"seeded mix, closed with work in flight", func(t *testing.T, f Factory) { mix(t, f, 2, true) }},
 }
