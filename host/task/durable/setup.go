@@ -29,6 +29,10 @@ type layout struct {
 	memory   bool
 }
 
+// beatTimeout bounds each store call of the heartbeat, so a store out of
+// reach delays neither the leases of the other attempts nor Close.
+const beatTimeout = time.Second
+
 // workerHeartbeat is how often a worker writes its heartbeat; its record
 // expires after workerTTL without one.
 const (

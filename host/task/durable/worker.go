@@ -259,7 +259,9 @@ func (w *Worker) Close() {
 		}
 		w.unsubscribe()
 		w.wg.Wait()
-		w.st.workers.Delete(context.Background(), workerKey(w.id))
+		ctx, cancel := context.WithTimeout(context.Background(), beatTimeout)
+		w.st.workers.Delete(ctx, workerKey(w.id))
+		cancel()
 	})
 }
 
@@ -444,7 +446,10 @@ func (w *Worker) heartbeat() {
 			if r.cancel == nil {
 				continue // waiting for the rate limit
 			}
-			if e, err := w.st.tasks.Get(context.Background(), r.id); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), beatTimeout)
+			e, err := w.st.tasks.Get(ctx, r.id)
+			cancel()
+			if err == nil {
 				var rec record
 				if json.Unmarshal(e.Value(), &rec) == nil && rec.CancelReq {
 					r.cancel(tools.Errorf(tools.TypeCancelled, "%s", rec.CancelMsg))
@@ -453,13 +458,15 @@ func (w *Worker) heartbeat() {
 		}
 		if now.Sub(lastBeat) >= workerHeartbeat {
 			lastBeat = now
-			rc := w.rate(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), beatTimeout)
+			rc := w.rate(ctx)
 			w.mu.Lock()
 			w.rc = rc
 			w.mu.Unlock()
 			if b, err := json.Marshal(w.Info()); err == nil {
-				w.st.workers.Put(context.Background(), workerKey(w.id), b)
+				w.st.workers.Put(ctx, workerKey(w.id), b)
 			}
+			cancel()
 		}
 		select {
 		case <-t.C:
