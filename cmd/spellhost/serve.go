@@ -159,7 +159,7 @@ func serveCmd(gs *globalState, args []string) error {
 		}
 	}
 	kcfg.Faults = faults
-	if err := sf.store.configure(gs, &kcfg, drainTimeout); err != nil {
+	if err := sf.store.configure(gs, sess, &kcfg, drainTimeout); err != nil {
 		return err
 	}
 	k := kernel.New(reg, kcfg)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 type storeFlags struct {
 	backend, dataDir, nats, listen, namespace string
 	creds, tlsCA, tlsCert, tlsKey             string
+	replicas                                  int
 	insecure                                  bool                        // --insecure-no-auth
 	lookupEnv                                 func(string) (string, bool) // the environment, for the token
 }
@@ -28,6 +30,7 @@ func (sf *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&sf.nats, "nats", "", "URL of an external NATS cluster to keep tasks in instead of an embedded server (env "+natsURLEnv+")")
 	fs.StringVar(&sf.listen, "nats-listen", "", "HOST:PORT on which the embedded NATS server accepts spellhost worker processes (default: none, only this process's workers)")
 	fs.StringVar(&sf.namespace, "namespace", durable.DefaultNamespace, "the task namespace in NATS; servers and workers with the same one share tasks")
+	fs.IntVar(&sf.replicas, "nats-replicas", 1, "copies of the task stream and buckets in a NATS cluster (3 survives the loss of one node of three)")
 	fs.StringVar(&sf.creds, "nats-creds", "", "NATS credentials file for --nats (env "+natsCredsEnv+")")
 	fs.StringVar(&sf.tlsCA, "nats-tls-ca", "", "PEM certificate authority of the NATS servers")
 	fs.StringVar(&sf.tlsCert, "nats-tls-cert", "", "PEM client certificate for NATS (with --nats-tls-key)")
@@ -54,6 +57,9 @@ func (sf *storeFlags) check(workers int) error {
 		if workers < 0 {
 			return usageErr("--task-workers=%d: want 0 (worker processes run the tasks) or more", workers)
 		}
+		if sf.replicas < 1 || sf.replicas > 5 {
+			return usageErr("--nats-replicas=%d: want 1 to 5", sf.replicas)
+		}
 		if sf.nats != "" && (sf.dataDir != "" || sf.listen != "") {
 			return usageErr("--nats, or --data-dir and --nats-listen (the embedded server), not both")
 		}
@@ -75,7 +81,9 @@ func (sf *storeFlags) checkWith(gs *globalState, insecure bool, workers int) err
 }
 
 // configure sets the kernel options' task backend for jetstream.
-func (sf *storeFlags) configure(gs *globalState, kcfg *kernel.Options, drain time.Duration) error {
+// The embedded server's folder must lie outside what tools may read or
+// write: it holds every task's parameters and results.
+func (sf *storeFlags) configure(gs *globalState, sess *session, kcfg *kernel.Options, drain time.Duration) error {
 	if sf.backend != "jetstream" {
 		return nil
 	}
@@ -89,13 +97,31 @@ func (sf *storeFlags) configure(gs *globalState, kcfg *kernel.Options, drain tim
 				return usageErr("--data-dir: no default (neither XDG_STATE_HOME nor HOME is set): give one")
 			}
 		}
+		if !filepath.IsAbs(conn.DataDir) {
+			wd, err := gs.getwd()
+			if err != nil {
+				return err
+			}
+			conn.DataDir = filepath.Join(wd, conn.DataDir)
+		}
+		if err := os.MkdirAll(conn.DataDir, 0o700); err != nil {
+			return usageErr("--data-dir: %v", err)
+		}
+		if p := sess.cfg.Perm; p != nil {
+			_, rerr := p.Read(conn.DataDir)
+			_, werr := p.Write(conn.DataDir)
+			if rerr == nil || werr == nil {
+				return usageErr("--data-dir %s is inside a folder tools may read or write (the current folder by default): "+
+					"it holds every task's parameters and results; choose a folder outside, or narrow --allow-read", conn.DataDir)
+			}
+		}
 	}
 	local := kcfg.Tasks.Workers > 0
-	ns := sf.namespace
+	ns, replicas := sf.namespace, sf.replicas
 	kcfg.TaskBackend = func(k *kernel.Kernel, cfg task.Config) (task.Queue, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		return durable.Start(ctx, conn, durable.Config{Config: cfg, Namespace: ns, NoLocalWorkers: !local,
+		return durable.Start(ctx, conn, durable.Config{Config: cfg, Namespace: ns, NoLocalWorkers: !local, Replicas: replicas,
 			DrainTimeout: drain, Executors: map[string]task.Executor{kernel.WorkTool: k.ToolExecutor()}})
 	}
 	return nil

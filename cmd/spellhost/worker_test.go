@@ -47,6 +47,8 @@ func TestWorkerUsage(t *testing.T) {
 		{"--nats", "nats://127.0.0.1:1", "--data-dir", "x"},
 		{"--task-backend", "memory", "--task-workers", "0"},
 		{"--nats-listen", "0.0.0.0:4222", "--data-dir", "x"}, // beyond loopback without SPELLHOST_NATS_TOKEN
+		{"--data-dir", "tasks"},                              // inside the current folder, which tools read
+		{"--nats-replicas", "0"},
 	} {
 		gs, _, errb := testState(t, nil)
 		if code := Main(gs, append([]string{"serve", "--addr", "127.0.0.1:0"}, c...)); code != exitcode.Usage {
@@ -106,7 +108,7 @@ func TestDistributed(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", what, err, log())
 		}
 	}
-	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
+	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"),
 		"--nats-listen", natsAddr, "--task-workers", "0"}
 	srv, srvLog := startProc(serveArgs...)
 	url := listening(t, srvLog.String)
