@@ -104,6 +104,8 @@ func (sf *storeFlags) configure(gs *globalState, sess *session, kcfg *kernel.Opt
 			}
 			conn.DataDir = filepath.Join(wd, conn.DataDir)
 		}
+		_, statErr := os.Stat(conn.DataDir)
+		made := os.IsNotExist(statErr)
 		if err := os.MkdirAll(conn.DataDir, 0o700); err != nil {
 			return usageErr("--data-dir: %v", err)
 		}
@@ -111,6 +113,9 @@ func (sf *storeFlags) configure(gs *globalState, sess *session, kcfg *kernel.Opt
 			_, rerr := p.Read(conn.DataDir)
 			_, werr := p.Write(conn.DataDir)
 			if rerr == nil || werr == nil {
+				if made {
+					os.Remove(conn.DataDir) // empty: made just now for the check
+				}
 				return usageErr("--data-dir %s is inside a folder tools may read or write (the current folder by default): "+
 					"it holds every task's parameters and results; choose a folder outside, or narrow --allow-read", conn.DataDir)
 			}
