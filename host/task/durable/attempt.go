@@ -52,11 +52,11 @@ func (w *Worker) handle(m jetstream.Msg) {
 // message is not a fresh queued one; a conflict means the record changed
 // since (a cancel), and the full claim sorts it out.
 func (w *Worker) quick(m jetstream.Msg, meta *jetstream.MsgMetadata, body *message) (claim, bool) {
-	if meta.NumDelivered != 1 || len(body.Rec) == 0 || body.Rev == 0 {
+	rec := body.Rec
+	if meta.NumDelivered != 1 || rec == nil || body.Rev == 0 {
 		return claim{}, false
 	}
-	rec := new(record)
-	if json.Unmarshal(body.Rec, rec) != nil || rec.ID != body.ID || rec.State != task.Queued || rec.CancelReq || rec.Attempts != 0 {
+	if rec.ID != body.ID || rec.State != task.Queued || rec.CancelReq || rec.Attempts != 0 {
 		return claim{}, false
 	}
 	if b := rec.Budget; b > 0 && (rec.Spent >= b || rec.Spent+rec.Cost > b) {

@@ -120,7 +120,7 @@ type message struct {
 	ID   string          `json:"id"`
 	Kind string          `json:"kind,omitempty"`
 	Body json.RawMessage `json:"body,omitempty"`
-	Rec  json.RawMessage `json:"rec,omitempty"`
+	Rec  *record         `json:"rec,omitempty"` // decoded with the message, in one pass
 	Rev  uint64          `json:"rev,omitempty"`
 }
 

@@ -272,11 +272,13 @@ func (q *Queue) Submit(spec task.Spec) (string, error) {
 		q.runners.Delete(id)
 		return "", storeError("submit", err)
 	}
-	msg.Rec, msg.Rev = val, rev
-	body, err = json.Marshal(msg)
-	if err != nil {
+	msg.Rev = rev
+	if body, err = json.Marshal(msg); err != nil {
 		return "", tools.Errorf(tools.TypeInternal, "task %s: message: %v", id, err)
 	}
+	// The record goes in as the bytes already encoded: the message ends
+	// with "}", and "rec" is its last field.
+	body = append(append(append(body[:len(body)-1:len(body)-1], `,"rec":`...), val...), '}')
 	ack, err := q.st.js.Publish(ctx, q.st.n.subject(band(spec.Priority), pin), body)
 	if err != nil {
 		// Withdraw the record: the task was never queued.
