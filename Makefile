@@ -6,7 +6,7 @@ BIN     := bin/spellhost
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run run-faults run-memleak soak-faults test bench bench-http lint docs fuzz browser clean
+.PHONY: build run run-faults run-memleak run-distributed soak-faults test bench bench-http lint docs fuzz browser clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spellhost
@@ -30,6 +30,22 @@ soak-faults: build
 run-memleak: build
 	./$(BIN) run scripts/memleak.lua
 
+# Tasks that worker processes share: spellhost serve keeps them in its
+# embedded NATS server (listening on loopback for the workers, running
+# none itself), two spellhost worker processes run them, and
+# scripts/tasks-distributed.lua submits them and checks the accounting.
+DIST_TASKS ?= 2000
+DIST_PORT  ?= 14222
+run-distributed: build
+	@dir=$$(mktemp -d); \
+	./$(BIN) serve --addr 127.0.0.1:0 --data-dir $$dir/data --nats-listen 127.0.0.1:$(DIST_PORT) --task-workers 0 --log-format text 2>$$dir/serve.log & srv=$$!; \
+	for i in $$(seq 100); do grep -q msg=listening $$dir/serve.log 2>/dev/null && break; sleep 0.1; done; \
+	./$(BIN) worker --nats nats://127.0.0.1:$(DIST_PORT) 2>$$dir/w1.log & w1=$$!; \
+	./$(BIN) worker --nats nats://127.0.0.1:$(DIST_PORT) 2>$$dir/w2.log & w2=$$!; \
+	for i in $$(seq 100); do grep -q "worker started" $$dir/w1.log $$dir/w2.log 2>/dev/null && [ $$(cat $$dir/w1.log $$dir/w2.log | grep -c "worker started") = 2 ] && break; sleep 0.1; done; \
+	./$(BIN) run scripts/tasks-distributed.lua -- nats://127.0.0.1:$(DIST_PORT) $(DIST_TASKS) 2; rc=$$?; \
+	kill -TERM $$w1 $$w2; wait $$w1 $$w2; kill -TERM $$srv; wait $$srv; rm -rf $$dir; exit $$rc
+
 # Debian's chromium for the browser tests (the HTML report, the dashboard,
 # the compare report). Installs it when missing and apt-get can; where it
 # cannot, says so and the browser tests skip with that reason.
@@ -51,6 +67,8 @@ bench: build bench-http
 	./$(BIN) run scripts/stress.lua -- 100 2
 	./$(BIN) run scripts/faults.lua
 	./$(BIN) run scripts/memleak.lua -- 1000 5 0
+	./$(BIN) run scripts/memleak.lua -- 1000 5 0 jetstream
+	$(MAKE) run-distributed
 	./$(BIN) run --vus 1000 --duration 5s scripts/bench/sleep_vus.lua
 	./$(BIN) run scripts/bench/calibration.lua
 

@@ -6,9 +6,12 @@
 --   spellhost run scripts/memleak.lua                     -- 100 tasks, 2s monitoring
 --   spellhost run scripts/memleak.lua -- 1000 10          -- 1000 tasks, 10s monitoring
 --   spellhost run scripts/memleak.lua --report r.md -- 500   -- with the memory timeline in r.md
+--   spellhost run scripts/memleak.lua -- 1000 5 0 jetstream  -- tasks kept in JetStream
 --
 -- Arguments: tasks (default 100), monitoring seconds (default 2), pause
--- between submissions in milliseconds (default 5). Half the tasks invoke
+-- between submissions in milliseconds (default 5), the task backend
+-- (memory, the default, or jetstream: an embedded NATS server; set
+-- SPELLHOST_NATS_URL to use a cluster instead). Half the tasks invoke
 -- a tool; half run a Lua function in a task worker that hashes, encodes
 -- and spends from a 50,000-token budget, as the seed's tasks did.
 --
@@ -23,9 +26,11 @@ local PAUSE = tonumber(ARGS[3] or "5")
 assert(TASKS and TASKS >= 1 and TASKS == math.floor(TASKS), "the first argument is the number of tasks, from 1")
 assert(MONITOR and MONITOR > 0, "the second argument is the monitoring period in seconds, above 0")
 assert(PAUSE and PAUSE >= 0, "the third argument is the pause between submissions in ms, from 0")
+local BACKEND = ARGS[4] or "memory"
+assert(BACKEND == "memory" or BACKEND == "jetstream", "the fourth argument is the task backend: memory or jetstream")
 
 options = {
-  tasks = {workers = 4, timeout = "60s", budget = 50000},
+  tasks = {workers = 4, timeout = "60s", budget = 50000, backend = BACKEND},
   memory = {interval = "20ms", warn = "20MiB", fail = "50MiB"},
   scenarios = {
     submit = {executor = "shared-iterations", vus = 1, iterations = TASKS, exec = "submit", maxDuration = "1h"},

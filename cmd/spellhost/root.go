@@ -28,6 +28,7 @@ func commands() []command {
 		{"new", "write a commented starting script", newCmd},
 		{"tools", "list, describe, search and invoke the kernel's tools", toolsCmd},
 		{"serve", "run the kernel as an HTTP/JSON service (API keys, limits, metrics, drain)", serveCmd},
+		{"worker", "run the tasks of a kernel whose tasks live in NATS JetStream, on this machine", workerCmd},
 		{"api", "write the Lua API reference or the editor's type file", apiCmd},
 		{"version", "print the version", versionCmd},
 	}

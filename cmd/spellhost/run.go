@@ -398,6 +398,7 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 		Stdout: gs.stdout, Stderr: gs.stderr, LookupEnv: gs.lookupEnv, LogLevel: rf.logLevel,
 		Overrides: scenario.Overrides{VUs: rf.vus, Iterations: rf.iterations, Duration: duration, Only: rf.scenarios},
 		TestHook:  gs.testHook,
+		TaskStore: natsConnection(gs, "", "", "", "", ""),
 	}
 	return cfg, sess.close, nil
 }

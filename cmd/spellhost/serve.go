@@ -38,11 +38,18 @@ loopback address only, unless --insecure-no-auth.
 
 Tools run under this server's --allow-* flags (default: read the current
 folder, write a scratch folder, reach loopback only); a client cannot
-widen them. Tasks live in memory: they do not survive a restart.
+widen them. Tasks live in NATS JetStream (--task-backend=jetstream, the
+default): on disk under --data-dir with an embedded server, or in the
+cluster of --nats, so queued and running tasks survive a restart, and
+spellhost worker processes on other machines can share them (give the
+embedded server --nats-listen, or use a cluster). --task-backend=memory
+keeps them in memory, lost at exit.
 
-SIGTERM or SIGINT drains: /readyz turns 503, new requests get 503, tasks
-are cancelled ("server shutting down"), requests in flight finish within
---drain-timeout. A second signal stops at once.
+SIGTERM or SIGINT drains: /readyz turns 503, new requests get 503,
+requests in flight finish within --drain-timeout; in-memory tasks are
+cancelled ("server shutting down"), durable ones stay queued (the
+server's own attempts finish within --drain-timeout or go back to the
+queue). A second signal stops at once.
 
 Exit codes: 0 stopped by a signal after a clean drain; 1 the server failed
 (address in use, TLS files) or the drain overran --drain-timeout; 2 bad
@@ -69,12 +76,13 @@ type serveFlags struct {
 	taskRate                                     float64
 	taskTimeout, taskKeepFor                     string
 	perms                                        permFlags
+	store                                        storeFlags
 }
 
 func (sf *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&sf.addr, "addr", "127.0.0.1:8080", "address to listen on, HOST:PORT (port 0 picks a free one)")
 	fs.StringVar(&sf.keysFile, "api-keys-file", "", "file of API keys, one a line: KEY or NAME:KEY (also "+keysEnv+", comma-separated)")
-	fs.BoolVar(&sf.insecure, "insecure-no-auth", false, "serve without API keys on a non-loopback address (anyone who reaches it can run every allowed tool)")
+	fs.BoolVar(&sf.insecure, "insecure-no-auth", false, "serve without API keys on a non-loopback address, and the embedded NATS port of --nats-listen without a token (anyone who reaches them can run every allowed tool)")
 	fs.Float64Var(&sf.rate, "rate", 0, "requests per second allowed to each key (0: no limit); over it answers 429 with Retry-After")
 	fs.IntVar(&sf.burst, "burst", 0, "requests a key may send at once above --rate (default max(1, rate))")
 	fs.IntVar(&sf.maxConcurrent, "max-concurrent", server.DefaultMaxConcurrent, "requests in progress allowed to each key, event streams included (-1: no cap); over it answers 429")
@@ -93,13 +101,14 @@ func (sf *serveFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&sf.accessLog, "access-log", true, "log one record per request (id, route, status, bytes, time, key name; never the key)")
 	fs.StringArrayVar(&sf.faults, "fault", nil, "enable a fault rule, TARGET=TERMS, as 'net:server=10%drop' or 'tool:calculator=error' (repeatable; also "+faultsEnv+", rules separated by spaces)")
 	fs.Uint64Var(&sf.seed, "seed", 1, "seed of the fault rules' probabilities and the task backoff jitter, so a run repeats")
-	fs.IntVar(&sf.taskWorkers, "task-workers", task.DefaultWorkers, "tasks run at once")
+	fs.IntVar(&sf.taskWorkers, "task-workers", task.DefaultWorkers, "tasks this server runs at once (0 with --task-backend=jetstream: none, spellhost worker processes run them)")
 	fs.IntVar(&sf.taskQueue, "task-queue", task.DefaultQueueCap, "tasks queued or waiting to retry; a submission beyond answers 503 queue_full")
 	fs.Float64Var(&sf.taskRate, "task-rate", 0, "task attempts started per minute (0: no limit)")
 	fs.StringVar(&sf.taskTimeout, "task-timeout", task.DefaultTimeout.String(), "timeout of a task attempt that names none")
 	fs.IntVar(&sf.taskKeep, "task-keep", task.DefaultMaxFinished, "finished tasks kept for status and listing")
 	fs.StringVar(&sf.taskKeepFor, "task-keep-for", task.DefaultMaxAge.String(), "how long a finished task is kept")
 	sf.perms.register(fs)
+	sf.store.register(fs)
 }
 
 // keysEnv holds API keys, comma-separated.
@@ -150,8 +159,14 @@ func serveCmd(gs *globalState, args []string) error {
 		}
 	}
 	kcfg.Faults = faults
+	if err := sf.store.configure(gs, sess, &kcfg, drainTimeout); err != nil {
+		return err
+	}
 	k := kernel.New(reg, kcfg)
 	defer k.Close()
+	if err := sf.store.start(k); err != nil {
+		return err
+	}
 	cfg.Kernel = k
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -259,10 +274,12 @@ func (sf *serveFlags) config(gs *globalState) (server.Config, kernel.Options, ti
 		return cfg, kcfg, 0, usageErr("--burst=%d: want 0 (default) or more", sf.burst)
 	case sf.maxConcurrent == 0 || sf.maxConcurrent < -1:
 		return cfg, kcfg, 0, usageErr("--max-concurrent=%d: want 1 or more, or -1 for no cap", sf.maxConcurrent)
-	case sf.taskWorkers < 1 || sf.taskQueue < 1 || sf.taskKeep < 1:
-		return cfg, kcfg, 0, usageErr("--task-workers, --task-queue and --task-keep: want 1 or more")
+	case sf.taskQueue < 1 || sf.taskKeep < 1:
+		return cfg, kcfg, 0, usageErr("--task-queue and --task-keep: want 1 or more")
 	case sf.taskRate < 0 || sf.taskRate != sf.taskRate:
 		return cfg, kcfg, 0, usageErr("--task-rate=%v: want 0 (no limit) or attempts per minute above 0", sf.taskRate)
+	case sf.store.checkWith(gs, sf.insecure, sf.taskWorkers) != nil:
+		return cfg, kcfg, 0, sf.store.check(sf.taskWorkers)
 	case (sf.tlsCert == "") != (sf.tlsKey == ""):
 		return cfg, kcfg, 0, usageErr("--tls-cert and --tls-key go together")
 	}

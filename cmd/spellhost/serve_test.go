@@ -90,7 +90,10 @@ func TestServeInProcess(t *testing.T) {
 	sigc := make(chan chan<- os.Signal, 1)
 	gs.notify = func(c chan<- os.Signal) { sigc <- c }
 	done := make(chan exitcode.Code, 1)
-	go func() { done <- Main(gs, []string{"serve", "--addr", "127.0.0.1:0", "--heartbeat", "50ms"}) }()
+	dataDir := t.TempDir() // tasks live in JetStream, the default, on disk here
+	go func() {
+		done <- Main(gs, []string{"serve", "--addr", "127.0.0.1:0", "--heartbeat", "50ms", "--data-dir", dataDir})
+	}()
 	url := listening(t, stderr.String)
 	sig := <-sigc
 	defer http.DefaultClient.CloseIdleConnections()
@@ -176,7 +179,8 @@ func TestServeBinary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--api-keys-file", keyFile,
-		"--allow-run=sleep", "--drain-timeout", "20s", "--heartbeat", "100ms", "--max-request-size", "1MiB")
+		"--allow-run=sleep", "--drain-timeout", "20s", "--heartbeat", "100ms", "--max-request-size", "1MiB",
+		"--task-backend", "memory") // the drain cancels in-memory tasks
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, faultsEnv + "=net:server=1*status(503)->off"}
 	var stderr lockedBuffer

@@ -41,7 +41,14 @@ type Options struct {
 	Faults *fault.Set
 	// Tasks configures the task manager, started on the first task.
 	Tasks task.Config
+	// TaskBackend, when set, starts the task backend in place of the
+	// in-process manager (task.New): the kernel calls it once, on the
+	// first task, with Tasks resolved and its fault hook added.
+	TaskBackend TaskBackend
 }
+
+// TaskBackend starts a task backend for kernel k with cfg.
+type TaskBackend func(k *Kernel, cfg task.Config) (task.Queue, error)
 
 // Kernel serves tool calls and protocol requests. It is safe for
 // concurrent use. Close it to release what its tools hold.
@@ -58,7 +65,7 @@ type Kernel struct {
 	baseline  int          // goroutines when the kernel started
 
 	taskMu sync.Mutex
-	tasks  *task.Manager
+	tasks  task.Queue
 
 	listC     atomic.Pointer[listCache]
 	closers   []func()

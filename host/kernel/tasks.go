@@ -8,9 +8,10 @@ import (
 	"spellhost/tools"
 )
 
-// Tasks returns the kernel's task manager, starting it on first use (a
-// kernel that never sees a task starts no workers). It fails after Close.
-func (k *Kernel) Tasks() (*task.Manager, error) {
+// Tasks returns the kernel's task backend, starting it on first use (a
+// kernel that never sees a task starts no workers): the in-process
+// manager, or what Options.TaskBackend starts. It fails after Close.
+func (k *Kernel) Tasks() (task.Queue, error) {
 	k.taskMu.Lock()
 	defer k.taskMu.Unlock()
 	if k.closed.Load() {
@@ -33,12 +34,21 @@ func (k *Kernel) Tasks() (*task.Manager, error) {
 		}
 		return nil
 	}
-	m, err := task.New(cfg)
-	if err != nil {
-		return nil, tools.Invalid("tasks: %v", err)
+	var q task.Queue
+	var err error
+	if k.opts.TaskBackend != nil {
+		q, err = k.opts.TaskBackend(k, cfg)
+	} else {
+		q, err = task.New(cfg)
 	}
-	k.tasks = m
-	return m, nil
+	if err != nil {
+		if tools.TypeOf(err) == tools.TypeValidation {
+			return nil, tools.WithOp("tasks", err)
+		}
+		return nil, err
+	}
+	k.tasks = q
+	return q, nil
 }
 
 // StopTasks ends the kernel's tasks at the end of a run: the queued and
@@ -59,13 +69,14 @@ func (k *Kernel) closeTasks() {
 }
 
 // ToolTask returns the spec of a task that invokes a tool. The task is
-// named after the tool, so the fault target task:NAME reaches it.
+// named after the tool, so the fault target task:NAME reaches it. Its
+// Work (kind "tool") lets a worker in another process run it instead.
 func (k *Kernel) ToolTask(name string, params map[string]any) task.Spec {
 	return task.Spec{Name: name, Run: func(ctx context.Context, _ *task.Attempt) (any, error) {
 		// The attempt's context carries the task's timeout; the tool's own
 		// default timeout still bounds a task without one.
 		return k.Invoke(ctx, name, params, 0)
-	}}
+	}, Work: &task.Work{Kind: WorkTool, Body: ToolWork{Tool: name, Params: params}}}
 }
 
 func (k *Kernel) submitTask(r *Request) (any, error) {
@@ -152,7 +163,24 @@ func (k *Kernel) taskStats() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return StatsMap(m.Stats()), nil
+	return QueueStatsMap(m), nil
+}
+
+// QueueStatsMap is StatsMap of q's counters, with "nodes" listing q's
+// worker processes when q knows them (a distributed backend).
+func QueueStatsMap(q task.Queue) map[string]any {
+	out := StatsMap(q.Stats())
+	if wl, ok := q.(task.WorkerLister); ok {
+		ws := wl.Workers()
+		nodes := make([]any, len(ws))
+		for i, w := range ws {
+			nodes[i] = map[string]any{"id": w.ID, "host": w.Host, "slots": w.Slots, "running": w.Running,
+				"done": w.Done, "started": w.Started.UTC().Format(time.RFC3339Nano),
+				"last_seen": w.LastSeen.UTC().Format(time.RFC3339Nano)}
+		}
+		out["nodes"] = nodes
+	}
+	return out
 }
 
 // StatusMap is a task status as the protocol and Lua show it: durations
@@ -181,6 +209,9 @@ func StatusMap(st task.Status) map[string]any {
 	}
 	if st.CancelRequested {
 		m["cancel_requested"] = true
+	}
+	if st.Worker != "" {
+		m["worker"] = st.Worker
 	}
 	if st.Result != nil {
 		m["result"] = st.Result
@@ -211,6 +242,19 @@ func PageMap(p task.Page) map[string]any {
 	return map[string]any{"tasks": ts, "total": p.Total, "offset": p.Offset, "next": p.Next}
 }
 
+// ConfigureTaskBackend sets the backend that starts on the first task in
+// place of the in-process manager (nil: the in-process manager). It fails
+// once the tasks started.
+func (k *Kernel) ConfigureTaskBackend(b TaskBackend) error {
+	k.taskMu.Lock()
+	defer k.taskMu.Unlock()
+	if k.tasks != nil {
+		return tools.Invalid("tasks: the task manager started before its backend was chosen (a task was submitted at the top level of the script)")
+	}
+	k.opts.TaskBackend = b
+	return nil
+}
+
 // ConfigureTasks replaces the task manager's settings. It fails once the
 // manager started (a task was submitted).
 func (k *Kernel) ConfigureTasks(cfg task.Config) error {
@@ -221,6 +265,20 @@ func (k *Kernel) ConfigureTasks(cfg task.Config) error {
 	}
 	k.opts.Tasks = cfg
 	return nil
+}
+
+// TaskWorkers lists the task backend's worker processes, and false when
+// the tasks have not started or the backend runs no worker processes (the
+// in-process manager).
+func (k *Kernel) TaskWorkers() ([]task.WorkerInfo, bool) {
+	k.taskMu.Lock()
+	q := k.tasks
+	k.taskMu.Unlock()
+	wl, ok := q.(task.WorkerLister)
+	if !ok {
+		return nil, false
+	}
+	return wl.Workers(), true
 }
 
 // TaskStats returns the task manager's counters, and false when it never

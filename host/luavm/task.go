@@ -23,7 +23,7 @@ func init() {
 }
 
 const statusDoc = "{id, name, state, attempts, max_attempts, priority, tags, submitted, started, finished, " +
-	"queue_wait_s, run_time_s, result, error = {type, message}}"
+	"queue_wait_s, run_time_s, worker, result, error = {type, message}}"
 
 var taskSubmit = &Func{
 	Table: "Task", Name: "submit",
@@ -156,7 +156,7 @@ func (vm *VM) taskSpec(L *lua.LState, f *Func, t *lua.LTable) (task.Spec, error)
 			p = m
 		}
 		s := vm.kern.ToolTask(toolName, p)
-		spec.Name, spec.Run = s.Name, s.Run
+		spec.Name, spec.Run, spec.Work = s.Name, s.Run, s.Work
 	case fn != nil:
 		if params != lua.LNil {
 			return spec, tools.Invalid("Task.submit: params go with tool; a fn takes args")
@@ -432,7 +432,7 @@ func kernelCtxError(ctx context.Context) error {
 
 // withStatus runs op on the kernel's task manager and pushes the status
 // it returns, or raises its error.
-func (vm *VM) withStatus(L *lua.LState, op func(*task.Manager) (task.Status, error)) int {
+func (vm *VM) withStatus(L *lua.LState, op func(task.Queue) (task.Status, error)) int {
 	m, err := vm.kern.Tasks()
 	if err != nil {
 		return vm.raise(L, err, "")
@@ -455,7 +455,7 @@ var taskStatus = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		id := vm.checkString(L, f, 1)
-		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Status(id) })
+		return vm.withStatus(L, func(m task.Queue) (task.Status, error) { return m.Status(id) })
 	},
 }
 
@@ -492,7 +492,7 @@ var taskWait = &Func{
 		id := vm.checkString(L, f, 1)
 		ctx, cancel := vm.waitContext(L, f, 2)
 		defer cancel()
-		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Wait(ctx, id) })
+		return vm.withStatus(L, func(m task.Queue) (task.Status, error) { return m.Wait(ctx, id) })
 	},
 }
 
@@ -547,7 +547,7 @@ var taskCancel = &Func{
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
 		id := vm.checkString(L, f, 1)
-		return vm.withStatus(L, func(m *task.Manager) (task.Status, error) { return m.Cancel(id) })
+		return vm.withStatus(L, func(m task.Queue) (task.Status, error) { return m.Cancel(id) })
 	},
 }
 
@@ -601,8 +601,10 @@ var taskStats = &Func{
 	Table: "Task", Name: "stats",
 	Returns: []Ret{{Name: "stats", Type: "TaskStats",
 		Doc: "{workers, queue_cap, queued, running, retrying, succeeded, failed, timed_out, cancelled, submitted, rejected, " +
-			"retries, rate_limit_waits, rate_limit_wait_s, retained, dropped, balanced}"}},
-	Doc:     "Returns the task manager's counters; balanced says every submitted task is in exactly one state.",
+			"retries, rate_limit_waits, rate_limit_wait_s, retained, dropped, balanced, nodes}"}},
+	Doc: "Returns the task manager's counters; balanced says every submitted task is in exactly one state. " +
+		"With the jetstream backend, nodes lists the worker processes ({id, host, slots, running, done, started, last_seen}) " +
+		"and each status names the worker that ran it.",
 	Example: "local s = Task.stats()\nassert(s.balanced)",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 0)
@@ -610,7 +612,7 @@ var taskStats = &Func{
 		if err != nil {
 			return vm.raise(L, err, "")
 		}
-		L.Push(vm.fromGo(kernel.StatsMap(m.Stats())))
+		L.Push(vm.fromGo(kernel.QueueStatsMap(m)))
 		return 1
 	},
 }

@@ -105,6 +105,19 @@ type TaskOptions struct {
 	Budget  int           `json:"budget"`  // default per-task budget, 0 unlimited
 	Keep    int           `json:"keep"`    // finished tasks kept, default 10000
 	KeepFor time.Duration `json:"keepFor"` // how long, default 10m
+	// Backend is "memory" (the default: the in-process manager) or
+	// "jetstream" (the durable backend: an embedded NATS server on a
+	// temporary folder, or the cluster at NATS).
+	Backend string `json:"backend,omitempty"`
+	// NATS is the URL of an external NATS cluster; it implies "jetstream".
+	NATS string `json:"nats,omitempty"`
+	// Namespace separates kernels sharing a cluster (default "default");
+	// workers started with the same namespace run this run's tasks.
+	Namespace string `json:"namespace,omitempty"`
+	// Remote (options.tasks.local = false) runs no task in this process:
+	// spellhost worker processes run them (jetstream only; a fn task is
+	// then refused, since only this process can run it).
+	Remote bool `json:"remote,omitempty"`
 }
 
 // Options are the script's options table, resolved.
@@ -284,8 +297,21 @@ func (d *decoder) tasks(t tasksTable) TaskOptions {
 	if t.Workers > 10000 {
 		d.fail("options.tasks.workers", "%d is over the limit of 10000", t.Workers)
 	}
-	return TaskOptions{Workers: t.Workers, Queue: t.Queue, Rate: t.Rate, Burst: t.Burst, Timeout: time.Duration(t.Timeout),
-		Budget: t.Budget, Keep: t.Keep, KeepFor: time.Duration(t.KeepFor)}
+	o := TaskOptions{Workers: t.Workers, Queue: t.Queue, Rate: t.Rate, Burst: t.Burst, Timeout: time.Duration(t.Timeout),
+		Budget: t.Budget, Keep: t.Keep, KeepFor: time.Duration(t.KeepFor),
+		Backend: t.Backend, NATS: t.NATS, Namespace: t.Namespace, Remote: t.Local != nil && !*t.Local}
+	switch o.Backend {
+	case "", "memory", "jetstream":
+	default:
+		d.fail("options.tasks.backend", "%q: want \"memory\" or \"jetstream\"", o.Backend)
+	}
+	if o.NATS != "" && o.Backend == "memory" {
+		d.fail("options.tasks.nats", "a NATS URL goes with backend = \"jetstream\", not \"memory\"")
+	}
+	if (o.Namespace != "" || o.Remote) && o.Backend != "jetstream" && o.NATS == "" {
+		d.fail("options.tasks", "namespace and local = false go with backend = \"jetstream\"")
+	}
+	return o
 }
 
 // scenario decodes and resolves one entry of options.scenarios. It

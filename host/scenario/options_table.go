@@ -52,6 +52,11 @@ type tasksTable struct {
 	Budget  int      `opt:"budget"`
 	Keep    int      `opt:"keep"`
 	KeepFor duration `opt:"keepFor"`
+	// The durable backend (see TaskOptions).
+	Backend   string `opt:"backend"`
+	NATS      string `opt:"nats"`
+	Namespace string `opt:"namespace"`
+	Local     *bool  `opt:"local"`
 }
 
 // scenarioTable is one entry of options.scenarios. Which fields it may

@@ -25,6 +25,7 @@ import (
 	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
 	"spellhost/host/result"
+	"spellhost/host/task/durable"
 	"spellhost/tools"
 	"spellhost/tools/perm"
 )
@@ -56,6 +57,10 @@ type Config struct {
 	Registry func() (*tools.Registry, error)
 	// Seed seeds every random source of the run.
 	Seed uint64
+	// TaskStore is where options.tasks.backend = "jetstream" keeps tasks:
+	// its credentials and TLS files (the URL comes from options.tasks.nats;
+	// without one, an embedded server on a temporary folder).
+	TaskStore durable.Connection
 	// Lua limits and library.
 	Limits luavm.Limits
 	Lib    fs.FS
@@ -333,6 +338,9 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	}
 	if opts.Tasks != (TaskOptions{}) {
 		if err := r.k.ConfigureTasks(r.taskConfig(opts.Tasks)); err != nil {
+			return res, optErr("options.tasks: %v", err)
+		}
+		if err := r.taskBackend(opts.Tasks); err != nil {
 			return res, optErr("options.tasks: %v", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,6 +9,8 @@ import (
 	"spellhost/host/metrics"
 	"spellhost/host/result"
 	"spellhost/host/task"
+	"spellhost/host/task/durable"
+	"spellhost/tools"
 )
 
 // taskObserver records the task manager's events as the task_* metrics.
@@ -58,6 +61,33 @@ func (r *runState) taskConfig(to TaskOptions) task.Config {
 	}
 }
 
+// taskBackend chooses the kernel's task backend from options.tasks: the
+// durable one for backend = "jetstream" or a nats URL. A run's tasks end
+// with the run (CancelOnClose), whichever backend keeps them.
+func (r *runState) taskBackend(to TaskOptions) error {
+	if to.Backend != "jetstream" && to.NATS == "" {
+		return nil
+	}
+	conn := r.cfg.TaskStore
+	if to.NATS != "" {
+		// The script chose the address: it is reached as tools reach the
+		// network, under --allow-net (loopback only by default).
+		conn.URL = to.NATS
+		p := r.cfg.Perm
+		if p == nil {
+			return tools.Invalid("nats: a script's NATS address needs the run's network permissions, and this run has none")
+		}
+		conn.Dialer = p.DialContext
+	}
+	ns, remote := to.Namespace, to.Remote
+	return r.k.ConfigureTaskBackend(func(k *kernel.Kernel, cfg task.Config) (task.Queue, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return durable.Start(ctx, conn, durable.Config{Config: cfg, Namespace: ns, CancelOnClose: true, NoLocalWorkers: remote,
+			Executors: map[string]task.Executor{kernel.WorkTool: k.ToolExecutor()}})
+	})
+}
+
 // taskSection is the summary's tasks block, when the run used tasks.
 func taskSection(k *kernel.Kernel) (result.Section, bool) {
 	s, ok := k.TaskStats()
@@ -65,7 +95,7 @@ func taskSection(k *kernel.Kernel) (result.Section, bool) {
 		return result.Section{}, false
 	}
 	n := func(v int64) string { return fmt.Sprintf("%d", v) }
-	return result.Section{Title: "tasks", Rows: [][]string{
+	sec := result.Section{Title: "tasks", Rows: [][]string{
 		{"submitted", n(s.Submitted), fmt.Sprintf("(%d refused: queue full)", s.Rejected)},
 		{"succeeded", n(s.Succeeded)},
 		{"failed", n(s.Failed)},
@@ -76,5 +106,12 @@ func taskSection(k *kernel.Kernel) (result.Section, bool) {
 		{"rate-limit waits", n(s.RateLimitWaits), fmt.Sprintf("(%.3fs in all)", s.RateLimitWait.Seconds())},
 		{"retention", fmt.Sprintf("%d kept, %d dropped", s.Retained, s.Dropped)},
 		{"accounting", map[bool]string{true: "balanced: every task in exactly one state", false: "UNBALANCED"}[s.Balanced()]},
-	}}, true
+	}}
+	if ws, ok := k.TaskWorkers(); ok {
+		for _, w := range ws {
+			sec.Rows = append(sec.Rows, []string{"worker " + w.ID, fmt.Sprintf("%d done by its last heartbeat", w.Done),
+				fmt.Sprintf("(%d slots, %d running)", w.Slots, w.Running)})
+		}
+	}
+	return sec, true
 }

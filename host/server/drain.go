@@ -19,7 +19,10 @@ const ShutdownReason = "server shutting down"
 //     Connection: close (/healthz still answers 200);
 //  2. the tasks are cancelled with the cause ShutdownReason, so each ends
 //     in exactly one terminal state, and the event streams following them
-//     send their end (an in-memory task cannot outlive the process);
+//     send their end (an in-memory task cannot outlive the process); a
+//     durable backend's tasks are left queued for the next server or for
+//     workers elsewhere, and closing the kernel hands back the attempts
+//     its own workers hold;
 //  3. the requests in flight finish, and the running tasks' tools return;
 //  4. the listener closes and idle connections with it; event streams
 //     still open get an error event.
@@ -34,6 +37,9 @@ func (s *Server) Drain(ctx context.Context) error {
 	s.log.Info("draining", slog.Int64("in_flight", s.active.Load()))
 	var running []string
 	m, started := s.taskManager()
+	if d, ok := m.(task.Durable); ok && d.Durable() {
+		started = false // the tasks outlive this server
+	}
 	if started {
 		running = m.CancelAll(ShutdownReason)
 	}
@@ -61,7 +67,7 @@ func (s *Server) Drain(ctx context.Context) error {
 
 // taskManager returns the kernel's task manager when it started; a
 // kernel that never saw a task has none to drain.
-func (s *Server) taskManager() (*task.Manager, bool) {
+func (s *Server) taskManager() (task.Queue, bool) {
 	if _, started := s.k.TaskStats(); !started {
 		return nil, false
 	}

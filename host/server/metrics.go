@@ -92,11 +92,15 @@ var (
 	descSubmitted     = prometheus.NewDesc("spellhost_tasks_submitted_total", "Tasks accepted.", nil, nil)
 	descRejected      = prometheus.NewDesc("spellhost_tasks_rejected_total", "Task submissions refused with queue_full.", nil, nil)
 	descRetries       = prometheus.NewDesc("spellhost_task_retries_total", "Task attempts scheduled after a failed one.", nil, nil)
+	descWorkerSlots   = prometheus.NewDesc("spellhost_task_worker_slots", "Attempts a task worker process runs at once, by worker (host/pid/random); a durable backend only.", []string{"worker", "host"}, nil)
+	descWorkerRunning = prometheus.NewDesc("spellhost_task_worker_running", "Attempts a task worker process is running now.", []string{"worker", "host"}, nil)
+	descWorkerDone    = prometheus.NewDesc("spellhost_task_worker_attempts_total", "Attempts a task worker process finished since it started.", []string{"worker", "host"}, nil)
 )
 
 func (c *kernelCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descKernelCalls, descKernelRunning, descKernelAband, descKernelPanics,
-		descTasks, descTasksDone, descQueueDepth, descQueueCap, descSubmitted, descRejected, descRetries} {
+		descTasks, descTasksDone, descQueueDepth, descQueueCap, descSubmitted, descRejected, descRetries,
+		descWorkerSlots, descWorkerRunning, descWorkerDone} {
 		ch <- d
 	}
 }
@@ -125,6 +129,19 @@ func (c *kernelCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSubmitted, prometheus.CounterValue, float64(ts.Submitted))
 	ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(ts.Rejected))
 	ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(ts.Retries))
+	// The workers whose heartbeat is current: a bounded set, each gone
+	// from the scrape a few seconds after its process stops.
+	ws, _ := c.k.TaskWorkers()
+	seen := map[string]bool{}
+	for _, w := range ws {
+		if seen[w.ID] {
+			continue
+		}
+		seen[w.ID] = true
+		ch <- prometheus.MustNewConstMetric(descWorkerSlots, prometheus.GaugeValue, float64(w.Slots), w.ID, w.Host)
+		ch <- prometheus.MustNewConstMetric(descWorkerRunning, prometheus.GaugeValue, float64(w.Running), w.ID, w.Host)
+		ch <- prometheus.MustNewConstMetric(descWorkerDone, prometheus.CounterValue, float64(w.Done), w.ID, w.Host)
+	}
 }
 
 // routeStats holds one route's series, resolved once, so a request costs

@@ -92,6 +92,11 @@ type Spec struct {
 	// cost would pass the budget, or that would start with nothing left,
 	// is not made: the task fails with budget_exhausted.
 	Cost float64
+	// Work describes the task as data, so that a worker in another
+	// process can run it (see Work). The in-process Manager runs Run and
+	// ignores Work; a durable backend runs Work where it is set, and runs
+	// Run only in the process that submitted the task.
+	Work *Work
 }
 
 // State is where a task is in its life.
@@ -167,6 +172,11 @@ type Status struct {
 	// CancelRequested is set once Cancel or Close asked a running task to
 	// stop; it turns cancelled when its runner returns.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Worker names the worker process that holds the attempt in
+	// progress, or made the last one (host/pid/random), with a backend
+	// that runs tasks in worker processes; empty with the in-process
+	// manager.
+	Worker string `json:"worker,omitempty"`
 	// Result of a succeeded task.
 	Result any `json:"result,omitempty"`
 	// Error of a failed, timed-out or cancelled task; while a task is
@@ -224,13 +234,30 @@ type Attempt struct {
 	t    *task
 	n    int
 	over bool // guarded by m.mu; set when the attempt returns
+
+	// Of an attempt made by another backend (NewAttempt): the task's id
+	// and the function that charges its budget.
+	id    string
+	spend func(float64) error
+}
+
+// NewAttempt returns the Attempt that another backend hands a Runner or
+// an Executor: attempt n of task id, whose Spend calls spend once the
+// amount is checked to be finite and not negative.
+func NewAttempt(id string, n int, spend func(float64) error) *Attempt {
+	return &Attempt{id: id, n: n, spend: spend}
 }
 
 // Number is the attempt's number, from 1.
 func (a *Attempt) Number() int { return a.n }
 
 // ID is the task's id.
-func (a *Attempt) ID() string { return a.t.id }
+func (a *Attempt) ID() string {
+	if a.t == nil {
+		return a.id
+	}
+	return a.t.id
+}
 
 // Spend charges n to the task's budget. When that would pass the budget
 // nothing is charged and Spend returns a budget_exhausted error, which the
@@ -238,7 +265,10 @@ func (a *Attempt) ID() string { return a.t.id }
 // Spending after the attempt returned is a validation error.
 func (a *Attempt) Spend(n float64) error {
 	if !finite(n) || n < 0 {
-		return tools.Invalid("task %s: spend %v: want a finite amount, 0 or more", a.t.id, n)
+		return tools.Invalid("task %s: spend %v: want a finite amount, 0 or more", a.ID(), n)
+	}
+	if a.m == nil {
+		return a.spend(n)
 	}
 	a.m.mu.Lock()
 	defer a.m.mu.Unlock()

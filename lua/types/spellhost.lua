@@ -426,13 +426,13 @@ function Task.list(filter) end
 ---@param amount number what this step costs (tokens, say)
 function Task.spend(amount) end
 
---- Returns the task manager's counters; balanced says every submitted task is in exactly one state.
----@return TaskStats stats {workers, queue_cap, queued, running, retrying, succeeded, failed, timed_out, cancelled, submitted, rejected, retries, rate_limit_waits, rate_limit_wait_s, retained, dropped, balanced}
+--- Returns the task manager's counters; balanced says every submitted task is in exactly one state. With the jetstream backend, nodes lists the worker processes ({id, host, slots, running, done, started, last_seen}) and each status names the worker that ran it.
+---@return TaskStats stats {workers, queue_cap, queued, running, retrying, succeeded, failed, timed_out, cancelled, submitted, rejected, retries, rate_limit_waits, rate_limit_wait_s, retained, dropped, balanced, nodes}
 function Task.stats() end
 
 --- Returns a task's status now. Raises not_found for an unknown id, or one retention has dropped.
 ---@param id string 
----@return TaskStatus status {id, name, state, attempts, max_attempts, priority, tags, submitted, started, finished, queue_wait_s, run_time_s, result, error = {type, message}}
+---@return TaskStatus status {id, name, state, attempts, max_attempts, priority, tags, submitted, started, finished, queue_wait_s, run_time_s, worker, result, error = {type, message}}
 function Task.status(id) end
 
 --- Queues a task and returns its id at once. A fn task runs in a task worker's own Lua state: it sees the spellhost API and the script's global functions it calls (those that capture no local variables), but not local variables or global data; pass data in args. A full queue raises queue_full; nothing is queued then. With options.tasks set, submit from scenario functions, not the script's top level: the options take effect after the top level has run.
