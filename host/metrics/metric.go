@@ -1,11 +1,8 @@
 package metrics
 
 import (
-	"fmt"
 	"math"
 	"regexp"
-	"slices"
-	"strings"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -99,57 +96,6 @@ var Builtin = []Def{
 	{TaskRetries, Counter, None},
 	{TaskRateLimitWaits, Counter, None},
 	{InjectedFaults, Counter, None},
-}
-
-// Tags canonicalises a tag set as "k1=v1,k2=v2", keys sorted; "" for none.
-// Keys and values must not contain '=' or ','.
-func Tags(m map[string]string) string {
-	if len(m) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(m[k])
-	}
-	return b.String()
-}
-
-// ParseTags splits a canonical tag string.
-func ParseTags(s string) map[string]string {
-	m := map[string]string{}
-	if s == "" {
-		return m
-	}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
-	}
-	return m
-}
-
-// MaxTagBytes bounds one tag key or value.
-const MaxTagBytes = 256
-
-// CheckTag reports whether a tag key or value is usable.
-func CheckTag(s string) error {
-	if s == "" || len(s) > MaxTagBytes || strings.ContainsAny(s, "=,{}\n") {
-		shown := s
-		if len(shown) > 40 {
-			shown = fmt.Sprintf("%s... (%d bytes)", shown[:40], len(s))
-		}
-		return fmt.Errorf("tag %q: want 1 to %d bytes without = , { } or newlines", shown, MaxTagBytes)
-	}
-	return nil
 }
 
 // agg is a metric's aggregate over some span of time.

@@ -77,13 +77,9 @@ func (s *Series) record(v float64) {
 // TagMap returns the series' tags.
 func (s *Series) TagMap() map[string]string { return s.tags }
 
-// Name renders the series as metric{k:v,...}.
-func (s *Series) Name() string {
-	if s.Tags == "" {
-		return s.Def.Name
-	}
-	return s.Def.Name + "{" + strings.ReplaceAll(s.Tags, "=", ":") + "}"
-}
+// Name renders the series as metric{k:v,...}, in the form thresholds
+// take (values that need it are quoted).
+func (s *Series) Name() string { return Query{Metric: s.Def.Name, Tags: s.tags}.String() }
 
 // NewStore returns a store with the built-in metrics defined.
 func NewStore() *Store {
@@ -340,57 +336,6 @@ func (a *agg) clone() *agg {
 		c.neg = a.neg.Clone()
 	}
 	return &c
-}
-
-// Query selects series: a metric name and tags every series must carry
-// ("tool_duration{tool:calculator}").
-type Query struct {
-	Metric string
-	Tags   map[string]string
-}
-
-// String renders the query as metric{k:v}.
-func (q Query) String() string {
-	if len(q.Tags) == 0 {
-		return q.Metric
-	}
-	keys := make([]string, 0, len(q.Tags))
-	for k := range q.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ":" + q.Tags[k]
-	}
-	return q.Metric + "{" + strings.Join(parts, ",") + "}"
-}
-
-// ParseQuery reads "metric" or "metric{k:v,k2:v2}".
-func ParseQuery(s string) (Query, error) {
-	s = strings.TrimSpace(s)
-	name, rest, hasTags := strings.Cut(s, "{")
-	q := Query{Metric: strings.TrimSpace(name)}
-	if !metricName.MatchString(q.Metric) {
-		return q, fmt.Errorf("%q: %q is not a metric name", s, q.Metric)
-	}
-	if !hasTags {
-		return q, nil
-	}
-	if !strings.HasSuffix(rest, "}") {
-		return q, fmt.Errorf("%q: missing '}' after the tags", s)
-	}
-	rest = strings.TrimSuffix(rest, "}")
-	q.Tags = map[string]string{}
-	for _, kv := range strings.Split(rest, ",") {
-		k, v, ok := strings.Cut(kv, ":")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || v == "" {
-			return q, fmt.Errorf("%q: tag %q: want key:value", s, kv)
-		}
-		q.Tags[k] = v
-	}
-	return q, nil
 }
 
 // matches reports whether a series belongs to the query.
