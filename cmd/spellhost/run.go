@@ -71,6 +71,7 @@ type runFlags struct {
 	summaryJSON, report  string
 	noSummary            bool
 	faults               []string
+	tags                 []string
 	perms                permFlags
 	dashboard            string
 	dashboardOpen        bool
@@ -300,6 +301,7 @@ func (rf *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
 	fs.StringVar(&rf.report, "report", "", "write a report to FILE: HTML with charts when FILE ends in .html (or .htm), Markdown otherwise")
 	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
+	fs.StringArrayVar(&rf.tags, "tag", nil, "a tag every value of the run carries, KEY=VALUE (repeatable; wins over options.tags)")
 	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
 	rf.registerResults(fs)
 	rf.perms.register(fs)
@@ -390,7 +392,12 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 	if err != nil {
 		return cfg, nil, err
 	}
+	tags, err := keyValues("--tag", rf.tags)
+	if err != nil {
+		return cfg, nil, err
+	}
 	cfg = scenario.Config{
+		Tags:   tags,
 		Faults: faults,
 		Script: script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
 		MaxRequestBytes: int(maxRequest), MaxSeries: rf.maxSeries, Perm: sess.cfg.Perm, Registry: sess.registry, Seed: rf.seed,
@@ -400,6 +407,30 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 		TestHook:  gs.testHook,
 	}
 	return cfg, sess.close, nil
+}
+
+// keyValues reads the KEY=VALUE pairs of a repeatable flag as tags: each
+// key and value a valid tag (metrics.CheckTagKey, CheckTagValue), "scenario" left to
+// spellhost.
+func keyValues(flag string, pairs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		switch {
+		case !ok || k == "":
+			return nil, usageErr("%s %s: want KEY=VALUE", flag, p)
+		case k == "scenario":
+			return nil, usageErr("%s %s: the tag scenario is set by spellhost to each scenario's name", flag, p)
+		}
+		if err := metrics.CheckTagKey(k); err != nil {
+			return nil, usageErr("%s %s: %v", flag, p, err)
+		}
+		if err := metrics.CheckTagValue(v); err != nil {
+			return nil, usageErr("%s %s: %v", flag, p, err)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // faultsEnv holds fault rules as --fault does, separated by spaces.

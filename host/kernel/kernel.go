@@ -41,6 +41,12 @@ type Options struct {
 	Faults *fault.Set
 	// Tasks configures the task manager, started on the first task.
 	Tasks task.Config
+	// OnTaskTool, when set, hears of each tool call a tool task makes
+	// (ToolTask): the tool, the task's tags (read-only), the error type
+	// ("" on success) and how long the call took, so a run can count it
+	// in its metrics. It is called on the task workers: it must be safe
+	// for concurrent use and quick.
+	OnTaskTool func(tool string, tags map[string]string, errType tools.ErrorType, d time.Duration)
 }
 
 // Kernel serves tool calls and protocol requests. It is safe for

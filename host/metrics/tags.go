@@ -87,19 +87,31 @@ func ParseTags(s string) map[string]string {
 // MaxTagBytes bounds one tag key or value.
 const MaxTagBytes = 256
 
-// CheckTag reports whether a tag key or value that a script names is
-// usable: 1 to MaxTagBytes bytes, without the characters that thresholds
-// use to name a sub-metric (= , { }) or a newline. (Values spellhost sets
-// itself, such as a check's name, may hold any character.)
-func CheckTag(s string) error {
-	if s == "" || len(s) > MaxTagBytes || strings.ContainsAny(s, "=,{}\n") {
-		shown := s
-		if len(shown) > 40 {
-			shown = fmt.Sprintf("%s... (%d bytes)", shown[:40], len(s))
-		}
-		return fmt.Errorf("tag %q: want 1 to %d bytes without = , { } or newlines", shown, MaxTagBytes)
+// CheckTagKey reports whether a tag key that a script names is usable: 1
+// to MaxTagBytes bytes, without the characters a threshold's sub-metric
+// syntax uses around keys (= , : { } ") or a newline.
+func CheckTagKey(k string) error {
+	if k == "" || len(k) > MaxTagBytes || strings.ContainsAny(k, "=,:{}\"\n") || strings.TrimSpace(k) != k {
+		return fmt.Errorf("tag key %s: want 1 to %d bytes without = , : { } \" or newlines, and no space at either end", shownTag(k), MaxTagBytes)
 	}
 	return nil
+}
+
+// CheckTagValue reports whether a tag value that a script names is
+// usable: 1 to MaxTagBytes bytes without a newline. Any other character
+// is kept (a threshold names a value with , : { } or " in double quotes).
+func CheckTagValue(v string) error {
+	if v == "" || len(v) > MaxTagBytes || strings.ContainsRune(v, '\n') {
+		return fmt.Errorf("tag value %s: want 1 to %d bytes without newlines", shownTag(v), MaxTagBytes)
+	}
+	return nil
+}
+
+func shownTag(s string) string {
+	if len(s) > 40 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:40], len(s))
+	}
+	return strconv.Quote(s)
 }
 
 // Query selects series: a metric name and tags every series must carry

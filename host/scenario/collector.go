@@ -36,8 +36,11 @@ func (r *runState) startCollector(ctx context.Context) func() {
 }
 
 func (r *runState) tick(now time.Time) {
-	vusDef, _ := r.store.Def(metrics.VUs)
-	r.store.Add(r.store.Series(vusDef, ""), float64(r.active.Load()))
+	r.host.add(metrics.VUs, float64(r.active.Load()), nil)
+	r.vusMu.Lock()
+	made := len(r.vus)
+	r.vusMu.Unlock()
+	r.host.add(metrics.VUsMax, float64(made), nil)
 	elapsed, ws := r.store.Tick(now)
 	r.tlMu.Lock()
 	defer r.tlMu.Unlock()

@@ -32,6 +32,9 @@ type optionsTable struct {
 	Duration   duration    `opt:"duration"`
 	Memory     memoryTable `opt:"memory"`
 	Tasks      tasksTable  `opt:"tasks"`
+	// Tags are the run's global tags: every value recorded once the
+	// script's top level has run carries them.
+	Tags tags `opt:"tags"`
 }
 
 // memoryTable is options.memory.
@@ -242,8 +245,9 @@ func (x *names) decodeOption(d *decoder, path string, v any) {
 	d.fail(path, "want a scenario name or a list of names, got %s", describe(v))
 }
 
-// tags are a scenario's tags: names to strings (numbers are written as
-// strings), each a valid tag; "scenario" is spellhost's own.
+// tags are a scenario's tags, or the run's (options.tags): names to
+// strings (numbers are written as strings), each a valid tag; "scenario"
+// is spellhost's own.
 type tags map[string]string
 
 func (x *tags) decodeOption(d *decoder, path string, v any) {
@@ -269,11 +273,11 @@ func (x *tags) decodeOption(d *decoder, path string, v any) {
 		case k == "scenario":
 			d.fail(p, "\"scenario\" is set by spellhost to the scenario's name")
 			continue
-		case metrics.CheckTag(k) != nil:
-			d.fail(path, "%v", metrics.CheckTag(k))
+		case metrics.CheckTagKey(k) != nil:
+			d.fail(path, "%v", metrics.CheckTagKey(k))
 			continue
-		case metrics.CheckTag(s) != nil:
-			d.fail(p, "%v", metrics.CheckTag(s))
+		case metrics.CheckTagValue(s) != nil:
+			d.fail(p, "%v", metrics.CheckTagValue(s))
 			continue
 		}
 		out[k] = s

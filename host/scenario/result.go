@@ -34,11 +34,9 @@ func (r *runState) finish(res *result.Run, final bool) {
 	res.Memory = result.Memory{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
 	res.Memory.Peak.RSS = max(res.Memory.Peak.RSS, r.mem.Peak())
 	res.Memory.Limit = r.mem.Limit()
-	growth, _ := r.store.Def(metrics.MemoryGrowth)
-	slope, _ := r.store.Def(metrics.MemorySlope)
 	if leak.Verdict != metrics.Insufficient && final {
-		r.store.Add(r.store.Series(growth, ""), leak.HeapGrowth)
-		r.store.Add(r.store.Series(slope, ""), leak.Slope)
+		r.host.add(metrics.MemoryGrowth, leak.HeapGrowth, nil)
+		r.host.add(metrics.MemorySlope, leak.Slope, nil)
 	}
 	r.tlMu.Lock()
 	res.Timeline = r.timeline.Points()

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -81,6 +82,9 @@ type Config struct {
 	// Live, when set, is attached to the run as it starts, so another
 	// goroutine can build a result from what was recorded so far.
 	Live *Live
+	// Tags are the run's global tags from the command line (--tag); they
+	// win over options.tags on the same key.
+	Tags map[string]string
 	// TestHook, when set, is called at named points of the run ("main",
 	// "setup", "teardown", "iteration", and luavm's "call" and "task") so
 	// tests can inject a panic there. Production runs leave it nil.
@@ -147,11 +151,15 @@ var Interrupted = &StopError{Reason: "interrupted by a signal", Status: "interru
 
 // runState is one run in progress.
 type runState struct {
-	cfg        Config
-	prog       *luavm.Program
-	env        *luavm.Env
-	k          *kernel.Kernel
-	store      *metrics.Store
+	cfg   Config
+	prog  *luavm.Program
+	env   *luavm.Env
+	k     *kernel.Kernel
+	store *metrics.Store
+	host  *hostRecorder
+	// global are the run's global tags: --tag until the options are
+	// resolved, then options.tags under them.
+	global     map[string]string
 	opts       *Options
 	vm0        *luavm.VM
 	vm0mu      sync.Mutex
@@ -211,17 +219,22 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 			return nil, exitcode.WithCodeIfNone(fmt.Errorf("--fault: %w", err), exitcode.InvalidConfig)
 		}
 	}
-	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults})
-	defer k.Close()
-	r := &runState{cfg: cfg, prog: prog, k: k, store: metrics.NewStore()}
+	r := &runState{cfg: cfg, prog: prog, store: metrics.NewStore(), global: maps.Clone(cfg.Tags)}
 	r.store.SetMaxSeries(cfg.MaxSeries)
+	r.host = newHostRecorder(r.store)
+	r.host.setGlobal(r.global)
+	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults,
+		OnTaskTool: r.taskToolCall})
+	defer k.Close()
+	r.k = k
 	k.ConfigureTasks(r.taskConfig(TaskOptions{})) // defaults until the options say otherwise
 	r.env = &luavm.Env{
 		Kernel: k, Perm: cfg.Perm, LookupEnv: cfg.LookupEnv,
 		Stdout: cfg.Stdout, Log: cfg.Stderr, LogLevel: cfg.LogLevel,
 		Args: cfg.Args, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
-		OnInternalError: r.internal, TestHook: cfg.TestHook,
+		OnInternalError: r.internal, TestHook: cfg.TestHook, Metrics: r.store,
 	}
+	r.env.SetTags(r.global)
 	defer func() { k.Close(); r.env.Close() }() // the task workers stop before their Lua states close
 
 	// The run's context: --timeout, --max-memory, abort(), signals.
@@ -269,18 +282,14 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 }
 
 func (r *runState) startSampler() func() {
-	rss, _ := r.store.Def(metrics.MemoryRSS)
-	heap, _ := r.store.Def(metrics.MemoryHeapLive)
-	gor, _ := r.store.Def(metrics.Goroutines)
-	rssS, heapS, gorS := r.store.Series(rss, ""), r.store.Series(heap, ""), r.store.Series(gor, "")
 	interval := r.cfg.MemoryInterval
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
 	r.sampler = metrics.NewSampler(interval, r.iterations.Load, func(m metrics.MemSample) {
-		r.store.Add(rssS, float64(m.RSS))
-		r.store.Add(heapS, float64(m.HeapLive))
-		r.store.Add(gorS, float64(m.Goroutines))
+		r.host.add(metrics.MemoryRSS, float64(m.RSS), nil)
+		r.host.add(metrics.MemoryHeapLive, float64(m.HeapLive), nil)
+		r.host.add(metrics.Goroutines, float64(m.Goroutines), nil)
 	})
 	r.env.Memory = func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample) {
 		lc := metrics.LeakConfig{WarnBytes: metrics.DefaultWarnBytes, FailBytes: metrics.DefaultFailBytes}
@@ -304,6 +313,7 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	}
 	r.vm0 = vm0
 	vm0.Recorder = luavm.NewRecorder(r.store, r.store.NewBuffer(256, 100*time.Millisecond))
+	vm0.Recorder.SetTags(r.global)
 	vm0.OnAbort = r.abort
 	err = Guard(ctx, func() error {
 		r.hook("main")
@@ -325,9 +335,19 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	if err != nil {
 		return res, err
 	}
+	// The global tags: options.tags under --tag, on every value from now on.
+	global := maps.Clone(opts.Tags)
+	if global == nil {
+		global = map[string]string{}
+	}
+	maps.Copy(global, r.cfg.Tags)
 	r.live.Lock()
 	r.opts = opts
+	r.global = global
 	r.live.Unlock()
+	r.host.setGlobal(global)
+	r.env.SetTags(global)
+	vm0.Recorder.SetTags(global)
 	if opts.Memory.Interval > 0 {
 		r.sampler.SetInterval(opts.Memory.Interval)
 	}
@@ -496,12 +516,16 @@ func (r *runState) maxGracefulStop() time.Duration {
 }
 
 func (r *runState) newScenarioRun(sc *Scenario) *scenarioRun {
-	tags := map[string]string{"scenario": sc.Name}
-	for k, v := range sc.Tags {
-		tags[k] = v
+	// The scenario's values carry the global tags, the scenario's own
+	// over them, and scenario=NAME.
+	tags := maps.Clone(r.global)
+	if tags == nil {
+		tags = map[string]string{}
 	}
+	maps.Copy(tags, sc.Tags)
+	tags["scenario"] = sc.Name
 	def := func(name string) *metrics.Def { d, _ := r.store.Def(name); return d }
-	return &scenarioRun{sc: sc, tags: metrics.Tags(tags), errs: &errorLog{},
+	return &scenarioRun{sc: sc, tags: metrics.Tags(tags), tagMap: tags, errs: &errorLog{},
 		iterations: def(metrics.Iterations), duration: def(metrics.IterationDuration),
 		service: def(metrics.IterationService), timeouts: def(metrics.IterationTimeouts),
 		errorsDef: def(metrics.IterationErrors)}
@@ -548,7 +572,7 @@ func (r *runState) newVU(ctx context.Context, sr *scenarioRun) (*VU, error) {
 	}
 	buf := r.store.NewBuffer(256, 100*time.Millisecond)
 	rec := luavm.NewRecorder(r.store, buf)
-	rec.Scenario = sr.sc.Name
+	rec.SetTags(sr.tagMap)
 	vm.Recorder = rec
 	vm.SetScenario(sr.sc.Name)
 	vm.OnAbort = r.abort

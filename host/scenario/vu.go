@@ -33,7 +33,9 @@ func (e *IterationTimeout) Is(target error) bool {
 // scenarioRun is one scenario's shared state during the run.
 type scenarioRun struct {
 	sc   *Scenario
-	tags string // canonical tags: the scenario's own plus scenario=NAME
+	tags string // canonical tags: the global ones, the scenario's own, scenario=NAME
+	// tagMap is tags as a map; read-only.
+	tagMap map[string]string
 	// data is what the scenario's setup returned (a Go value).
 	data any
 

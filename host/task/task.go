@@ -206,13 +206,15 @@ func (e *TimeoutError) Is(target error) bool {
 type Observer interface {
 	// TaskQueued: a task was submitted; depth counts queued and retrying tasks.
 	TaskQueued(depth int)
-	// TaskStarted: an attempt starts after waiting queueWait; running
-	// counts the tasks held by workers.
-	TaskStarted(queueWait time.Duration, running int)
+	// TaskStarted: an attempt of a task with these tags (read-only)
+	// starts after waiting queueWait; running counts the tasks held by
+	// workers.
+	TaskStarted(tags map[string]string, queueWait time.Duration, running int)
 	// TaskFinished: a task reached its terminal state.
 	TaskFinished(st Status)
-	// TaskRetried: a failed attempt will be retried after its backoff.
-	TaskRetried()
+	// TaskRetried: a failed attempt of a task with these tags (read-only)
+	// will be retried after its backoff.
+	TaskRetried(tags map[string]string)
 	// RateLimitWait: a worker waits d for the rate limit.
 	RateLimitWait(d time.Duration)
 }
@@ -231,6 +233,9 @@ func (a *Attempt) Number() int { return a.n }
 
 // ID is the task's id.
 func (a *Attempt) ID() string { return a.t.id }
+
+// Tags returns the task's tags (Spec.Tags as submitted), as a new map.
+func (a *Attempt) Tags() map[string]string { return a.t.tagMap() }
 
 // Spend charges n to the task's budget. When that would pass the budget
 // nothing is charged and Spend returns a budget_exhausted error, which the

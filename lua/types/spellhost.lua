@@ -250,11 +250,12 @@ ARGS = {}
 ---@param reason? string 
 function abort(reason) end
 
---- Runs each named predicate on value and records the result in the checks rate metric (tagged check=NAME), as k6's check does. A predicate that raises counts as failed. Checks run in name order.
+--- Runs each named predicate on value and records the result in the checks rate metric, tagged check=NAME with the scenario's tags and the tags given, as k6's check does. A predicate that raises counts as failed. Checks run in name order.
 ---@param value any what the checks look at
 ---@param checks table<string, fun(v: any): boolean> named predicates
+---@param tags? table<string, string> tags for these check results, over the scenario's (at most 16, as metric:add takes)
 ---@return boolean ok true when every check passed
-function check(value, checks) end
+function check(value, checks, tags) end
 
 --- Reads an environment variable that --allow-env permits; any other raises permission_denied naming the flag.
 ---@param name string an environment variable
