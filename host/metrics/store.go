@@ -369,6 +369,25 @@ func (st *Store) Stats(q Query, seconds float64) (stats Stats, def *Def, ok bool
 	return sum.stats(seconds), def, true
 }
 
+// TagKeys returns the tag keys the series of a metric carry, sorted.
+func (st *Store) TagKeys(metric string) []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var keys []string
+	for _, s := range st.order {
+		if s.Def.Name != metric {
+			continue
+		}
+		for k := range s.tags {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // All returns every series with its totals, in creation order.
 func (st *Store) All(seconds float64) []Window {
 	st.mu.Lock()

@@ -87,8 +87,14 @@ func WriteJUnit(w io.Writer, r *result.Run) error {
 		if t.NoData {
 			c.SystemOut += " (no data)"
 		}
+		if t.Warning != "" {
+			c.SystemOut += "\nwarning: " + t.Warning
+		}
 		if !t.Pass {
 			msg := fmt.Sprintf("%s failed: value %s", t.Expr, Value(t.Value, t.Unit))
+			if t.Reason != "" {
+				msg = fmt.Sprintf("%s failed: %s", t.Expr, t.Reason)
+			}
 			if t.AbortedRun {
 				msg += " (stopped the run)"
 			}

@@ -122,13 +122,20 @@ func NewModel(r *result.Run) *Model {
 			passed++
 		}
 		var notes []string
-		if t.NoData {
+		value := Value(t.Value, t.Unit)
+		switch {
+		case t.Reason != "":
+			notes, value = append(notes, t.Reason), "no data"
+		case t.NoData:
 			notes = append(notes, "no data")
+		}
+		if t.Warning != "" {
+			notes = append(notes, "⚠ "+t.Warning)
 		}
 		if t.AbortedRun {
 			notes = append(notes, "stopped the run")
 		}
-		m.Thresholds = append(m.Thresholds, ThresholdRow{Metric: t.Metric, Expr: t.Expr, Value: Value(t.Value, t.Unit),
+		m.Thresholds = append(m.Thresholds, ThresholdRow{Metric: t.Metric, Expr: t.Expr, Value: value,
 			Pass: t.Pass, Note: strings.Join(notes, ", ")})
 	}
 	status := strings.ToUpper(r.Status)

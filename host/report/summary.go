@@ -180,14 +180,25 @@ func WriteSummary(w io.Writer, r *result.Run) error {
 	if len(r.Thresholds) > 0 {
 		b.WriteString("\n  thresholds\n")
 		for _, t := range r.Thresholds {
+			value := "value " + Value(t.Value, t.Unit)
 			note := ""
 			if t.NoData {
 				note = "  (no data)"
+				if !t.Pass {
+					value = "no data"
+					note = ""
+				}
 			}
 			if t.AbortedRun {
 				note += "  (stopped the run)"
 			}
-			fmt.Fprintf(&b, "    %s %s: %s  (value %s)%s\n", mark(t.Pass), t.Metric, t.Expr, Value(t.Value, t.Unit), note)
+			fmt.Fprintf(&b, "    %s %s: %s  (%s)%s\n", mark(t.Pass), t.Metric, t.Expr, value, note)
+			if t.Reason != "" {
+				fmt.Fprintf(&b, "        %s\n", t.Reason)
+			}
+			if t.Warning != "" {
+				fmt.Fprintf(&b, "        ⚠ %s\n", t.Warning)
+			}
 		}
 	}
 	if len(r.Faults) > 0 {

@@ -118,7 +118,15 @@ type Threshold struct {
 	Value  float64 `json:"value"`
 	Unit   string  `json:"unit,omitempty"`
 	Pass   bool    `json:"pass"`
-	NoData bool    `json:"no_data,omitempty"`
+	// NoData: the series saw no value. A counter's threshold is then
+	// compared with zero; any other fails, and Reason says why, naming
+	// the tag keys the metric's values carry.
+	NoData bool   `json:"no_data,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// UnknownTagKeys are tag keys the threshold names that no value of
+	// its metric carried: most likely a misspelt tag; Warning says so.
+	UnknownTagKeys []string `json:"unknown_tag_keys,omitempty"`
+	Warning        string   `json:"warning,omitempty"`
 	// AbortedRun is set when this threshold's abortOnFail stopped the run.
 	AbortedRun bool `json:"aborted_run,omitempty"`
 }

@@ -102,7 +102,8 @@ func (r *runState) checkAbort(now time.Time) {
 		return
 	}
 	for _, res := range metrics.EvaluateWith(r.store, ths, r.secondsFor(elapsed.Seconds())) {
-		if !res.Pass {
+		// A series with no value yet has not failed: values may still come.
+		if !res.Pass && !res.Missing {
 			r.tlMu.Lock()
 			r.aborted = append(r.aborted, res.Threshold)
 			r.tlMu.Unlock()

@@ -61,7 +61,7 @@ func (r *runState) finish(res *result.Run, final bool) {
 		for _, t := range metrics.EvaluateWith(r.store, opts.Thresholds, r.secondsFor(secs)) {
 			def, _ := r.store.Def(t.Threshold.Query.Metric)
 			tr := result.Threshold{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
-				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def)}
+				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def), Reason: t.Reason, UnknownTagKeys: t.UnknownKeys, Warning: t.Warning}
 			for _, a := range aborted {
 				if a == t.Threshold {
 					tr.AbortedRun = true
