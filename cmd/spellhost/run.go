@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,6 +159,11 @@ func runCmd(gs *globalState, args []string) error {
 	if cfg.Progress != nil {
 		fmt.Fprint(gs.stderr, "\r\033[K")
 	}
+	// The raw-sample outputs are written out first, so the summary can
+	// say what they lost.
+	if dropped := outputs.closeStream(); o.res != nil {
+		o.res.OutputDropped = dropped
+	}
 	if o.res != nil && !o.res.TopToBottom || o.res != nil && len(o.res.Thresholds) > 0 {
 		if !rf.noSummary {
 			report.WriteSummary(gs.stdout, o.res)
@@ -183,105 +187,6 @@ const repeatedSignal = time.Second
 
 // hardQuit is the stop of a run interrupted twice.
 var hardQuit = &scenario.StopError{Reason: "interrupted twice; quit at once", Status: "interrupted", Code: exitcode.Interrupted}
-
-// outputs are the files a run writes.
-type outputs struct {
-	points              *report.PointWriter
-	pointsFile          *os.File
-	pointsSpec          string
-	summaryJSON, report string
-	junit, stepSummary  string
-}
-
-// close flushes and closes the point stream, once.
-func (o *outputs) close() error {
-	if o.points == nil {
-		return nil
-	}
-	err := o.points.Close()
-	if cerr := o.pointsFile.Close(); err == nil {
-		err = cerr
-	}
-	o.points = nil
-	if err != nil {
-		return fmt.Errorf("--out %s: %w", o.pointsSpec, err)
-	}
-	return nil
-}
-
-// openOutputs checks the output flags before the run starts, so a bad
-// path fails at once, and opens the point stream.
-func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
-	o := &outputs{summaryJSON: rf.summaryJSON, report: rf.report}
-	if err := o.openOut(rf.out, cfg); err != nil {
-		o.close()
-		return nil, err
-	}
-	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report} {
-		if path == "" {
-			continue
-		}
-		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
-			o.close()
-			return nil, usageErr("%s=%s: folder %s does not exist", flag, path, filepath.Dir(path))
-		}
-	}
-	return o, nil
-}
-
-// finish writes the summary JSON and the report, each atomically, and
-// closes the point stream. It returns every failure, each naming its flag.
-func (o *outputs) finish(res *result.Run) error {
-	var errs []error
-	if res != nil && o.summaryJSON != "" {
-		if err := writeAtomic(o.summaryJSON, func(w io.Writer) error { return report.WriteSummaryJSON(w, res) }); err != nil {
-			errs = append(errs, fmt.Errorf("--summary-json %s: %w", o.summaryJSON, err))
-		}
-	}
-	if res != nil && o.report != "" {
-		if err := writeAtomic(o.report, func(w io.Writer) error { return writeReport(w, o.report, res) }); err != nil {
-			errs = append(errs, fmt.Errorf("--report %s: %w", o.report, err))
-		}
-	}
-	if res != nil {
-		errs = append(errs, o.writeMore(res)...)
-	}
-	if err := o.close(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// writeAtomic writes a file through write, streaming into a temporary file
-// beside it that replaces it only when complete: a failed write leaves no
-// partial file. An existing file keeps its permissions.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return errors.New("is a folder")
-		}
-		mode = fi.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
 
 // register declares the run flags (inspect shares them).
 func (rf *runFlags) register(fs *pflag.FlagSet) {

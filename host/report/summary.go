@@ -224,6 +224,9 @@ func WriteSummary(w io.Writer, r *result.Run) error {
 			fmt.Fprintf(&b, "    %s%s samples\n", dots(d.Metric, 22), Count(d.Samples))
 		}
 	}
+	if r.OutputDropped > 0 {
+		fmt.Fprintf(&b, "\n  ⚠ --out json/csv: %s values not written: the writer fell behind, and the files lack them\n", Count(r.OutputDropped))
+	}
 	for _, s := range r.Sections {
 		fmt.Fprintf(&b, "\n  %s\n", s.Title)
 		for _, row := range s.Rows {

@@ -41,8 +41,11 @@ type Run struct {
 	// metric, the values that went to series over the caps.
 	MaxSeries int               `json:"max_series_per_metric"`
 	Dropped   []metrics.Dropped `json:"dropped_samples,omitempty"`
-	Memory    Memory            `json:"memory"`
-	Timeline  []metrics.Point   `json:"timeline"`
+	// OutputDropped counts the values the raw-sample outputs (--out json,
+	// csv) did not write because their writer fell behind.
+	OutputDropped int64           `json:"output_dropped_samples,omitempty"`
+	Memory        Memory          `json:"memory"`
+	Timeline      []metrics.Point `json:"timeline"`
 	// Curves are the per-second chart curves: per scenario, per error
 	// type, VUs and memory, bounded in length (the HTML report's charts).
 	// Their names are the Curve constants.

@@ -69,8 +69,11 @@ type Config struct {
 	// Progress, when set, receives a live status line every second.
 	Progress io.Writer
 	// Points, when set, receives every metric's figures each second
-	// (the --out json=FILE stream).
+	// (the --out per-second=FILE stream).
 	Points PointWriter
+	// Tap, when set, receives every value as it is recorded (the --out
+	// json and csv streams), and the thresholds once known.
+	Tap metrics.Tap
 	// Charts, when set, receives each second's chart values (--dashboard).
 	Charts LiveSink
 	// InspectOnly stops the run once the options are resolved (after the
@@ -221,6 +224,9 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 	}
 	r := &runState{cfg: cfg, prog: prog, store: metrics.NewStore(), global: maps.Clone(cfg.Tags)}
 	r.store.SetMaxSeries(cfg.MaxSeries)
+	if cfg.Tap != nil {
+		r.store.SetTap(cfg.Tap)
+	}
 	r.host = newHostRecorder(r.store)
 	r.host.setGlobal(r.global)
 	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults,
@@ -348,6 +354,9 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	r.host.setGlobal(global)
 	r.env.SetTags(global)
 	vm0.Recorder.SetTags(global)
+	if r.cfg.Tap != nil {
+		r.cfg.Tap.Thresholds(opts.Thresholds)
+	}
 	if opts.Memory.Interval > 0 {
 		r.sampler.SetInterval(opts.Memory.Interval)
 	}

@@ -1,0 +1,97 @@
+package output_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"spellhost/host/metrics"
+	"spellhost/host/output"
+)
+
+// benchSeries makes the series a typical run writes to: a trend and a
+// counter over a few tag sets.
+func benchSeries(st *metrics.Store) []*metrics.Series {
+	trend, _ := st.Define("req_duration", metrics.Trend, metrics.Time)
+	calls, _ := st.Def(metrics.ToolCalls)
+	var out []*metrics.Series
+	for i := range 4 {
+		tags := metrics.Tags(map[string]string{"scenario": "api", "name": fmt.Sprintf("GET /items/%d", i), "status": "200"})
+		out = append(out, st.Series(trend, tags), st.Series(calls, tags))
+	}
+	return out
+}
+
+// BenchmarkRecord is the recording path of a VU: Buffer.Add and its
+// flushes into the store, with no raw-sample output, and with a tap that
+// queues every batch for the writer (which is what --out json or csv adds
+// to a VU; the writing itself runs on the writer's goroutine, measured by
+// BenchmarkWrite).
+func BenchmarkRecord(b *testing.B) {
+	for _, tapped := range []bool{false, true} {
+		name := map[bool]string{false: "no-out", true: "tapped"}[tapped]
+		b.Run(name, func(b *testing.B) {
+			st := metrics.NewStore()
+			var s *output.Stream
+			if tapped {
+				s = output.NewStream([]output.Output{discard{}}, 1<<16, time.Second)
+				st.SetTap(s)
+			}
+			series := benchSeries(st)
+			buf := st.NewBuffer(256, time.Hour)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				buf.Add(series[i%len(series)], float64(i%1000))
+			}
+			buf.Flush()
+			b.StopTimer()
+			if s != nil {
+				s.Close()
+			}
+		})
+	}
+}
+
+// discard is an output that writes nothing.
+type discard struct{}
+
+func (discard) Name() string                                      { return "discard" }
+func (discard) WriteSample(metrics.Sample, *output.Catalog) error { return nil }
+func (discard) Flush() error                                      { return nil }
+func (discard) Close() error                                      { return nil }
+
+// BenchmarkWrite is the writer's cost per value for each format, to a
+// real file: what the writer goroutine spends per sample.
+func BenchmarkWrite(b *testing.B) {
+	for _, name := range []string{"out.json", "out.csv", "out.json.gz"} {
+		b.Run(name, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), name)
+			var o output.Output
+			var err error
+			if filepath.Ext(name) == ".csv" {
+				o, err = output.NewCSV(path)
+			} else {
+				o, err = output.NewJSON(path)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			st := metrics.NewStore()
+			series := benchSeries(st)
+			var cat output.Catalog
+			now := time.Now().UnixNano()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := o.WriteSample(metrics.Sample{Series: series[i%len(series)], Value: float64(i%1000) / 7, Time: now + int64(i)*1000}, &cat); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := o.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
