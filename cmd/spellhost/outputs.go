@@ -248,6 +248,7 @@ type outputs struct {
 	pointsFile          *os.File
 	pointsSpec          string
 	summaryJSON, report string
+	summaryExport       string
 	junit, stepSummary  string
 }
 
@@ -287,12 +288,12 @@ func (o *outputs) close() error {
 // openOutputs checks the output flags before the run starts, so a bad
 // path fails at once, and opens the point stream.
 func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
-	o := &outputs{summaryJSON: rf.summaryJSON, report: rf.report}
+	o := &outputs{summaryJSON: rf.summaryJSON, report: rf.report, summaryExport: rf.summaryExport}
 	if err := o.openOut(rf.out, cfg); err != nil {
 		o.close()
 		return nil, err
 	}
-	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report} {
+	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report, "--summary-export": rf.summaryExport} {
 		if path == "" {
 			continue
 		}
@@ -311,6 +312,11 @@ func (o *outputs) finish(res *result.Run) error {
 	if res != nil && o.summaryJSON != "" {
 		if err := writeAtomic(o.summaryJSON, func(w io.Writer) error { return report.WriteSummaryJSON(w, res) }); err != nil {
 			errs = append(errs, fmt.Errorf("--summary-json %s: %w", o.summaryJSON, err))
+		}
+	}
+	if res != nil && o.summaryExport != "" {
+		if err := writeAtomic(o.summaryExport, func(w io.Writer) error { return report.WriteSummaryExport(w, res) }); err != nil {
+			errs = append(errs, fmt.Errorf("--summary-export %s: %w", o.summaryExport, err))
 		}
 	}
 	if res != nil && o.report != "" {
@@ -357,4 +363,40 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// writeSummaries writes the end-of-run summary: what the script's
+// handleSummary returned (stdout, stderr, files through the write
+// permission), or the default summary when the script has none or it
+// failed (its error on stderr first). It returns the files that could
+// not be written.
+func writeSummaries(gs *globalState, res *result.Run, p *perm.Set) error {
+	hs := res.HandleSummary
+	if hs == nil || hs.Err != "" {
+		if hs != nil {
+			fmt.Fprintf(gs.stderr, "spellhost run: handleSummary: %s; the default summary follows\n", hs.Err)
+		}
+		if !res.TopToBottom || len(res.Thresholds) > 0 || hs != nil {
+			report.WriteSummary(gs.stdout, res)
+		}
+		return nil
+	}
+	var errs []error
+	for _, o := range hs.Outputs {
+		switch o.Name {
+		case "stdout":
+			io.WriteString(gs.stdout, o.Text)
+		case "stderr":
+			io.WriteString(gs.stderr, o.Text)
+		default:
+			if p == nil {
+				errs = append(errs, fmt.Errorf("handleSummary: %s: no write permission", o.Name))
+				continue
+			}
+			if _, err := p.WriteFile(o.Name, []byte(o.Text)); err != nil {
+				errs = append(errs, fmt.Errorf("handleSummary: %s: %w", o.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

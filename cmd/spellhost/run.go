@@ -68,7 +68,11 @@ type runFlags struct {
 	scenarios            []string
 	out                  []string
 	summaryJSON, report  string
-	noSummary            bool
+	summaryExport        string
+	trendStats           string
+	noSummary, quiet     bool
+	progressInterval     string
+	envs                 []string
 	faults               []string
 	tags                 []string
 	perms                permFlags
@@ -103,8 +107,8 @@ func runCmd(gs *globalState, args []string) error {
 	if v, ok := gs.lookupEnv(stepSummaryEnv); ok && v != "" {
 		outputs.stepSummary = v
 	}
-	if gs.stderrTTY && !rf.noSummary {
-		cfg.Progress = gs.stderr
+	if !rf.quiet {
+		cfg.Progress, cfg.ProgressTerminal = gs.stderr, gs.stderrTTY
 	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -156,7 +160,7 @@ func runCmd(gs *globalState, args []string) error {
 			}
 		}
 	}
-	if cfg.Progress != nil {
+	if cfg.ProgressTerminal {
 		fmt.Fprint(gs.stderr, "\r\033[K")
 	}
 	// The raw-sample outputs are written out first, so the summary can
@@ -164,12 +168,12 @@ func runCmd(gs *globalState, args []string) error {
 	if dropped := outputs.closeStream(); o.res != nil {
 		o.res.OutputDropped = dropped
 	}
-	if o.res != nil && !o.res.TopToBottom || o.res != nil && len(o.res.Thresholds) > 0 {
-		if !rf.noSummary {
-			report.WriteSummary(gs.stdout, o.res)
-		}
+	var summaryErr error
+	if o.res != nil && !rf.noSummary {
+		summaryErr = writeSummaries(gs, o.res, cfg.Perm)
 	}
-	if werr := outputs.finish(o.res); werr != nil {
+	werr := errors.Join(outputs.finish(o.res), summaryErr)
+	if werr != nil {
 		// A file that could not be written fails the run; a run that
 		// failed already keeps its own exit code.
 		if o.err == nil {
@@ -203,9 +207,14 @@ func (rf *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&rf.duration, "duration", "d", "", "how long the VUs loop (constant-vus), e.g. 30s")
 	fs.StringSliceVar(&rf.scenarios, "scenario", nil, "run only these scenarios, comma-separated")
 	fs.StringArrayVar(&rf.out, "out", nil, outUsage())
-	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
+	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE (spellhost's versioned shape, which compare reads)")
+	fs.StringVar(&rf.summaryExport, "summary-export", "", "write the end-of-run summary to FILE in the shape k6's --summary-export writes")
+	fs.StringVar(&rf.trendStats, "summary-trend-stats", strings.Join(metrics.DefaultTrendStats, ","), "the figures the summary shows of each trend: avg, min, med, max, count, sum, p(N)")
 	fs.StringVar(&rf.report, "report", "", "write a report to FILE: HTML with charts when FILE ends in .html (or .htm), Markdown otherwise")
-	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
+	fs.BoolVar(&rf.noSummary, "no-summary", false, "do not print the end-of-run summary, nor call the script's handleSummary")
+	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "do not print the execution plan and the progress lines")
+	fs.StringVar(&rf.progressInterval, "progress-interval", DefaultProgressText, "how often a run whose stderr is not a terminal prints a progress line")
+	fs.StringArrayVarP(&rf.envs, "env", "e", nil, "a variable of the script's ENV table, KEY=VALUE (repeatable); ENV needs no --allow-env")
 	fs.StringArrayVar(&rf.tags, "tag", nil, "a tag every value of the run carries, KEY=VALUE (repeatable; wins over options.tags)")
 	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
 	rf.registerResults(fs)
@@ -301,10 +310,27 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 	if err != nil {
 		return cfg, nil, err
 	}
+	trendStats, err := metrics.ParseTrendStats(rf.trendStats)
+	if err != nil {
+		return cfg, nil, usageErr("--summary-trend-stats=%s: %v", rf.trendStats, err)
+	}
+	interval, err := kernel.ParseDuration(rf.progressInterval)
+	if err != nil || interval < 100*time.Millisecond {
+		return cfg, nil, usageErr("--progress-interval=%s: want a duration of at least 100ms, such as 10s", rf.progressInterval)
+	}
+	env, err := envValues(rf.envs)
+	if err != nil {
+		return cfg, nil, err
+	}
 	cfg = scenario.Config{
-		Tags:   tags,
-		Faults: faults,
-		Script: script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
+		Tags:              tags,
+		SummaryTrendStats: trendStats,
+		ProgressInterval:  interval,
+		Env:               env,
+		NoHandleSummary:   rf.noSummary,
+		Summary:           report.SummaryState{StdoutTTY: gs.stdoutTTY, StderrTTY: gs.stderrTTY},
+		Faults:            faults,
+		Script:            script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
 		MaxRequestBytes: int(maxRequest), MaxSeries: rf.maxSeries, Perm: sess.cfg.Perm, Registry: sess.registry, Seed: rf.seed,
 		Limits: luavm.Limits{MaxStringBytes: int(maxString)}, Lib: lualib.FS,
 		Stdout: gs.stdout, Stderr: gs.stderr, LookupEnv: gs.lookupEnv, LogLevel: rf.logLevel,
@@ -332,6 +358,22 @@ func keyValues(flag string, pairs []string) (map[string]string, error) {
 		}
 		if err := metrics.CheckTagValue(v); err != nil {
 			return nil, usageErr("%s %s: %v", flag, p, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// DefaultProgressText is --progress-interval's default.
+const DefaultProgressText = "10s"
+
+// envValues reads the -e KEY=VALUE pairs of the ENV table.
+func envValues(pairs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" || strings.ContainsAny(k, "\x00") {
+			return nil, usageErr("--env %s: want KEY=VALUE", p)
 		}
 		out[k] = v
 	}

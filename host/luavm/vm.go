@@ -95,6 +95,9 @@ type Env struct {
 	LogLevel string
 	// Args are the script's arguments, as the Lua global ARGS.
 	Args []string
+	// ENV are the variables given with -e KEY=VALUE, as the Lua global
+	// table ENV (no --allow-env needed: the user passed them).
+	ENV map[string]string
 	// Seed seeds math.random: VU n uses Seed and n, so runs repeat.
 	Seed uint64
 	// Lib holds the Lua modules shipped with spellhost (the lua/ folder).

@@ -111,7 +111,7 @@ func appendMetricLine(b []byte, def *metrics.Def, e *catalogEntry) []byte {
 	b = append(b, `,"type":`...)
 	b = appendString(b, def.Kind.String())
 	b = append(b, `,"contains":`...)
-	b = appendString(b, Contains(def.Unit))
+	b = appendString(b, def.Unit.Contains())
 	b = append(b, `,"thresholds":[`...)
 	if e != nil {
 		for i, t := range e.thresholds {
@@ -143,18 +143,6 @@ func appendMetricLine(b []byte, def *metrics.Def, e *catalogEntry) []byte {
 	b = append(b, `},"metric":`...)
 	b = appendString(b, def.Name)
 	return append(b, "}\n"...)
-}
-
-// Contains is what k6 calls the kind of data a metric holds: "time" for
-// milliseconds, "data" for bytes, else "default".
-func Contains(u metrics.Unit) string {
-	switch u {
-	case metrics.Time:
-		return "time"
-	case metrics.Data:
-		return "data"
-	}
-	return "default"
 }
 
 // appendTags appends tags as a JSON object with sorted keys, or null.

@@ -183,7 +183,7 @@ func NewModel(r *result.Run) *Model {
 			hold = append(hold, Bytes(float64(f.LeakedBytes)))
 		}
 		if f.ParkedGoroutines > 0 {
-			hold = append(hold, fmt.Sprintf("%d goroutines", f.ParkedGoroutines))
+			hold = append(hold, plural(int64(f.ParkedGoroutines), "goroutine", "goroutines"))
 		}
 		m.Faults = append(m.Faults, FaultRow{Target: f.Target, Rule: f.Rule, Calls: Count(f.Calls), Hits: Count(f.Hits),
 			Active: f.Active, Holding: strings.Join(hold, ", ")})
@@ -194,13 +194,13 @@ func NewModel(r *result.Run) *Model {
 	if mem := r.Memory; len(mem.Samples) > 0 {
 		lk := mem.Leak
 		lv := &LeakView{Verdict: lk.Verdict, Reason: lk.Reason, Bad: lk.Verdict == metrics.Leak}
-		lv.Rows = [][2]string{{"peak RSS", Bytes(float64(mem.Peak.RSS))}, {"peak goroutines", fmt.Sprint(mem.Peak.Goroutines)}}
+		lv.Rows = [][2]string{{"peak RSS", Bytes(float64(mem.Peak.RSS))}, {"peak goroutines", Count(int64(mem.Peak.Goroutines))}}
 		if lk.Verdict != metrics.Insufficient {
 			lv.Rows = append(lv.Rows,
 				[2]string{"live heap", Bytes(lk.StartHeap) + " → " + Bytes(lk.EndHeap)},
 				[2]string{"RSS", Bytes(lk.StartRSS) + " → " + Bytes(lk.EndRSS)},
-				[2]string{"goroutine growth", fmt.Sprintf("%+.0f", lk.GoroutineGrowth)},
-				[2]string{"slope", fmt.Sprintf("%s %s (R² %.2f)", Bytes(lk.Slope), strings.TrimPrefix(lk.SlopeUnit, "bytes "), lk.R2)},
+				[2]string{"goroutine growth", goroutineChange(lk.GoroutineGrowth)},
+				[2]string{"slope", slope(lk)},
 				[2]string{"levels", "warn " + Bytes(float64(lk.WarnBytes)) + ", fail " + Bytes(float64(lk.FailBytes))})
 		}
 		m.Leak = lv

@@ -25,6 +25,7 @@ import (
 	"spellhost/host/luavm"
 	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
+	"spellhost/host/report"
 	"spellhost/host/result"
 	"spellhost/tools"
 	"spellhost/tools/perm"
@@ -66,8 +67,13 @@ type Config struct {
 	Stdout, Stderr io.Writer
 	LookupEnv      func(string) (string, bool)
 	LogLevel       string
-	// Progress, when set, receives a live status line every second.
-	Progress io.Writer
+	// Progress, when set, receives the execution plan as the scenarios
+	// start, then the run's progress: on a terminal (ProgressTerminal) a
+	// status line redrawn every second, else a line every
+	// ProgressInterval (default DefaultProgressInterval) and at the end.
+	Progress         io.Writer
+	ProgressTerminal bool
+	ProgressInterval time.Duration
 	// Points, when set, receives every metric's figures each second
 	// (the --out per-second=FILE stream).
 	Points PointWriter
@@ -85,6 +91,16 @@ type Config struct {
 	// Live, when set, is attached to the run as it starts, so another
 	// goroutine can build a result from what was recorded so far.
 	Live *Live
+	// Summary is what handleSummary's data says of the terminal and the
+	// display options; NoHandleSummary skips the script's handleSummary
+	// (--no-summary).
+	Summary         report.SummaryState
+	NoHandleSummary bool
+	// SummaryTrendStats are the trend figures of the summary's totals
+	// (--summary-trend-stats; default metrics.DefaultTrendStats).
+	SummaryTrendStats []string
+	// Env are the -e KEY=VALUE variables: the script's ENV table.
+	Env map[string]string
 	// Tags are the run's global tags from the command line (--tag); they
 	// win over options.tags on the same key.
 	Tags map[string]string
@@ -162,10 +178,14 @@ type runState struct {
 	host  *hostRecorder
 	// global are the run's global tags: --tag until the options are
 	// resolved, then options.tags under them.
-	global     map[string]string
-	opts       *Options
-	vm0        *luavm.VM
-	vm0mu      sync.Mutex
+	global  map[string]string
+	opts    *Options
+	vm0     *luavm.VM
+	vm0mu   sync.Mutex
+	vm0Lost bool // vm0's top level ran away: it is abandoned, not closed
+	// sampling is set while scenarios run: the memory sampler then
+	// records vus and vus_max too.
+	sampling   atomic.Bool
 	data       any
 	iterations atomic.Int64
 	active     atomic.Int64
@@ -180,6 +200,10 @@ type runState struct {
 	sampler    *metrics.Sampler
 	mem        *memlimit.Limiter
 	aborted    []*metrics.Threshold
+	// lastProgress and lastComplete are the time and the iterations of
+	// the last progress line (guarded by tlMu).
+	lastProgress time.Time
+	lastComplete int64
 	// live guards opts and scenarios against Live.Snapshot, which reads
 	// them from another goroutine while the run sets them.
 	live  sync.Mutex
@@ -237,7 +261,7 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 	r.env = &luavm.Env{
 		Kernel: k, Perm: cfg.Perm, LookupEnv: cfg.LookupEnv,
 		Stdout: cfg.Stdout, Log: cfg.Stderr, LogLevel: cfg.LogLevel,
-		Args: cfg.Args, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
+		Args: cfg.Args, ENV: cfg.Env, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
 		OnInternalError: r.internal, TestHook: cfg.TestHook, Metrics: r.store,
 	}
 	r.env.SetTags(r.global)
@@ -266,6 +290,11 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 		cfg.Live.attach(r)
 	}
 	res, err := r.executeSafely(ctx)
+	defer func() {
+		if r.vm0 != nil && !r.vm0Lost {
+			r.vm0.Close()
+		}
+	}()
 	// Tasks still queued or running end now, cancelled and counted, so
 	// the summary's accounting is final.
 	k.StopTasks()
@@ -284,7 +313,11 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 		}
 		r.finish(res, true)
 	}
-	return res, r.exitError(ctx, res, err)
+	err = r.exitError(ctx, res, err)
+	if res != nil && !r.cfg.InspectOnly {
+		r.handleSummary(ctx, res, err)
+	}
+	return res, err
 }
 
 func (r *runState) startSampler() func() {
@@ -296,6 +329,9 @@ func (r *runState) startSampler() func() {
 		r.host.add(metrics.MemoryRSS, float64(m.RSS), nil)
 		r.host.add(metrics.MemoryHeapLive, float64(m.HeapLive), nil)
 		r.host.add(metrics.Goroutines, float64(m.Goroutines), nil)
+		if r.sampling.Load() {
+			r.sampleVUs()
+		}
 	})
 	r.env.Memory = func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample) {
 		lc := metrics.LeakConfig{WarnBytes: metrics.DefaultWarnBytes, FailBytes: metrics.DefaultFailBytes}
@@ -326,9 +362,9 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 		return vm0.RunMain(ctx)
 	})
 	if errors.Is(err, ErrRunaway) {
+		r.vm0Lost = true // its Lua state may still run: never touch it again
 		return res, err
 	}
-	defer vm0.Close()
 	vm0.Recorder.Buf.Flush()
 	if err != nil {
 		return res, err
@@ -373,6 +409,9 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	if r.cfg.InspectOnly {
 		res.RunOptions = opts.Describe()
 		return res, nil
+	}
+	if r.cfg.Progress != nil {
+		writePlan(r.cfg.Progress, r.cfg.Script, opts.Scenarios)
 	}
 
 	// Global setup, with its own timeout; its result reaches every VU.
@@ -458,6 +497,8 @@ func (r *runState) runScenarios(ctx context.Context) error {
 		r.live.Unlock()
 		preps = append(preps, prepared{sr, ex, workers})
 	}
+	r.sampling.Store(true)
+	defer r.sampling.Store(false)
 	stopCollector := r.startCollector(ctx)
 	defer stopCollector()
 

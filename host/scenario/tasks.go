@@ -5,6 +5,8 @@ import (
 	"maps"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"spellhost/host/kernel"
 	"spellhost/host/metrics"
 	"spellhost/host/result"
@@ -72,17 +74,17 @@ func taskSection(k *kernel.Kernel) (result.Section, bool) {
 	if !ok {
 		return result.Section{}, false
 	}
-	n := func(v int64) string { return fmt.Sprintf("%d", v) }
+	n := humanize.Comma
 	return result.Section{Title: "tasks", Rows: [][]string{
-		{"submitted", n(s.Submitted), fmt.Sprintf("(%d refused: queue full)", s.Rejected)},
+		{"submitted", n(s.Submitted), fmt.Sprintf("(%s refused: queue full)", n(s.Rejected))},
 		{"succeeded", n(s.Succeeded)},
 		{"failed", n(s.Failed)},
 		{"timed out", n(s.TimedOut)},
 		{"cancelled", n(s.Cancelled)},
-		{"still live", fmt.Sprintf("%d queued, %d running, %d retrying", s.Queued, s.Running, s.Retrying)},
+		{"still live", fmt.Sprintf("%s queued, %s running, %s retrying", n(int64(s.Queued)), n(int64(s.Running)), n(int64(s.Retrying)))},
 		{"retries", n(s.Retries)},
 		{"rate-limit waits", n(s.RateLimitWaits), fmt.Sprintf("(%.3fs in all)", s.RateLimitWait.Seconds())},
-		{"retention", fmt.Sprintf("%d kept, %d dropped", s.Retained, s.Dropped)},
+		{"retention", fmt.Sprintf("%s kept, %s dropped", n(int64(s.Retained)), n(int64(s.Dropped)))},
 		{"accounting", map[bool]string{true: "balanced: every task in exactly one state", false: "UNBALANCED"}[s.Balanced()]},
 	}}, true
 }

@@ -246,6 +246,10 @@ options = {}
 ---@type string[]
 ARGS = {}
 
+--- the variables given with -e KEY=VALUE (repeatable), as k6's __ENV; readable without --allow-env. A name not given is nil.
+---@type table<string, string>
+ENV = {}
+
 --- Stops the whole run at once: teardown still runs, the summary is printed and spellhost exits 108.
 ---@param reason? string 
 function abort(reason) end
@@ -257,9 +261,9 @@ function abort(reason) end
 ---@return boolean ok true when every check passed
 function check(value, checks, tags) end
 
---- Reads an environment variable that --allow-env permits; any other raises permission_denied naming the flag.
+--- Reads a variable of spellhost's own environment that --allow-env permits, or nil when it is not set; a variable --allow-env does not permit raises permission_denied naming the flag, set or not. Values given on the command line with -e KEY=VALUE are in the ENV table instead, which needs no permission.
 ---@param name string an environment variable
----@return string? value nil when unset
+---@return string? value nil when the variable is not set
 function env(name) end
 
 --- Returns a monotonic clock in seconds (with sub-microsecond precision), for measuring durations; it never goes backwards.
