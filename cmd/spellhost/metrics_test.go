@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,28 @@ func checkK6Lines(t *testing.T, lines []string) {
 			}
 		default:
 			t.Fatalf("line type %q: %s", v.Type, l)
+		}
+	}
+}
+
+// TestRunHelpExitCodes: run --help lists every exit code spellhost run
+// can end with, and states the unit conventions.
+func TestRunHelpExitCodes(t *testing.T) {
+	code, out, _ := run(t, "run", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, c := range []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage, exitcode.ThresholdsFailed,
+		exitcode.SetupTimeout, exitcode.TeardownTimeout, exitcode.Timeout, exitcode.InvalidConfig, exitcode.Interrupted,
+		exitcode.ScriptException, exitcode.ScriptAborted, exitcode.Panic, exitcode.MemoryLimit} {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^  %-4d \S`, c)).MatchString(out) {
+			t.Errorf("run --help does not list exit code %d", c)
+		}
+	}
+	for _, want := range []string{"99   thresholds failed (abortOnFail too)", "108  the script called abort()",
+		"kB/MB/GB being powers of 1,000 and KiB/MiB/GiB of 1,024", "number of seconds", "milliseconds for time"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run --help lacks %q", want)
 		}
 	}
 }

@@ -45,15 +45,41 @@ abandons a script that does not stop within about twice its limit.
 Ctrl-C stops gracefully (a repeat within a second is the same Ctrl-C); a
 later second one quits at once, still writing the summary files.
 
-Outputs: --summary-json, --report (HTML by the .html extension, else
-Markdown), --out json=FILE and --out junit=FILE, and --dashboard for a live
-page. When GITHUB_STEP_SUMMARY names a file, the Markdown report is
-appended to it.
+Outputs: the summary on stdout (--no-summary: none; a script's
+handleSummary(data) replaces it), --summary-json (spellhost's versioned
+shape) and --summary-export (k6's), --report (HTML by the .html extension,
+else Markdown), --out json=FILE and csv=FILE (every value as recorded, in
+k6's shapes; FILE.gz compressed), --out per-second=FILE, --out
+junit=FILE, and --dashboard for a live page. When GITHUB_STEP_SUMMARY
+names a file, the Markdown report is appended to it. When stderr is not a
+terminal, the execution plan and a progress line every
+--progress-interval go there (-q: neither).
 
-Exit codes: 0 ok, 1 an output file could not be written, 99 thresholds
-failed, 102 timeout, 104 invalid options, 105 interrupted, 107 script
-error, 108 aborted by the script, 109 a bug in spellhost (the summary and
-output files are still written), 111 memory limit.
+Script inputs: ARGS (what follows --), ENV (-e KEY=VALUE, no permission
+needed), env(NAME) (spellhost's environment, as --allow-env allows), tags
+on every value (--tag KEY=VALUE, over options.tags).
+
+Units: a duration is a string with a unit (250ms, 30s, 2m) or a bare
+number of seconds; a size is a string with a unit or a bare number of
+bytes, kB/MB/GB being powers of 1,000 and KiB/MiB/GiB of 1,024 (spellhost
+writes KiB, MiB, GiB); in a threshold a bare number is in the metric's
+unit, milliseconds for time and bytes for data.
+
+Exit codes:
+  0    the run passed
+  1    a command failed, or an output file could not be written (a run
+       that failed already keeps its own code)
+  2    usage: a bad flag or argument
+  99   thresholds failed (abortOnFail too)
+  100  setup() overran its timeout
+  101  teardown() overran its timeout
+  102  the run's --timeout fired, or the watchdog stopped a runaway script
+  104  invalid options (every problem is listed, nothing runs)
+  105  interrupted by a signal
+  107  script error (an uncaught Lua error, or a syntax error)
+  108  the script called abort()
+  109  a bug in spellhost (the summary and output files are still written)
+  111  --max-memory was exceeded
 `
 
 type runFlags struct {

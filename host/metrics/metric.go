@@ -98,6 +98,35 @@ var Builtin = []Def{
 	{InjectedFaults, Counter, None},
 }
 
+// BuiltinDoc says what each built-in metric measures and how its values
+// are tagged, for the reference.
+var BuiltinDoc = map[string]string{
+	Iterations:         "complete iterations (an iteration cut short by gracefulStop, the end of the run or abort() is not counted); tags: the scenario's",
+	IterationDuration:  "the time of a complete iteration, ms; for the arrival-rate executors from its scheduled start, so a late start counts",
+	IterationService:   "the time a complete iteration itself took, from when it really started, ms (differs from iteration_duration under the arrival-rate executors)",
+	IterationErrors:    "iterations that raised an error; tags: the scenario's and type (the error type)",
+	IterationTimeouts:  "iterations stopped by the scenario's timeout",
+	DroppedIterations:  "iterations an arrival-rate executor could not start because every VU up to maxVUs was busy",
+	VUs:                "VUs running iterations, sampled with memory (every 100ms by default)",
+	VUsMax:             "VUs made so far",
+	ToolCalls:          "tool calls made with Tool.invoke, Tool.try and by tasks; tags: tool, outcome (ok or the error type), and the scenario's or the task's",
+	ToolDuration:       "the time of a tool call, ms; tagged as tool_calls",
+	Checks:             "check results, 1 for a pass; tags: check (the name) and the scenario's, plus check's own tags",
+	MemoryRSS:          "the process's resident memory, bytes",
+	MemoryHeapLive:     "the live heap the last garbage collection found, bytes",
+	Goroutines:         "the process's goroutines",
+	MemoryGrowth:       "the leak verdict's live-heap growth between the start and end windows, bytes (recorded at the end)",
+	MemorySlope:        "the leak verdict's fitted slope of the live heap, bytes per 1,000 iterations (per second without iterations)",
+	TaskQueueDepth:     "tasks queued or retrying, at each submit",
+	TaskRunning:        "tasks held by workers, at each attempt's start",
+	TaskQueueWait:      "the time an attempt waited in the queue, ms; tags: the task's",
+	TaskRunDuration:    "the time a task's attempts ran in all, ms, at its end; tags: the task's",
+	TaskOutcomes:       "tasks that ended; tags: state (succeeded, failed, timed_out, cancelled) and the task's",
+	TaskRetries:        "attempts that will be retried; tags: the task's",
+	TaskRateLimitWaits: "times a worker waited for the task rate limit",
+	InjectedFaults:     "reserved, not recorded yet: tool_calls{outcome:injected} counts the tool calls a fault rule failed",
+}
+
 // agg is a metric's aggregate over some span of time.
 type agg struct {
 	kind Kind

@@ -123,3 +123,13 @@ func FuzzTags(f *testing.F) {
 		}
 	})
 }
+
+// TestBuiltinDocumented: every built-in metric has its line in the
+// reference (docs/lua-api.md is generated from BuiltinDoc).
+func TestBuiltinDocumented(t *testing.T) {
+	for _, d := range metrics.Builtin {
+		if metrics.BuiltinDoc[d.Name] == "" {
+			t.Errorf("built-in metric %s has no metrics.BuiltinDoc entry", d.Name)
+		}
+	}
+}

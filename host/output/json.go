@@ -1,6 +1,7 @@
 package output
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -57,7 +58,7 @@ func (j *JSON) WriteSample(s metrics.Sample, c *Catalog) error {
 	b = append(b, `{"type":"Point","data":{"time":"`...)
 	b = j.appendTime(b, s.Time)
 	b = append(b, `","value":`...)
-	b = strconv.AppendFloat(b, s.Value, 'g', -1, 64)
+	b = appendNumber(b, s.Value)
 	b = append(b, `,"tags":`...)
 	tags, ok := j.tags[s.Series]
 	if !ok {
@@ -102,6 +103,23 @@ func (j *JSON) appendTime(b []byte, t int64) []byte {
 		b = append(b, frac[:end]...)
 	}
 	return append(b, j.zoneText...)
+}
+
+// appendNumber appends a finite number as JSON writes it: the shortest
+// form that reads back exactly, in plain notation from 1e-6 to 1e21 (so
+// 19984384, not 1.9984384e+07) and with an exponent outside.
+func appendNumber(b []byte, v float64) []byte {
+	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+		n := len(b)
+		b = strconv.AppendFloat(b, v, 'e', -1, 64)
+		// 1e-07 -> 1e-7, as encoding/json writes it.
+		if m := len(b); m-n >= 4 && b[m-4] == 'e' && b[m-3] == '-' && b[m-2] == '0' {
+			b[m-2] = b[m-1]
+			b = b[:m-1]
+		}
+		return b
+	}
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
 }
 
 // appendMetricLine appends the Metric line of def.

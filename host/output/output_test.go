@@ -388,3 +388,31 @@ func read(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestJSONNumbers: values are written as encoding/json writes them.
+func TestJSONNumbers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "n.json")
+	j, err := output.NewJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := metrics.NewStore()
+	vus, _ := st.Def(metrics.VUs)
+	s := st.Series(vus, "")
+	var cat output.Catalog
+	vals := []float64{19984384, 0, -0.5, 1e-7, 1.5e-300, 1e21, 123456789.125, -2.5e22, 0.000001}
+	for _, v := range vals {
+		if err := j.WriteSample(metrics.Sample{Series: s, Value: v, Time: 1}, &cat); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(strings.TrimSpace(read(t, path)), "\n")[1:] {
+		want, _ := json.Marshal(vals[i])
+		if !strings.Contains(l, `"value":`+string(want)+`,`) {
+			t.Errorf("%v: line %s, want value %s", vals[i], l, want)
+		}
+	}
+}

@@ -202,7 +202,8 @@ func (x *timeout) decodeOption(d *decoder, path string, v any) {
 	*x = timeout(t)
 }
 
-// byteSize is a size: a number of bytes or a string such as "20MB".
+// byteSize is a size: a number of bytes or a string such as "20MiB"
+// (kB, MB, GB: powers of 1,000; KiB, MiB, GiB: powers of 1,024).
 type byteSize uint64
 
 func (x *byteSize) decodeOption(d *decoder, path string, v any) {
@@ -218,7 +219,7 @@ func (x *byteSize) decodeOption(d *decoder, path string, v any) {
 			return
 		}
 	}
-	d.fail(path, "want a size such as \"20MB\" or a number of bytes, got %s", describe(v))
+	d.fail(path, "want a size such as \"20MiB\" or a number of bytes, got %s", describe(v))
 }
 
 // names is a scenario name or a list of them.

@@ -149,7 +149,7 @@ func TestParseOptionsProblems(t *testing.T) {
 			"tags": "x", "startAfter": 3, "timeout": false}}, "setupTimeout": "soon", "memory": {"warn": "lots", "interval": "0.5ms"}, "tasks": {"workers": 20000, "keep": -1}}`,
 			Overrides{}, []string{
 				`options.memory.interval: 500µs is below the 1ms minimum`,
-				`options.memory.warn: want a size such as "20MB" or a number of bytes, got string "lots"`,
+				`options.memory.warn: want a size such as "20MiB" or a number of bytes, got string "lots"`,
 				`options.scenarios.a.exec: want a string, got an empty table`,
 				`options.scenarios.a.iterations: want a whole number from 0, got number 1.5`,
 				`options.scenarios.a.startAfter: want a scenario name or a list of names, got number 3`,

@@ -340,7 +340,7 @@ options = {
 	_, err := Run(context.Background(), Config{Script: path, Lib: lualib.FS})
 	want := `invalid options:
   options.memory.interval: bad duration +Inf: must be a finite number of seconds, not negative
-  options.memory.warn: want a size such as "20MB" or a number of bytes, got number NaN
+  options.memory.warn: want a size such as "20MiB" or a number of bytes, got number NaN
   options.scenarios.calc.exec: want a string, got a function
   options.scenarios.calc.vu: unknown field; did you mean "vus"?
   options.scenarios.calc.vus: want a whole number from 0, got string "4"

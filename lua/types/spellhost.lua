@@ -341,8 +341,8 @@ function JSON.encode(value, opts) end
 --- The kernel's request/reply protocol and its health.
 Kernel = {}
 
---- Reports the kernel's state, for recovery checks: tools registered, calls running and abandoned after timeouts, goroutines, live heap.
----@return Health health {status, tools, running, abandoned, calls, panics, goroutines, heap_bytes, uptime_s}
+--- Reports the kernel's state, for recovery checks. status is "ok" ("closed" after the kernel closed); tools: the tools registered; running: tool calls in progress; abandoned: calls that timed out whose tool has not returned yet; calls: calls finished; panics: tools that panicked (the kernel kept serving); goroutines: the process's now, goroutines_baseline when the kernel started, goroutine_growth the difference; heap_bytes: the live heap; uptime_s: seconds since the kernel started; fault_rules: fault rules enabled; tasks_queued, tasks_running, tasks_retrying: the task manager's, once it started.
+---@return Health health {status, tools, running, abandoned, calls, panics, goroutines, goroutines_baseline, goroutine_growth, heap_bytes, uptime_s, fault_rules} and, once tasks ran, {tasks_queued, tasks_running, tasks_retrying}
 function Kernel.health() end
 
 --- Starts another kernel in this process, over a registry of its own holding the same tools, so a scenario can load several kernels at once. The kernel closes with :close() or when the VU ends.
