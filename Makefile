@@ -53,6 +53,10 @@ bench: build
 	./$(BIN) run scripts/memleak.lua -- 1000 5 0
 	./$(BIN) run --vus 1000 --duration 5s scripts/bench/sleep_vus.lua
 	./$(BIN) run scripts/bench/calibration.lua
+	./$(BIN) run scripts/bench/samples.lua
+	./$(BIN) run --out json=/tmp/spellhost-bench.json --out csv=/tmp/spellhost-bench.csv scripts/bench/samples.lua
+	./$(BIN) run scripts/bench/samples.lua -- paced
+	./$(BIN) run --out json=/tmp/spellhost-bench.json --out csv=/tmp/spellhost-bench.csv scripts/bench/samples.lua -- paced
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -23,6 +23,11 @@ func Tags(m map[string]string) string {
 	}
 	slices.Sort(keys)
 	var b strings.Builder
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v) + 2
+	}
+	b.Grow(n)
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteByte(',')
@@ -35,11 +40,12 @@ func Tags(m map[string]string) string {
 }
 
 func escapeTag(b *strings.Builder, s string) {
-	if !strings.ContainsAny(s, `\,=`) {
-		b.WriteString(s)
-		return
+	i := 0
+	for i < len(s) && s[i] != '\\' && s[i] != ',' && s[i] != '=' {
+		i++
 	}
-	for i := 0; i < len(s); i++ {
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		if c := s[i]; c == '\\' || c == ',' || c == '=' {
 			b.WriteByte('\\')
 		}

@@ -1,8 +1,10 @@
 package output_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +95,78 @@ func BenchmarkWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
+	}
+}
+
+// work stands for what a VU does per value it records (Lua calls, tool
+// calls): about ns nanoseconds of hashing.
+func work(ns int, buf []byte) byte {
+	var acc byte
+	for range ns / 250 { // one SHA-256 of 64 bytes takes about 250ns
+		h := sha256.Sum256(buf)
+		acc ^= h[0]
+		buf[0] = h[1]
+	}
+	return acc
+}
+
+// BenchmarkOverhead is a VU that records one value per unit of work, with
+// no raw-sample output and with --out json and csv writing real files:
+// ns/op is the time per value, work included, so the relative change is
+// how much the outputs slow such a run. per=10us is a run at 100,000
+// values per second on one core; per=1.4us the busiest Lua loop measured
+// (scripts/bench/samples.lua: about 700,000 values per second). Run
+// with -count 10: each round runs every case, so machine noise falls on
+// all of them.
+func BenchmarkOverhead(b *testing.B) {
+	for _, per := range []int{10000, 1400} {
+		for _, outs := range []string{"none", "json", "csv", "json+csv"} {
+			b.Run(fmt.Sprintf("per=%v/%s", time.Duration(per), outs), func(b *testing.B) {
+				st := metrics.NewStore()
+				var s *output.Stream
+				if outs != "none" {
+					var os []output.Output
+					for _, kind := range strings.Split(outs, "+") {
+						path := filepath.Join(b.TempDir(), "out."+kind)
+						var o output.Output
+						var err error
+						if kind == "csv" {
+							o, err = output.NewCSV(path)
+						} else {
+							o, err = output.NewJSON(path)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						os = append(os, o)
+					}
+					s = output.NewStream(os, 0, 0)
+					st.SetTap(s)
+				}
+				series := benchSeries(st)
+				buf := st.NewBuffer(256, 100*time.Millisecond)
+				data := make([]byte, 64)
+				var sink byte
+				b.ResetTimer()
+				for i := range b.N {
+					sink ^= work(per, data)
+					buf.Add(series[i%len(series)], float64(i%1000))
+					if i%100 == 99 {
+						buf.MaybeFlush(time.Now()) // a VU's iteration end
+					}
+				}
+				buf.Flush()
+				if s != nil {
+					if err := s.Close(); err != nil {
+						b.Fatal(err)
+					}
+					if d := s.Dropped(); d > 0 {
+						b.Fatalf("%d values dropped", d)
+					}
+				}
+				b.StopTimer()
+				_ = sink
+			})
+		}
 	}
 }

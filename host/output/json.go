@@ -23,9 +23,11 @@ type JSON struct {
 	name string
 	*file
 	seen map[*metrics.Def]bool
-	tags map[*metrics.Series][]byte // the "tags" member of each series
-	buf  []byte
-	loc  *time.Location
+	// tails holds, for each series, what follows a Point's value:
+	// ,"tags":{...}},"metric":"NAME"} and the newline.
+	tails map[*metrics.Series][]byte
+	buf   []byte
+	loc   *time.Location
 	// The time of the last second written, formatted: the part before the
 	// fraction and the zone after it, reused within that second.
 	sec      int64
@@ -39,7 +41,7 @@ func NewJSON(path string) (*JSON, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &JSON{name: "json=" + path, file: f, seen: map[*metrics.Def]bool{}, tags: map[*metrics.Series][]byte{},
+	return &JSON{name: "json=" + path, file: f, seen: map[*metrics.Def]bool{}, tails: map[*metrics.Series][]byte{},
 		loc: time.Local, sec: -1 << 63}, nil
 }
 
@@ -49,26 +51,26 @@ func (j *JSON) Name() string { return j.name }
 // WriteSample writes one Point line, after the metric's Metric line the
 // first time it appears.
 func (j *JSON) WriteSample(s metrics.Sample, c *Catalog) error {
-	def := s.Series.Def
 	b := j.buf[:0]
-	if !j.seen[def] {
-		j.seen[def] = true
-		b = appendMetricLine(b, def, c.entry(def.Name))
+	tail, ok := j.tails[s.Series]
+	if !ok {
+		def := s.Series.Def
+		if !j.seen[def] {
+			j.seen[def] = true
+			b = appendMetricLine(b, def, c.entry(def.Name))
+		}
+		tail = append(tail, `,"tags":`...)
+		tail = appendTags(tail, s.Series.TagMap())
+		tail = append(tail, `},"metric":`...)
+		tail = appendString(tail, def.Name)
+		tail = append(tail, "}\n"...)
+		j.tails[s.Series] = tail
 	}
 	b = append(b, `{"type":"Point","data":{"time":"`...)
 	b = j.appendTime(b, s.Time)
 	b = append(b, `","value":`...)
 	b = appendNumber(b, s.Value)
-	b = append(b, `,"tags":`...)
-	tags, ok := j.tags[s.Series]
-	if !ok {
-		tags = appendTags(nil, s.Series.TagMap())
-		j.tags[s.Series] = tags
-	}
-	b = append(b, tags...)
-	b = append(b, `},"metric":`...)
-	b = appendString(b, def.Name)
-	b = append(b, "}\n"...)
+	b = append(b, tail...)
 	j.buf = b
 	_, err := j.w.Write(b)
 	return err

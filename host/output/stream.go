@@ -40,7 +40,11 @@ const (
 	DefaultQueue = 1024
 	// DefaultFlush is how often the outputs are flushed to their files.
 	DefaultFlush = time.Second
-	batchCap     = 256
+	// drainEvery is how often the writer takes what is queued. It polls,
+	// rather than wait on the queue, so that a VU handing over a batch
+	// never has to wake it; a queue half full wakes it at once.
+	drainEvery = 50 * time.Millisecond
+	batchCap   = 256
 )
 
 // Stream is the run's metrics.Tap for the raw-sample outputs. Make one
@@ -54,6 +58,8 @@ type Stream struct {
 
 	mu      sync.RWMutex // held for reading while sending, for writing to close
 	closed  bool
+	closing chan struct{} // closed by Close
+	kick    chan struct{} // wakes the writer when the queue fills
 	done    chan struct{}
 	dropped atomic.Int64
 	written atomic.Int64
@@ -71,7 +77,8 @@ func NewStream(outs []Output, queue int, every time.Duration) *Stream {
 	if every <= 0 {
 		every = DefaultFlush
 	}
-	s := &Stream{outs: outs, queue: make(chan *[]metrics.Sample, queue), every: every, done: make(chan struct{})}
+	s := &Stream{outs: outs, queue: make(chan *[]metrics.Sample, queue), every: every, done: make(chan struct{}),
+		closing: make(chan struct{}), kick: make(chan struct{}, 1)}
 	s.pool.New = func() any { b := make([]metrics.Sample, 0, batchCap); return &b }
 	go s.write()
 	return s
@@ -93,6 +100,12 @@ func (s *Stream) Samples(batch []metrics.Sample) {
 	}
 	select {
 	case s.queue <- p:
+		if len(s.queue) > cap(s.queue)/2 {
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		s.dropped.Add(int64(len(batch)))
 		s.put(p)
@@ -109,11 +122,13 @@ func (s *Stream) put(p *[]metrics.Sample) {
 // metrics that appear from now on.
 func (s *Stream) Thresholds(ts []*metrics.Threshold) { s.cat.set(ts) }
 
-// write is the writer goroutine: it ends when Close closes the queue.
+// write is the writer goroutine: it ends when Close closes closing.
 func (s *Stream) write() {
 	defer close(s.done)
-	t := time.NewTicker(s.every)
-	defer t.Stop()
+	flushT := time.NewTicker(s.every)
+	defer flushT.Stop()
+	drainT := time.NewTicker(min(drainEvery, s.every))
+	defer drainT.Stop()
 	failed := make([]bool, len(s.outs))
 	fail := func(i int, err error) {
 		if err != nil && !failed[i] {
@@ -128,31 +143,44 @@ func (s *Stream) write() {
 			}
 		}
 	}
-	for {
-		select {
-		case p, ok := <-s.queue:
-			if !ok {
-				flush()
-				for i, o := range s.outs {
-					if err := o.Close(); !failed[i] {
-						fail(i, err)
+	drain := func() {
+		for {
+			select {
+			case p := <-s.queue:
+				for _, smp := range *p {
+					if smp.Series.Overflow() {
+						continue // a value for a series over the caps has no series to name
+					}
+					for i, o := range s.outs {
+						if !failed[i] {
+							fail(i, o.WriteSample(smp, &s.cat))
+						}
 					}
 				}
+				s.written.Add(int64(len(*p)))
+				s.put(p)
+			default:
 				return
 			}
-			for _, smp := range *p {
-				if smp.Series.Overflow() {
-					continue // a value for a series over the caps has no series to name
-				}
-				for i, o := range s.outs {
-					if !failed[i] {
-						fail(i, o.WriteSample(smp, &s.cat))
-					}
+		}
+	}
+	for {
+		select {
+		case <-s.closing:
+			drain() // Samples sends nothing once closing is closed
+			flush()
+			for i, o := range s.outs {
+				if err := o.Close(); !failed[i] {
+					fail(i, err)
 				}
 			}
-			s.written.Add(int64(len(*p)))
-			s.put(p)
-		case <-t.C:
+			return
+		case <-s.kick:
+			drain()
+		case <-drainT.C:
+			drain()
+		case <-flushT.C:
+			drain()
 			flush()
 		}
 	}
@@ -165,7 +193,7 @@ func (s *Stream) Close() error {
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
-		close(s.queue)
+		close(s.closing)
 	}
 	s.mu.Unlock()
 	<-s.done

@@ -1,6 +1,7 @@
 // Package report renders what a run measured: the end-of-run summary on
 // stdout, the versioned JSON summary (--summary-json), the per-second point
-// stream (--out json=FILE), the Markdown report (--report FILE.md), the
+// stream (--out per-second=FILE), the k6-shaped exports (--summary-export,
+// handleSummary's data), the Markdown report (--report FILE.md), the
 // self-contained HTML report with charts (--report FILE.html), JUnit XML
 // (--out junit=FILE) and the live dashboard (--dashboard).
 package report
