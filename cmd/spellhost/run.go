@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -107,6 +109,17 @@ type runFlags struct {
 }
 
 func runCmd(gs *globalState, args []string) error {
+	// The run's goroutines (print, Logger, the plan and progress) and this
+	// one (signals, the summary after a hard quit) write to the same
+	// streams: serialise them.
+	// After a hard quit the run goes on in the background until the
+	// process exits; what it writes once runCmd returned is dropped.
+	out, errw := &syncWriter{w: gs.stdout}, &syncWriter{w: gs.stderr}
+	defer out.close()
+	defer errw.close()
+	locked := *gs
+	locked.stdout, locked.stderr = out, errw
+	gs = &locked
 	fs := newFlags(gs, "run", runUsage)
 	var rf runFlags
 	rf.register(fs)
@@ -209,6 +222,29 @@ func runCmd(gs *globalState, args []string) error {
 	}
 	dash.finish(o.res)
 	return reportRunError(gs, o.err)
+}
+
+// syncWriter serialises the writes of several goroutines to one writer;
+// once closed it drops them.
+type syncWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 }
 
 // repeatedSignal is how close a second SIGINT or SIGTERM may follow the
