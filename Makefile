@@ -71,6 +71,10 @@ bench: build bench-http
 	$(MAKE) run-distributed
 	./$(BIN) run --vus 1000 --duration 5s scripts/bench/sleep_vus.lua
 	./$(BIN) run scripts/bench/calibration.lua
+	./$(BIN) run scripts/bench/samples.lua
+	./$(BIN) run --out json=/tmp/spellhost-bench.json --out csv=/tmp/spellhost-bench.csv scripts/bench/samples.lua
+	./$(BIN) run scripts/bench/samples.lua -- paced
+	./$(BIN) run --out json=/tmp/spellhost-bench.json --out csv=/tmp/spellhost-bench.csv scripts/bench/samples.lua -- paced
 
 # The HTTP engine (host/vuhttp) against wrk (and k6 when installed) on one
 # loopback server: req/s, CPU seconds and req per CPU-second side by side.

@@ -108,9 +108,11 @@ func TestRunOutputFlagsBadInput(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--out", "csv=x.csv"}, "--out csv=x.csv: want json=FILE or junit=FILE"},
-		{[]string{"--out", "junit"}, "want json=FILE or junit=FILE"},
-		{[]string{"--out", "junit="}, "want json=FILE or junit=FILE"},
+		{[]string{"--out", "xml=x.xml"}, "--out xml=x.xml: want json=FILE, csv=FILE, per-second=FILE, junit=FILE"},
+		{[]string{"--out", "junit"}, "want json=FILE, csv=FILE, per-second=FILE, junit=FILE"},
+		{[]string{"--out", "junit="}, "want json=FILE, csv=FILE, per-second=FILE, junit=FILE"},
+		{[]string{"--out", "per-second=" + filepath.Join(dir, "a.json"), "--out", "per-second=" + filepath.Join(dir, "b.json")}, "--out per-second=FILE may be given once"},
+		{[]string{"--out", "json=" + filepath.Join(dir, "a.json"), "--out", "csv=" + filepath.Join(dir, "a.json")}, "another --out writes"},
 		{[]string{"--out", "junit=/nonexistent/j.xml"}, "--out junit=/nonexistent/j.xml: folder /nonexistent does not exist"},
 		{[]string{"--out", "junit=" + filepath.Join(dir, "a.xml"), "--out", "junit=" + filepath.Join(dir, "b.xml")}, "--out junit=FILE may be given once"},
 		{[]string{"--out", "json=/nonexistent/p.json"}, "--out json=/nonexistent/p.json"},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -46,15 +47,41 @@ abandons a script that does not stop within about twice its limit.
 Ctrl-C stops gracefully (a repeat within a second is the same Ctrl-C); a
 later second one quits at once, still writing the summary files.
 
-Outputs: --summary-json, --report (HTML by the .html extension, else
-Markdown), --out json=FILE and --out junit=FILE, and --dashboard for a live
-page. When GITHUB_STEP_SUMMARY names a file, the Markdown report is
-appended to it.
+Outputs: the summary on stdout (--no-summary: none; a script's
+handleSummary(data) replaces it), --summary-json (spellhost's versioned
+shape) and --summary-export (k6's), --report (HTML by the .html extension,
+else Markdown), --out json=FILE and csv=FILE (every value as recorded, in
+k6's shapes; FILE.gz compressed), --out per-second=FILE, --out
+junit=FILE, and --dashboard for a live page. When GITHUB_STEP_SUMMARY
+names a file, the Markdown report is appended to it. When stderr is not a
+terminal, the execution plan and a progress line every
+--progress-interval go there (-q: neither).
 
-Exit codes: 0 ok, 1 an output file could not be written, 99 thresholds
-failed, 102 timeout, 104 invalid options, 105 interrupted, 107 script
-error, 108 aborted by the script, 109 a bug in spellhost (the summary and
-output files are still written), 111 memory limit.
+Script inputs: ARGS (what follows --), ENV (-e KEY=VALUE, no permission
+needed), env(NAME) (spellhost's environment, as --allow-env allows), tags
+on every value (--tag KEY=VALUE, over options.tags).
+
+Units: a duration is a string with a unit (250ms, 30s, 2m) or a bare
+number of seconds; a size is a string with a unit or a bare number of
+bytes, kB/MB/GB being powers of 1,000 and KiB/MiB/GiB of 1,024 (spellhost
+writes KiB, MiB, GiB); in a threshold a bare number is in the metric's
+unit, milliseconds for time and bytes for data.
+
+Exit codes:
+  0    the run passed
+  1    a command failed, or an output file could not be written (a run
+       that failed already keeps its own code)
+  2    usage: a bad flag or argument
+  99   thresholds failed (abortOnFail too)
+  100  setup() overran its timeout
+  101  teardown() overran its timeout
+  102  the run's --timeout fired, or the watchdog stopped a runaway script
+  104  invalid options (every problem is listed, nothing runs)
+  105  interrupted by a signal
+  107  script error (an uncaught Lua error, or a syntax error)
+  108  the script called abort()
+  109  a bug in spellhost (the summary and output files are still written)
+  111  --max-memory was exceeded
 `
 
 type runFlags struct {
@@ -69,14 +96,30 @@ type runFlags struct {
 	scenarios            []string
 	out                  []string
 	summaryJSON, report  string
-	noSummary            bool
+	summaryExport        string
+	trendStats           string
+	noSummary, quiet     bool
+	progressInterval     string
+	envs                 []string
 	faults               []string
+	tags                 []string
 	perms                permFlags
 	dashboard            string
 	dashboardOpen        bool
 }
 
 func runCmd(gs *globalState, args []string) error {
+	// The run's goroutines (print, Logger, the plan and progress) and this
+	// one (signals, the summary after a hard quit) write to the same
+	// streams: serialise them.
+	// After a hard quit the run goes on in the background until the
+	// process exits; what it writes once runCmd returned is dropped.
+	out, errw := &syncWriter{w: gs.stdout}, &syncWriter{w: gs.stderr}
+	defer out.close()
+	defer errw.close()
+	locked := *gs
+	locked.stdout, locked.stderr = out, errw
+	gs = &locked
 	fs := newFlags(gs, "run", runUsage)
 	var rf runFlags
 	rf.register(fs)
@@ -103,8 +146,8 @@ func runCmd(gs *globalState, args []string) error {
 	if v, ok := gs.lookupEnv(stepSummaryEnv); ok && v != "" {
 		outputs.stepSummary = v
 	}
-	if gs.stderrTTY && !rf.noSummary {
-		cfg.Progress = gs.stderr
+	if !rf.quiet {
+		cfg.Progress, cfg.ProgressTerminal = gs.stderr, gs.stderrTTY
 	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -156,15 +199,20 @@ func runCmd(gs *globalState, args []string) error {
 			}
 		}
 	}
-	if cfg.Progress != nil {
+	if cfg.ProgressTerminal {
 		fmt.Fprint(gs.stderr, "\r\033[K")
 	}
-	if o.res != nil && !o.res.TopToBottom || o.res != nil && len(o.res.Thresholds) > 0 {
-		if !rf.noSummary {
-			report.WriteSummary(gs.stdout, o.res)
-		}
+	// The raw-sample outputs are written out first, so the summary can
+	// say what they lost.
+	if dropped := outputs.closeStream(); o.res != nil {
+		o.res.OutputDropped = dropped
 	}
-	if werr := outputs.finish(o.res); werr != nil {
+	var summaryErr error
+	if o.res != nil && !rf.noSummary {
+		summaryErr = writeSummaries(gs, o.res, cfg.Perm)
+	}
+	werr := errors.Join(outputs.finish(o.res), summaryErr)
+	if werr != nil {
 		// A file that could not be written fails the run; a run that
 		// failed already keeps its own exit code.
 		if o.err == nil {
@@ -176,111 +224,35 @@ func runCmd(gs *globalState, args []string) error {
 	return reportRunError(gs, o.err)
 }
 
+// syncWriter serialises the writes of several goroutines to one writer;
+// once closed it drops them.
+type syncWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}
+
 // repeatedSignal is how close a second SIGINT or SIGTERM may follow the
 // first and still count as the same interrupt.
 const repeatedSignal = time.Second
 
 // hardQuit is the stop of a run interrupted twice.
 var hardQuit = &scenario.StopError{Reason: "interrupted twice; quit at once", Status: "interrupted", Code: exitcode.Interrupted}
-
-// outputs are the files a run writes.
-type outputs struct {
-	points              *report.PointWriter
-	pointsFile          *os.File
-	pointsSpec          string
-	summaryJSON, report string
-	junit, stepSummary  string
-}
-
-// close flushes and closes the point stream, once.
-func (o *outputs) close() error {
-	if o.points == nil {
-		return nil
-	}
-	err := o.points.Close()
-	if cerr := o.pointsFile.Close(); err == nil {
-		err = cerr
-	}
-	o.points = nil
-	if err != nil {
-		return fmt.Errorf("--out %s: %w", o.pointsSpec, err)
-	}
-	return nil
-}
-
-// openOutputs checks the output flags before the run starts, so a bad
-// path fails at once, and opens the point stream.
-func (rf *runFlags) openOutputs(cfg *scenario.Config) (*outputs, error) {
-	o := &outputs{summaryJSON: rf.summaryJSON, report: rf.report}
-	if err := o.openOut(rf.out, cfg); err != nil {
-		o.close()
-		return nil, err
-	}
-	for flag, path := range map[string]string{"--summary-json": rf.summaryJSON, "--report": rf.report} {
-		if path == "" {
-			continue
-		}
-		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
-			o.close()
-			return nil, usageErr("%s=%s: folder %s does not exist", flag, path, filepath.Dir(path))
-		}
-	}
-	return o, nil
-}
-
-// finish writes the summary JSON and the report, each atomically, and
-// closes the point stream. It returns every failure, each naming its flag.
-func (o *outputs) finish(res *result.Run) error {
-	var errs []error
-	if res != nil && o.summaryJSON != "" {
-		if err := writeAtomic(o.summaryJSON, func(w io.Writer) error { return report.WriteSummaryJSON(w, res) }); err != nil {
-			errs = append(errs, fmt.Errorf("--summary-json %s: %w", o.summaryJSON, err))
-		}
-	}
-	if res != nil && o.report != "" {
-		if err := writeAtomic(o.report, func(w io.Writer) error { return writeReport(w, o.report, res) }); err != nil {
-			errs = append(errs, fmt.Errorf("--report %s: %w", o.report, err))
-		}
-	}
-	if res != nil {
-		errs = append(errs, o.writeMore(res)...)
-	}
-	if err := o.close(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// writeAtomic writes a file through write, streaming into a temporary file
-// beside it that replaces it only when complete: a failed write leaves no
-// partial file. An existing file keeps its permissions.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return errors.New("is a folder")
-		}
-		mode = fi.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
 
 // register declares the run flags (inspect shares them).
 func (rf *runFlags) register(fs *pflag.FlagSet) {
@@ -297,9 +269,15 @@ func (rf *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&rf.duration, "duration", "d", "", "how long the VUs loop (constant-vus), e.g. 30s")
 	fs.StringSliceVar(&rf.scenarios, "scenario", nil, "run only these scenarios, comma-separated")
 	fs.StringArrayVar(&rf.out, "out", nil, outUsage())
-	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE")
+	fs.StringVar(&rf.summaryJSON, "summary-json", "", "write the end-of-run summary as JSON to FILE (spellhost's versioned shape, which compare reads)")
+	fs.StringVar(&rf.summaryExport, "summary-export", "", "write the end-of-run summary to FILE in the shape k6's --summary-export writes")
+	fs.StringVar(&rf.trendStats, "summary-trend-stats", strings.Join(metrics.DefaultTrendStats, ","), "the figures the summary shows of each trend: avg, min, med, max, count, sum, p(N)")
 	fs.StringVar(&rf.report, "report", "", "write a report to FILE: HTML with charts when FILE ends in .html (or .htm), Markdown otherwise")
-	fs.BoolVarP(&rf.noSummary, "quiet", "q", false, "do not print the end-of-run summary")
+	fs.BoolVar(&rf.noSummary, "no-summary", false, "do not print the end-of-run summary, nor call the script's handleSummary")
+	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "do not print the execution plan and the progress lines")
+	fs.StringVar(&rf.progressInterval, "progress-interval", DefaultProgressText, "how often a run whose stderr is not a terminal prints a progress line")
+	fs.StringArrayVarP(&rf.envs, "env", "e", nil, "a variable of the script's ENV table, KEY=VALUE (repeatable); ENV needs no --allow-env")
+	fs.StringArrayVar(&rf.tags, "tag", nil, "a tag every value of the run carries, KEY=VALUE (repeatable; wins over options.tags)")
 	fs.StringArrayVar(&rf.faults, "fault", nil, "enable a fault rule before the script starts, TARGET=TERMS, as 'tool:http_request=20%error(unavailable)' (repeatable; also "+faultsEnv+", rules separated by spaces)")
 	rf.registerResults(fs)
 	rf.perms.register(fs)
@@ -390,9 +368,31 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 	if err != nil {
 		return cfg, nil, err
 	}
+	tags, err := keyValues("--tag", rf.tags)
+	if err != nil {
+		return cfg, nil, err
+	}
+	trendStats, err := metrics.ParseTrendStats(rf.trendStats)
+	if err != nil {
+		return cfg, nil, usageErr("--summary-trend-stats=%s: %v", rf.trendStats, err)
+	}
+	interval, err := kernel.ParseDuration(rf.progressInterval)
+	if err != nil || interval < 100*time.Millisecond {
+		return cfg, nil, usageErr("--progress-interval=%s: want a duration of at least 100ms, such as 10s", rf.progressInterval)
+	}
+	env, err := envValues(rf.envs)
+	if err != nil {
+		return cfg, nil, err
+	}
 	cfg = scenario.Config{
-		Faults: faults,
-		Script: script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
+		Tags:              tags,
+		SummaryTrendStats: trendStats,
+		ProgressInterval:  interval,
+		Env:               env,
+		NoHandleSummary:   rf.noSummary,
+		Summary:           report.SummaryState{StdoutTTY: gs.stdoutTTY, StderrTTY: gs.stderrTTY},
+		Faults:            faults,
+		Script:            script, Args: args, Timeout: timeout, MaxMemory: maxMemory, ToolTimeout: toolTimeout,
 		MaxRequestBytes: int(maxRequest), MaxSeries: rf.maxSeries, Perm: sess.cfg.Perm, Registry: sess.registry, Seed: rf.seed,
 		Limits: luavm.Limits{MaxStringBytes: int(maxString)}, Lib: lualib.FS,
 		Stdout: gs.stdout, Stderr: gs.stderr, LookupEnv: gs.lookupEnv, LogLevel: rf.logLevel,
@@ -401,6 +401,46 @@ func (rf *runFlags) config(gs *globalState, script string, args []string) (scena
 		TaskStore: natsConnection(gs, "", "", "", "", ""),
 	}
 	return cfg, sess.close, nil
+}
+
+// keyValues reads the KEY=VALUE pairs of a repeatable flag as tags: each
+// key and value a valid tag (metrics.CheckTagKey, CheckTagValue), "scenario" left to
+// spellhost.
+func keyValues(flag string, pairs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		switch {
+		case !ok || k == "":
+			return nil, usageErr("%s %s: want KEY=VALUE", flag, p)
+		case k == "scenario":
+			return nil, usageErr("%s %s: the tag scenario is set by spellhost to each scenario's name", flag, p)
+		}
+		if err := metrics.CheckTagKey(k); err != nil {
+			return nil, usageErr("%s %s: %v", flag, p, err)
+		}
+		if err := metrics.CheckTagValue(v); err != nil {
+			return nil, usageErr("%s %s: %v", flag, p, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// DefaultProgressText is --progress-interval's default.
+const DefaultProgressText = "10s"
+
+// envValues reads the -e KEY=VALUE pairs of the ENV table.
+func envValues(pairs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" || strings.ContainsAny(k, "\x00") {
+			return nil, usageErr("--env %s: want KEY=VALUE", p)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // faultsEnv holds fault rules as --fault does, separated by spaces.

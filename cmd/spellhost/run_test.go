@@ -214,8 +214,8 @@ func TestShippedScripts(t *testing.T) {
 	}
 }
 
-// TestRunOutputFiles: --summary-json, --report and --out json=FILE are
-// written, and parse; an interrupted run still writes them.
+// TestRunOutputFiles: --summary-json, --report and --out per-second=FILE
+// are written, and parse; an interrupted run still writes them.
 func TestRunOutputFiles(t *testing.T) {
 	dir := t.TempDir()
 	sum, md, pts := filepath.Join(dir, "s.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "p.jsonl")
@@ -223,7 +223,7 @@ func TestRunOutputFiles(t *testing.T) {
 options = {scenarios = {s = {executor = "constant-vus", vus = 2, duration = "1200ms"}},
   thresholds = {iterations = {"count>0"}}}
 function default() Tool.invoke("calculator", {input = "1+1"}) sleep(0.01) end`)
-	code, out, errOut := run(t, "run", "--summary-json", sum, "--report", md, "--out", "json="+pts, p)
+	code, out, errOut := run(t, "run", "--summary-json", sum, "--report", md, "--out", "per-second="+pts, p)
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
@@ -272,7 +272,7 @@ function default() sleep(0.01) end`)})
 		args []string
 		msg  string
 	}{
-		{[]string{"--out", "csv=x"}, "want json=FILE"},
+		{[]string{"--out", "jsonl=x"}, "want json=FILE, csv=FILE"},
 		{[]string{"--summary-json", "/no/such/dir/s.json"}, "does not exist"},
 		{[]string{"--report", "/no/such/dir/r.md"}, "does not exist"},
 	} {

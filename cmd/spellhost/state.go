@@ -20,8 +20,8 @@ type globalState struct {
 	lookupEnv      func(string) (string, bool)
 	getwd          func() (string, error)
 	// stderrTTY: stderr is a terminal, so a live progress display is
-	// wanted there.
-	stderrTTY bool
+	// wanted there; stdoutTTY: stdout is one (handleSummary's data says).
+	stderrTTY, stdoutTTY bool
 	// resolver looks up host names for the tools' permission checks
 	// (net.DefaultResolver in production; tests use a local DNS stub).
 	resolver *net.Resolver
@@ -52,6 +52,7 @@ func newOSState() *globalState {
 		lookupEnv: os.LookupEnv,
 		getwd:     os.Getwd,
 		stderrTTY: isTerminal(os.Stderr),
+		stdoutTTY: isTerminal(os.Stdout),
 		resolver:  net.DefaultResolver,
 		notify:    func(c chan<- os.Signal) { signal.Notify(c, os.Interrupt, syscall.SIGTERM) },
 		stop:      func(c chan<- os.Signal) { signal.Stop(c) },

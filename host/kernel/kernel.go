@@ -45,6 +45,12 @@ type Options struct {
 	// in-process manager (task.New): the kernel calls it once, on the
 	// first task, with Tasks resolved and its fault hook added.
 	TaskBackend TaskBackend
+	// OnTaskTool, when set, hears of each tool call a tool task makes
+	// (ToolTask): the tool, the task's tags (read-only), the error type
+	// ("" on success) and how long the call took, so a run can count it
+	// in its metrics. It is called on the task workers: it must be safe
+	// for concurrent use and quick.
+	OnTaskTool func(tool string, tags map[string]string, errType tools.ErrorType, d time.Duration)
 }
 
 // TaskBackend starts a task backend for kernel k with cfg.

@@ -72,10 +72,16 @@ func (k *Kernel) closeTasks() {
 // named after the tool, so the fault target task:NAME reaches it. Its
 // Work (kind "tool") lets a worker in another process run it instead.
 func (k *Kernel) ToolTask(name string, params map[string]any) task.Spec {
-	return task.Spec{Name: name, Run: func(ctx context.Context, _ *task.Attempt) (any, error) {
+	return task.Spec{Name: name, Run: func(ctx context.Context, a *task.Attempt) (any, error) {
 		// The attempt's context carries the task's timeout; the tool's own
 		// default timeout still bounds a task without one.
-		return k.Invoke(ctx, name, params, 0)
+		if k.opts.OnTaskTool == nil {
+			return k.Invoke(ctx, name, params, 0)
+		}
+		start := time.Now()
+		res, err := k.Invoke(ctx, name, params, 0)
+		k.opts.OnTaskTool(name, a.Tags(), tools.TypeOf(err), time.Since(start))
+		return res, err
 	}, Work: &task.Work{Kind: WorkTool, Body: ToolWork{Tool: name, Params: params}}}
 }
 

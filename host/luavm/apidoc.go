@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"spellhost/host/kernel"
+	"spellhost/host/metrics"
 	"spellhost/host/task"
 	"spellhost/tools"
 )
@@ -67,6 +68,7 @@ func WriteAPIMarkdown(w io.Writer) error {
 		p("- [%s](#%s)\n", t, strings.ToLower(t))
 	}
 	p("- [The options table](#the-options-table)\n")
+	p("- [Built-in metrics](#built-in-metrics)\n")
 
 	p("\n## Global functions and values\n")
 	for _, v := range Values() {
@@ -93,6 +95,7 @@ func WriteAPIMarkdown(w io.Writer) error {
 		}
 	}
 	p("\n## The options table\n\n%s", optionsDoc)
+	p("\n## Built-in metrics\n\n%s", builtinMetricsDoc())
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -151,16 +154,35 @@ var errorTypeDocs = map[tools.ErrorType]string{
 const optionsDoc = "A script declares a global `options` table (all fields optional):\n\n" +
 	"| Field | Meaning |\n|---|---|\n" +
 	"| `scenarios` | `{name = Scenario}`; without it a `default` function runs once (or per `--vus`/`--iterations`/`--duration`), and a script with neither runs top to bottom |\n" +
-	"| `thresholds` | `{[\"metric{tag:value}\"] = {\"p(95)<200\", {threshold = \"rate>0.99\", abortOnFail = true, delayAbortEval = \"10s\"}}}`; k6 syntax: avg, min, max, med, p(N), count, rate, value, sum, with units (ms, s, MB) |\n" +
-	"| `memory` | `{interval = \"100ms\", warmUp = \"10%% of the run\", warn = \"20MB\", fail = \"50MB\"}`: the sampler and the leak verdict |\n" +
+	"| `thresholds` | `{[\"metric{tag:value}\"] = {\"p(95)<200\", {threshold = \"rate>0.99\", abortOnFail = true, delayAbortEval = \"10s\"}}}`; k6 syntax: avg, min, max, med, p(N), count, rate, value, sum, with units (ms, s, MB); a tag value holding `,` `:` `{` `}` or `\"` is written in double quotes (`checks{check:\"a, b\"}`). A trend, rate or gauge series with no value fails, naming the tag keys its metric has; a counter with none counts zero. abortOnFail stops the run with exit 99 |\n" +
+	"| `tags` | `{name = \"value\"}`: tags every value of the run carries once the top level has run (`--tag KEY=VALUE` wins over them) |\n" +
+	"| `memory` | `{interval = \"100ms\", warmUp = 10%% of the run (at most 30s), warn = \"20MiB\", fail = \"50MiB\"}` (the defaults): the sampler and the leak verdict |\n" +
 	"| `tasks` | `{workers = 4, queue = 10000, rate = 0 (per minute), burst, timeout = \"60s\", budget = 0, keep = 10000, keepFor = \"10m\"}` |\n" +
 	"| `setupTimeout`, `teardownTimeout` | bounds of `setup()` and `teardown()` (default 60s) |\n\n" +
 	"A Scenario: `executor` (one of `shared-iterations`, `per-vu-iterations`, `constant-vus`, `ramping-vus`, " +
 	"`constant-arrival-rate`, `ramping-arrival-rate`), `exec` (the function, default `default`), `vus`, `iterations`, " +
-	"`duration`, `rate` and `timeUnit`, `preAllocatedVUs` and `maxVUs` (arrival rate), `startVUs` and `stages` " +
+	"`duration`, `rate` and `timeUnit`, `startRate` (ramping-arrival-rate: the rate before the first stage, default 0), " +
+	"`preAllocatedVUs` and `maxVUs` (arrival rate), `startVUs` and `stages` " +
 	"(`{{duration = \"10s\", target = 5}}`), `startTime`, `startAfter` (a scenario name or list: start when they end), " +
-	"`gracefulStop`, `gracefulRampDown`, `maxDuration`, `tags`, `timeout` (per iteration), `setup` and `teardown` " +
-	"(function names, per scenario). `spellhost inspect FILE.lua` prints them resolved.\n"
+	"`gracefulStop`, `gracefulRampDown`, `maxDuration`, `tags` (on every value the scenario records, with scenario=NAME), " +
+	"`timeout` (per iteration), `setup` and `teardown` (function names, per scenario). `spellhost inspect FILE.lua` prints them resolved.\n\n" +
+	"Units. A duration is a string with a unit (`\"250ms\"`, `\"30s\"`, `\"2m\"`) or a bare number of seconds. A size is a " +
+	"string with a unit or a bare number of bytes: `kB`, `MB`, `GB` are powers of 1,000 and `KiB`, `MiB`, `GiB` powers " +
+	"of 1,024 (spellhost writes sizes in KiB, MiB and GiB). In a threshold a bare number is in the metric's unit: " +
+	"milliseconds for a time metric, bytes for a data metric.\n"
+
+// builtinMetricsDoc lists the built-in metrics with their kinds, units and
+// meaning.
+func builtinMetricsDoc() string {
+	var b strings.Builder
+	b.WriteString("Every value carries the run's global tags (`options.tags`, `--tag`). Read them with `Metrics.stats` " +
+		"and thresholds; scripts cannot write them.\n\n| Metric | Kind | Unit | Meaning |\n|---|---|---|---|\n")
+	for _, d := range metrics.Builtin {
+		unit := map[metrics.Unit]string{metrics.None: "", metrics.Time: "ms", metrics.Data: "bytes"}[d.Unit]
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", d.Name, d.Kind, unit, metrics.BuiltinDoc[d.Name])
+	}
+	return b.String()
+}
 
 // metaClasses are the lua-language-server classes of the values the API
 // passes around.

@@ -22,6 +22,8 @@ func init() {
 	declare(logFunc("debug"), logFunc("info"), logFunc("warn"), logFunc("error"))
 	declare(sleepFunc, nowFunc, envFunc, printFunc, requireFunc)
 	declareValue(&Value{Name: "ARGS", Type: "string[]", Doc: "the script's arguments: what follows -- on the command line"})
+	declareValue(&Value{Name: "ENV", Type: "table<string, string>",
+		Doc: "the variables given with -e KEY=VALUE (repeatable), as k6's __ENV; readable without --allow-env. A name not given is nil."})
 	declareTable("Exec", "Where the running code is, as k6's k6/execution: the VU, its scenario and iteration numbers.")
 	declareValue(
 		&Value{Table: "Exec", Name: "vu", Type: "integer", Doc: "this VU's number, from 1 (0 in the init context, setup and teardown)"},
@@ -120,9 +122,11 @@ var nowFunc = &Func{
 var envFunc = &Func{
 	Name:    "env",
 	Args:    []Arg{{Name: "name", Type: "string", Doc: "an environment variable"}},
-	Returns: []Ret{{Name: "value", Type: "string?", Doc: "nil when unset"}},
+	Returns: []Ret{{Name: "value", Type: "string?", Doc: "nil when the variable is not set"}},
 	Raises:  []tools.ErrorType{tools.TypeValidation, tools.TypePermission},
-	Doc:     "Reads an environment variable that --allow-env permits; any other raises permission_denied naming the flag.",
+	Doc: "Reads a variable of spellhost's own environment that --allow-env permits, or nil when it is not set; a variable " +
+		"--allow-env does not permit raises permission_denied naming the flag, set or not. Values given on the command " +
+		"line with -e KEY=VALUE are in the ENV table instead, which needs no permission.",
 	Example: "-- spellhost run --allow-env=TARGET script.lua\nlocal target = env(\"TARGET\") or \"127.0.0.1\"",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 1)
@@ -307,6 +311,11 @@ func (vm *VM) installValues() {
 		args.RawSetInt(i+1, lua.LString(a))
 	}
 	L.SetGlobal("ARGS", args)
+	env := L.CreateTable(0, len(vm.env.ENV))
+	for k, v := range vm.env.ENV {
+		env.RawSetString(k, lua.LString(v))
+	}
+	L.SetGlobal("ENV", env)
 	vm.exec = L.CreateTable(0, 4)
 	vm.exec.RawSetString("vu", lua.LNumber(vm.ID))
 	vm.exec.RawSetString("scenario", lua.LString(""))

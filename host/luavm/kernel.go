@@ -197,8 +197,14 @@ func (vm *VM) resultToLua(res any) lua.LValue {
 var kernelHealth = &Func{
 	Table: "Kernel", Name: "health",
 	Returns: []Ret{{Name: "health", Type: "Health",
-		Doc: "{status, tools, running, abandoned, calls, panics, goroutines, heap_bytes, uptime_s}"}},
-	Doc:     "Reports the kernel's state, for recovery checks: tools registered, calls running and abandoned after timeouts, goroutines, live heap.",
+		Doc: "{status, tools, running, abandoned, calls, panics, goroutines, goroutines_baseline, goroutine_growth, heap_bytes, " +
+			"uptime_s, fault_rules} and, once tasks ran, {tasks_queued, tasks_running, tasks_retrying}"}},
+	Doc: "Reports the kernel's state, for recovery checks. status is \"ok\" (\"closed\" after the kernel closed); tools: " +
+		"the tools registered; running: tool calls in progress; abandoned: calls that timed out whose tool has not " +
+		"returned yet; calls: calls finished; panics: tools that panicked (the kernel kept serving); goroutines: the " +
+		"process's now, goroutines_baseline when the kernel started, goroutine_growth the difference; heap_bytes: the " +
+		"live heap; uptime_s: seconds since the kernel started; fault_rules: fault rules enabled; tasks_queued, " +
+		"tasks_running, tasks_retrying: the task manager's, once it started.",
 	Example: "local h = Kernel.health()\nassert(h.status == \"ok\" and h.abandoned == 0)",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
 		vm.noMoreArgs(L, f, 0)

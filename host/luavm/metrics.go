@@ -14,75 +14,6 @@ import (
 	"spellhost/tools"
 )
 
-// Recorder is a VU's write side of the run's metrics: what its bindings
-// measure goes into its buffer, tagged with the current scenario.
-type Recorder struct {
-	Store *metrics.Store
-	Buf   *metrics.Buffer
-	// Scenario is the scenario of the running iteration ("" outside one).
-	Scenario string
-
-	toolCalls, toolDur, checks *metrics.Def
-	tagCache                   map[[2]string]string // tool, outcome -> canonical tags
-	toolSeries                 map[[3]string][2]*metrics.Series
-	checkSeries                map[[2]string]*metrics.Series
-}
-
-// NewRecorder returns a VU's recorder writing through buf into st.
-func NewRecorder(st *metrics.Store, buf *metrics.Buffer) *Recorder {
-	r := &Recorder{Store: st, Buf: buf,
-		toolSeries: map[[3]string][2]*metrics.Series{}, checkSeries: map[[2]string]*metrics.Series{}}
-	r.toolCalls, _ = st.Def(metrics.ToolCalls)
-	r.toolDur, _ = st.Def(metrics.ToolDuration)
-	r.checks, _ = st.Def(metrics.Checks)
-	return r
-}
-
-// ToolCall records one tool call: tool_calls and tool_duration, tagged by
-// tool, outcome ("ok" or the error type) and scenario.
-func (r *Recorder) ToolCall(tool string, errType tools.ErrorType, d time.Duration) {
-	outcome := string(errType)
-	if outcome == "" {
-		outcome = "ok"
-	}
-	key := [3]string{tool, outcome, r.Scenario}
-	s, ok := r.toolSeries[key]
-	if !ok {
-		tags := map[string]string{"tool": tool, "outcome": outcome}
-		if r.Scenario != "" {
-			tags["scenario"] = r.Scenario
-		}
-		t := metrics.Tags(tags)
-		s = [2]*metrics.Series{r.Buf.Series(r.toolCalls, t), r.Buf.Series(r.toolDur, t)}
-		if len(r.toolSeries) < 4096 {
-			r.toolSeries[key] = s
-		}
-	}
-	r.Buf.Add(s[0], 1)
-	r.Buf.Add(s[1], float64(d)/float64(time.Millisecond))
-}
-
-// Check records one check result.
-func (r *Recorder) Check(name string, pass bool) {
-	key := [2]string{name, r.Scenario}
-	s, ok := r.checkSeries[key]
-	if !ok {
-		tags := map[string]string{"check": name}
-		if r.Scenario != "" {
-			tags["scenario"] = r.Scenario
-		}
-		s = r.Buf.Series(r.checks, metrics.Tags(tags))
-		if len(r.checkSeries) < 4096 {
-			r.checkSeries[key] = s
-		}
-	}
-	v := 0.0
-	if pass {
-		v = 1
-	}
-	r.Buf.Add(s, v)
-}
-
 // ErrAborted is the cause of a run the script stopped with abort().
 var ErrAborted = errors.New("aborted by the script")
 
@@ -242,50 +173,61 @@ func (vm *VM) metricAdd(L *lua.LState) int {
 		return vm.raise(L, tools.Invalid("metric:add: bad argument #1 'value': expected number or boolean, got %s", luaTypeName(x)), "")
 	}
 	vm.metricsStore()
-	tags := map[string]string{}
-	if vm.Recorder.Scenario != "" {
-		tags["scenario"] = vm.Recorder.Scenario
+	tags, err := vm.tagTable(L.Get(3))
+	if err != nil {
+		return vm.raise(L, tools.Invalid("metric:add: %v", err), "")
 	}
-	if t, ok := L.Get(3).(*lua.LTable); ok {
-		var bad error
-		n := 0
-		t.ForEach(func(k, val lua.LValue) {
-			if n++; bad != nil || n > maxMetricTags {
-				return
-			}
-			ks, isStr := k.(lua.LString)
-			if !isStr {
-				bad = fmt.Errorf("tag key %s: want a string", luaTypeName(k))
-				return
-			}
-			var vs string
-			switch x := val.(type) {
-			case lua.LString:
-				vs = string(x)
-			case lua.LNumber, lua.LBool:
-				vs = x.String()
-			default:
-				bad = fmt.Errorf("tag %s: value %s: want a string, number or boolean", clip(string(ks), 40), luaTypeName(val))
-				return
-			}
-			if err := metrics.CheckTag(string(ks)); err != nil {
-				bad = err
-			} else if err := metrics.CheckTag(vs); err != nil {
-				bad = err
-			}
-			tags[string(ks)] = vs
-		})
-		if bad != nil {
-			return vm.raise(L, tools.Invalid("metric:add: %v", bad), "")
-		}
-		if n > maxMetricTags {
-			return vm.raise(L, tools.Invalid("metric:add: %d tags; at most %d", n, maxMetricTags), "")
-		}
-	} else if L.Get(3) != lua.LNil {
-		return vm.raise(L, tools.Invalid("metric:add: bad argument #2 'tags': expected table, got %s", luaTypeName(L.Get(3))), "")
-	}
-	vm.Recorder.Buf.Add(vm.Recorder.Buf.Series(def, metrics.Tags(tags)), v)
+	vm.Recorder.Add(def, v, tags)
 	return 0
+}
+
+// tagTable reads the tags a script gives a value: nil, or a table of at
+// most maxMetricTags string keys to strings, numbers or booleans, each a
+// valid tag (metrics.CheckTagKey, CheckTagValue).
+func (vm *VM) tagTable(v lua.LValue) (map[string]string, error) {
+	if v == lua.LNil {
+		return nil, nil
+	}
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("bad argument 'tags': expected table, got %s", luaTypeName(v))
+	}
+	tags := map[string]string{}
+	var bad error
+	n := 0
+	t.ForEach(func(k, val lua.LValue) {
+		if n++; bad != nil || n > maxMetricTags {
+			return
+		}
+		ks, isStr := k.(lua.LString)
+		if !isStr {
+			bad = fmt.Errorf("tag key %s: want a string", luaTypeName(k))
+			return
+		}
+		var vs string
+		switch x := val.(type) {
+		case lua.LString:
+			vs = string(x)
+		case lua.LNumber, lua.LBool:
+			vs = x.String()
+		default:
+			bad = fmt.Errorf("tag %s: value %s: want a string, number or boolean", clip(string(ks), 40), luaTypeName(val))
+			return
+		}
+		if err := metrics.CheckTagKey(string(ks)); err != nil {
+			bad = err
+		} else if err := metrics.CheckTagValue(vs); err != nil {
+			bad = err
+		}
+		tags[string(ks)] = vs
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if n > maxMetricTags {
+		return nil, fmt.Errorf("%d tags; at most %d", n, maxMetricTags)
+	}
+	return tags, nil
 }
 
 var checkFunc = &Func{
@@ -293,16 +235,23 @@ var checkFunc = &Func{
 	Args: []Arg{
 		{Name: "value", Type: "any", Doc: "what the checks look at"},
 		{Name: "checks", Type: "table<string, fun(v: any): boolean>", Doc: "named predicates"},
+		{Name: "tags", Type: "table<string, string>", Optional: true,
+			Doc: "tags for these check results, over the scenario's (at most 16, as metric:add takes)"},
 	},
 	Returns: []Ret{{Name: "ok", Type: "boolean", Doc: "true when every check passed"}},
 	Raises:  []tools.ErrorType{tools.TypeValidation},
-	Doc: "Runs each named predicate on value and records the result in the checks rate metric (tagged check=NAME), as k6's check does. " +
-		"A predicate that raises counts as failed. Checks run in name order.",
-	Example: "local r = Tool.invoke(\"calculator\", {input = \"2+2\"})\ncheck(r, {[\"sum is 4\"] = function(v) return v.result == 4 end})",
+	Doc: "Runs each named predicate on value and records the result in the checks rate metric, tagged check=NAME with " +
+		"the scenario's tags and the tags given, as k6's check does. A predicate that raises counts as failed. Checks run in name order.",
+	Example: "local r = Tool.invoke(\"calculator\", {input = \"2+2\"})\n" +
+		"check(r, {[\"sum is 4\"] = function(v) return v.result == 4 end}, {kind = \"arithmetic\"})",
 	fn: func(vm *VM, L *lua.LState, f *Func) int {
-		vm.noMoreArgs(L, f, 2)
+		vm.noMoreArgs(L, f, 3)
 		value := L.Get(1)
 		checks := vm.checkTable(L, f, 2)
+		tags, err := vm.tagTable(L.Get(3))
+		if err != nil {
+			return vm.argError(L, f, 3, "%v", err)
+		}
 		type named struct {
 			name string
 			fn   lua.LValue
@@ -332,7 +281,7 @@ var checkFunc = &Func{
 			} else if L.Context() != nil && L.Context().Err() != nil {
 				L.RaiseError("%s", ctxErrText(L.Context()))
 			}
-			vm.Recorder.Check(name, pass)
+			vm.Recorder.Check(name, pass, tags)
 			all = all && pass
 		}
 		L.Push(lua.LBool(all))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -350,6 +351,10 @@ func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any,
 				h("task")
 			}
 			vm.attempt = a
+			vm.Recorder = p.env.taskRecorder(a)
+			if vm.Recorder != nil {
+				defer vm.Recorder.Buf.Flush() // before done is sent
+			}
 			vm.src.Seed(p.env.Seed, taskStream(a.ID()))
 			g := vm.state.G.Global
 			for name, gp := range globals {
@@ -394,6 +399,23 @@ func (p *workerPool) runner(prog *Program, proto *lua.FunctionProto, args []any,
 				Err: errors.New("the function did not stop after its limit; its Lua state was abandoned")}
 		}
 	}
+}
+
+// taskRecorder returns the recorder of one attempt of a fn task: into the
+// run's store, under the run's tags and the task's own (which win), so
+// its tool calls, checks and metrics carry them. Nil without a store.
+func (e *Env) taskRecorder(a *task.Attempt) *Recorder {
+	if e.Metrics == nil {
+		return nil
+	}
+	r := NewRecorder(e.Metrics, e.Metrics.NewBuffer(256, time.Second))
+	tags := maps.Clone(e.Tags())
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, a.Tags())
+	r.SetTags(tags)
+	return r
 }
 
 // taskStream is the random stream of a task's math.random: the run's

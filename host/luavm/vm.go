@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"weak"
 
@@ -93,6 +95,9 @@ type Env struct {
 	LogLevel string
 	// Args are the script's arguments, as the Lua global ARGS.
 	Args []string
+	// ENV are the variables given with -e KEY=VALUE, as the Lua global
+	// table ENV (no --allow-env needed: the user passed them).
+	ENV map[string]string
 	// Seed seeds math.random: VU n uses Seed and n, so runs repeat.
 	Seed uint64
 	// Lib holds the Lua modules shipped with spellhost (the lua/ folder).
@@ -114,7 +119,12 @@ type Env struct {
 	// starts, "task" in a task worker's goroutine) so tests can inject a
 	// panic there. Production runs leave it nil.
 	TestHook func(point string)
+	// Metrics, when set, is the run's store: the task worker states
+	// record what a fn task measures there, under the run's tags (SetTags)
+	// and the task's own.
+	Metrics *metrics.Store
 
+	tags     atomic.Pointer[map[string]string]
 	pool     *workerPool
 	poolOnce sync.Once
 
@@ -142,6 +152,22 @@ func (e *Env) init() {
 			e.LogLevel = "info"
 		}
 	})
+}
+
+// SetTags sets the run's global tags (options.tags and --tag), which the
+// values task workers record carry. Safe to call while the run goes on.
+func (e *Env) SetTags(tags map[string]string) {
+	m := maps.Clone(tags)
+	e.tags.Store(&m)
+}
+
+// Tags returns the run's global tags (nil before SetTags); treat the map as
+// read-only.
+func (e *Env) Tags() map[string]string {
+	if p := e.tags.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (e *Env) write(w io.Writer, s string) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // Verdicts of the leak test.
@@ -92,7 +94,11 @@ func JudgeLeak(samples []MemSample, cfg LeakConfig) LeakReport {
 	}
 	r.Samples = len(samples)
 	if len(samples) < 5 {
-		r.Verdict, r.Reason = Insufficient, fmt.Sprintf("%d samples after warm-up; 5 are needed", len(samples))
+		noun := "samples"
+		if len(samples) == 1 {
+			noun = "sample"
+		}
+		r.Verdict, r.Reason = Insufficient, fmt.Sprintf("%d %s after warm-up; 5 are needed", len(samples), noun)
 		return r
 	}
 	w := max(1, len(samples)/5)
@@ -133,7 +139,8 @@ func JudgeLeak(samples []MemSample, cfg LeakConfig) LeakReport {
 	case r.HeapGrowth > float64(cfg.FailBytes):
 		r.Verdict, r.Reason = Leak, fmt.Sprintf("live heap grew %s, over the %s limit", mb(r.HeapGrowth), mb(float64(cfg.FailBytes)))
 	case r.GoroutineGrowth > float64(cfg.GoroutineGrowth):
-		r.Verdict, r.Reason = Leak, fmt.Sprintf("goroutines grew by %.0f, over the limit of %d", r.GoroutineGrowth, cfg.GoroutineGrowth)
+		r.Verdict, r.Reason = Leak, fmt.Sprintf("goroutines grew by %s, over the limit of %s",
+			humanize.Comma(int64(math.Round(r.GoroutineGrowth))), humanize.Comma(int64(cfg.GoroutineGrowth)))
 	case r.HeapGrowth > float64(cfg.WarnBytes) && r.R2 >= 0.8 && r.Slope > 0:
 		r.Verdict, r.Reason = Leak, fmt.Sprintf("live heap grew %s along a steady line (R² %.2f)", mb(r.HeapGrowth), r.R2)
 	case r.HeapGrowth > float64(cfg.WarnBytes):

@@ -1,11 +1,8 @@
 package metrics
 
 import (
-	"fmt"
 	"math"
 	"regexp"
-	"slices"
-	"strings"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -101,55 +98,33 @@ var Builtin = []Def{
 	{InjectedFaults, Counter, None},
 }
 
-// Tags canonicalises a tag set as "k1=v1,k2=v2", keys sorted; "" for none.
-// Keys and values must not contain '=' or ','.
-func Tags(m map[string]string) string {
-	if len(m) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(m[k])
-	}
-	return b.String()
-}
-
-// ParseTags splits a canonical tag string.
-func ParseTags(s string) map[string]string {
-	m := map[string]string{}
-	if s == "" {
-		return m
-	}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
-	}
-	return m
-}
-
-// MaxTagBytes bounds one tag key or value.
-const MaxTagBytes = 256
-
-// CheckTag reports whether a tag key or value is usable.
-func CheckTag(s string) error {
-	if s == "" || len(s) > MaxTagBytes || strings.ContainsAny(s, "=,{}\n") {
-		shown := s
-		if len(shown) > 40 {
-			shown = fmt.Sprintf("%s... (%d bytes)", shown[:40], len(s))
-		}
-		return fmt.Errorf("tag %q: want 1 to %d bytes without = , { } or newlines", shown, MaxTagBytes)
-	}
-	return nil
+// BuiltinDoc says what each built-in metric measures and how its values
+// are tagged, for the reference.
+var BuiltinDoc = map[string]string{
+	Iterations:         "complete iterations (an iteration cut short by gracefulStop, the end of the run or abort() is not counted); tags: the scenario's",
+	IterationDuration:  "the time of a complete iteration, ms; for the arrival-rate executors from its scheduled start, so a late start counts",
+	IterationService:   "the time a complete iteration itself took, from when it really started, ms (differs from iteration_duration under the arrival-rate executors)",
+	IterationErrors:    "iterations that raised an error; tags: the scenario's and type (the error type)",
+	IterationTimeouts:  "iterations stopped by the scenario's timeout",
+	DroppedIterations:  "iterations an arrival-rate executor could not start because every VU up to maxVUs was busy",
+	VUs:                "VUs running iterations, sampled with memory (every 100ms by default)",
+	VUsMax:             "VUs made so far",
+	ToolCalls:          "tool calls made with Tool.invoke, Tool.try and by tasks; tags: tool, outcome (ok or the error type), and the scenario's or the task's",
+	ToolDuration:       "the time of a tool call, ms; tagged as tool_calls",
+	Checks:             "check results, 1 for a pass; tags: check (the name) and the scenario's, plus check's own tags",
+	MemoryRSS:          "the process's resident memory, bytes",
+	MemoryHeapLive:     "the live heap the last garbage collection found, bytes",
+	Goroutines:         "the process's goroutines",
+	MemoryGrowth:       "the leak verdict's live-heap growth between the start and end windows, bytes (recorded at the end)",
+	MemorySlope:        "the leak verdict's fitted slope of the live heap, bytes per 1,000 iterations (per second without iterations)",
+	TaskQueueDepth:     "tasks queued or retrying, at each submit",
+	TaskRunning:        "tasks held by workers, at each attempt's start",
+	TaskQueueWait:      "the time an attempt waited in the queue, ms; tags: the task's",
+	TaskRunDuration:    "the time a task's attempts ran in all, ms, at its end; tags: the task's",
+	TaskOutcomes:       "tasks that ended; tags: state (succeeded, failed, timed_out, cancelled) and the task's",
+	TaskRetries:        "attempts that will be retried; tags: the task's",
+	TaskRateLimitWaits: "times a worker waited for the task rate limit",
+	InjectedFaults:     "reserved, not recorded yet: tool_calls{outcome:injected} counts the tool calls a fault rule failed",
 }
 
 // agg is a metric's aggregate over some span of time.

@@ -44,7 +44,39 @@ type Store struct {
 	maxSeries int
 	start     time.Time
 	last      time.Time // time of the last Tick
+	// tap, when set, receives a copy of every value recorded (SetTap).
+	tap Tap
 }
+
+// Sample is one value as it was recorded: the raw-sample outputs write
+// one line each.
+type Sample struct {
+	Series *Series
+	Value  float64
+	// Time is when the value was recorded, in Unix nanoseconds.
+	Time int64
+}
+
+// Tap receives a copy of every value the store records, with its time:
+// the --out outputs of raw samples. Samples is called outside the store's
+// lock, by whichever goroutine recorded the values (a VU flushing its
+// buffer, the memory sampler, a task worker), so it must be safe for
+// concurrent use, must not block, and must not keep batch, which is
+// reused once it returns. Values of a metric's overflow series (over the
+// caps on series) are passed too: see Series.Overflow.
+type Tap interface {
+	Samples(batch []Sample)
+	// Thresholds gives the run's thresholds, once the options are
+	// resolved.
+	Thresholds(ts []*Threshold)
+}
+
+// SetTap makes t receive every value recorded from now on. Call it before
+// any value is recorded, and before NewBuffer.
+func (st *Store) SetTap(t Tap) { st.tap = t }
+
+// Tap returns the store's tap, or nil.
+func (st *Store) Tap() Tap { return st.tap }
 
 type seriesKey struct {
 	def  *Def
@@ -74,16 +106,16 @@ func (s *Series) record(v float64) {
 	s.win.add(v)
 }
 
+// Overflow reports whether the series is a metric's overflow series,
+// which only counts the values of series past the caps.
+func (s *Series) Overflow() bool { return s.drop }
+
 // TagMap returns the series' tags.
 func (s *Series) TagMap() map[string]string { return s.tags }
 
-// Name renders the series as metric{k:v,...}.
-func (s *Series) Name() string {
-	if s.Tags == "" {
-		return s.Def.Name
-	}
-	return s.Def.Name + "{" + strings.ReplaceAll(s.Tags, "=", ":") + "}"
-}
+// Name renders the series as metric{k:v,...}, in the form thresholds
+// take (values that need it are quoted).
+func (s *Series) Name() string { return Query{Metric: s.Def.Name, Tags: s.tags}.String() }
 
 // NewStore returns a store with the built-in metrics defined.
 func NewStore() *Store {
@@ -226,23 +258,22 @@ func (st *Store) Add(s *Series, v float64) {
 	st.mu.Lock()
 	s.record(v)
 	st.mu.Unlock()
+	if st.tap != nil {
+		st.tap.Samples([]Sample{{Series: s, Value: v, Time: time.Now().UnixNano()}})
+	}
 }
 
 // Buffer is one VU's write side: values are kept locally and flushed into
 // the store in batches. Not safe for concurrent use.
 type Buffer struct {
 	st      *Store
-	recs    []rec
+	recs    []Sample
+	tap     Tap
 	max     int
 	last    time.Time
 	every   time.Duration
 	cache   map[seriesKey]*Series
 	flushes int64
-}
-
-type rec struct {
-	s *Series
-	v float64
 }
 
 // NewBuffer returns a buffer that flushes when it holds max values, or on
@@ -251,7 +282,7 @@ func (st *Store) NewBuffer(max int, every time.Duration) *Buffer {
 	if max <= 0 {
 		max = 256
 	}
-	return &Buffer{st: st, recs: make([]rec, 0, min(max, 16)), max: max, every: every, last: time.Now(),
+	return &Buffer{st: st, recs: make([]Sample, 0, min(max, 16)), max: max, every: every, last: time.Now(), tap: st.tap,
 		cache: map[seriesKey]*Series{}}
 }
 
@@ -275,7 +306,11 @@ func (b *Buffer) Add(s *Series, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
-	b.recs = append(b.recs, rec{s, v})
+	r := Sample{Series: s, Value: v}
+	if b.tap != nil {
+		r.Time = time.Now().UnixNano()
+	}
+	b.recs = append(b.recs, r)
 	if len(b.recs) >= b.max {
 		b.Flush()
 	}
@@ -297,9 +332,12 @@ func (b *Buffer) Flush() {
 	}
 	b.st.mu.Lock()
 	for _, r := range b.recs {
-		r.s.record(r.v)
+		r.Series.record(r.Value)
 	}
 	b.st.mu.Unlock()
+	if b.tap != nil {
+		b.tap.Samples(b.recs)
+	}
 	b.recs = b.recs[:0]
 	b.flushes++
 }
@@ -342,57 +380,6 @@ func (a *agg) clone() *agg {
 	return &c
 }
 
-// Query selects series: a metric name and tags every series must carry
-// ("tool_duration{tool:calculator}").
-type Query struct {
-	Metric string
-	Tags   map[string]string
-}
-
-// String renders the query as metric{k:v}.
-func (q Query) String() string {
-	if len(q.Tags) == 0 {
-		return q.Metric
-	}
-	keys := make([]string, 0, len(q.Tags))
-	for k := range q.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ":" + q.Tags[k]
-	}
-	return q.Metric + "{" + strings.Join(parts, ",") + "}"
-}
-
-// ParseQuery reads "metric" or "metric{k:v,k2:v2}".
-func ParseQuery(s string) (Query, error) {
-	s = strings.TrimSpace(s)
-	name, rest, hasTags := strings.Cut(s, "{")
-	q := Query{Metric: strings.TrimSpace(name)}
-	if !metricName.MatchString(q.Metric) {
-		return q, fmt.Errorf("%q: %q is not a metric name", s, q.Metric)
-	}
-	if !hasTags {
-		return q, nil
-	}
-	if !strings.HasSuffix(rest, "}") {
-		return q, fmt.Errorf("%q: missing '}' after the tags", s)
-	}
-	rest = strings.TrimSuffix(rest, "}")
-	q.Tags = map[string]string{}
-	for _, kv := range strings.Split(rest, ",") {
-		k, v, ok := strings.Cut(kv, ":")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || v == "" {
-			return q, fmt.Errorf("%q: tag %q: want key:value", s, kv)
-		}
-		q.Tags[k] = v
-	}
-	return q, nil
-}
-
 // matches reports whether a series belongs to the query.
 func (q Query) matches(s *Series) bool {
 	if s.Def.Name != q.Metric {
@@ -422,6 +409,25 @@ func (st *Store) Stats(q Query, seconds float64) (stats Stats, def *Def, ok bool
 		}
 	}
 	return sum.stats(seconds), def, true
+}
+
+// TagKeys returns the tag keys the series of a metric carry, sorted.
+func (st *Store) TagKeys(metric string) []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var keys []string
+	for _, s := range st.order {
+		if s.Def.Name != metric {
+			continue
+		}
+		for k := range s.tags {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // All returns every series with its totals, in creation order.

@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -209,10 +210,21 @@ type Result struct {
 	Threshold *Threshold
 	Value     float64
 	Pass      bool
-	// NoData is true when the metric saw no values; a threshold on a
-	// metric with no data passes only if its comparison holds for zero,
-	// as in k6.
-	NoData bool
+	// NoData is true when the series the threshold selects saw no value.
+	// A counter with no value is a measured zero and is compared as such;
+	// a trend, rate or gauge with none fails (Missing), so that a tag
+	// misspelt in the threshold cannot turn it into a pass.
+	NoData  bool
+	Missing bool
+	// UnknownKeys are the tag keys the threshold names that no value of
+	// its metric carried; KnownKeys those its values did carry. Either
+	// way the summary flags a threshold with unknown keys: it most likely
+	// names a tag that does not exist.
+	UnknownKeys []string
+	KnownKeys   []string
+	// Reason says why a threshold with no data failed, naming the series
+	// and the tag keys its metric has; Warning flags unknown tag keys.
+	Reason, Warning string
 }
 
 // Evaluate checks thresholds against the store's totals; counter rates
@@ -226,9 +238,55 @@ func Evaluate(st *Store, ts []*Threshold, seconds float64) []Result {
 func EvaluateWith(st *Store, ts []*Threshold, seconds func(Query) float64) []Result {
 	out := make([]Result, len(ts))
 	for i, t := range ts {
-		s, _, _ := st.Stats(t.Query, seconds(t.Query))
+		s, def, _ := st.Stats(t.Query, seconds(t.Query))
 		v := t.Value(s)
-		out[i] = Result{Threshold: t, Value: v, Pass: t.Pass(v), NoData: s.Count == 0}
+		r := Result{Threshold: t, Value: v, Pass: t.Pass(v), NoData: s.Count == 0}
+		if len(t.Query.Tags) > 0 {
+			r.KnownKeys = st.TagKeys(t.Query.Metric)
+			for k := range t.Query.Tags {
+				if !slices.Contains(r.KnownKeys, k) {
+					r.UnknownKeys = append(r.UnknownKeys, k)
+				}
+			}
+			slices.Sort(r.UnknownKeys)
+			if len(r.UnknownKeys) > 0 {
+				r.Warning = unknownKeysWarning(t.Query.Metric, r.KnownKeys, r.UnknownKeys)
+			}
+		}
+		if r.NoData && def != nil && def.Kind != Counter {
+			r.Pass, r.Missing = false, true
+			r.Reason = noDataReason(t.Query, def, r.KnownKeys, r.UnknownKeys)
+		}
+		out[i] = r
 	}
 	return out
+}
+
+// unknownKeysWarning flags tag keys a threshold names that no value of
+// its metric carried.
+func unknownKeysWarning(metric string, known, unknown []string) string {
+	noun := "key"
+	if len(unknown) > 1 {
+		noun = "keys"
+	}
+	carried := "no value of " + metric + " carried a tag"
+	if len(known) > 0 {
+		carried = "its values carry " + strings.Join(known, ", ")
+	}
+	return fmt.Sprintf("the tag %s %s never appeared on %s (%s)", noun, strings.Join(unknown, ", "), metric, carried)
+}
+
+// noDataReason explains a threshold that failed for lack of data.
+func noDataReason(q Query, def *Def, known, unknown []string) string {
+	what := fmt.Sprintf("%s received no value", q)
+	switch {
+	case len(unknown) > 0 && len(known) == 0:
+		return fmt.Sprintf("%s: no value of %s carried a tag at all, so none carried %s", what, def.Name, strings.Join(unknown, ", "))
+	case len(unknown) > 0:
+		return fmt.Sprintf("%s: no value of %s carried the tag key %s; its values carry %s",
+			what, def.Name, strings.Join(unknown, ", "), strings.Join(known, ", "))
+	case len(q.Tags) > 0:
+		return fmt.Sprintf("%s: the tag keys exist (%s) but no value had these values", what, strings.Join(known, ", "))
+	}
+	return fmt.Sprintf("%s: the %s %s was never recorded", what, def.Kind, def.Name)
 }

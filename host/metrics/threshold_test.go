@@ -106,14 +106,73 @@ func TestEvaluateThresholds(t *testing.T) {
 		parse("tool_duration{tool:none}", "count==0"),
 	}
 	res := metrics.Evaluate(st, ths, 1)
-	want := []bool{true, false, false, true, true}
+	// A trend series with no value fails, even count==0: nothing was
+	// measured, so nothing can be said to hold.
+	want := []bool{true, false, false, true, false}
 	for i, r := range res {
 		if r.Pass != want[i] {
 			t.Errorf("%s: value %v pass %v, want %v", r.Threshold.Name(), r.Value, r.Pass, want[i])
 		}
 	}
-	if !res[4].NoData {
-		t.Error("a sub-metric without data is not marked NoData")
+	if !res[4].NoData || !res[4].Missing {
+		t.Error("a sub-metric without data is not marked NoData and Missing")
+	}
+	if want := "tool_duration{tool:none} received no value: the tag keys exist (tool) but no value had these values"; res[4].Reason != want {
+		t.Errorf("reason %q, want %q", res[4].Reason, want)
+	}
+}
+
+// TestThresholdMisspeltTag: a threshold whose tag key no value carried
+// cannot pass silently. On a trend, rate or gauge it fails, naming the
+// series and the tag keys the metric's values do carry; on a counter it
+// is a measured zero, evaluated, and flagged.
+func TestThresholdMisspeltTag(t *testing.T) {
+	st := metrics.NewStore()
+	checks, _ := st.Def(metrics.Checks)
+	iters, _ := st.Def(metrics.Iterations)
+	if _, err := st.Define("level", metrics.Gauge, metrics.None); err != nil {
+		t.Fatal(err)
+	}
+	st.Add(st.Series(checks, metrics.Tags(map[string]string{"check": "ok", "scenario": "a", "team": "x"})), 1)
+	st.Add(st.Series(iters, metrics.Tags(map[string]string{"scenario": "a", "team": "x"})), 3)
+	ths := []*metrics.Threshold{}
+	for _, c := range [][2]string{
+		{"checks{teem:x}", "rate>0.9"},
+		{"iterations{teem:x}", "count<10"},
+		{"iterations{team:x}", "count==3"},
+		{"level", "value<5"},
+		{"level{a:b,c:d}", "max<5"},
+	} {
+		q, err := metrics.ParseQuery(c[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, _ := st.Def(q.Metric)
+		th, err := metrics.ParseThreshold(q, c[1], def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ths = append(ths, th)
+	}
+	res := metrics.Evaluate(st, ths, 1)
+	type want struct {
+		pass, missing   bool
+		reason, warning string
+	}
+	for i, w := range []want{
+		{false, true, "checks{teem:x} received no value: no value of checks carried the tag key teem; its values carry check, scenario, team",
+			"the tag key teem never appeared on checks (its values carry check, scenario, team)"},
+		{true, false, "", "the tag key teem never appeared on iterations (its values carry scenario, team)"},
+		{true, false, "", ""},
+		{false, true, "level received no value: the gauge level was never recorded", ""},
+		{false, true, "level{a:b,c:d} received no value: no value of level carried a tag at all, so none carried a, c",
+			"the tag keys a, c never appeared on level (no value of level carried a tag)"},
+	} {
+		r := res[i]
+		if r.Pass != w.pass || r.Missing != w.missing || r.Reason != w.reason || r.Warning != w.warning {
+			t.Errorf("%s:\n got pass %v missing %v\n reason  %q\n warning %q\nwant pass %v missing %v\n reason  %q\n warning %q",
+				r.Threshold.Name(), r.Pass, r.Missing, r.Reason, r.Warning, w.pass, w.missing, w.reason, w.warning)
+		}
 	}
 }
 

@@ -31,9 +31,16 @@ type Timeline struct {
 	points []Point
 }
 
-// Add appends a point covering span seconds.
+// Add appends a point covering span seconds. A span shorter than half a
+// second (the last, partial second of a run) is folded into the point
+// before it, weighted by its length, rather than stand as a second of its
+// own: its rates are not extrapolated from a fraction of a second.
 func (tl *Timeline) Add(p Point, span float64) {
 	p.span = span
+	if n := len(tl.points); n > 0 && span < shortSpan {
+		tl.points[n-1] = mergePoints(tl.points[n-1], p)
+		return
+	}
 	tl.points = append(tl.points, p)
 	if len(tl.points) >= MaxPoints {
 		half := tl.points[:0]

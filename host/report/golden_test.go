@@ -41,6 +41,21 @@ func goldenRun(t testing.TB) *result.Run {
 	}
 	st.Add(st.Series(calls, metrics.Tags(map[string]string{"tool": "calculator", "outcome": "ok"})), 398)
 	st.Add(st.Series(checks, metrics.Tags(map[string]string{"check": "sum is right", "scenario": "api"})), 1)
+	iters, _ := st.Def(metrics.Iterations)
+	st.Add(st.Series(iters, "scenario=api"), 200)
+	st.Add(st.Series(iters, "scenario=paced"), 100)
+	vus, _ := st.Def(metrics.VUs)
+	for _, v := range []float64{1, 4, 4, 3} {
+		st.Add(st.Series(vus, ""), v)
+	}
+	var totals []result.Total
+	for _, q := range []metrics.Query{{Metric: "checks"}, {Metric: "iteration_duration"}, {Metric: "iterations"},
+		{Metric: "req_duration"}, {Metric: "tool_calls"}, {Metric: "vus"},
+		{Metric: "iterations", Tags: map[string]string{"scenario": "api"}}, {Metric: "iterations", Tags: map[string]string{"scenrio": "api"}}} {
+		s, def, _ := st.Stats(q, 20)
+		totals = append(totals, result.Total{Name: q.String(), Metric: q.Metric, Tags: q.Tags, Kind: def.Kind.String(),
+			Contains: def.Unit.Contains(), Values: metrics.SummaryValues(def.Kind, s, metrics.DefaultTrendStats), Count: s.Count})
+	}
 	var ms []result.Metric
 	for _, w := range st.All(20) {
 		unit := ""
@@ -77,7 +92,10 @@ func goldenRun(t testing.TB) *result.Run {
 		{Metric: "iteration_duration", Expr: "p(95)<10", Value: 12.125, Unit: "ms", Pass: false, AbortedRun: true},
 		{Metric: "checks", Expr: "rate>0.99", Value: 0.995, Pass: true},
 		{Metric: "iterations{scenario:api}", Expr: "count>0", Value: 200, Pass: true},
-		{Metric: "custom_bytes", Expr: "max<1MB", Unit: "bytes", Pass: true, NoData: true},
+		{Metric: "custom_bytes", Expr: "max<1MB", Unit: "bytes", Pass: false, NoData: true,
+			Reason: "custom_bytes received no value: the gauge custom_bytes was never recorded"},
+		{Metric: "iterations{scenrio:api}", Expr: "count<1000", Value: 0, Pass: true, NoData: true, UnknownTagKeys: []string{"scenrio"},
+			Warning: "the tag key scenrio never appeared on iterations (its values carry scenario)"},
 	}
 	var errs []result.ErrorEntry
 	for i := 1; i <= 5; i++ {
@@ -92,7 +110,7 @@ func goldenRun(t testing.TB) *result.Run {
 				ErrorsByType: map[string]int64{"execution_error": 15}, FirstErrors: errs, OtherErrors: 4,
 				Checks:     []result.Check{{Name: "sum is right", Scenario: "api", Passes: 199, Fails: 1}},
 				Thresholds: []result.Threshold{thr[2]}},
-			{Name: "paced", Executor: result.ConstantArrivalRate, Duration: 20, Iterations: 100, Rate: 5, Dropped: 10, SuccessRate: 1,
+			{Name: "paced", Executor: result.ConstantArrivalRate, Duration: 20, Iterations: 100, Rate: 5, Dropped: 10, MaxVUs: 10, SuccessRate: 1,
 				Latency: metrics.Stats{Count: 100, Avg: 2.5, Min: 0.25, Med: 2, P90: 4, P95: 5, P99: 8, Max: 9},
 				Service: metrics.Stats{Count: 100, Avg: 1.5, Min: 0.25, Med: 1, P90: 3, P95: 4, P99: 6, Max: 7}},
 		},
@@ -100,9 +118,12 @@ func goldenRun(t testing.TB) *result.Run {
 		Checks:     []result.Check{{Name: "sum is right", Scenario: "api", Passes: 199, Fails: 1}},
 		Tools: []result.Tool{{Tool: "calculator", Calls: 400, Outcomes: map[string]int64{"ok": 398, "execution_error": 2},
 			Latency: metrics.Stats{Count: 400, Avg: 0.125, Min: 0.0625, Med: 0.125, P90: 0.25, P95: 0.25, P99: 0.5, Max: 1}}},
-		Metrics:   ms,
-		MaxSeries: 1000,
-		Dropped:   []metrics.Dropped{{Metric: "per_user", Samples: 12}},
+		Metrics:       ms,
+		Totals:        totals,
+		TrendStats:    metrics.DefaultTrendStats,
+		OutputDropped: 7,
+		MaxSeries:     1000,
+		Dropped:       []metrics.Dropped{{Metric: "per_user", Samples: 12}},
 		Memory: result.Memory{Samples: samples, Peak: metrics.MemSample{RSS: 140e6, HeapLive: 70e6, Goroutines: 14},
 			Limit: 1 << 30, Leak: leak},
 		Timeline:   timeline,

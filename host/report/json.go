@@ -42,7 +42,7 @@ var finiteOrNull = json.MarshalToFunc(func(enc *jsontext.Encoder, f float64) err
 })
 
 // PointWriter streams one JSON object per metric series per second: the
-// --out json=FILE format. Each line is
+// --out per-second=FILE format. Each line is
 //
 //	{"type":"point","time":"...","t":1.0,"metric":"tool_duration","tags":{...},"kind":"trend",
 //	 "count":..,"sum":..,"min":..,"max":..,"avg":..,"med":..,"p90":..,"p95":..,"p99":..,"rate":..,"value":..}

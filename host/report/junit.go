@@ -87,8 +87,14 @@ func WriteJUnit(w io.Writer, r *result.Run) error {
 		if t.NoData {
 			c.SystemOut += " (no data)"
 		}
+		if t.Warning != "" {
+			c.SystemOut += "\nwarning: " + t.Warning
+		}
 		if !t.Pass {
 			msg := fmt.Sprintf("%s failed: value %s", t.Expr, Value(t.Value, t.Unit))
+			if t.Reason != "" {
+				msg = fmt.Sprintf("%s failed: %s", t.Expr, t.Reason)
+			}
 			if t.AbortedRun {
 				msg += " (stopped the run)"
 			}
@@ -102,9 +108,9 @@ func WriteJUnit(w io.Writer, r *result.Run) error {
 			class += "." + ch.Scenario
 		}
 		total := ch.Passes + ch.Fails
-		c := junitCase{Name: ch.Name, Classname: class, Time: "0", SystemOut: fmt.Sprintf("%d of %d passed", ch.Passes, total)}
+		c := junitCase{Name: ch.Name, Classname: class, Time: "0", SystemOut: fmt.Sprintf("%s of %s passed", Count(ch.Passes), Count(total))}
 		if ch.Fails > 0 {
-			c.Failure = &junitProblem{Type: "check", Message: fmt.Sprintf("%d of %d failed", ch.Fails, total),
+			c.Failure = &junitProblem{Type: "check", Message: fmt.Sprintf("%s of %s failed", Count(ch.Fails), Count(total)),
 				Text: fmt.Sprintf("passes %d\nfails %d\n", ch.Passes, ch.Fails)}
 		}
 		s.Cases = append(s.Cases, c)

@@ -110,8 +110,20 @@ func WriteMarkdown(w io.Writer, r *result.Run) error {
 
 	if len(r.Thresholds) > 0 {
 		p("\n## Acceptance criteria\n\n| Criterion | Target | Result | Status |\n|---|---|---|---|\n")
+		var notes []string
 		for _, t := range r.Thresholds {
-			p("| %s | `%s` | %s | %s |\n", mdEsc(t.Metric), t.Expr, Value(t.Value, t.Unit), tick(t.Pass))
+			value := Value(t.Value, t.Unit)
+			if t.Reason != "" {
+				value = "no data"
+				notes = append(notes, fmt.Sprintf("- `%s`: %s", t.Expr, mdEsc(t.Reason)))
+			}
+			if t.Warning != "" {
+				notes = append(notes, fmt.Sprintf("- ⚠ `%s` on %s: %s", t.Expr, mdEsc(t.Metric), mdEsc(t.Warning)))
+			}
+			p("| %s | `%s` | %s | %s |\n", mdEsc(t.Metric), t.Expr, value, tick(t.Pass))
+		}
+		if len(notes) > 0 {
+			p("\n%s\n", strings.Join(notes, "\n"))
 		}
 	}
 	if len(r.Tools) > 0 {
@@ -170,7 +182,7 @@ func writeMemory(b *strings.Builder, r *result.Run) {
 	p("\n## Memory\n\n| Metric | Value |\n|---|---|\n")
 	p("| Baseline live heap | %s |\n| Final live heap | %s |\n| Live heap growth | %s |\n", Bytes(lk.StartHeap), Bytes(lk.EndHeap), Bytes(lk.HeapGrowth))
 	p("| Baseline RSS | %s |\n| Peak RSS | %s |\n| Final RSS | %s |\n", Bytes(lk.StartRSS), Bytes(float64(m.Peak.RSS)), Bytes(lk.EndRSS))
-	p("| Goroutine growth | %+.0f |\n| Slope | %s %s (R² %.2f) |\n| Samples | %d |\n", lk.GoroutineGrowth, Bytes(lk.Slope), strings.TrimPrefix(lk.SlopeUnit, "bytes "), lk.R2, lk.Samples)
+	p("| Goroutine growth | %s |\n| Slope | %s |\n| Samples | %s |\n", goroutineChange(lk.GoroutineGrowth), slope(lk), Count(int64(lk.Samples)))
 	if lk.Verdict != metrics.Insufficient {
 		p("\n| Threshold | Growth | Result |\n|---|---|---|\n")
 		p("| Leak | > %s | %s |\n", Bytes(float64(lk.FailBytes)), tick(lk.Verdict != metrics.Leak))
@@ -180,7 +192,7 @@ func writeMemory(b *strings.Builder, r *result.Run) {
 	p("\n**Verdict:** %s: %s\n", lk.Verdict, lk.Reason)
 	p("\n### Memory timeline\n\n```\nTime      Live heap    RSS          Goroutines  Iterations\n")
 	for _, s := range thinSamples(m.Samples, 12) {
-		p("%-9s %-12s %-12s %-11d %s\n", fmt.Sprintf("%.0fs", s.At.Seconds()), Bytes(float64(s.HeapLive)), Bytes(float64(s.RSS)), s.Goroutines, Count(s.Iterations))
+		p("%-9s %-12s %-12s %-11s %s\n", fmt.Sprintf("%.0fs", s.At.Seconds()), Bytes(float64(s.HeapLive)), Bytes(float64(s.RSS)), Count(int64(s.Goroutines)), Count(s.Iterations))
 	}
 	p("```\n")
 }

@@ -122,13 +122,20 @@ func NewModel(r *result.Run) *Model {
 			passed++
 		}
 		var notes []string
-		if t.NoData {
+		value := Value(t.Value, t.Unit)
+		switch {
+		case t.Reason != "":
+			notes, value = append(notes, t.Reason), "no data"
+		case t.NoData:
 			notes = append(notes, "no data")
+		}
+		if t.Warning != "" {
+			notes = append(notes, "⚠ "+t.Warning)
 		}
 		if t.AbortedRun {
 			notes = append(notes, "stopped the run")
 		}
-		m.Thresholds = append(m.Thresholds, ThresholdRow{Metric: t.Metric, Expr: t.Expr, Value: Value(t.Value, t.Unit),
+		m.Thresholds = append(m.Thresholds, ThresholdRow{Metric: t.Metric, Expr: t.Expr, Value: value,
 			Pass: t.Pass, Note: strings.Join(notes, ", ")})
 	}
 	status := strings.ToUpper(r.Status)
@@ -176,7 +183,7 @@ func NewModel(r *result.Run) *Model {
 			hold = append(hold, Bytes(float64(f.LeakedBytes)))
 		}
 		if f.ParkedGoroutines > 0 {
-			hold = append(hold, fmt.Sprintf("%d goroutines", f.ParkedGoroutines))
+			hold = append(hold, plural(int64(f.ParkedGoroutines), "goroutine", "goroutines"))
 		}
 		m.Faults = append(m.Faults, FaultRow{Target: f.Target, Rule: f.Rule, Calls: Count(f.Calls), Hits: Count(f.Hits),
 			Active: f.Active, Holding: strings.Join(hold, ", ")})
@@ -187,13 +194,13 @@ func NewModel(r *result.Run) *Model {
 	if mem := r.Memory; len(mem.Samples) > 0 {
 		lk := mem.Leak
 		lv := &LeakView{Verdict: lk.Verdict, Reason: lk.Reason, Bad: lk.Verdict == metrics.Leak}
-		lv.Rows = [][2]string{{"peak RSS", Bytes(float64(mem.Peak.RSS))}, {"peak goroutines", fmt.Sprint(mem.Peak.Goroutines)}}
+		lv.Rows = [][2]string{{"peak RSS", Bytes(float64(mem.Peak.RSS))}, {"peak goroutines", Count(int64(mem.Peak.Goroutines))}}
 		if lk.Verdict != metrics.Insufficient {
 			lv.Rows = append(lv.Rows,
 				[2]string{"live heap", Bytes(lk.StartHeap) + " → " + Bytes(lk.EndHeap)},
 				[2]string{"RSS", Bytes(lk.StartRSS) + " → " + Bytes(lk.EndRSS)},
-				[2]string{"goroutine growth", fmt.Sprintf("%+.0f", lk.GoroutineGrowth)},
-				[2]string{"slope", fmt.Sprintf("%s %s (R² %.2f)", Bytes(lk.Slope), strings.TrimPrefix(lk.SlopeUnit, "bytes "), lk.R2)},
+				[2]string{"goroutine growth", goroutineChange(lk.GoroutineGrowth)},
+				[2]string{"slope", slope(lk)},
 				[2]string{"levels", "warn " + Bytes(float64(lk.WarnBytes)) + ", fail " + Bytes(float64(lk.FailBytes))})
 		}
 		m.Leak = lv

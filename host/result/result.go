@@ -37,12 +37,20 @@ type Run struct {
 	Checks      []Check     `json:"checks"`
 	Tools       []Tool      `json:"tools"`
 	Metrics     []Metric    `json:"metrics"`
+	// Totals are every metric with a value, and every sub-metric a
+	// threshold names, over the whole run, in k6's summary figures; the
+	// trends' figures are TrendStats (--summary-trend-stats).
+	Totals     []Total  `json:"totals,omitempty"`
+	TrendStats []string `json:"summary_trend_stats,omitempty"`
 	// MaxSeries is the run's cap on series per metric; Dropped counts, per
 	// metric, the values that went to series over the caps.
 	MaxSeries int               `json:"max_series_per_metric"`
 	Dropped   []metrics.Dropped `json:"dropped_samples,omitempty"`
-	Memory    Memory            `json:"memory"`
-	Timeline  []metrics.Point   `json:"timeline"`
+	// OutputDropped counts the values the raw-sample outputs (--out json,
+	// csv) did not write because their writer fell behind.
+	OutputDropped int64           `json:"output_dropped_samples,omitzero"`
+	Memory        Memory          `json:"memory"`
+	Timeline      []metrics.Point `json:"timeline"`
 	// Curves are the per-second chart curves: per scenario, per error
 	// type, VUs and memory, bounded in length (the HTML report's charts).
 	// Their names are the Curve constants.
@@ -53,6 +61,40 @@ type Run struct {
 	// Faults lists every fault rule of the run with its calls and hits.
 	Faults   []Fault   `json:"faults,omitempty"`
 	Sections []Section `json:"sections,omitempty"`
+	// HandleSummary is set when the script defines handleSummary.
+	HandleSummary *HandleSummary `json:"-"`
+}
+
+// Total is one metric, or one sub-metric a threshold names, over the
+// whole run.
+type Total struct {
+	// Name is the metric's, or for a sub-metric metric{k:v,...}.
+	Name   string            `json:"name"`
+	Metric string            `json:"metric"`
+	Tags   map[string]string `json:"tags,omitempty"`
+	Kind   string            `json:"kind"`
+	// Contains is "time" (milliseconds), "data" (bytes) or "default".
+	Contains string `json:"contains"`
+	// Values are k6's figures: count and rate of a counter; value, min
+	// and max of a gauge; rate, passes and fails of a rate; a trend's
+	// TrendStats (none when it has no value).
+	Values map[string]float64 `json:"values"`
+	// Count is how many values the series received.
+	Count int64 `json:"count"`
+}
+
+// HandleSummary is what the script's handleSummary(data) returned: its
+// outputs, in order (stdout, stderr, then files by name), or why it
+// failed. It is not part of the summary JSON.
+type HandleSummary struct {
+	Outputs []SummaryOutput
+	Err     string
+}
+
+// SummaryOutput is one output of handleSummary: "stdout", "stderr" or a
+// file name, and its text.
+type SummaryOutput struct {
+	Name, Text string
 }
 
 // Failed reports whether any threshold failed.
@@ -79,14 +121,20 @@ type Scenario struct {
 	Executor string            `json:"executor"`
 	Tags     map[string]string `json:"tags,omitempty"`
 	// Duration is how long the scenario ran, in seconds.
-	Duration    float64 `json:"duration_s"`
-	Iterations  int64   `json:"iterations"`
-	Rate        float64 `json:"iterations_per_s"`
-	Errors      int64   `json:"errors"`
-	Timeouts    int64   `json:"timeouts"`
-	Dropped     int64   `json:"dropped"`
-	Interrupted int64   `json:"interrupted"`
-	// SuccessRate is the share of iterations without error or timeout.
+	Duration   float64 `json:"duration_s"`
+	Iterations int64   `json:"iterations"`
+	Rate       float64 `json:"iterations_per_s"`
+	Errors     int64   `json:"errors"`
+	Timeouts   int64   `json:"timeouts"`
+	Dropped    int64   `json:"dropped"`
+	// Interrupted counts iterations cut short (gracefulStop, the end of
+	// the run, abort): not in Iterations, and not successes.
+	Interrupted int64 `json:"interrupted"`
+	// MaxVUs is an arrival-rate scenario's maxVUs: when all were busy,
+	// iterations were dropped.
+	MaxVUs int `json:"max_vus,omitzero"`
+	// SuccessRate is the share of the iterations started (Iterations and
+	// Interrupted) that ended without error, timeout or interruption.
 	SuccessRate  float64          `json:"success_rate"`
 	Latency      metrics.Stats    `json:"latency_ms"`
 	Service      metrics.Stats    `json:"service_ms"`
@@ -118,7 +166,15 @@ type Threshold struct {
 	Value  float64 `json:"value"`
 	Unit   string  `json:"unit,omitempty"`
 	Pass   bool    `json:"pass"`
-	NoData bool    `json:"no_data,omitempty"`
+	// NoData: the series saw no value. A counter's threshold is then
+	// compared with zero; any other fails, and Reason says why, naming
+	// the tag keys the metric's values carry.
+	NoData bool   `json:"no_data,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// UnknownTagKeys are tag keys the threshold names that no value of
+	// its metric carried: most likely a misspelt tag; Warning says so.
+	UnknownTagKeys []string `json:"unknown_tag_keys,omitempty"`
+	Warning        string   `json:"warning,omitempty"`
 	// AbortedRun is set when this threshold's abortOnFail stopped the run.
 	AbortedRun bool `json:"aborted_run,omitempty"`
 }

@@ -3,7 +3,10 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"spellhost/host/exitcode"
 	"spellhost/host/metrics"
@@ -23,10 +26,10 @@ func (r *runState) startCollector(ctx context.Context) func() {
 		for {
 			select {
 			case <-cctx.Done():
-				r.tick(time.Now())
+				r.tick(time.Now(), true)
 				return
 			case now := <-t.C:
-				r.tick(now)
+				r.tick(now, false)
 				r.checkAbort(now)
 			}
 		}
@@ -35,9 +38,9 @@ func (r *runState) startCollector(ctx context.Context) func() {
 	return func() { stop(); <-done }
 }
 
-func (r *runState) tick(now time.Time) {
-	vusDef, _ := r.store.Def(metrics.VUs)
-	r.store.Add(r.store.Series(vusDef, ""), float64(r.active.Load()))
+// tick closes one second; final is the last tick, as the scenarios end.
+func (r *runState) tick(now time.Time, final bool) {
+	r.sampleVUs()
 	elapsed, ws := r.store.Tick(now)
 	r.tlMu.Lock()
 	defer r.tlMu.Unlock()
@@ -80,10 +83,62 @@ func (r *runState) tick(now time.Time) {
 	if r.cfg.Points != nil {
 		r.cfg.Points.WritePoints(now, elapsed, ws)
 	}
-	if r.cfg.Progress != nil {
-		fmt.Fprintf(r.cfg.Progress, "\r\033[K%s  vus %d  iterations %d (%.0f/s)  errors %.0f/s  p95 %.2fms  rss %s",
-			elapsed.Round(100*time.Millisecond), int64(p.VUs), r.iterations.Load(), p.Iterations, p.Errors, p.P95, formatBytes(p.RSS))
+	switch {
+	case r.cfg.Progress == nil:
+	case r.cfg.ProgressTerminal:
+		fmt.Fprintf(r.cfg.Progress, "\r\033[K%s  vus %d  iterations %s (%.0f/s)  errors %.0f/s  p95 %.2fms  rss %s",
+			elapsed.Round(100*time.Millisecond), int64(p.VUs), humanize.Comma(r.iterations.Load()), p.Iterations, p.Errors, p.P95, formatBytes(p.RSS))
+	case final || now.Sub(r.lastProgress) >= r.progressInterval():
+		fmt.Fprintln(r.cfg.Progress, r.progressNow(now, elapsed, p).line())
 	}
+}
+
+// sampleVUs records the VUs running iterations (vus) and the VUs made
+// (vus_max); the memory sampler calls it too, so a run shorter than a
+// second has them.
+func (r *runState) sampleVUs() {
+	r.host.add(metrics.VUs, float64(r.active.Load()), nil)
+	r.vusMu.Lock()
+	made := len(r.vus)
+	r.vusMu.Unlock()
+	r.host.add(metrics.VUsMax, float64(made), nil)
+}
+
+func (r *runState) progressInterval() time.Duration {
+	if r.cfg.ProgressInterval > 0 {
+		return r.cfg.ProgressInterval
+	}
+	return DefaultProgressInterval
+}
+
+// progressNow gathers a progress line's figures; the rate counts the
+// iterations since the last line. The timeline's lock is held.
+func (r *runState) progressNow(now time.Time, elapsed time.Duration, p metrics.Point) progress {
+	complete := r.iterations.Load()
+	since := now.Sub(r.lastProgress)
+	if r.lastProgress.IsZero() {
+		since = elapsed
+	}
+	pr := progress{elapsed: elapsed, vus: r.active.Load(), complete: complete, p95ms: p.P95}
+	if since > 0 {
+		pr.perSecond = float64(complete-r.lastComplete) / since.Seconds()
+	}
+	r.lastProgress, r.lastComplete = now, complete
+	r.vusMu.Lock()
+	pr.maxVUs = int64(len(r.vus))
+	r.vusMu.Unlock()
+	errs, _, _ := r.store.Stats(metrics.Query{Metric: metrics.IterationErrors}, 1)
+	pr.errors = errs.Sum
+	r.live.Lock()
+	scenarios := slices.Clone(r.scenarios)
+	r.live.Unlock()
+	for _, sr := range scenarios {
+		sr.mu.Lock()
+		pr.interrupted += sr.interrupted
+		sr.mu.Unlock()
+		pr.scenarios = append(pr.scenarios, r.scenarioProgress(sr, now))
+	}
+	return pr
 }
 
 // checkAbort evaluates the abortOnFail thresholds.
@@ -99,7 +154,8 @@ func (r *runState) checkAbort(now time.Time) {
 		return
 	}
 	for _, res := range metrics.EvaluateWith(r.store, ths, r.secondsFor(elapsed.Seconds())) {
-		if !res.Pass {
+		// A series with no value yet has not failed: values may still come.
+		if !res.Pass && !res.Missing {
 			r.tlMu.Lock()
 			r.aborted = append(r.aborted, res.Threshold)
 			r.tlMu.Unlock()

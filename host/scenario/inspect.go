@@ -46,7 +46,12 @@ func (o *Options) Describe() map[string]any {
 	tk.Timeout = cmp.Or(tk.Timeout, task.DefaultTimeout)
 	tk.Keep = cmp.Or(tk.Keep, task.DefaultMaxFinished)
 	tk.KeepFor = cmp.Or(tk.KeepFor, task.DefaultMaxAge)
+	tags := map[string]any{}
+	for k, v := range o.Tags {
+		tags[k] = v
+	}
 	return map[string]any{
+		"tags":            tags,
 		"scenarios":       scen,
 		"thresholds":      ths,
 		"memory":          memd,

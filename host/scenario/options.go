@@ -128,6 +128,8 @@ type Options struct {
 	SetupTimeout    time.Duration `json:"setupTimeout"`
 	TeardownTimeout time.Duration `json:"teardownTimeout"`
 	Memory          MemoryOptions `json:"memory"`
+	// Tags are options.tags, the run's global tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // ErrInvalidOptions is what every error about the options matches
@@ -199,6 +201,7 @@ func ParseOptions(raw any, script Script, ov Overrides) (*Options, error) {
 	}
 	o.Memory = d.memory(t.Memory)
 	o.Tasks = d.tasks(t.Tasks)
+	o.Tags = t.Tags
 
 	// Command-line shortcuts win over the script, as in k6: the script's
 	// scenarios are then not read at all.

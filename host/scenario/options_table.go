@@ -32,6 +32,9 @@ type optionsTable struct {
 	Duration   duration    `opt:"duration"`
 	Memory     memoryTable `opt:"memory"`
 	Tasks      tasksTable  `opt:"tasks"`
+	// Tags are the run's global tags: every value recorded once the
+	// script's top level has run carries them.
+	Tags tags `opt:"tags"`
 }
 
 // memoryTable is options.memory.
@@ -204,7 +207,8 @@ func (x *timeout) decodeOption(d *decoder, path string, v any) {
 	*x = timeout(t)
 }
 
-// byteSize is a size: a number of bytes or a string such as "20MB".
+// byteSize is a size: a number of bytes or a string such as "20MiB"
+// (kB, MB, GB: powers of 1,000; KiB, MiB, GiB: powers of 1,024).
 type byteSize uint64
 
 func (x *byteSize) decodeOption(d *decoder, path string, v any) {
@@ -220,7 +224,7 @@ func (x *byteSize) decodeOption(d *decoder, path string, v any) {
 			return
 		}
 	}
-	d.fail(path, "want a size such as \"20MB\" or a number of bytes, got %s", describe(v))
+	d.fail(path, "want a size such as \"20MiB\" or a number of bytes, got %s", describe(v))
 }
 
 // names is a scenario name or a list of them.
@@ -247,8 +251,9 @@ func (x *names) decodeOption(d *decoder, path string, v any) {
 	d.fail(path, "want a scenario name or a list of names, got %s", describe(v))
 }
 
-// tags are a scenario's tags: names to strings (numbers are written as
-// strings), each a valid tag; "scenario" is spellhost's own.
+// tags are a scenario's tags, or the run's (options.tags): names to
+// strings (numbers are written as strings), each a valid tag; "scenario"
+// is spellhost's own.
 type tags map[string]string
 
 func (x *tags) decodeOption(d *decoder, path string, v any) {
@@ -274,11 +279,11 @@ func (x *tags) decodeOption(d *decoder, path string, v any) {
 		case k == "scenario":
 			d.fail(p, "\"scenario\" is set by spellhost to the scenario's name")
 			continue
-		case metrics.CheckTag(k) != nil:
-			d.fail(path, "%v", metrics.CheckTag(k))
+		case metrics.CheckTagKey(k) != nil:
+			d.fail(path, "%v", metrics.CheckTagKey(k))
 			continue
-		case metrics.CheckTag(s) != nil:
-			d.fail(p, "%v", metrics.CheckTag(s))
+		case metrics.CheckTagValue(s) != nil:
+			d.fail(p, "%v", metrics.CheckTagValue(s))
 			continue
 		}
 		out[k] = s

@@ -133,7 +133,7 @@ func TestParseOptionsProblems(t *testing.T) {
 		{"unknown field, a slip", `{"thresold": {}}`, Overrides{}, []string{`options.thresold: unknown field; did you mean "thresholds"?`}},
 		{"unknown field, another case", `{"setuptimeout": "1s"}`, Overrides{}, []string{`options.setuptimeout: unknown field; did you mean "setupTimeout"?`}},
 		{"unknown field, far", `{"colour": "red"}`, Overrides{}, []string{
-			"options.colour: unknown field; this table takes duration, iterations, memory, scenarios, setupTimeout, tasks, teardownTimeout, thresholds, vus"}},
+			"options.colour: unknown field; this table takes duration, iterations, memory, scenarios, setupTimeout, tags, tasks, teardownTimeout, thresholds, vus"}},
 		{"the issue's example", `{"scenarios": {"calc": {"executor": "constant-vus", "vu": 4, "vus": "4", "duration": "5s"}}}`, Overrides{}, []string{
 			`options.scenarios.calc.vu: unknown field; did you mean "vus"?`,
 			`options.scenarios.calc.vus: want a whole number from 0, got string "4"`}},
@@ -149,7 +149,7 @@ func TestParseOptionsProblems(t *testing.T) {
 			"tags": "x", "startAfter": 3, "timeout": false}}, "setupTimeout": "soon", "memory": {"warn": "lots", "interval": "0.5ms"}, "tasks": {"workers": 20000, "keep": -1}}`,
 			Overrides{}, []string{
 				`options.memory.interval: 500µs is below the 1ms minimum`,
-				`options.memory.warn: want a size such as "20MB" or a number of bytes, got string "lots"`,
+				`options.memory.warn: want a size such as "20MiB" or a number of bytes, got string "lots"`,
 				`options.scenarios.a.exec: want a string, got an empty table`,
 				`options.scenarios.a.iterations: want a whole number from 0, got number 1.5`,
 				`options.scenarios.a.startAfter: want a scenario name or a list of names, got number 3`,
@@ -190,10 +190,14 @@ func TestParseOptionsProblems(t *testing.T) {
 				`options.scenarios["a b"]: exec function "nope" is not defined at the top level of the script`,
 				`options.scenarios["a b"]: scenario name "a b": want letters, digits, '_' or '-'`,
 				`options.scenarios["a b"]: setup function "gone" is not defined at the top level of the script`}},
-		{"tags", `{"scenarios": {"a": {"executor": "shared-iterations", "tags": {"scenario": "x", "k": "a=b", "ok": true, "fine": "yes"}}}}`, Overrides{}, []string{
-			`options.scenarios.a.tags.k: tag "a=b": want 1 to 256 bytes without = , { } or newlines`,
+		{"tags", `{"scenarios": {"a": {"executor": "shared-iterations", "tags": {"scenario": "x", "k": "a\nb", "a:b": "v", "ok": true, "fine": "a=b, {c}"}}}}`, Overrides{}, []string{
+			`options.scenarios.a.tags: tag key "a:b": want 1 to 256 bytes without = , : { } " or newlines, and no space at either end`,
+			`options.scenarios.a.tags.k: tag value "a\nb": want 1 to 256 bytes without newlines`,
 			`options.scenarios.a.tags.ok: want a string, got boolean true`,
 			`options.scenarios.a.tags.scenario: "scenario" is set by spellhost to the scenario's name`}},
+		{"global tags", `{"tags": {"scenario": "x", "env": "ci", "n": 3, "bad": []}}`, Overrides{}, []string{
+			`options.tags.bad: want a string, got a list`,
+			`options.tags.scenario: "scenario" is set by spellhost to the scenario's name`}},
 		{"startAfter", `{"scenarios": {"a": {"executor": "shared-iterations", "startAfter": ["b", 4]}, "b": {"executor": "shared-iterations", "startAfter": "c"}}}`,
 			Overrides{}, []string{
 				`options.scenarios.a.startAfter[2]: want a scenario name, got number 4`,

@@ -34,11 +34,9 @@ func (r *runState) finish(res *result.Run, final bool) {
 	res.Memory = result.Memory{Samples: samples, Peak: r.sampler.Peak(), Leak: leak}
 	res.Memory.Peak.RSS = max(res.Memory.Peak.RSS, r.mem.Peak())
 	res.Memory.Limit = r.mem.Limit()
-	growth, _ := r.store.Def(metrics.MemoryGrowth)
-	slope, _ := r.store.Def(metrics.MemorySlope)
 	if leak.Verdict != metrics.Insufficient && final {
-		r.store.Add(r.store.Series(growth, ""), leak.HeapGrowth)
-		r.store.Add(r.store.Series(slope, ""), leak.Slope)
+		r.host.add(metrics.MemoryGrowth, leak.HeapGrowth, nil)
+		r.host.add(metrics.MemorySlope, leak.Slope, nil)
 	}
 	r.tlMu.Lock()
 	res.Timeline = r.timeline.Points()
@@ -63,7 +61,7 @@ func (r *runState) finish(res *result.Run, final bool) {
 		for _, t := range metrics.EvaluateWith(r.store, opts.Thresholds, r.secondsFor(secs)) {
 			def, _ := r.store.Def(t.Threshold.Query.Metric)
 			tr := result.Threshold{Metric: t.Threshold.Query.String(), Expr: t.Threshold.Source, Value: t.Value,
-				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def)}
+				Pass: t.Pass, NoData: t.NoData, Unit: unitName(def), Reason: t.Reason, UnknownTagKeys: t.UnknownKeys, Warning: t.Warning}
 			for _, a := range aborted {
 				if a == t.Threshold {
 					tr.AbortedRun = true
@@ -79,6 +77,8 @@ func (r *runState) finish(res *result.Run, final bool) {
 			}
 		}
 	}
+	res.TrendStats = r.trendStats()
+	res.Totals = r.totals(opts, secs, res.TrendStats)
 	res.MaxSeries = r.store.MaxSeries()
 	res.Dropped = r.store.Dropped()
 	tools := map[string]*result.Tool{}
@@ -166,11 +166,14 @@ func (r *runState) scenarioResult(sr *scenarioRun) result.Scenario {
 	sr.mu.Lock()
 	out.Interrupted = sr.interrupted
 	sr.mu.Unlock()
+	if sc.Executor == ConstantArrivalRate || sc.Executor == RampingArrivalRate {
+		out.MaxVUs = sc.MaxVUs
+	}
 	if out.Duration > 0 {
 		out.Rate = float64(out.Iterations) / out.Duration
 	}
-	if out.Iterations > 0 {
-		out.SuccessRate = float64(out.Iterations-out.Errors-out.Timeouts) / float64(out.Iterations)
+	if started := out.Iterations + out.Interrupted; started > 0 {
+		out.SuccessRate = float64(out.Iterations-out.Errors-out.Timeouts) / float64(started)
 	}
 	out.Latency = q(metrics.IterationDuration)
 	out.Service = q(metrics.IterationService)
@@ -179,6 +182,45 @@ func (r *runState) scenarioResult(sr *scenarioRun) result.Scenario {
 	for _, w := range r.store.All(1) {
 		if w.Series.Def.Name == metrics.IterationErrors && w.Series.TagMap()["scenario"] == sc.Name {
 			out.ErrorsByType[w.Series.TagMap()["type"]] += int64(w.Stats.Sum)
+		}
+	}
+	return out
+}
+
+// trendStats are the trend figures the summary shows.
+func (r *runState) trendStats() []string {
+	if len(r.cfg.SummaryTrendStats) > 0 {
+		return r.cfg.SummaryTrendStats
+	}
+	return metrics.DefaultTrendStats
+}
+
+// totals are every metric with a value, then the sub-metrics the
+// thresholds name, over the whole run.
+func (r *runState) totals(opts *Options, secs float64, trendStats []string) []result.Total {
+	var out []result.Total
+	add := func(q metrics.Query) {
+		s, def, ok := r.store.Stats(q, secs)
+		if !ok {
+			return
+		}
+		out = append(out, result.Total{Name: q.String(), Metric: def.Name, Tags: q.Tags, Kind: def.Kind.String(),
+			Contains: def.Unit.Contains(), Values: metrics.SummaryValues(def.Kind, s, trendStats), Count: s.Count})
+	}
+	var names []string
+	for _, def := range r.store.Metrics() {
+		names = append(names, def.Name)
+		add(metrics.Query{Metric: def.Name})
+	}
+	if opts == nil {
+		return out
+	}
+	// Then what the thresholds name that is not there yet: sub-metrics,
+	// and metrics that received no value.
+	for _, t := range opts.Thresholds {
+		if name := t.Query.String(); !slices.Contains(names, name) {
+			names = append(names, name)
+			add(t.Query)
 		}
 	}
 	return out

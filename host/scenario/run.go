@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"spellhost/host/luavm"
 	"spellhost/host/memlimit"
 	"spellhost/host/metrics"
+	"spellhost/host/report"
 	"spellhost/host/result"
 	"spellhost/host/task/durable"
 	"spellhost/tools"
@@ -70,11 +72,19 @@ type Config struct {
 	Stdout, Stderr io.Writer
 	LookupEnv      func(string) (string, bool)
 	LogLevel       string
-	// Progress, when set, receives a live status line every second.
-	Progress io.Writer
+	// Progress, when set, receives the execution plan as the scenarios
+	// start, then the run's progress: on a terminal (ProgressTerminal) a
+	// status line redrawn every second, else a line every
+	// ProgressInterval (default DefaultProgressInterval) and at the end.
+	Progress         io.Writer
+	ProgressTerminal bool
+	ProgressInterval time.Duration
 	// Points, when set, receives every metric's figures each second
-	// (the --out json=FILE stream).
+	// (the --out per-second=FILE stream).
 	Points PointWriter
+	// Tap, when set, receives every value as it is recorded (the --out
+	// json and csv streams), and the thresholds once known.
+	Tap metrics.Tap
 	// Charts, when set, receives each second's chart values (--dashboard).
 	Charts LiveSink
 	// InspectOnly stops the run once the options are resolved (after the
@@ -86,6 +96,19 @@ type Config struct {
 	// Live, when set, is attached to the run as it starts, so another
 	// goroutine can build a result from what was recorded so far.
 	Live *Live
+	// Summary is what handleSummary's data says of the terminal and the
+	// display options; NoHandleSummary skips the script's handleSummary
+	// (--no-summary).
+	Summary         report.SummaryState
+	NoHandleSummary bool
+	// SummaryTrendStats are the trend figures of the summary's totals
+	// (--summary-trend-stats; default metrics.DefaultTrendStats).
+	SummaryTrendStats []string
+	// Env are the -e KEY=VALUE variables: the script's ENV table.
+	Env map[string]string
+	// Tags are the run's global tags from the command line (--tag); they
+	// win over options.tags on the same key.
+	Tags map[string]string
 	// TestHook, when set, is called at named points of the run ("main",
 	// "setup", "teardown", "iteration", and luavm's "call" and "task") so
 	// tests can inject a panic there. Production runs leave it nil.
@@ -152,14 +175,22 @@ var Interrupted = &StopError{Reason: "interrupted by a signal", Status: "interru
 
 // runState is one run in progress.
 type runState struct {
-	cfg        Config
-	prog       *luavm.Program
-	env        *luavm.Env
-	k          *kernel.Kernel
-	store      *metrics.Store
-	opts       *Options
-	vm0        *luavm.VM
-	vm0mu      sync.Mutex
+	cfg   Config
+	prog  *luavm.Program
+	env   *luavm.Env
+	k     *kernel.Kernel
+	store *metrics.Store
+	host  *hostRecorder
+	// global are the run's global tags: --tag until the options are
+	// resolved, then options.tags under them.
+	global  map[string]string
+	opts    *Options
+	vm0     *luavm.VM
+	vm0mu   sync.Mutex
+	vm0Lost bool // vm0's top level ran away: it is abandoned, not closed
+	// sampling is set while scenarios run: the memory sampler then
+	// records vus and vus_max too.
+	sampling   atomic.Bool
 	data       any
 	iterations atomic.Int64
 	active     atomic.Int64
@@ -174,6 +205,10 @@ type runState struct {
 	sampler    *metrics.Sampler
 	mem        *memlimit.Limiter
 	aborted    []*metrics.Threshold
+	// lastProgress and lastComplete are the time and the iterations of
+	// the last progress line (guarded by tlMu).
+	lastProgress time.Time
+	lastComplete int64
 	// live guards opts and scenarios against Live.Snapshot, which reads
 	// them from another goroutine while the run sets them.
 	live  sync.Mutex
@@ -216,17 +251,25 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 			return nil, exitcode.WithCodeIfNone(fmt.Errorf("--fault: %w", err), exitcode.InvalidConfig)
 		}
 	}
-	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults})
-	defer k.Close()
-	r := &runState{cfg: cfg, prog: prog, k: k, store: metrics.NewStore()}
+	r := &runState{cfg: cfg, prog: prog, store: metrics.NewStore(), global: maps.Clone(cfg.Tags)}
 	r.store.SetMaxSeries(cfg.MaxSeries)
+	if cfg.Tap != nil {
+		r.store.SetTap(cfg.Tap)
+	}
+	r.host = newHostRecorder(r.store)
+	r.host.setGlobal(r.global)
+	k := kernel.New(reg, kernel.Options{DefaultTimeout: cfg.ToolTimeout, MaxRequestBytes: cfg.MaxRequestBytes, Faults: faults,
+		OnTaskTool: r.taskToolCall})
+	defer k.Close()
+	r.k = k
 	k.ConfigureTasks(r.taskConfig(TaskOptions{})) // defaults until the options say otherwise
 	r.env = &luavm.Env{
 		Kernel: k, Perm: cfg.Perm, LookupEnv: cfg.LookupEnv,
 		Stdout: cfg.Stdout, Log: cfg.Stderr, LogLevel: cfg.LogLevel,
-		Args: cfg.Args, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
-		OnInternalError: r.internal, TestHook: cfg.TestHook,
+		Args: cfg.Args, ENV: cfg.Env, Seed: cfg.Seed, Lib: cfg.Lib, Limits: cfg.Limits, Start: r.store.Start(),
+		OnInternalError: r.internal, TestHook: cfg.TestHook, Metrics: r.store,
 	}
+	r.env.SetTags(r.global)
 	defer func() { k.Close(); r.env.Close() }() // the task workers stop before their Lua states close
 
 	// The run's context: --timeout, --max-memory, abort(), signals.
@@ -252,6 +295,11 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 		cfg.Live.attach(r)
 	}
 	res, err := r.executeSafely(ctx)
+	defer func() {
+		if r.vm0 != nil && !r.vm0Lost {
+			r.vm0.Close()
+		}
+	}()
 	// Tasks still queued or running end now, cancelled and counted, so
 	// the summary's accounting is final.
 	k.StopTasks()
@@ -270,22 +318,25 @@ func Run(ctx context.Context, cfg Config) (*result.Run, error) {
 		}
 		r.finish(res, true)
 	}
-	return res, r.exitError(ctx, res, err)
+	err = r.exitError(ctx, res, err)
+	if res != nil && !r.cfg.InspectOnly {
+		r.handleSummary(ctx, res, err)
+	}
+	return res, err
 }
 
 func (r *runState) startSampler() func() {
-	rss, _ := r.store.Def(metrics.MemoryRSS)
-	heap, _ := r.store.Def(metrics.MemoryHeapLive)
-	gor, _ := r.store.Def(metrics.Goroutines)
-	rssS, heapS, gorS := r.store.Series(rss, ""), r.store.Series(heap, ""), r.store.Series(gor, "")
 	interval := r.cfg.MemoryInterval
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
 	r.sampler = metrics.NewSampler(interval, r.iterations.Load, func(m metrics.MemSample) {
-		r.store.Add(rssS, float64(m.RSS))
-		r.store.Add(heapS, float64(m.HeapLive))
-		r.store.Add(gorS, float64(m.Goroutines))
+		r.host.add(metrics.MemoryRSS, float64(m.RSS), nil)
+		r.host.add(metrics.MemoryHeapLive, float64(m.HeapLive), nil)
+		r.host.add(metrics.Goroutines, float64(m.Goroutines), nil)
+		if r.sampling.Load() {
+			r.sampleVUs()
+		}
 	})
 	r.env.Memory = func() ([]metrics.MemSample, metrics.LeakConfig, metrics.MemSample) {
 		lc := metrics.LeakConfig{WarnBytes: metrics.DefaultWarnBytes, FailBytes: metrics.DefaultFailBytes}
@@ -309,15 +360,16 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	}
 	r.vm0 = vm0
 	vm0.Recorder = luavm.NewRecorder(r.store, r.store.NewBuffer(256, 100*time.Millisecond))
+	vm0.Recorder.SetTags(r.global)
 	vm0.OnAbort = r.abort
 	err = Guard(ctx, func() error {
 		r.hook("main")
 		return vm0.RunMain(ctx)
 	})
 	if errors.Is(err, ErrRunaway) {
+		r.vm0Lost = true // its Lua state may still run: never touch it again
 		return res, err
 	}
-	defer vm0.Close()
 	vm0.Recorder.Buf.Flush()
 	if err != nil {
 		return res, err
@@ -330,9 +382,22 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	if err != nil {
 		return res, err
 	}
+	// The global tags: options.tags under --tag, on every value from now on.
+	global := maps.Clone(opts.Tags)
+	if global == nil {
+		global = map[string]string{}
+	}
+	maps.Copy(global, r.cfg.Tags)
 	r.live.Lock()
 	r.opts = opts
+	r.global = global
 	r.live.Unlock()
+	r.host.setGlobal(global)
+	r.env.SetTags(global)
+	vm0.Recorder.SetTags(global)
+	if r.cfg.Tap != nil {
+		r.cfg.Tap.Thresholds(opts.Thresholds)
+	}
 	if opts.Memory.Interval > 0 {
 		r.sampler.SetInterval(opts.Memory.Interval)
 	}
@@ -352,6 +417,9 @@ func (r *runState) execute(ctx context.Context, res *result.Run) (*result.Run, e
 	if r.cfg.InspectOnly {
 		res.RunOptions = opts.Describe()
 		return res, nil
+	}
+	if r.cfg.Progress != nil {
+		writePlan(r.cfg.Progress, r.cfg.Script, opts.Scenarios)
 	}
 
 	// Global setup, with its own timeout; its result reaches every VU.
@@ -437,6 +505,8 @@ func (r *runState) runScenarios(ctx context.Context) error {
 		r.live.Unlock()
 		preps = append(preps, prepared{sr, ex, workers})
 	}
+	r.sampling.Store(true)
+	defer r.sampling.Store(false)
 	stopCollector := r.startCollector(ctx)
 	defer stopCollector()
 
@@ -504,12 +574,16 @@ func (r *runState) maxGracefulStop() time.Duration {
 }
 
 func (r *runState) newScenarioRun(sc *Scenario) *scenarioRun {
-	tags := map[string]string{"scenario": sc.Name}
-	for k, v := range sc.Tags {
-		tags[k] = v
+	// The scenario's values carry the global tags, the scenario's own
+	// over them, and scenario=NAME.
+	tags := maps.Clone(r.global)
+	if tags == nil {
+		tags = map[string]string{}
 	}
+	maps.Copy(tags, sc.Tags)
+	tags["scenario"] = sc.Name
 	def := func(name string) *metrics.Def { d, _ := r.store.Def(name); return d }
-	return &scenarioRun{sc: sc, tags: metrics.Tags(tags), errs: &errorLog{},
+	return &scenarioRun{sc: sc, tags: metrics.Tags(tags), tagMap: tags, errs: &errorLog{},
 		iterations: def(metrics.Iterations), duration: def(metrics.IterationDuration),
 		service: def(metrics.IterationService), timeouts: def(metrics.IterationTimeouts),
 		errorsDef: def(metrics.IterationErrors)}
@@ -556,7 +630,7 @@ func (r *runState) newVU(ctx context.Context, sr *scenarioRun) (*VU, error) {
 	}
 	buf := r.store.NewBuffer(256, 100*time.Millisecond)
 	rec := luavm.NewRecorder(r.store, buf)
-	rec.Scenario = sr.sc.Name
+	rec.SetTags(sr.tagMap)
 	vm.Recorder = rec
 	vm.SetScenario(sr.sc.Name)
 	vm.OnAbort = r.abort

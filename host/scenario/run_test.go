@@ -22,6 +22,12 @@ import (
 // result, the exit code and stdout.
 func runScript(t *testing.T, name string, ov Overrides) (*result.Run, exitcode.Code, string) {
 	t.Helper()
+	return runScriptWith(t, name, ov, nil)
+}
+
+// runScriptWith is runScript with a change to the run's configuration.
+func runScriptWith(t *testing.T, name string, ov Overrides, change func(*Config)) (*result.Run, exitcode.Code, string) {
+	t.Helper()
 	path := filepath.Join("testdata", name)
 	if strings.Contains(name, "\n") {
 		path = filepath.Join(t.TempDir(), "inline.lua")
@@ -38,6 +44,9 @@ func runScript(t *testing.T, name string, ov Overrides) (*result.Run, exitcode.C
 	var out, errb bytes.Buffer
 	cfg := Config{Script: path, Perm: p, Registry: builtinTools(p), Seed: 1, Lib: lualib.FS,
 		Stdout: &out, Stderr: &errb, Overrides: ov, Timeout: 60 * time.Second}
+	if change != nil {
+		change(&cfg)
+	}
 	res, err := Run(context.Background(), cfg)
 	if errb.Len() > 0 {
 		t.Logf("stderr: %s", errb.String())
@@ -331,7 +340,7 @@ options = {
 	_, err := Run(context.Background(), Config{Script: path, Lib: lualib.FS})
 	want := `invalid options:
   options.memory.interval: bad duration +Inf: must be a finite number of seconds, not negative
-  options.memory.warn: want a size such as "20MB" or a number of bytes, got number NaN
+  options.memory.warn: want a size such as "20MiB" or a number of bytes, got number NaN
   options.scenarios.calc.exec: want a string, got a function
   options.scenarios.calc.vu: unknown field; did you mean "vus"?
   options.scenarios.calc.vus: want a whole number from 0, got string "4"

@@ -3,7 +3,10 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"spellhost/host/kernel"
 	"spellhost/host/metrics"
@@ -13,51 +16,57 @@ import (
 	"spellhost/tools"
 )
 
-// taskObserver records the task manager's events as the task_* metrics.
-type taskObserver struct {
-	st                                     *metrics.Store
-	depth, running, wait, run, retries, rl *metrics.Series
-	outcomes                               map[task.State]*metrics.Series
-}
-
-func newTaskObserver(st *metrics.Store) *taskObserver {
-	def := func(name string) *metrics.Def { d, _ := st.Def(name); return d }
-	o := &taskObserver{st: st,
-		depth: st.Series(def(metrics.TaskQueueDepth), ""), running: st.Series(def(metrics.TaskRunning), ""),
-		wait: st.Series(def(metrics.TaskQueueWait), ""), run: st.Series(def(metrics.TaskRunDuration), ""),
-		retries: st.Series(def(metrics.TaskRetries), ""), rl: st.Series(def(metrics.TaskRateLimitWaits), ""),
-		outcomes: map[task.State]*metrics.Series{},
-	}
-	for _, s := range []task.State{task.Succeeded, task.Failed, task.TimedOut, task.Cancelled} {
-		o.outcomes[s] = st.Series(def(metrics.TaskOutcomes), metrics.Tags(map[string]string{"state": string(s)}))
-	}
-	return o
-}
+// taskObserver records the task manager's events as the task_* metrics:
+// the per-task ones (queue wait, run time, outcomes, retries) tagged with
+// the task's tags, the manager-wide gauges with the run's only.
+type taskObserver struct{ h *hostRecorder }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func (o *taskObserver) TaskQueued(depth int) { o.st.Add(o.depth, float64(depth)) }
-func (o *taskObserver) TaskStarted(queueWait time.Duration, running int) {
-	o.st.Add(o.wait, ms(queueWait))
-	o.st.Add(o.running, float64(running))
+func (o *taskObserver) TaskQueued(depth int) { o.h.add(metrics.TaskQueueDepth, float64(depth), nil) }
+func (o *taskObserver) TaskStarted(tags map[string]string, queueWait time.Duration, running int) {
+	o.h.add(metrics.TaskQueueWait, ms(queueWait), tags)
+	o.h.add(metrics.TaskRunning, float64(running), nil)
 }
 func (o *taskObserver) TaskFinished(st task.Status) {
-	if s, ok := o.outcomes[st.State]; ok {
-		o.st.Add(s, 1)
+	switch st.State {
+	case task.Succeeded, task.Failed, task.TimedOut, task.Cancelled:
+		tags := maps.Clone(st.Tags)
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		tags["state"] = string(st.State)
+		o.h.add(metrics.TaskOutcomes, 1, tags)
 	}
 	if st.RunTime > 0 {
-		o.st.Add(o.run, ms(st.RunTime))
+		o.h.add(metrics.TaskRunDuration, ms(st.RunTime), st.Tags)
 	}
 }
-func (o *taskObserver) TaskRetried()                  { o.st.Add(o.retries, 1) }
-func (o *taskObserver) RateLimitWait(d time.Duration) { o.st.Add(o.rl, 1) }
+func (o *taskObserver) TaskRetried(tags map[string]string) { o.h.add(metrics.TaskRetries, 1, tags) }
+func (o *taskObserver) RateLimitWait(time.Duration)        { o.h.add(metrics.TaskRateLimitWaits, 1, nil) }
+
+// taskToolCall records a tool call made by a tool task (the kernel's
+// OnTaskTool): tool_calls and tool_duration, tagged with the task's tags,
+// the tool and the outcome.
+func (r *runState) taskToolCall(tool string, tags map[string]string, errType tools.ErrorType, d time.Duration) {
+	m := maps.Clone(tags)
+	if m == nil {
+		m = map[string]string{}
+	}
+	m["tool"], m["outcome"] = tool, string(errType)
+	if errType == "" {
+		m["outcome"] = "ok"
+	}
+	r.host.add(metrics.ToolCalls, 1, m)
+	r.host.add(metrics.ToolDuration, ms(d), m)
+}
 
 // taskConfig turns options.tasks into the manager's settings.
 func (r *runState) taskConfig(to TaskOptions) task.Config {
 	return task.Config{
 		Workers: to.Workers, QueueCap: to.Queue, RatePerMinute: float64(to.Rate), Burst: to.Burst,
 		DefaultTimeout: to.Timeout, DefaultBudget: float64(to.Budget), MaxFinished: to.Keep, MaxAge: to.KeepFor,
-		Seed: r.cfg.Seed, Observer: newTaskObserver(r.store),
+		Seed: r.cfg.Seed, Observer: &taskObserver{r.host},
 	}
 }
 
@@ -94,22 +103,22 @@ func taskSection(k *kernel.Kernel) (result.Section, bool) {
 	if !ok {
 		return result.Section{}, false
 	}
-	n := func(v int64) string { return fmt.Sprintf("%d", v) }
+	n := humanize.Comma
 	sec := result.Section{Title: "tasks", Rows: [][]string{
-		{"submitted", n(s.Submitted), fmt.Sprintf("(%d refused: queue full)", s.Rejected)},
+		{"submitted", n(s.Submitted), fmt.Sprintf("(%s refused: queue full)", n(s.Rejected))},
 		{"succeeded", n(s.Succeeded)},
 		{"failed", n(s.Failed)},
 		{"timed out", n(s.TimedOut)},
 		{"cancelled", n(s.Cancelled)},
-		{"still live", fmt.Sprintf("%d queued, %d running, %d retrying", s.Queued, s.Running, s.Retrying)},
+		{"still live", fmt.Sprintf("%s queued, %s running, %s retrying", n(int64(s.Queued)), n(int64(s.Running)), n(int64(s.Retrying)))},
 		{"retries", n(s.Retries)},
 		{"rate-limit waits", n(s.RateLimitWaits), fmt.Sprintf("(%.3fs in all)", s.RateLimitWait.Seconds())},
-		{"retention", fmt.Sprintf("%d kept, %d dropped", s.Retained, s.Dropped)},
+		{"retention", fmt.Sprintf("%s kept, %s dropped", n(int64(s.Retained)), n(int64(s.Dropped)))},
 		{"accounting", map[bool]string{true: "balanced: every task in exactly one state", false: "UNBALANCED"}[s.Balanced()]},
 	}}
 	if ws, ok := k.TaskWorkers(); ok {
 		for _, w := range ws {
-			sec.Rows = append(sec.Rows, []string{"worker " + w.ID, fmt.Sprintf("%d done by its last heartbeat", w.Done),
+			sec.Rows = append(sec.Rows, []string{"worker " + w.ID, fmt.Sprintf("%s done by its last heartbeat", humanize.Comma(int64(w.Done))),
 				fmt.Sprintf("(%d slots, %d running)", w.Slots, w.Running)})
 		}
 	}

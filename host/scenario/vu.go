@@ -33,7 +33,9 @@ func (e *IterationTimeout) Is(target error) bool {
 // scenarioRun is one scenario's shared state during the run.
 type scenarioRun struct {
 	sc   *Scenario
-	tags string // canonical tags: the scenario's own plus scenario=NAME
+	tags string // canonical tags: the global ones, the scenario's own, scenario=NAME
+	// tagMap is tags as a map; read-only.
+	tagMap map[string]string
 	// data is what the scenario's setup returned (a Go value).
 	data any
 
@@ -118,8 +120,6 @@ func (vu *VU) Iterate(ctx context.Context, intended time.Time) {
 	var bug *luavm.InternalError
 	switch {
 	case err == nil:
-	case errors.Is(err, luavm.ErrAborted):
-		// the run is stopping; nothing to count
 	case errors.As(err, &bug):
 		b.Add(b.Series(sr.errorsDef, sr.errorTags(string(tools.TypeInternal))), 1)
 		sr.errs.add(string(tools.TypeInternal), err.Error())
@@ -129,10 +129,15 @@ func (vu *VU) Iterate(ctx context.Context, intended time.Time) {
 		vu.run.internal(bug)
 	case ictx.Err() != nil && errors.As(context.Cause(ictx), new(*IterationTimeout)):
 		b.Add(b.Series(sr.timeouts, tags), 1)
-	case ctx.Err() != nil:
+	case errors.Is(err, luavm.ErrAborted) || ctx.Err() != nil:
+		// Cut short by gracefulStop, the end of the run or abort(): not a
+		// full iteration, so not in iterations or iteration_duration, and
+		// not a success.
 		sr.mu.Lock()
 		sr.interrupted++
 		sr.mu.Unlock()
+		b.MaybeFlush(end)
+		return
 	default:
 		typ := "script_error"
 		var se *luavm.ScriptError

@@ -430,7 +430,7 @@ func (r *recorder) TaskQueued(depth int) {
 	r.maxDepth = max(r.maxDepth, depth)
 }
 
-func (r *recorder) TaskStarted(queueWait time.Duration, running int) {
+func (r *recorder) TaskStarted(_ map[string]string, queueWait time.Duration, running int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.started++
@@ -451,7 +451,7 @@ func (r *recorder) TaskFinished(st task.Status) {
 	r.states[st.State]++
 }
 
-func (r *recorder) TaskRetried() {
+func (r *recorder) TaskRetried(map[string]string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retried++

@@ -213,12 +213,7 @@ func (m *Manager) statusLocked(t *task, now stamp) Status {
 		Spent: t.spent, Budget: t.spec.Budget, CancelRequested: t.cancelReq && t.state == Running,
 		Result: t.result, Error: t.err,
 	}
-	if len(t.tags) > 0 {
-		st.Tags = make(map[string]string, len(t.tags))
-		for _, tg := range t.tags {
-			st.Tags[tg.k] = tg.v
-		}
-	}
+	st.Tags = t.tagMap()
 	switch t.state {
 	case Queued:
 		st.QueueWait += now.sub(t.mark)
@@ -228,6 +223,18 @@ func (m *Manager) statusLocked(t *task, now stamp) Status {
 		}
 	}
 	return st
+}
+
+// tagMap returns the task's tags as a new map, nil when it has none.
+func (t *task) tagMap() map[string]string {
+	if len(t.tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(t.tags))
+	for _, tg := range t.tags {
+		m[tg.k] = tg.v
+	}
+	return m
 }
 
 func (t *task) hasTag(k, v string) bool {

@@ -216,13 +216,15 @@ func (e *TimeoutError) Is(target error) bool {
 type Observer interface {
 	// TaskQueued: a task was submitted; depth counts queued and retrying tasks.
 	TaskQueued(depth int)
-	// TaskStarted: an attempt starts after waiting queueWait; running
-	// counts the tasks held by workers.
-	TaskStarted(queueWait time.Duration, running int)
+	// TaskStarted: an attempt of a task with these tags (read-only)
+	// starts after waiting queueWait; running counts the tasks held by
+	// workers.
+	TaskStarted(tags map[string]string, queueWait time.Duration, running int)
 	// TaskFinished: a task reached its terminal state.
 	TaskFinished(st Status)
-	// TaskRetried: a failed attempt will be retried after its backoff.
-	TaskRetried()
+	// TaskRetried: a failed attempt of a task with these tags (read-only)
+	// will be retried after its backoff.
+	TaskRetried(tags map[string]string)
 	// RateLimitWait: a worker waits d for the rate limit.
 	RateLimitWait(d time.Duration)
 }
@@ -235,17 +237,18 @@ type Attempt struct {
 	n    int
 	over bool // guarded by m.mu; set when the attempt returns
 
-	// Of an attempt made by another backend (NewAttempt): the task's id
-	// and the function that charges its budget.
+	// Of an attempt made by another backend (NewAttempt): the task's id,
+	// its tags and the function that charges its budget.
 	id    string
+	tags  map[string]string
 	spend func(float64) error
 }
 
 // NewAttempt returns the Attempt that another backend hands a Runner or
 // an Executor: attempt n of task id, whose Spend calls spend once the
 // amount is checked to be finite and not negative.
-func NewAttempt(id string, n int, spend func(float64) error) *Attempt {
-	return &Attempt{id: id, n: n, spend: spend}
+func NewAttempt(id string, n int, tags map[string]string, spend func(float64) error) *Attempt {
+	return &Attempt{id: id, n: n, tags: tags, spend: spend}
 }
 
 // Number is the attempt's number, from 1.
@@ -257,6 +260,14 @@ func (a *Attempt) ID() string {
 		return a.id
 	}
 	return a.t.id
+}
+
+// Tags returns the task's tags (Spec.Tags as submitted), as a new map.
+func (a *Attempt) Tags() map[string]string {
+	if a.t == nil {
+		return a.tags
+	}
+	return a.t.tagMap()
 }
 
 // Spend charges n to the task's budget. When that would pass the budget

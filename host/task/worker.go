@@ -138,7 +138,7 @@ func (m *Manager) attempt(t *task, queueWait time.Duration) {
 	running := m.running
 	m.mu.Unlock()
 	if m.obs != nil {
-		m.obs.TaskStarted(queueWait, running)
+		m.obs.TaskStarted(t.tagMap(), queueWait, running)
 	}
 
 	res, err := m.call(ctx, t, spec, a)
@@ -183,7 +183,7 @@ func (m *Manager) attempt(t *task, queueWait time.Duration) {
 			m.retryLocked(t, n, end)
 			m.mu.Unlock()
 			if m.obs != nil {
-				m.obs.TaskRetried()
+				m.obs.TaskRetried(t.tagMap())
 			}
 			return
 		}

@@ -246,19 +246,24 @@ options = {}
 ---@type string[]
 ARGS = {}
 
+--- the variables given with -e KEY=VALUE (repeatable), as k6's __ENV; readable without --allow-env. A name not given is nil.
+---@type table<string, string>
+ENV = {}
+
 --- Stops the whole run at once: teardown still runs, the summary is printed and spellhost exits 108.
 ---@param reason? string 
 function abort(reason) end
 
---- Runs each named predicate on value and records the result in the checks rate metric (tagged check=NAME), as k6's check does. A predicate that raises counts as failed. Checks run in name order.
+--- Runs each named predicate on value and records the result in the checks rate metric, tagged check=NAME with the scenario's tags and the tags given, as k6's check does. A predicate that raises counts as failed. Checks run in name order.
 ---@param value any what the checks look at
 ---@param checks table<string, fun(v: any): boolean> named predicates
+---@param tags? table<string, string> tags for these check results, over the scenario's (at most 16, as metric:add takes)
 ---@return boolean ok true when every check passed
-function check(value, checks) end
+function check(value, checks, tags) end
 
---- Reads an environment variable that --allow-env permits; any other raises permission_denied naming the flag.
+--- Reads a variable of spellhost's own environment that --allow-env permits, or nil when it is not set; a variable --allow-env does not permit raises permission_denied naming the flag, set or not. Values given on the command line with -e KEY=VALUE are in the ENV table instead, which needs no permission.
 ---@param name string an environment variable
----@return string? value nil when unset
+---@return string? value nil when the variable is not set
 function env(name) end
 
 --- Returns a monotonic clock in seconds (with sub-microsecond precision), for measuring durations; it never goes backwards.
@@ -336,8 +341,8 @@ function JSON.encode(value, opts) end
 --- The kernel's request/reply protocol and its health.
 Kernel = {}
 
---- Reports the kernel's state, for recovery checks: tools registered, calls running and abandoned after timeouts, goroutines, live heap.
----@return Health health {status, tools, running, abandoned, calls, panics, goroutines, heap_bytes, uptime_s}
+--- Reports the kernel's state, for recovery checks. status is "ok" ("closed" after the kernel closed); tools: the tools registered; running: tool calls in progress; abandoned: calls that timed out whose tool has not returned yet; calls: calls finished; panics: tools that panicked (the kernel kept serving); goroutines: the process's now, goroutines_baseline when the kernel started, goroutine_growth the difference; heap_bytes: the live heap; uptime_s: seconds since the kernel started; fault_rules: fault rules enabled; tasks_queued, tasks_running, tasks_retrying: the task manager's, once it started.
+---@return Health health {status, tools, running, abandoned, calls, panics, goroutines, goroutines_baseline, goroutine_growth, heap_bytes, uptime_s, fault_rules} and, once tasks ran, {tasks_queued, tasks_running, tasks_retrying}
 function Kernel.health() end
 
 --- Starts another kernel in this process, over a registry of its own holding the same tools, so a scenario can load several kernels at once. The kernel closes with :close() or when the VU ends.

@@ -58,3 +58,11 @@ expect.eq(Metrics.stats("mine{n:3,ok:true}").count, 2)
 -- Metric names are checked.
 refused(function() Metrics.counter(string.rep("x", 5000)) end, "at most 128")
 refused(function() Metrics.counter("a b") end, "metric name")
+
+-- check takes tags as k6's does: they reach the checks rate beside check=NAME.
+expect.eq(check(1, {["alpha, beta"] = function(v) return v == 1 end}, {kind = "smoke", n = 2}), true)
+expect.eq(Metrics.stats('checks{check:"alpha, beta",kind:smoke,n:2}').count, 1)
+expect.eq(Metrics.stats('checks{check:"alpha, beta"}').rate, 1)
+refused(function() check(1, {x = function() return true end}, {k = {}}) end, "want a string")
+refused(function() check(1, {x = function() return true end}, "team") end, "expected table")
+refused(function() check(1, {x = function() return true end}, many) end, "at most 16")

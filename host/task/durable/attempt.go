@@ -237,7 +237,7 @@ func (w *Worker) attempt(m jetstream.Msg, body *message, c claim) {
 		spent += x
 		return nil
 	}
-	a := task.NewAttempt(rec.ID, n, spend)
+	a := task.NewAttempt(rec.ID, n, rec.Tags, spend)
 	res, err := task.Call(rec.ID, n, func() (any, error) {
 		if h := w.cfg.BeforeAttempt; h != nil {
 			s := rec.spec()

@@ -198,6 +198,7 @@ type observed struct {
 	kind    task.State // Running: started; Retrying: retried; terminal: finished
 	wait    time.Duration
 	running int
+	tags    map[string]string // the task's tags (read-only)
 	st      task.Status
 }
 
@@ -209,9 +210,9 @@ func (v *view) fire(evs []observed) {
 	for _, ev := range evs {
 		switch {
 		case ev.kind == task.Running:
-			obs.TaskStarted(ev.wait, ev.running)
+			obs.TaskStarted(ev.tags, ev.wait, ev.running)
 		case ev.kind == task.Retrying:
-			obs.TaskRetried()
+			obs.TaskRetried(ev.tags)
 		case ev.kind.Terminal():
 			obs.TaskFinished(ev.st)
 		}
@@ -297,10 +298,10 @@ func (v *view) applyLocked(id string, e jetstream.KeyValueEntry, raw []byte, rev
 		switch {
 		case state == task.Running:
 			if r := en.rec(); old != task.Running || r.Attempts != oldAttempts {
-				evs = append(evs, observed{kind: task.Running, wait: max(0, r.QueueWait-oldWait), running: v.nlive[task.Running]})
+				evs = append(evs, observed{kind: task.Running, wait: max(0, r.QueueWait-oldWait), running: v.nlive[task.Running], tags: r.Tags})
 			}
 		case state == task.Retrying && old != task.Retrying:
-			evs = append(evs, observed{kind: task.Retrying})
+			evs = append(evs, observed{kind: task.Retrying, tags: en.rec().Tags})
 		}
 	}
 	if len(en.watchers) > 0 && (old != state || state == task.Running) {

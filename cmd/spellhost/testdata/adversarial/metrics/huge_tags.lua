@@ -9,7 +9,8 @@ local function refused(tags, want)
 end
 refused({k = string.rep("v", 10000000)}, "(10000000 bytes)")
 refused({[string.rep("k", 1000000)] = "v"}, "1 to 256 bytes")
-refused({k = "a,b=c"}, "without = ,")
+refused({["a:b"] = "c"}, "without = , :")
+refused({k = "line\nbreak"}, "without newlines")
 refused({k = ""}, "1 to 256 bytes")
 local many = {}
 for i = 1, 100000 do many["t" .. i] = "v" end
@@ -19,3 +20,8 @@ refused({k = function() end}, "want a string, number or boolean")
 refused({[true] = "v"}, "want a string")
 m:add(1, {k = string.rep("v", 256)})
 assert(Metrics.stats("tagged").count == 1)
+-- A value with the tag syntax's own characters is kept whole, and a
+-- quoted query names it.
+m:add(1, {k = "a,b=c"})
+assert(Metrics.stats('tagged{k:"a,b=c"}').count == 1)
+assert(Metrics.stats("tagged").count == 2)

@@ -3,7 +3,7 @@
 -- mode: exec
 -- exit: 0
 -- stdout: metric values dropped: new series over 1,000 per metric (--max-series)
--- stdout: per_request .......... 999,000 samples
+-- stdout: per_request .......... 999,000 values
 -- file: {{ALLOWED}}/s.json has "dropped_samples"
 -- file: {{ALLOWED}}/s.json has "samples": 999000
 options = {thresholds = {per_request = {"count>0"}}}
